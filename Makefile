@@ -1,0 +1,283 @@
+# BareFlow — top-level build.
+#
+# Builds the boot stages (NASM), the freestanding kernel (clang++ + ld.lld), the disk image,
+# the host tools and the Catch2 host tests, and runs the QEMU boot tests.
+# `make help` lists the targets; ../shared/docs/contract.md is the outside interface.
+#
+# Source conventions (the Makefile finds sources by name, so new files need no edits here):
+#   *.kernel.cpp       built into the kernel only (touches hardware)
+#   *.host.cpp         built into the host library only (Linux implementations)
+#   *.main.cpp         a host program: X.main.cpp becomes build/host/X
+#   *.native.cpp       host only, built -O3 -march=native (benchmark baselines)
+#   *.cpp (otherwise)  shared: kernel and host library alike
+#   kernel_lib/**.asm  kernel assembly (entry, interrupt stubs), NASM, 64-bit ELF
+#   tests/host/**.cpp  the Catch2 host test binary build/host/bareflow-tests
+
+.DEFAULT_GOAL := image
+SHELL := /bin/bash
+
+BUILD := build
+KBUILD := $(BUILD)/kernel
+HBUILD := $(BUILD)/host
+SBUILD := $(BUILD)/host-san
+
+# ---------------------------------------------------------------------------------------
+# Toolchain check: scripts/setup installs what is missing (as root) or says how.
+# ---------------------------------------------------------------------------------------
+ifeq ($(filter setup help,$(MAKECMDGOALS)),)
+ifneq ($(shell scripts/setup --check >/dev/null 2>&1 && echo ok),ok)
+$(info make: build tools are missing; running scripts/setup)
+$(if $(shell scripts/setup >&2 && echo ok),,$(error scripts/setup could not install the build tools (see above)))
+endif
+endif
+
+CXX := clang++
+LD := ld.lld
+NASM := nasm
+OBJCOPY := objcopy
+OBJDUMP := objdump
+NM := nm
+CLANG_RESOURCE := $(shell $(CXX) -print-resource-dir 2>/dev/null)
+
+# ---------------------------------------------------------------------------------------
+# Flags
+# ---------------------------------------------------------------------------------------
+WARNINGS := -Wall -Wextra -Werror -Wno-unused-parameter
+
+# The kernel: baseline x86-64 (SSE2), so the image boots any 64-bit PC; wider ISAs come
+# from the micro-JIT at run time. Headers come only from kernel_lib and clang's own.
+KERNEL_CXXFLAGS := --target=x86_64-unknown-none-elf -march=x86-64 -std=c++20 -O2 \
+	-ffreestanding -fno-exceptions -fno-rtti -nostdlib -nostdinc -nostdinc++ -static \
+	-mno-red-zone -fno-pic -fno-pie -mcmodel=small -fno-asynchronous-unwind-tables \
+	-fno-omit-frame-pointer -ffunction-sections -fdata-sections -fno-threadsafe-statics -fno-math-errno \
+	-fstack-protector-strong -mstack-protector-guard=global -fno-builtin-setjmp \
+	-isystem kernel_lib/libcxx/include -isystem kernel_lib/libc/include \
+	-isystem $(CLANG_RESOURCE)/include -I. -DBAREFLOW_KERNEL=1 $(WARNINGS)
+KERNEL_NASMFLAGS := -f elf64 -w+all -I boot/inc/ -I kernel_lib/arch/x86_64/
+KERNEL_LDFLAGS := -nostdlib -static --gc-sections -z max-page-size=4096 \
+	-T kernel_lib/arch/x86_64/kernel.ld
+
+HOST_CXXFLAGS := -std=c++20 -O2 -g -march=x86-64 -fno-omit-frame-pointer -I. \
+	-DBAREFLOW_HOST=1 $(WARNINGS)
+SANITIZE_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all
+
+# ---------------------------------------------------------------------------------------
+# Sources
+# ---------------------------------------------------------------------------------------
+SRC_DIRS := kernel_lib microjit tinyllama
+ALL_CPP := $(shell find $(SRC_DIRS) boot -name '*.cpp' 2>/dev/null | sort)
+KERNEL_CPP := $(filter-out %.host.cpp %.main.cpp %.native.cpp boot/%,$(ALL_CPP))
+KERNEL_ASM := $(shell find kernel_lib -name '*.asm' | sort)
+HOST_LIB_CPP := $(filter-out %.kernel.cpp %.main.cpp,$(ALL_CPP))
+HOST_MAIN_CPP := $(filter %.main.cpp,$(ALL_CPP))
+HOST_PROGRAMS := $(foreach m,$(HOST_MAIN_CPP),$(HBUILD)/$(notdir $(m:.main.cpp=)))
+TEST_CPP := $(shell find tests/host -name '*.cpp' | sort)
+
+KERNEL_OBJS := $(KERNEL_CPP:%.cpp=$(KBUILD)/obj/%.o) $(KERNEL_ASM:%.asm=$(KBUILD)/obj/%.asm.o)
+HOST_LIB_OBJS := $(HOST_LIB_CPP:%.cpp=$(HBUILD)/obj/%.o)
+TEST_OBJS := $(TEST_CPP:%.cpp=$(HBUILD)/obj/%.o)
+SAN_LIB_OBJS := $(HOST_LIB_CPP:%.cpp=$(SBUILD)/obj/%.o)
+SAN_TEST_OBJS := $(TEST_CPP:%.cpp=$(SBUILD)/obj/%.o)
+
+# ---------------------------------------------------------------------------------------
+# asmjit (fetched into build/ by scripts/fetch-asmjit, built twice)
+# ---------------------------------------------------------------------------------------
+ASMJIT_DIR := $(BUILD)/asmjit-src
+ASMJIT_STAMP := $(ASMJIT_DIR)/.fetched
+ASMJIT_KERNEL_DEFS := -DASMJIT_STATIC -DASMJIT_NO_JIT -DASMJIT_NO_BUILDER -DASMJIT_NO_COMPILER \
+	-DASMJIT_NO_LOGGING -DASMJIT_NO_TEXT -DASMJIT_NO_VALIDATION -DASMJIT_NO_INTROSPECTION \
+	-DASMJIT_NO_AARCH64 -DASMJIT_NO_FOREIGN -DASMJIT_NO_DEPRECATED
+ASMJIT_HOST_DEFS := -DASMJIT_STATIC -DASMJIT_NO_AARCH64 -DASMJIT_NO_FOREIGN -DASMJIT_NO_DEPRECATED
+ASMJIT_CPP = $(sort $(wildcard $(ASMJIT_DIR)/src/asmjit/core/*.cpp $(ASMJIT_DIR)/src/asmjit/x86/*.cpp))
+ASMJIT_KERNEL_OBJS = $(patsubst $(ASMJIT_DIR)/src/%.cpp,$(KBUILD)/asmjit/%.o,$(ASMJIT_CPP))
+ASMJIT_HOST_OBJS = $(patsubst $(ASMJIT_DIR)/src/%.cpp,$(HBUILD)/asmjit/%.o,$(ASMJIT_CPP))
+ASMJIT_SAN_OBJS = $(patsubst $(ASMJIT_DIR)/src/%.cpp,$(SBUILD)/asmjit/%.o,$(ASMJIT_CPP))
+
+# The asmjit sources are listed in a generated makefile so that a fresh clone fetches them
+# first and make restarts with the list known.
+$(BUILD)/asmjit.mk: scripts/fetch-asmjit
+	@mkdir -p $(BUILD)
+	@scripts/fetch-asmjit $(ASMJIT_DIR)
+	@echo "# generated: asmjit fetched into $(ASMJIT_DIR)" > $@
+ifeq ($(filter setup help clean,$(MAKECMDGOALS)),)
+include $(BUILD)/asmjit.mk
+endif
+
+ASMJIT_INCLUDE := -isystem $(ASMJIT_DIR)/src
+
+$(KBUILD)/asmjit/%.o: $(ASMJIT_DIR)/src/%.cpp
+	@mkdir -p $(@D)
+	@echo "  CXX(k) asmjit/$*"
+	@$(CXX) $(filter-out -O2 -fstack-protector-strong $(WARNINGS),$(KERNEL_CXXFLAGS)) -Os \
+		-fno-stack-protector -w $(ASMJIT_KERNEL_DEFS) $(ASMJIT_INCLUDE) -c $< -o $@
+
+$(HBUILD)/asmjit/%.o: $(ASMJIT_DIR)/src/%.cpp
+	@mkdir -p $(@D)
+	@echo "  CXX(h) asmjit/$*"
+	@$(CXX) -std=c++20 -O2 -g -fno-omit-frame-pointer -w $(ASMJIT_HOST_DEFS) $(ASMJIT_INCLUDE) -c $< -o $@
+
+$(SBUILD)/asmjit/%.o: $(ASMJIT_DIR)/src/%.cpp
+	@mkdir -p $(@D)
+	@echo "  CXX(s) asmjit/$*"
+	@$(CXX) -std=c++20 -O1 -g -w $(SANITIZE_FLAGS) $(ASMJIT_HOST_DEFS) $(ASMJIT_INCLUDE) -c $< -o $@
+
+$(HBUILD)/libasmjit.a: $(ASMJIT_HOST_OBJS)
+	@rm -f $@ && ar rcs $@ $^
+$(SBUILD)/libasmjit.a: $(ASMJIT_SAN_OBJS)
+	@rm -f $@ && ar rcs $@ $^
+
+# ---------------------------------------------------------------------------------------
+# Kernel
+# ---------------------------------------------------------------------------------------
+$(KBUILD)/obj/%.o: %.cpp | $(BUILD)/asmjit.mk
+	@mkdir -p $(@D)
+	@echo "  CXX(k) $<"
+	@$(CXX) $(KERNEL_CXXFLAGS) $(ASMJIT_INCLUDE) $(ASMJIT_KERNEL_DEFS) -MMD -MP -c $< -o $@
+
+$(KBUILD)/obj/%.asm.o: %.asm
+	@mkdir -p $(@D)
+	@echo "  NASM   $<"
+	@$(NASM) $(KERNEL_NASMFLAGS) -MD $(@:.o=.d) -MP $< -o $@
+
+$(BUILD)/kernel.elf: $(KERNEL_OBJS) $(ASMJIT_KERNEL_OBJS) kernel_lib/arch/x86_64/kernel.ld
+	@echo "  LD     $@"
+	@$(LD) $(KERNEL_LDFLAGS) -Map=$(BUILD)/kernel.map -o $@ $(KERNEL_OBJS) \
+		--start-group $(ASMJIT_KERNEL_OBJS) --end-group
+	@$(NM) -n -C $@ > $(BUILD)/kernel.sym
+	@$(OBJDUMP) -d -C --no-show-raw-insn $@ > $(BUILD)/kernel.lst
+
+# Compile every kernel object without linking (checks freestanding builds of shared code).
+.PHONY: kernel-objs
+kernel-objs: $(KERNEL_OBJS) $(ASMJIT_KERNEL_OBJS)
+
+$(BUILD)/kernel.bin: $(BUILD)/kernel.elf
+	@$(OBJCOPY) -O binary $< $@
+
+# Symbol table payload for fault reports: sorted (address, name) pairs, see
+# kernel_lib/debug/symbols.h for the format.
+$(BUILD)/kernel.syms: $(BUILD)/kernel.elf scripts/make-symbols
+	@scripts/make-symbols $< $@
+
+# ---------------------------------------------------------------------------------------
+# Boot stages and the disk image
+# ---------------------------------------------------------------------------------------
+BOOT_INC := $(wildcard boot/inc/*.inc)
+
+$(BUILD)/stage1.bin: boot/stage1.asm $(BOOT_INC)
+	@mkdir -p $(BUILD)
+	@echo "  NASM   $<"
+	@$(NASM) -f bin -w+all -I boot/inc/ -l $(BUILD)/stage1.lst $< -o $@
+
+$(BUILD)/stage2.bin: boot/stage2.asm $(wildcard boot/stage2/*.asm) $(BOOT_INC)
+	@mkdir -p $(BUILD)
+	@echo "  NASM   $<"
+	@$(NASM) -f bin -w+all -I boot/inc/ -I boot/stage2/ -l $(BUILD)/stage2.lst $< -o $@
+
+# Image settings: passed to mkimage only when given, so its defaults apply otherwise.
+IMAGE_OPTS := $(if $(MODEL),--model "$(MODEL)") $(if $(TOKENIZER),--tokenizer "$(TOKENIZER)") \
+	$(if $(PROMPT),--prompt "$(PROMPT)") $(if $(STEPS),--steps $(STEPS)) \
+	$(if $(TEMP),--temp $(TEMP)) $(if $(TOPP),--topp $(TOPP)) $(if $(SEED),--seed $(SEED)) \
+	$(if $(MODE),--mode $(MODE)) $(if $(JIT),--jit $(JIT)) $(if $(PROFILE),--profile "$(PROFILE)") \
+	$(EXTRA_IMAGE_OPTS)
+BOOT_PARTS := $(BUILD)/stage1.bin $(BUILD)/stage2.bin $(BUILD)/kernel.bin $(BUILD)/kernel.syms \
+	$(HBUILD)/mkimage
+
+.PHONY: image
+image: $(BOOT_PARTS)
+	@scripts/mkimage -o $(BUILD)/bareflow.img $(IMAGE_OPTS)
+
+# ---------------------------------------------------------------------------------------
+# Host library, tools and tests
+# ---------------------------------------------------------------------------------------
+$(HBUILD)/obj/%.o: %.cpp | $(BUILD)/asmjit.mk
+	@mkdir -p $(@D)
+	@echo "  CXX(h) $<"
+	@$(CXX) $(HOST_CXXFLAGS) $(ASMJIT_INCLUDE) $(ASMJIT_HOST_DEFS) -MMD -MP -c $< -o $@
+
+$(HBUILD)/obj/%.native.o: %.native.cpp | $(BUILD)/asmjit.mk
+	@mkdir -p $(@D)
+	@echo "  CXX(n) $<"
+	@$(CXX) $(HOST_CXXFLAGS) -O3 -march=native $(ASMJIT_INCLUDE) $(ASMJIT_HOST_DEFS) -MMD -MP -c $< -o $@
+
+$(SBUILD)/obj/%.o: %.cpp | $(BUILD)/asmjit.mk
+	@mkdir -p $(@D)
+	@echo "  CXX(s) $<"
+	@$(CXX) $(HOST_CXXFLAGS) -O1 $(SANITIZE_FLAGS) $(ASMJIT_INCLUDE) $(ASMJIT_HOST_DEFS) -MMD -MP -c $< -o $@
+
+$(HBUILD)/libbareflow.a: $(HOST_LIB_OBJS)
+	@rm -f $@ && ar rcs $@ $^
+$(SBUILD)/libbareflow.a: $(SAN_LIB_OBJS)
+	@rm -f $@ && ar rcs $@ $^
+
+define host_program
+$(HBUILD)/$(notdir $(1:.main.cpp=)): $(HBUILD)/obj/$(1:.cpp=.o) $(HBUILD)/libbareflow.a $(HBUILD)/libasmjit.a
+	@echo "  LINK   $$@"
+	@$(CXX) -o $$@ $$^ -lm
+endef
+$(foreach m,$(HOST_MAIN_CPP),$(eval $(call host_program,$(m))))
+
+$(HBUILD)/bareflow-tests: $(TEST_OBJS) $(HBUILD)/libbareflow.a $(HBUILD)/libasmjit.a
+	@echo "  LINK   $@"
+	@$(CXX) -o $@ $^ -lm
+
+$(SBUILD)/bareflow-tests: $(SAN_TEST_OBJS) $(SBUILD)/libbareflow.a $(SBUILD)/libasmjit.a
+	@echo "  LINK   $@"
+	@$(CXX) $(SANITIZE_FLAGS) -o $@ $^ -lm
+
+.PHONY: host
+host: $(HOST_PROGRAMS) $(HBUILD)/bareflow-tests
+
+# ---------------------------------------------------------------------------------------
+# Tests
+# ---------------------------------------------------------------------------------------
+# Environment knobs: BAREFLOW_TEST_ACCELS="kvm tcg" limits the QEMU accelerators.
+.PHONY: test test-host test-sanitize test-qemu
+test: test-host test-sanitize test-qemu
+	@echo "make test: all tests passed"
+
+test-host: $(HBUILD)/bareflow-tests
+	@echo "== host tests (Catch2)"
+	@$(HBUILD)/bareflow-tests --order lex
+
+test-sanitize: $(SBUILD)/bareflow-tests
+	@echo "== host tests under ASan + UBSan"
+	@ASAN_OPTIONS=detect_leaks=1 $(SBUILD)/bareflow-tests --order lex $(SANITIZE_TEST_FILTER)
+
+test-qemu: $(BOOT_PARTS) $(HOST_PROGRAMS)
+	@echo "== QEMU boot tests"
+	@tests/qemu/run-tests
+
+# ---------------------------------------------------------------------------------------
+# Running, debugging, sizes
+# ---------------------------------------------------------------------------------------
+RUN_OPTS := $(if $(SMP),--smp $(SMP)) $(if $(MEM),--mem $(MEM))
+
+.PHONY: run debug size bench
+run: image
+	@scripts/run-qemu --interactive $(RUN_OPTS) $(BUILD)/bareflow.img
+
+debug: image
+	@scripts/debug-qemu $(RUN_OPTS) $(BUILD)/bareflow.img
+
+size: $(BUILD)/stage1.bin $(BUILD)/stage2.bin $(BUILD)/kernel.elf $(BUILD)/kernel.bin
+	@scripts/size-report $(BUILD)
+
+bench:
+	@echo "make bench: not yet (see the performance issue)"
+
+.PHONY: clean help
+clean:
+	rm -rf $(BUILD)
+
+help:
+	@echo "BareFlow make targets:"
+	@echo "  make / make image   build build/bareflow.img"
+	@echo "  make run            boot it in QEMU (interactive)"
+	@echo "  make test           host tests, sanitizer tests, QEMU boot tests"
+	@echo "  make bench          benchmarks -> build/bench/results.md"
+	@echo "  make size           byte sizes of stage1, stage2, kernel and its parts"
+	@echo "  make debug          QEMU paused under gdb with kernel symbols"
+	@echo "  make host           host tools in build/host/"
+	@echo "Variables: MODEL TOKENIZER PROMPT STEPS TEMP TOPP SEED MODE JIT SMP MEM PROFILE"
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

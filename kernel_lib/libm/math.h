@@ -1,0 +1,26 @@
+// BareFlow's libm subset: the float functions the inference engine needs.
+//
+// The same implementations run in the kernel and in the host tools, so the host tool and
+// the booted kernel compute bit-identical results. Each function is within 1 ulp of
+// glibc's over the ranges the model uses (tests/host/kernel_lib/libm_test.cpp).
+// In the kernel build the C names (expf, sqrtf, ...) forward to these.
+#pragma once
+
+namespace kl {
+
+float expf(float x);
+float logf(float x);
+float powf(float x, float y);
+float sinf(float x);
+float cosf(float x);
+// Both at once, for RoPE (one range reduction).
+void sincosf(float x, float* sin_out, float* cos_out);
+float sqrtf(float x);
+float fabsf(float x);
+float floorf(float x);
+float roundf(float x);  // halfway cases away from zero, as C's roundf
+double sqrt(double x);
+double fabs(double x);
+double floor(double x);
+
+}

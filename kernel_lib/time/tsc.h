@@ -1,0 +1,26 @@
+// Time from the TSC: fenced reads (kernel_lib/arch/x86_64/cpu.h) and cycle conversions.
+//
+// The frequency is calibrated once per platform: in the kernel from CPUID 15h/16h when
+// present, else against the PIT (kernel_lib/time/calibrate.kernel.cpp); on the host
+// against clock_gettime (tsc.host.cpp).
+#pragma once
+
+#include "kernel_lib/arch/x86_64/cpu.h"
+#include "kernel_lib/base/types.h"
+
+namespace kl::time {
+
+using x86::rdtsc;
+using x86::rdtsc_begin;
+using x86::rdtsc_end;
+
+// Calibrated TSC frequency in Hz (calibrates on first use).
+u64 tsc_hz();
+// How it was found: "cpuid-15h", "cpuid-16h", "pit", "clock_gettime".
+const char* tsc_source();
+
+inline double cycles_to_ns(u64 cycles) { return static_cast<double>(cycles) * 1e9 / static_cast<double>(tsc_hz()); }
+inline double cycles_to_ms(u64 cycles) { return static_cast<double>(cycles) * 1e3 / static_cast<double>(tsc_hz()); }
+inline double cycles_to_s(u64 cycles) { return static_cast<double>(cycles) / static_cast<double>(tsc_hz()); }
+
+}

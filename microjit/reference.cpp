@@ -1,0 +1,71 @@
+// Scalar reference kernels (see reference.h).
+#include "microjit/reference.h"
+
+#include "kernel_lib/libm/math.h"
+
+namespace mjit::ref {
+
+void matmul_f32(const KernelArgs* a)
+{
+    const float* w = static_cast<const float*>(a->w);
+    const float* x = static_cast<const float*>(a->x);
+    for (u32 tok = 0; tok < a->t; ++tok) {
+        const float* xt = x + static_cast<u64>(tok) * a->n;
+        float* out = a->out + static_cast<u64>(tok) * a->d;
+        for (u64 row = a->row_begin; row < a->row_end; ++row) {
+            const float* wr = w + row * a->n;
+            float sum = 0.0f;
+            for (u32 j = 0; j < a->n; ++j)
+                sum += wr[j] * xt[j];
+            out[row] = sum;
+        }
+    }
+}
+
+void matmul_q8(const KernelArgs* a)
+{
+    const i8* w = static_cast<const i8*>(a->w);
+    const i8* x = static_cast<const i8*>(a->x);
+    const u32 groups = a->n / a->gs;
+    for (u32 tok = 0; tok < a->t; ++tok) {
+        const i8* xt = x + static_cast<u64>(tok) * a->n;
+        const float* xs = a->x_scale + static_cast<u64>(tok) * groups;
+        float* out = a->out + static_cast<u64>(tok) * a->d;
+        for (u64 row = a->row_begin; row < a->row_end; ++row) {
+            const i8* wr = w + row * a->n;
+            const float* ws = a->w_scale + row * groups;
+            float sum = 0.0f;
+            for (u32 g = 0; g < groups; ++g) {
+                i32 isum = 0;
+                for (u32 k = 0; k < a->gs; ++k)
+                    isum += static_cast<i32>(xt[g * a->gs + k]) * static_cast<i32>(wr[g * a->gs + k]);
+                sum += static_cast<float>(isum) * ws[g] * xs[g];
+            }
+            out[row] = sum;
+        }
+    }
+}
+
+KernelFn kernel_for(Op op)
+{
+    return op_is_q8(op) ? matmul_q8 : matmul_f32;
+}
+
+void quantize_q8(const float* x, i8* q, float* scales, u32 n, u32 gs)
+{
+    for (u32 g = 0; g < n / gs; ++g) {
+        const float* xg = x + g * gs;
+        float wmax = 0.0f;
+        for (u32 i = 0; i < gs; ++i) {
+            float v = kl::fabsf(xg[i]);
+            if (v > wmax)
+                wmax = v;
+        }
+        const float scale = wmax / 127.0f;
+        scales[g] = scale;
+        for (u32 i = 0; i < gs; ++i)
+            q[g * gs + i] = scale == 0.0f ? 0 : static_cast<i8>(kl::roundf(xg[i] / scale));
+    }
+}
+
+}
