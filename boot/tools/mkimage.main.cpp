@@ -1,0 +1,356 @@
+// mkimage: builds BareFlow's raw disk image (build/host/mkimage, run via scripts/mkimage).
+//
+// Layout (boot/README.md): MBR | stage2 | payload directory | kernel | payloads, each on a
+// sector boundary. The stage1 slots (stage2 LBA and length), the partition entry and the
+// stage2 slot (directory LBA) are patched here; every payload gets a CRC-32C in the
+// directory, which the kernel checks before use. The boot settings are written as the
+// "settings" payload and validated with the kernel's own parser; the model and tokenizer
+// are validated with the engine's loaders unless --no-check is given.
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <string>
+#include <vector>
+
+#include "boot/tools/image_checks.h"
+#include "kernel_lib/boot/bootinfo.h"
+#include "kernel_lib/util/crc32c.h"
+#include "kernel_lib/util/keyvalue.h"
+#include "tinyllama/app/boot_settings.h"
+
+namespace {
+
+using namespace kl::boot;
+
+struct Options {
+    std::string output;
+    std::string stage1 = "build/stage1.bin";
+    std::string stage2 = "build/stage2.bin";
+    std::string kernel = "build/kernel.bin";
+    std::string symbols = "build/kernel.syms";
+    std::string model = "stories260K.bin";
+    std::string tokenizer;  // default: derived from the model (tok512.bin for stories260K)
+    std::string profile;
+    std::vector<std::pair<std::string, std::string>> settings;  // key, value in order
+    std::vector<std::pair<std::string, std::string>> extra_payloads;  // name, file
+    u64 test_payload_bytes = 0;
+    bool check = true;
+    bool quiet = false;
+};
+
+[[noreturn]] void die(int status, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+void die(int status, const char* fmt, ...)
+{
+    va_list args;
+    va_start(args, fmt);
+    fprintf(stderr, "mkimage: ");
+    vfprintf(stderr, fmt, args);
+    fprintf(stderr, "\n");
+    va_end(args);
+    exit(status);
+}
+
+void usage()
+{
+    fprintf(stderr,
+        "usage: scripts/mkimage -o OUT [--kernel build/kernel.bin] [--model M] [--tokenizer T]\n"
+        "         [--prompt TEXT] [--steps N] [--temp X] [--topp X] [--seed N]\n"
+        "         [--mode generate|interactive|bench|selftest] [--jit on|off] [--no-check]\n"
+        "         [--set key=value]... [--payload NAME=FILE]... [--profile FILE]\n"
+        "         [--test-payload BYTES] [--stage1 F] [--stage2 F] [--symbols F] [--quiet]\n"
+        "M and T are paths or file names looked up in ./models and $BAREFLOW_MODEL_PATH.\n");
+}
+
+std::vector<u8> read_file(const std::string& path, const char* what)
+{
+    FILE* f = fopen(path.c_str(), "rb");
+    if (!f)
+        die(kl::Error::make(kl::ErrorCode::IoOpen, "x").exit_status(), "cannot open %s %s: %s", what, path.c_str(),
+            strerror(errno));
+    std::vector<u8> data;
+    u8 buffer[1 << 16];
+    size_t n;
+    while ((n = fread(buffer, 1, sizeof(buffer), f)) > 0)
+        data.insert(data.end(), buffer, buffer + n);
+    if (ferror(f))
+        die(static_cast<int>(kl::ErrorCode::IoRead), "reading %s %s failed: %s", what, path.c_str(), strerror(errno));
+    fclose(f);
+    return data;
+}
+
+Options parse_options(int argc, char** argv)
+{
+    Options o;
+    bool tokenizer_given = false;
+    auto need = [&](int& i) -> const char* {
+        if (i + 1 >= argc) {
+            usage();
+            die(static_cast<int>(kl::ErrorCode::UsageError), "%s needs a value", argv[i]);
+        }
+        return argv[++i];
+    };
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a == "-o" || a == "--output")
+            o.output = need(i);
+        else if (a == "--kernel")
+            o.kernel = need(i);
+        else if (a == "--stage1")
+            o.stage1 = need(i);
+        else if (a == "--stage2")
+            o.stage2 = need(i);
+        else if (a == "--symbols")
+            o.symbols = need(i);
+        else if (a == "--model")
+            o.model = need(i);
+        else if (a == "--tokenizer") {
+            o.tokenizer = need(i);
+            tokenizer_given = true;
+        } else if (a == "--profile")
+            o.profile = need(i);
+        else if (a == "--prompt")
+            o.settings.emplace_back("prompt", need(i));
+        else if (a == "--steps")
+            o.settings.emplace_back("steps", need(i));
+        else if (a == "--temp")
+            o.settings.emplace_back("temp", need(i));
+        else if (a == "--topp")
+            o.settings.emplace_back("topp", need(i));
+        else if (a == "--seed")
+            o.settings.emplace_back("seed", need(i));
+        else if (a == "--mode")
+            o.settings.emplace_back("mode", need(i));
+        else if (a == "--jit")
+            o.settings.emplace_back("jit", need(i));
+        else if (a == "--set") {
+            std::string kv = need(i);
+            auto eq = kv.find('=');
+            if (eq == std::string::npos || eq == 0)
+                die(static_cast<int>(kl::ErrorCode::UsageError), "--set needs key=value, got '%s'", kv.c_str());
+            o.settings.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+        } else if (a == "--payload") {
+            std::string nf = need(i);
+            auto eq = nf.find('=');
+            if (eq == std::string::npos || eq == 0 || eq >= payload_name_bytes)
+                die(static_cast<int>(kl::ErrorCode::UsageError),
+                    "--payload needs NAME=FILE with a name of 1 to %u characters, got '%s'", payload_name_bytes - 1,
+                    nf.c_str());
+            o.extra_payloads.emplace_back(nf.substr(0, eq), nf.substr(eq + 1));
+        } else if (a == "--test-payload") {
+            const char* v = need(i);
+            char* end = nullptr;
+            o.test_payload_bytes = strtoull(v, &end, 0);
+            if (*end != 0 || o.test_payload_bytes == 0 || o.test_payload_bytes > (1ull << 31))
+                die(static_cast<int>(kl::ErrorCode::UsageError), "--test-payload needs a size from 1 to 2^31 bytes");
+        } else if (a == "--no-check")
+            o.check = false;
+        else if (a == "--quiet" || a == "-q")
+            o.quiet = true;
+        else if (a == "-h" || a == "--help") {
+            usage();
+            exit(0);
+        } else {
+            usage();
+            die(static_cast<int>(kl::ErrorCode::UsageError), "unknown option '%s'", a.c_str());
+        }
+    }
+    if (o.output.empty()) {
+        usage();
+        die(static_cast<int>(kl::ErrorCode::UsageError), "no output file given (-o OUT)");
+    }
+    if (!tokenizer_given)
+        o.tokenizer = default_tokenizer_for(o.model);
+    return o;
+}
+
+// The settings payload: key=value lines, checked with the kernel's parser.
+std::string build_settings(const Options& o)
+{
+    std::string text = "# BareFlow boot settings (written by scripts/mkimage)\n";
+    for (auto& [key, value] : o.settings) {
+        std::vector<char> escaped(value.size() * 2 + 1);
+        kl::escape_value(value.c_str(), escaped.data(), escaped.size());
+        text += key + "=" + escaped.data() + "\n";
+    }
+    std::vector<char> scratch(text.size() * 2 + 2);
+    auto parsed = tllama::parse_boot_settings(text.data(), text.size(), scratch.data());
+    if (parsed.is_error())
+        die(parsed.error().exit_status(), "%s", parsed.error().message());
+    return text;
+}
+
+struct Payload {
+    std::string name;
+    std::vector<u8> data;
+};
+
+void put_u16(u8* p, u16 v) { memcpy(p, &v, 2); }
+void put_u32(u8* p, u32 v) { memcpy(p, &v, 4); }
+void put_u64(u8* p, u64 v) { memcpy(p, &v, 8); }
+
+// CHS for a partition entry, with the usual 255 heads x 63 sectors geometry; addresses
+// beyond what CHS can express get the 1023/254/63 marker.
+void put_chs(u8* p, u64 lba)
+{
+    u64 cylinder = lba / (255 * 63);
+    u64 head = (lba / 63) % 255;
+    u64 sector = lba % 63 + 1;
+    if (cylinder > 1023) {
+        cylinder = 1023;
+        head = 254;
+        sector = 63;
+    }
+    p[0] = static_cast<u8>(head);
+    p[1] = static_cast<u8>((sector & 0x3F) | ((cylinder >> 2) & 0xC0));
+    p[2] = static_cast<u8>(cylinder & 0xFF);
+}
+
+u64 sectors_for(u64 bytes) { return (bytes + sector_size - 1) / sector_size; }
+
+}
+
+int main(int argc, char** argv)
+{
+    Options o = parse_options(argc, argv);
+
+    std::vector<u8> stage1 = read_file(o.stage1, "stage1");
+    std::vector<u8> stage2 = read_file(o.stage2, "stage2");
+    if (stage1.size() != sector_size)
+        die(static_cast<int>(kl::ErrorCode::BootKernel), "stage1 %s is %zu bytes; it must be exactly 512", o.stage1.c_str(),
+            stage1.size());
+    if (stage1[boot_signature_offset] != 0x55 || stage1[boot_signature_offset + 1] != 0xAA ||
+        memcmp(&stage1[stage1_slot_magic], "BFS1", 4) != 0)
+        die(static_cast<int>(kl::ErrorCode::BootKernel), "stage1 %s lacks the 55 AA signature or its BFS1 slots",
+            o.stage1.c_str());
+    if (memcmp(&stage2[stage2_slot_magic], "BFS2", 4) != 0)
+        die(static_cast<int>(kl::ErrorCode::BootKernel), "stage2 %s lacks its BFS2 signature", o.stage2.c_str());
+    u64 stage2_sectors = sectors_for(stage2.size());
+    if (stage2_sectors > stage2_max_sectors)
+        die(static_cast<int>(kl::ErrorCode::BootKernel), "stage2 is %zu bytes (%llu sectors); its slot holds %u sectors",
+            stage2.size(), static_cast<unsigned long long>(stage2_sectors), stage2_max_sectors);
+
+    std::string model_path = resolve_model_file(o.model, "model");
+    std::string tokenizer_path = resolve_model_file(o.tokenizer, "tokenizer");
+
+    std::vector<Payload> payloads;
+    payloads.push_back({ "kernel", read_file(o.kernel, "kernel") });
+    if (payloads[0].data.size() > kernel_max_bytes)
+        die(static_cast<int>(kl::ErrorCode::BootKernel), "kernel %s is %zu bytes; at most %llu fit below the payloads",
+            o.kernel.c_str(), payloads[0].data.size(), static_cast<unsigned long long>(kernel_max_bytes));
+    std::string settings = build_settings(o);
+    payloads.push_back({ "settings", std::vector<u8>(settings.begin(), settings.end()) });
+    if (!o.symbols.empty())
+        payloads.push_back({ "ksyms", read_file(o.symbols, "kernel symbol table") });
+    payloads.push_back({ "tokenizer", read_file(tokenizer_path, "tokenizer") });
+    if (!o.profile.empty())
+        payloads.push_back({ "profile", read_file(o.profile, "profile") });
+    for (auto& [name, file] : o.extra_payloads)
+        payloads.push_back({ name, read_file(file, "payload") });
+    payloads.push_back({ "model", read_file(model_path, "model") });
+    if (o.test_payload_bytes) {
+        // Deterministic bytes whose CRC the kernel's self-test checks after loading.
+        Payload blob { "testblob", std::vector<u8>(o.test_payload_bytes) };
+        u64 state = 0x9E3779B97F4A7C15ull;
+        for (auto& byte : blob.data) {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            byte = static_cast<u8>(state >> 24);
+        }
+        payloads.push_back(std::move(blob));
+    }
+    if (payloads.size() > directory_max_entries)
+        die(static_cast<int>(kl::ErrorCode::UsageError), "%zu payloads; the directory holds at most %u",
+            payloads.size(), directory_max_entries);
+
+    if (o.check) {
+        const Payload* model = nullptr;
+        const Payload* tokenizer = nullptr;
+        for (auto& p : payloads) {
+            if (p.name == "model")
+                model = &p;
+            if (p.name == "tokenizer")
+                tokenizer = &p;
+        }
+        auto checked = check_model_and_tokenizer(model->data, tokenizer->data, model_path, tokenizer_path);
+        if (checked.is_error())
+            die(checked.error().exit_status(), "%s (use --no-check to build the image anyway)",
+                checked.error().message());
+    }
+
+    // Place everything: stage2 from LBA 1, the directory after it, then the payloads.
+    u64 directory_lba = 1 + stage2_sectors;
+    std::vector<u64> lbas;
+    u64 lba = directory_lba + 1;
+    for (auto& p : payloads) {
+        lbas.push_back(lba);
+        lba += sectors_for(p.data.size());
+    }
+    u64 image_sectors = lba;
+    if (image_sectors > 0xFFFFFFFFull)
+        die(static_cast<int>(kl::ErrorCode::UsageError), "the image would exceed 2 TiB");
+
+    std::vector<u8> directory(sector_size, 0);
+    memcpy(&directory[0], directory_magic, 8);
+    put_u32(&directory[8], directory_version);
+    put_u32(&directory[12], static_cast<u32>(payloads.size()));
+    put_u32(&directory[20], static_cast<u32>(image_sectors));
+    for (size_t i = 0; i < payloads.size(); ++i) {
+        u8* e = &directory[sizeof(DirectoryHeader) + i * sizeof(DirectoryEntry)];
+        memcpy(e, payloads[i].name.c_str(), payloads[i].name.size());
+        put_u64(e + 16, lbas[i]);
+        put_u64(e + 24, payloads[i].data.size());
+        put_u32(e + 32, kl::crc32c(payloads[i].data.data(), payloads[i].data.size()));
+    }
+    put_u32(&directory[16], kl::crc32c(directory.data(), directory.size()));
+
+    // Patch the slots and the partition table.
+    put_u16(&stage1[stage1_slot_stage2_sectors], static_cast<u16>(stage2_sectors));
+    put_u64(&stage1[stage1_slot_stage2_lba], 1);
+    put_u64(&stage2[stage2_slot_directory_lba], directory_lba);
+    u8* part = &stage1[partition_table_offset];
+    memset(part, 0, 64);
+    part[0] = 0x80;  // active
+    put_chs(part + 1, directory_lba);
+    part[4] = 0xDA;  // "non-filesystem data"
+    put_chs(part + 5, image_sectors - 1);
+    put_u32(part + 8, static_cast<u32>(directory_lba));
+    put_u32(part + 12, static_cast<u32>(image_sectors - directory_lba));
+
+    std::string tmp = o.output + ".tmp";
+    FILE* out = fopen(tmp.c_str(), "wb");
+    if (!out)
+        die(static_cast<int>(kl::ErrorCode::IoOpen), "cannot create %s: %s", tmp.c_str(), strerror(errno));
+    auto write_padded = [&](const std::vector<u8>& data, const char* what) {
+        static const u8 zeros[sector_size] = {};
+        size_t pad = sectors_for(data.size()) * sector_size - data.size();
+        if ((!data.empty() && fwrite(data.data(), 1, data.size(), out) != data.size()) ||
+            (pad && fwrite(zeros, 1, pad, out) != pad))
+            die(static_cast<int>(kl::ErrorCode::IoWrite), "writing %s to %s failed: %s", what, tmp.c_str(),
+                strerror(errno));
+    };
+    write_padded(stage1, "stage1");
+    write_padded(stage2, "stage2");
+    write_padded(directory, "the payload directory");
+    for (auto& p : payloads)
+        write_padded(p.data, p.name.c_str());
+    if (fclose(out) != 0)
+        die(static_cast<int>(kl::ErrorCode::IoWrite), "closing %s failed: %s", tmp.c_str(), strerror(errno));
+    if (rename(tmp.c_str(), o.output.c_str()) != 0)
+        die(static_cast<int>(kl::ErrorCode::IoWrite), "renaming %s to %s failed: %s", tmp.c_str(), o.output.c_str(),
+            strerror(errno));
+
+    if (!o.quiet) {
+        fprintf(stderr, "mkimage: %s: %llu sectors (%.1f MiB)\n", o.output.c_str(),
+            static_cast<unsigned long long>(image_sectors), image_sectors * 512.0 / (1 << 20));
+        fprintf(stderr, "  %-10s LBA %-8s %10s\n", "stage2", "1", (std::to_string(stage2.size()) + " B").c_str());
+        for (size_t i = 0; i < payloads.size(); ++i)
+            fprintf(stderr, "  %-10s LBA %-8llu %10zu B  crc32c %08x\n", payloads[i].name.c_str(),
+                static_cast<unsigned long long>(lbas[i]), payloads[i].data.size(),
+                kl::crc32c(payloads[i].data.data(), payloads[i].data.size()));
+    }
+    return 0;
+}

@@ -1,0 +1,26 @@
+// The VGA text console (80x25 at 0xB8000): colours, scrolling, the hardware cursor.
+#pragma once
+
+#include "kernel_lib/base/types.h"
+
+namespace kl::vga {
+
+enum Color : u8 {
+    Black = 0, Blue = 1, Green = 2, Cyan = 3, Red = 4, Magenta = 5, Brown = 6, LightGray = 7,
+    DarkGray = 8, LightBlue = 9, LightGreen = 10, LightCyan = 11, LightRed = 12, Pink = 13, Yellow = 14, White = 15,
+};
+
+constexpr int columns = 80;
+constexpr int rows = 25;
+
+// Continues below what the BIOS and stage2 printed (reads the hardware cursor).
+void init();
+void write(const char* bytes, usize length);
+void set_color(Color foreground, Color background = Black);
+void clear();
+// Writes a whole row without moving the cursor (status lines).
+void write_row(int row, const char* text, Color foreground, Color background);
+// Rows that scroll (a status line reserves the top row).
+void set_scroll_top(int row);
+
+}

@@ -1,0 +1,16 @@
+// Helpers shared by the host tests: where the repository is, reading files.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace test_support {
+
+// The repository root: $BAREFLOW_ROOT, else found from this file's compile-time path.
+std::string repo_root();
+
+// A file's bytes (the test fails with a clear message when it cannot be read).
+std::vector<unsigned char> read_file(const std::string& path);
+std::string read_text(const std::string& path);
+
+}
