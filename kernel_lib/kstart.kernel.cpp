@@ -3,13 +3,20 @@
 // Brings up what every later step relies on, in this order, then hands over to kmain()
 // (the application, tinyllama/app/kmain.kernel.cpp) and never returns:
 //   1. serial and VGA output, so every later failure can be reported;
-//   2. the BootInfo check (stage2 and kernel from the same build);
-//   3. CPU features (CPUID + the XCR0 the entry code set);
-//   4. kmain.
+//   2. GDT/TSS and IDT, so a CPU exception becomes a report instead of a triple fault;
+//   3. the PICs remapped and masked (BareFlow polls its devices);
+//   4. the BootInfo check (stage2 and kernel from the same build);
+//   5. the symbol table payload, for fault reports with function names;
+//   6. CPU features (CPUID + the XCR0 the entry code set);
+//   7. the stack protector's canary from the TSC;
+//   8. kmain.
+#include "kernel_lib/arch/x86_64/cpu.h"
+#include "kernel_lib/arch/x86_64/descriptors.h"
+#include "kernel_lib/arch/x86_64/pic.h"
 #include "kernel_lib/boot/bootinfo.h"
 #include "kernel_lib/boot/payloads.h"
 #include "kernel_lib/cpu/features.h"
-#include "kernel_lib/io/machine.h"
+#include "kernel_lib/debug/symbols.h"
 #include "kernel_lib/io/serial.h"
 #include "kernel_lib/io/vga.h"
 #include "kernel_lib/platform/report.h"
@@ -17,16 +24,38 @@
 // The application's entry, defined outside kernel_lib.
 [[noreturn]] void kmain(const kl::boot::BootInfo& info);
 
-extern "C" [[noreturn]] void kernel_start(const kl::boot::BootInfo* info)
+extern "C" uintptr_t __stack_chk_guard;
+
+namespace {
+
+void load_symbols(const kl::boot::BootInfo& info)
+{
+    auto payload = kl::boot::find_payload(info, "ksyms");
+    if (payload.is_error())
+        return;  // fault reports then show bare addresses
+    if (kl::boot::verify_payload(payload.value()).is_error())
+        return;
+    kl::debug::kernel_symbols().load(payload.value().data, payload.value().size);
+}
+
+}
+
+// Never returns; the canary set here must not be checked on the way out of this frame.
+extern "C" [[noreturn]] __attribute__((no_stack_protector)) void kernel_start(const kl::boot::BootInfo* info)
 {
     kl::serial::init();
     kl::vga::init();
+    kl::arch::init_gdt();
+    kl::arch::init_idt();
+    kl::arch::init_pic();
 
     auto valid = kl::boot::validate_bootinfo(*info);
     if (valid.is_error())
         kl::fail(valid.error());
-
+    load_symbols(*info);
     kl::cpu::refresh();
+    // Keep a zero low byte so string overruns cannot forge the canary.
+    __stack_chk_guard = (kl::x86::rdtsc() * 0x9E3779B97F4A7C15ull) & ~0xFFull;
 
     kmain(*info);
 }

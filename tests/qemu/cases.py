@@ -81,10 +81,31 @@ def expect_error(code, status, *patterns):
     return check
 
 
+def expect_fault_report(status, *patterns):
+    """A deliberate unguarded CPU exception: the full report, then cpu.exception."""
+    def check(actual_status, serial, accel):
+        problems = []
+        errors = at_lines(serial, "error")
+        if actual_status != status:
+            problems.append(f"exit status {actual_status}, expected {status}")
+        if len(errors) != 1 or errors[0].get("code") != "cpu.exception":
+            problems.append(f"expected one @error cpu.exception, got {errors}")
+        for p in patterns:
+            if not re.search(p, serial, re.M):
+                problems.append(f"serial output lacks /{p}/")
+        return problems
+    return check
+
+
 def all_cases():
     return [
         Case("selftest", ["--mode", "selftest", "--test-payload", str(20 * 1000 * 1000)],
              expect_success(r"^BareFlow stage2", r"^cpu: .+", r"^memory: \d+ MiB usable",
                             r"^selftest load>16MiB\s+ok", r"^@exit 0$",
-                            stats_keys=("cpu", "isa", "mem_mb"))),
+                            r"^selftest tsc\s+ok", r"^selftest guard #UD\s+ok", r"^selftest guard #PF\s+ok",
+                            stats_keys=("cpu", "isa", "mem_mb", "tsc_mhz"))),
+        Case("selftest-unguarded-fault", ["--mode", "selftest", "--set", "selftest_fault=on"],
+             expect_fault_report(3, r"^CPU exception: #UD invalid opcode \(vector 6\)",
+                                 r"RIP +0x[0-9a-f]+ <tllama::run_selftest", r"^  RAX [0-9a-f]{16}",
+                                 r"^backtrace:", r"^  #0 +0x[0-9a-f]+ <kmain")),
     ]

@@ -1,0 +1,70 @@
+// TSC frequency in the kernel: CPUID 15h when it states it, else the hypervisor's timing
+// leaf (0x40000010), else measured against the PIT (median of three 10 ms windows), with
+// CPUID 16h's nominal base frequency as the last resort.
+#include "kernel_lib/arch/x86_64/cpu.h"
+#include "kernel_lib/arch/x86_64/pic.h"
+#include "kernel_lib/cpu/features.h"
+#include "kernel_lib/time/tsc.h"
+
+namespace kl::time {
+
+namespace {
+
+u64 g_hz = 0;
+const char* g_source = "none";
+
+u64 median3(u64 a, u64 b, u64 c)
+{
+    if (a > b) {
+        u64 t = a;
+        a = b;
+        b = t;
+    }
+    if (b > c)
+        b = c;
+    return a > b ? a : b;
+}
+
+void calibrate()
+{
+    const auto& f = cpu::features();
+    if (f.tsc_ratio_den && f.tsc_ratio_num && f.crystal_hz) {
+        g_hz = static_cast<u64>(f.crystal_hz) * f.tsc_ratio_num / f.tsc_ratio_den;
+        g_source = "cpuid-15h";
+        return;
+    }
+    if (f.hypervisor && x86::cpuid(0x40000000).eax >= 0x40000010) {
+        u32 khz = x86::cpuid(0x40000010).eax;
+        if (khz != 0) {
+            g_hz = static_cast<u64>(khz) * 1000;
+            g_source = "hypervisor-leaf";
+            return;
+        }
+    }
+    u64 a = arch::pit_measure_tsc(10000), b = arch::pit_measure_tsc(10000), c = arch::pit_measure_tsc(10000);
+    u64 cycles = median3(a, b, c);
+    if (cycles != 0) {
+        g_hz = cycles * 100;
+        g_source = "pit";
+        return;
+    }
+    g_hz = f.base_mhz ? static_cast<u64>(f.base_mhz) * 1000000 : 2000000000ull;
+    g_source = f.base_mhz ? "cpuid-16h" : "assumed-2GHz";
+}
+
+}
+
+u64 tsc_hz()
+{
+    if (g_hz == 0)
+        calibrate();
+    return g_hz;
+}
+
+const char* tsc_source()
+{
+    tsc_hz();
+    return g_source;
+}
+
+}
