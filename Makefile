@@ -129,10 +129,14 @@ $(SBUILD)/libasmjit.a: $(ASMJIT_SAN_OBJS)
 # ---------------------------------------------------------------------------------------
 # Kernel
 # ---------------------------------------------------------------------------------------
+# kernel_lib is built for size (its hot paths are few and simple); the engine and the
+# micro-JIT for speed.
+$(KBUILD)/obj/kernel_lib/%.o: KERNEL_OPT := -Os
+$(KBUILD)/obj/kernel_lib/libm/%.o: KERNEL_OPT := -O2
 $(KBUILD)/obj/%.o: %.cpp | $(BUILD)/asmjit.mk
 	@mkdir -p $(@D)
 	@echo "  CXX(k) $<"
-	@$(CXX) $(KERNEL_CXXFLAGS) $(ASMJIT_INCLUDE) $(ASMJIT_KERNEL_DEFS) -MMD -MP -c $< -o $@
+	@$(CXX) $(KERNEL_CXXFLAGS) $(KERNEL_OPT) $(ASMJIT_INCLUDE) $(ASMJIT_KERNEL_DEFS) -MMD -MP -c $< -o $@
 
 $(KBUILD)/obj/%.asm.o: %.asm
 	@mkdir -p $(@D)
@@ -231,9 +235,13 @@ host: $(HOST_PROGRAMS) $(HBUILD)/bareflow-tests
 # Tests
 # ---------------------------------------------------------------------------------------
 # Environment knobs: BAREFLOW_TEST_ACCELS="kvm tcg" limits the QEMU accelerators.
-.PHONY: test test-host test-sanitize test-qemu
-test: test-host test-sanitize test-qemu
+.PHONY: test test-build test-host test-sanitize test-qemu
+test: test-build
+	@$(MAKE) --no-print-directory test-host test-sanitize test-qemu
 	@echo "make test: all tests passed"
+
+# Everything the tests need, so `make -jN test` builds in parallel and then tests in order.
+test-build: $(HBUILD)/bareflow-tests $(SBUILD)/bareflow-tests $(BOOT_PARTS) $(HOST_PROGRAMS)
 
 test-host: $(HBUILD)/bareflow-tests
 	@echo "== host tests (Catch2)"
