@@ -9,7 +9,8 @@
 //   5. the symbol table payload, for fault reports with function names;
 //   6. CPU features (CPUID + the XCR0 the entry code set);
 //   7. the stack protector's canary from the TSC;
-//   8. kmain.
+//   8. memory: physical map, frame allocator, the kernel's page tables, heap, code arena;
+//   9. kmain.
 #include "kernel_lib/arch/x86_64/cpu.h"
 #include "kernel_lib/arch/x86_64/descriptors.h"
 #include "kernel_lib/arch/x86_64/pic.h"
@@ -19,6 +20,7 @@
 #include "kernel_lib/debug/symbols.h"
 #include "kernel_lib/io/serial.h"
 #include "kernel_lib/io/vga.h"
+#include "kernel_lib/mem/kernel_memory.h"
 #include "kernel_lib/platform/report.h"
 
 // The application's entry, defined outside kernel_lib.
@@ -56,6 +58,9 @@ extern "C" [[noreturn]] __attribute__((no_stack_protector)) void kernel_start(co
     kl::cpu::refresh();
     // Keep a zero low byte so string overruns cannot forge the canary.
     __stack_chk_guard = (kl::x86::rdtsc() * 0x9E3779B97F4A7C15ull) & ~0xFFull;
+    auto memory = kl::mem::init_memory(*info);
+    if (memory.is_error())
+        kl::fail(memory.error());
 
     kmain(*info);
 }

@@ -1,5 +1,6 @@
 // TSC frequency in the kernel: CPUID 15h when it states it, else the hypervisor's timing
-// leaf (0x40000010), else measured against the PIT (median of three 10 ms windows), with
+// leaf (0x40000010), else measured against the PIT (the shortest of five 10 ms windows:
+// a window only ever stretches, when an SMI or a hypervisor takes the CPU away), with
 // CPUID 16h's nominal base frequency as the last resort.
 #include "kernel_lib/arch/x86_64/cpu.h"
 #include "kernel_lib/arch/x86_64/pic.h"
@@ -13,17 +14,6 @@ namespace {
 u64 g_hz = 0;
 const char* g_source = "none";
 
-u64 median3(u64 a, u64 b, u64 c)
-{
-    if (a > b) {
-        u64 t = a;
-        a = b;
-        b = t;
-    }
-    if (b > c)
-        b = c;
-    return a > b ? a : b;
-}
 
 void calibrate()
 {
@@ -41,8 +31,12 @@ void calibrate()
             return;
         }
     }
-    u64 a = arch::pit_measure_tsc(10000), b = arch::pit_measure_tsc(10000), c = arch::pit_measure_tsc(10000);
-    u64 cycles = median3(a, b, c);
+    u64 cycles = 0;
+    for (int i = 0; i < 5; ++i) {
+        u64 sample = arch::pit_measure_tsc(10000);
+        if (sample != 0 && (cycles == 0 || sample < cycles))
+            cycles = sample;
+    }
     if (cycles != 0) {
         g_hz = cycles * 100;
         g_source = "pit";

@@ -8,7 +8,13 @@
 #include "kernel_lib/cpu/features.h"
 #include "kernel_lib/debug/fault_guard.h"
 #include "kernel_lib/io/print.h"
+#include "kernel_lib/mem/alloc.h"
+#include "kernel_lib/mem/code_arena.h"
+#include "kernel_lib/mem/kernel_memory.h"
 #include "kernel_lib/time/tsc.h"
+
+#include <stdlib.h>
+#include <string.h>
 
 namespace tllama {
 
@@ -50,19 +56,112 @@ void test_fault_guard(Result& r, const kl::boot::BootInfo& info)
         detail);
 }
 
-// The calibrated TSC frequency agrees with a fresh 10 ms PIT measurement (when the PIT
-// counts at all; some hypervisors' PITs are coarse, hence the 5 % margin).
+// The calibrated TSC frequency agrees with fresh 10 ms PIT measurements: the shortest of
+// five (a window only ever stretches, under emulation whenever the host deschedules the
+// virtual CPU), within 10 %.
 void test_tsc(Result& r)
 {
     u64 hz = kl::time::tsc_hz();
-    u64 pit_hz = kl::arch::pit_measure_tsc(10000) * 100;
+    u64 pit_hz = 0;
+    for (int i = 0; i < 5; ++i) {
+        u64 sample = kl::arch::pit_measure_tsc(10000) * 100;
+        if (sample != 0 && (pit_hz == 0 || sample < pit_hz))
+            pit_hz = sample;
+    }
     char detail[128];
     snprintf(detail, sizeof(detail), "%llu.%03llu MHz from %s; PIT says %llu.%03llu MHz",
         static_cast<unsigned long long>(hz / 1000000), static_cast<unsigned long long>(hz / 1000 % 1000),
         kl::time::tsc_source(), static_cast<unsigned long long>(pit_hz / 1000000),
         static_cast<unsigned long long>(pit_hz / 1000 % 1000));
     double ratio = pit_hz ? static_cast<double>(hz) / static_cast<double>(pit_hz) : 1.0;
-    report(r, "tsc", hz > 100000000 && ratio > 0.95 && ratio < 1.05, detail);
+    report(r, "tsc", hz > 100000000 && ratio > 0.9 && ratio < 1.1, detail);
+}
+
+// Randomised malloc/free/realloc with content checks, then the heap's own integrity walk;
+// large blocks come back 64-byte aligned; an impossible request is an error, not a crash.
+void test_allocator(Result& r)
+{
+    constexpr int slots = 256;
+    void* blocks[slots] = {};
+    usize sizes[slots] = {};
+    u64 state = 0x243F6A8885A308D3ull;
+    auto next = [&]() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        return state;
+    };
+    bool ok = true;
+    for (int op = 0; op < 20000 && ok; ++op) {
+        int i = static_cast<int>(next() % slots);
+        if (blocks[i]) {
+            const u8* p = static_cast<const u8*>(blocks[i]);
+            for (usize k = 0; k < sizes[i]; ++k)
+                ok &= p[k] == static_cast<u8>(i + k);
+            if (next() % 4 == 0) {
+                usize grown = sizes[i] * 2 + 1;
+                void* q = realloc(blocks[i], grown);
+                ok &= q != nullptr;
+                if (q) {
+                    for (usize k = sizes[i]; k < grown; ++k)
+                        static_cast<u8*>(q)[k] = static_cast<u8>(i + k);
+                    blocks[i] = q;
+                    sizes[i] = grown;
+                }
+                continue;
+            }
+            free(blocks[i]);
+            blocks[i] = nullptr;
+        } else {
+            sizes[i] = static_cast<usize>(next() % ((next() % 8 == 0) ? 65536 : 512));
+            blocks[i] = malloc(sizes[i]);
+            ok &= blocks[i] != nullptr;
+            if (blocks[i]) {
+                for (usize k = 0; k < sizes[i]; ++k)
+                    static_cast<u8*>(blocks[i])[k] = static_cast<u8>(i + k);
+                if (sizes[i] >= 256)
+                    ok &= reinterpret_cast<uptr>(blocks[i]) % 64 == 0;
+            }
+        }
+    }
+    for (void* b : blocks)
+        free(b);
+    ok &= kl::mem::kernel_heap().check_integrity();
+    auto huge = kl::mem::allocate(usize(1) << 40, 64, "a 1 TiB test block");
+    ok &= huge.is_error() && huge.error().code() == kl::ErrorCode::OutOfMemory;
+    char detail[200];
+    snprintf(detail, sizeof(detail), "20000 random operations; 1 TiB request: %s",
+        huge.is_error() ? huge.error().message() : "granted?!");
+    report(r, "allocator", ok, detail);
+}
+
+void call_code(void* code) { reinterpret_cast<void (*)()>(code)(); }
+void write_byte(void* p) { *static_cast<volatile u8*>(p) = 0x90; }
+
+// JIT memory is W^X: sealed code runs, but cannot be written; writable data cannot run.
+void test_code_arena(Result& r)
+{
+    usize granted = 0;
+    auto block = kl::mem::code_arena_allocate(64, &granted);
+    if (block.is_error()) {
+        report(r, "W^X", false, block.error().message());
+        return;
+    }
+    u8* code = block.value();
+    const u8 mov_eax_42_ret[] = { 0xB8, 42, 0, 0, 0, 0xC3 };
+    memcpy(code, mov_eax_42_ret, sizeof(mov_eax_42_ret));
+    kl::Fault fault {};
+    bool data_not_executable = kl::run_guarded(call_code, code, &fault).is_error() && fault.vector == 14;
+    bool sealed = !kl::mem::code_arena_seal(code, granted).is_error();
+    int result = sealed ? reinterpret_cast<int (*)()>(code)() : 0;
+    bool code_not_writable = kl::run_guarded(write_byte, code, &fault).is_error() && fault.vector == 14;
+    kl::mem::code_arena_free(code, granted);
+    bool nx = kl::cpu::features().nx;
+    char detail[160];
+    snprintf(detail, sizeof(detail), "sealed code returned %d; writing it faulted: %s; running RW data faulted: %s%s",
+        result, code_not_writable ? "yes" : "NO", data_not_executable ? "yes" : "no",
+        nx ? "" : " (this CPU has no NX)");
+    report(r, "W^X", sealed && result == 42 && code_not_writable && (data_not_executable || !nx), detail);
 }
 
 u64 usable_megabytes(const kl::boot::BootInfo& info)
@@ -82,6 +181,8 @@ int run_selftest(const kl::boot::BootInfo& info, const BootSettings& settings)
     Result r;
     test_tsc(r);
     test_fault_guard(r, info);
+    test_allocator(r);
+    test_code_arena(r);
 
     // Loading beyond 1 MiB and beyond 16 MiB: the test payload's CRC was checked by
     // kmain already; here we insist that it exists and spans 16 MiB.

@@ -113,7 +113,12 @@ section .rodata
 mxcsr_default: dd 0x1F80                ; all exceptions masked, round to nearest
 
 section .bss
-align 16
+; The page below the stack is unmapped once the kernel's page tables are up
+; (kernel_lib/mem/paging.kernel.cpp): an overflow faults instead of corrupting .bss.
+alignb 4096
+global boot_stack_guard
+boot_stack_guard:
+    resb 4096
 global boot_stack_bottom
 boot_stack_bottom:
     resb BOOT_STACK_BYTES
