@@ -1,4 +1,6 @@
-// The VGA text console (80x25 at 0xB8000): colours, scrolling, the hardware cursor.
+// The VGA text console (80x25 at 0xB8000): colours, scrolling, the hardware cursor, and
+// the few ANSI sequences the console emits (ESC[K, ESC[nC/D, ESC[H, ESC[2J, ESC[...m), so
+// one byte stream renders the same on a serial terminal and on the screen.
 #pragma once
 
 #include "kernel_lib/base/types.h"

@@ -13,6 +13,13 @@ int g_column = 0;
 int g_scroll_top = 0;
 u8 g_attribute = LightGray;
 
+// ANSI escape sequences (CSI) the console's line editor and colour output use.
+enum class Escape : u8 { None, Started, Csi };
+Escape g_escape = Escape::None;
+int g_params[4];
+int g_param_count = 0;
+constexpr u8 ansi_to_vga[8] = { Black, Red, Green, Brown, Blue, Magenta, Cyan, LightGray };
+
 constexpr u16 crtc_index = 0x3D4, crtc_data = 0x3D5;
 
 u16 cell(char c, u8 attribute) { return static_cast<u16>(static_cast<u8>(c)) | static_cast<u16>(attribute << 8); }
@@ -43,8 +50,101 @@ void newline()
         scroll();
 }
 
+void erase_to_end_of_line()
+{
+    for (int c = g_column; c < columns; ++c)
+        g_buffer[g_row * columns + c] = cell(' ', g_attribute);
+}
+
+void select_graphic_rendition()
+{
+    if (g_param_count == 0)
+        g_params[g_param_count++] = 0;
+    for (int i = 0; i < g_param_count; ++i) {
+        int p = g_params[i];
+        u8 fg = g_attribute & 0x0F, bg = g_attribute >> 4;
+        if (p == 0) {
+            fg = LightGray;
+            bg = Black;
+        } else if (p == 1) {
+            fg |= 8;
+        } else if (p >= 30 && p <= 37) {
+            fg = static_cast<u8>((fg & 8) | ansi_to_vga[p - 30]);
+        } else if (p >= 90 && p <= 97) {
+            fg = static_cast<u8>(8 | ansi_to_vga[p - 90]);
+        } else if (p == 39) {
+            fg = LightGray;
+        } else if (p >= 40 && p <= 47) {
+            bg = ansi_to_vga[p - 40];
+        } else if (p == 49) {
+            bg = Black;
+        }
+        g_attribute = static_cast<u8>(fg | (bg << 4));
+    }
+}
+
+void clear_region();
+
+// The final byte of a CSI sequence: K erase to end of line, C/D cursor right/left,
+// H home, J clear (2J), m colours. Anything else is ignored.
+void finish_csi(char final)
+{
+    int n = g_param_count > 0 && g_params[0] > 0 ? g_params[0] : 1;
+    switch (final) {
+    case 'K': erase_to_end_of_line(); break;
+    case 'C': g_column = g_column + n < columns ? g_column + n : columns - 1; break;
+    case 'D': g_column = g_column - n > 0 ? g_column - n : 0; break;
+    case 'H':
+        g_row = g_scroll_top;
+        g_column = 0;
+        break;
+    case 'J':
+        if (g_param_count > 0 && g_params[0] == 2)
+            clear_region();
+        break;
+    case 'm': select_graphic_rendition(); break;
+    default: break;
+    }
+}
+
+// True when `c` belongs to an escape sequence (and was consumed).
+bool escape_sequence(char c)
+{
+    if (g_escape == Escape::None) {
+        if (c != 0x1B)
+            return false;
+        g_escape = Escape::Started;
+        return true;
+    }
+    if (g_escape == Escape::Started) {
+        g_escape = c == '[' ? Escape::Csi : Escape::None;
+        g_param_count = 0;
+        g_params[0] = 0;
+        return true;
+    }
+    if (c >= '0' && c <= '9') {
+        if (g_param_count == 0)
+            g_param_count = 1;
+        int& p = g_params[g_param_count - 1];
+        p = p * 10 + (c - '0');
+        return true;
+    }
+    if (c == ';') {
+        if (g_param_count == 0)
+            g_param_count = 1;
+        if (g_param_count < 4)
+            g_params[g_param_count++] = 0;
+        return true;
+    }
+    g_escape = Escape::None;
+    finish_csi(c);
+    return true;
+}
+
 void put(char c)
 {
+    if (escape_sequence(c))
+        return;
     switch (c) {
     case '\n': newline(); return;
     case '\r': g_column = 0; return;
@@ -89,12 +189,21 @@ void write(const char* bytes, usize length)
 
 void set_color(Color foreground, Color background) { g_attribute = static_cast<u8>(foreground | (background << 4)); }
 
-void clear()
+namespace {
+
+void clear_region()
 {
     for (int i = g_scroll_top * columns; i < rows * columns; ++i)
         g_buffer[i] = cell(' ', g_attribute);
     g_row = g_scroll_top;
     g_column = 0;
+}
+
+}
+
+void clear()
+{
+    clear_region();
     move_hardware_cursor();
 }
 
