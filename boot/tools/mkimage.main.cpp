@@ -167,10 +167,13 @@ Options parse_options(int argc, char** argv)
 }
 
 // The settings payload: key=value lines, checked with the kernel's parser.
-std::string build_settings(const Options& o)
+std::string build_settings(const Options& o, const std::string& model_path)
 {
     std::string text = "# BareFlow boot settings (written by scripts/mkimage)\n";
-    for (auto& [key, value] : o.settings) {
+    auto slash = model_path.find_last_of('/');
+    auto settings = o.settings;
+    settings.emplace_back("model_name", slash == std::string::npos ? model_path : model_path.substr(slash + 1));
+    for (auto& [key, value] : settings) {
         std::vector<char> escaped(value.size() * 2 + 1);
         kl::escape_value(value.c_str(), escaped.data(), escaped.size());
         text += key + "=" + escaped.data() + "\n";
@@ -240,7 +243,7 @@ int main(int argc, char** argv)
     if (payloads[0].data.size() > kernel_max_bytes)
         die(static_cast<int>(kl::ErrorCode::BootKernel), "kernel %s is %zu bytes; at most %llu fit below the payloads",
             o.kernel.c_str(), payloads[0].data.size(), static_cast<unsigned long long>(kernel_max_bytes));
-    std::string settings = build_settings(o);
+    std::string settings = build_settings(o, model_path);
     payloads.push_back({ "settings", std::vector<u8>(settings.begin(), settings.end()) });
     if (!o.symbols.empty())
         payloads.push_back({ "ksyms", read_file(o.symbols, "kernel symbol table") });

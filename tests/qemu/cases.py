@@ -4,7 +4,11 @@ A case names the mkimage options, the QEMU options, the accelerators, and a chec
 exit status and the serial log. Checks return a list of problems (empty = pass).
 """
 import json
+import os
 import re
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+REFERENCE_DIR = os.environ.get("BAREFLOW_REFERENCE_DIR") or os.path.join(ROOT, "..", "shared", "reference")
 
 
 class Case:
@@ -97,6 +101,42 @@ def expect_fault_report(status, *patterns):
     return check
 
 
+def text_between_markers(serial):
+    begin, end = "@text-begin\n", "\n@text-end\n"
+    if begin not in serial or "@text-end" not in serial:
+        return None
+    start = serial.index(begin) + len(begin)
+    stop = serial.index("@text-end\n", start)
+    return serial[start:stop]
+
+
+def expect_story(reference_file):
+    """Generate mode: the text between the markers is the reference file, byte for byte."""
+    def check(status, serial, accel):
+        problems = expect_success(r"^@exit 0$", stats_keys=("prompt_tokens", "generated_tokens", "ttft_ms",
+                                                             "tok_per_s", "model", "cpu", "isa", "cores"))(
+            status, serial, accel)
+        with open(os.path.join(REFERENCE_DIR, reference_file), encoding="utf-8") as f:
+            reference = f.read()
+        text = text_between_markers(serial)
+        if text is None:
+            problems.append("no @text-begin/@text-end block")
+        elif text != reference:
+            common = next((i for i, (a, b) in enumerate(zip(text, reference)) if a != b), min(len(text), len(reference)))
+            problems.append(f"text differs from {reference_file} at byte {common}: "
+                            f"got {text[common:common + 40]!r}, expected {reference[common:common + 40]!r}")
+        return problems
+    return check
+
+
+def story(name, model, reference, prompt, steps, temp, topp, seed, accels=("tcg",)):
+    args = ["--mode", "generate", "--model", model, "--steps", str(steps), "--temp", temp, "--topp", topp,
+            "--seed", str(seed)]
+    if prompt:
+        args += ["--prompt", prompt]
+    return Case(name, args, expect_story(reference), accels=accels)
+
+
 def all_cases():
     return [
         Case("selftest", ["--mode", "selftest", "--test-payload", str(20 * 1000 * 1000)],
@@ -108,4 +148,17 @@ def all_cases():
              expect_fault_report(3, r"^CPU exception: #UD invalid opcode \(vector 6\)",
                                  r"RIP +0x[0-9a-f]+ <tllama::run_selftest", r"^  RAX [0-9a-f]{16}",
                                  r"^backtrace:", r"^  #0 +0x[0-9a-f]+ <kmain")),
+        # The reference stories (../shared/reference), fp32 and int8, greedy and sampled.
+        story("story-260K-greedy-once", "stories260K.bin", "260K-greedy-once.txt", "Once upon a time", 256, "0",
+              "0.9", 1, accels=("tcg", "kvm")),
+        story("story-260K-greedy-lily", "stories260K.bin", "260K-greedy-lily.txt", "Lily and Ben went to the park",
+              200, "0", "0.9", 1),
+        story("story-260K-t0.8-p0.9-s42", "stories260K.bin", "260K-t0.8-p0.9-s42-once.txt", "Once upon a time",
+              256, "0.8", "0.9", 42),
+        story("story-260K-t1.0-p0-s7-empty", "stories260K.bin", "260K-t1.0-p0-s7-empty.txt", "", 128, "1.0", "0",
+              7),
+        story("story-260Kq8-greedy-once", "stories260K-q8.bin", "260Kq8-greedy-once.txt", "Once upon a time", 256,
+              "0", "0.9", 1, accels=("tcg", "kvm")),
+        story("story-260Kq8-t0.8-p0.9-s42", "stories260K-q8.bin", "260Kq8-t0.8-p0.9-s42-once.txt",
+              "Once upon a time", 256, "0.8", "0.9", 42),
     ]

@@ -114,6 +114,8 @@ ErrorOr<BootSettings> parse_boot_settings(const char* text, usize length, char* 
                 return bad_value(p, "sse2, avx2 or avx512");
         } else if (is(k, "cores")) {
             s.cores = static_cast<u32>(TRY(parse_unsigned(p, 256, "a whole number from 0 (all) to 256")));
+        } else if (is(k, "model_name")) {
+            s.model_name = p.value;
         } else if (is(k, "selftest_fault")) {
             if (is(p.value, "1") || is(p.value, "on"))
                 s.selftest_fault = true;
@@ -124,7 +126,7 @@ ErrorOr<BootSettings> parse_boot_settings(const char* text, usize length, char* 
         } else {
             return Error::make(ErrorCode::SettingsUnknownKey,
                 "settings line %u: unknown key '%.40s' (known: mode prompt steps temp topp seed jit jit_isa cores "
-                "selftest_fault)",
+                "model_name selftest_fault)",
                 p.line, k);
         }
     }

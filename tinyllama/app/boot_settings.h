@@ -31,6 +31,7 @@ struct BootSettings {
     kl::cpu::Isa jit_isa_cap = kl::cpu::Isa::Avx512;  // no cap unless jit_isa= is given
     u32 cores = 0;                // 0 = every core found
     bool selftest_fault = false;  // selftest: end with a deliberate unguarded fault
+    const char* model_name = "";  // the model's file name, for reports (mkimage sets it)
 };
 
 // Largest settings payload accepted (a long prompt fits easily).

@@ -15,7 +15,9 @@
 #include "kernel_lib/io/vga.h"
 #include "kernel_lib/platform/report.h"
 #include "tinyllama/app/boot_settings.h"
+#include "kernel_lib/mem/kernel_memory.h"
 #include "tinyllama/app/selftest.h"
+#include "tinyllama/app/story.h"
 
 namespace {
 
@@ -106,9 +108,17 @@ void kmain(const BootInfo& info)
     print_banner(info, settings);
     verify_all_payloads(info);
 
-    switch (settings.mode) {
-    case tllama::RunMode::Selftest:
+    kl::mem::print_memory_summary();
+
+    if (settings.mode == tllama::RunMode::Selftest)
         kl::machine::exit(tllama::run_selftest(info, settings));
+
+    static tllama::Engine engine;
+    must(tllama::build_engine(engine, info, settings));
+    switch (settings.mode) {
+    case tllama::RunMode::Generate:
+        must(tllama::tell_story(engine, settings.prompt, settings.steps));
+        kl::machine::exit(0);
     default:
         kl::panic_with(ErrorCode::UsageError, "mode %s is not available in this build yet", tllama::run_mode_name(settings.mode));
     }

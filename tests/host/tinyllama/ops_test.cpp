@@ -1,0 +1,174 @@
+// Each forward-pass op against a straightforward double-precision computation written
+// here from formats.md, on random inputs of several sizes.
+#include <catch2/catch.hpp>
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "tinyllama/ops.h"
+
+using namespace tllama;
+
+namespace {
+
+std::vector<float> random_vector(std::mt19937& rng, size_t n, float lo, float hi)
+{
+    std::uniform_real_distribution<float> dist(lo, hi);
+    std::vector<float> v(n);
+    for (float& x : v)
+        x = dist(rng);
+    return v;
+}
+
+// |a - b| <= abs_tol + rel_tol * |b|
+bool close(double a, double b, double rel_tol = 1e-5, double abs_tol = 1e-6)
+{
+    return std::fabs(a - b) <= abs_tol + rel_tol * std::fabs(b);
+}
+
+}
+
+TEST_CASE("rmsnorm matches mean-square normalisation in double", "[tinyllama][ops]")
+{
+    std::mt19937 rng(1);
+    for (int n : { 1, 7, 64, 288, 1000 }) {
+        auto x = random_vector(rng, n, -3.0f, 3.0f);
+        auto w = random_vector(rng, n, 0.5f, 1.5f);
+        std::vector<float> out(n);
+        rmsnorm(out.data(), x.data(), w.data(), n);
+        double ss = 0;
+        for (float v : x)
+            ss += double(v) * v;
+        const double inv = 1.0 / std::sqrt(ss / n + 1e-5);
+        for (int j = 0; j < n; ++j) {
+            INFO("n " << n << " j " << j);
+            CHECK(close(out[j], w[j] * x[j] * inv));
+        }
+        // In place (the final norm runs on x itself).
+        std::vector<float> y = x;
+        rmsnorm(y.data(), y.data(), w.data(), n);
+        CHECK(y == out);
+    }
+}
+
+TEST_CASE("rmsnorm keeps the epsilon: a zero vector stays zero, not NaN", "[tinyllama][ops]")
+{
+    std::vector<float> x(16, 0.0f), w(16, 1.0f), out(16, 1.0f);
+    rmsnorm(out.data(), x.data(), w.data(), 16);
+    for (float v : out)
+        CHECK(v == 0.0f);
+}
+
+TEST_CASE("softmax matches exp/sum in double, also for large logits", "[tinyllama][ops]")
+{
+    std::mt19937 rng(2);
+    for (int n : { 1, 2, 5, 100, 32000 }) {
+        for (float scale : { 1.0f, 80.0f }) {
+            auto x = random_vector(rng, n, -scale, scale);
+            x[n / 2] += 1000.0f;  // would overflow exp() without subtracting the max
+            std::vector<float> p = x;
+            softmax(p.data(), n);
+            double max = *std::max_element(x.begin(), x.end()), sum = 0;
+            for (float v : x)
+                sum += std::exp(double(v) - max);
+            double total = 0;
+            for (int i = 0; i < n; ++i) {
+                INFO("n " << n << " i " << i);
+                CHECK(close(p[i], std::exp(double(x[i]) - max) / sum, 1e-5, 1e-9));
+                total += p[i];
+            }
+            CHECK(std::fabs(total - 1.0) < 1e-4);
+        }
+    }
+}
+
+TEST_CASE("RoPE rotates each pair by pos / 10000^(i/head_size)", "[tinyllama][ops]")
+{
+    std::mt19937 rng(3);
+    for (int head_size : { 2, 8, 48, 64 }) {
+        for (int pos : { 0, 1, 17, 511 }) {
+            const int n = head_size * 3;
+            auto v = random_vector(rng, n, -1.0f, 1.0f);
+            std::vector<float> freq(head_size / 2), cos(head_size / 2), sin(head_size / 2);
+            rope_frequencies(freq.data(), head_size);
+            rope_angles(cos.data(), sin.data(), freq.data(), head_size, pos);
+            std::vector<float> r = v;
+            rope_rotate(r.data(), n, head_size, cos.data(), sin.data());
+            for (int i = 0; i < n; i += 2) {
+                const double angle = pos / std::pow(10000.0, double(i % head_size) / head_size);
+                const double c = std::cos(angle), s = std::sin(angle);
+                INFO("head_size " << head_size << " pos " << pos << " i " << i);
+                // The float angle pos * freq carries ~pos ulps of error: 1e-4 absolute.
+                CHECK(close(r[i], v[i] * c - v[i + 1] * s, 0, 1e-4));
+                CHECK(close(r[i + 1], v[i] * s + v[i + 1] * c, 0, 1e-4));
+            }
+            if (pos == 0)
+                CHECK(r == v);  // angle 0: the identity, exactly
+        }
+    }
+}
+
+TEST_CASE("attention with grouped-query heads matches a direct computation", "[tinyllama][ops]")
+{
+    std::mt19937 rng(4);
+    struct Case {
+        int n_heads, n_kv_heads, head_size, pos;
+    };
+    for (Case c : { Case { 1, 1, 4, 0 }, Case { 6, 6, 48, 9 }, Case { 8, 4, 8, 30 }, Case { 32, 4, 16, 5 }, Case { 4, 1, 6, 12 } }) {
+        const int kv_dim = c.n_kv_heads * c.head_size, dim = c.n_heads * c.head_size, seq = c.pos + 1;
+        auto q = random_vector(rng, dim, -1.0f, 1.0f);
+        auto k = random_vector(rng, seq * kv_dim, -1.0f, 1.0f);
+        auto v = random_vector(rng, seq * kv_dim, -1.0f, 1.0f);
+        const int att_stride = seq + 3;  // wider than needed, as in the RunState
+        std::vector<float> att(c.n_heads * att_stride), out(dim, 123.0f);
+        attention(out.data(), q.data(), k.data(), v.data(), att.data(), att_stride, c.pos, c.n_heads, c.n_kv_heads, c.head_size);
+
+        for (int h = 0; h < c.n_heads; ++h) {
+            const int g = h * c.n_kv_heads / c.n_heads;  // the kv head serving query head h
+            std::vector<double> score(seq);
+            double max = -1e300;
+            for (int t = 0; t < seq; ++t) {
+                double dot = 0;
+                for (int i = 0; i < c.head_size; ++i)
+                    dot += double(q[h * c.head_size + i]) * k[t * kv_dim + g * c.head_size + i];
+                score[t] = dot / std::sqrt(double(c.head_size));
+                max = std::max(max, score[t]);
+            }
+            double sum = 0;
+            for (double& s : score)
+                sum += (s = std::exp(s - max));
+            for (int i = 0; i < c.head_size; ++i) {
+                double expected = 0;
+                for (int t = 0; t < seq; ++t)
+                    expected += score[t] / sum * v[t * kv_dim + g * c.head_size + i];
+                INFO("heads " << c.n_heads << "/" << c.n_kv_heads << " head " << h << " i " << i);
+                CHECK(close(out[h * c.head_size + i], expected, 1e-4, 1e-5));
+            }
+        }
+    }
+}
+
+TEST_CASE("SwiGLU computes silu(h1) * h3", "[tinyllama][ops]")
+{
+    std::mt19937 rng(5);
+    for (int n : { 1, 13, 768 }) {
+        auto h1 = random_vector(rng, n, -20.0f, 20.0f);
+        auto h3 = random_vector(rng, n, -2.0f, 2.0f);
+        h1[0] = -200.0f;  // exp(200) overflows to inf: silu must give (-)0, not NaN
+        std::vector<float> out = h1;
+        swiglu(out.data(), h3.data(), n);
+        for (int i = 0; i < n; ++i) {
+            const double a = h1[i];
+            INFO("n " << n << " i " << i << " a " << a);
+            CHECK(close(out[i], a / (1.0 + std::exp(-a)) * h3[i], 1e-5, 1e-7));
+        }
+    }
+}
+
+TEST_CASE("accumulate adds the residual", "[tinyllama][ops]")
+{
+    std::vector<float> x { 1.0f, -2.0f, 0.5f }, y { 0.25f, 2.0f, -4.0f };
+    accumulate(x.data(), y.data(), 3);
+    CHECK(x == std::vector<float> { 1.25f, 0.0f, -3.5f });
+}

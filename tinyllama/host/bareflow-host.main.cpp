@@ -1,0 +1,189 @@
+// bareflow-host: the inference engine as a Linux program (../shared/docs/contract.md).
+//
+//   bareflow-host MODEL [-z TOKENIZER] [-t T] [-p P] [-s SEED] [-n STEPS] [-i PROMPT]
+//                 [--jit on|off] [--jit-isa sse2|avx2|avx512]
+//
+// stdout carries exactly the text (what ../shared/reference holds); stderr the model
+// summary, memory use and statistics. A failure is one line on stderr and the exit status
+// is its error code's number. Defaults follow llama2.c's run.c.
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "tinyllama/generate.h"
+#include "tinyllama/host/load_file.h"
+#include "tinyllama/host/model_search.h"
+
+namespace {
+
+using kl::Error;
+using kl::ErrorCode;
+using kl::ErrorOr;
+using namespace tllama;
+
+constexpr const char* usage_text =
+    "usage: bareflow-host MODEL [-z TOKENIZER] [-t T] [-p P] [-s SEED] [-n STEPS] [-i PROMPT]\n"
+    "                     [--jit on|off] [--jit-isa sse2|avx2|avx512]\n"
+    "  MODEL       llama2.c checkpoint (fp32 or Q8_0): a path, or a name looked up in ./models\n"
+    "              and $BAREFLOW_MODEL_PATH\n"
+    "  -z FILE     tokenizer (default tokenizer.bin, looked up like MODEL)\n"
+    "  -t T        temperature, 0 = greedy (default 1.0)\n"
+    "  -p P        top-p in [0, 1], 0 or 1 = off (default 0.9)\n"
+    "  -s SEED     random seed (default 0 = from the clock)\n"
+    "  -n STEPS    positions to run, 0 = seq_len (default 256)\n"
+    "  -i PROMPT   prompt text (default empty)\n"
+    "  --jit on|off, --jit-isa sse2|avx2|avx512   micro-JIT controls\n";
+
+struct Options {
+    const char* model = nullptr;
+    const char* tokenizer = "tokenizer.bin";
+    float temperature = 1.0f;
+    float topp = 0.9f;
+    u64 seed = 0;
+    i32 steps = 256;
+    const char* prompt = "";
+    bool jit = true;
+    const char* jit_isa = nullptr;
+};
+
+ErrorOr<float> parse_float(const char* flag, const char* text, float lo, float hi)
+{
+    char* end = nullptr;
+    errno = 0;
+    const float v = strtof(text, &end);
+    if (errno != 0 || end == text || *end != '\0' || !(v >= lo && v <= hi))
+        return Error::make(ErrorCode::UsageError, "%s expects a number in [%g, %g], got '%s'", flag, lo, hi, text);
+    return v;
+}
+
+ErrorOr<u64> parse_unsigned(const char* flag, const char* text, u64 max)
+{
+    char* end = nullptr;
+    errno = 0;
+    const unsigned long long v = strtoull(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || text[0] == '-' || v > max)
+        return Error::make(ErrorCode::UsageError, "%s expects a whole number in [0, %llu], got '%s'", flag,
+            static_cast<unsigned long long>(max), text);
+    return static_cast<u64>(v);
+}
+
+ErrorOr<Options> parse_options(int argc, char** argv)
+{
+    Options o;
+    for (int i = 1; i < argc; ++i) {
+        const char* arg = argv[i];
+        if (arg[0] != '-') {
+            if (o.model)
+                return Error::make(ErrorCode::UsageError, "more than one model given ('%s' and '%s')", o.model, arg);
+            o.model = arg;
+            continue;
+        }
+        if (i + 1 >= argc)
+            return Error::make(ErrorCode::UsageError, "%s needs a value (see --help)", arg);
+        const char* value = argv[++i];
+        if (strcmp(arg, "-z") == 0) {
+            o.tokenizer = value;
+        } else if (strcmp(arg, "-t") == 0) {
+            o.temperature = TRY(parse_float("-t", value, 0.0f, 1e6f));
+        } else if (strcmp(arg, "-p") == 0) {
+            o.topp = TRY(parse_float("-p", value, 0.0f, 1.0f));
+        } else if (strcmp(arg, "-s") == 0) {
+            o.seed = TRY(parse_unsigned("-s", value, ~0ull));
+        } else if (strcmp(arg, "-n") == 0) {
+            o.steps = static_cast<i32>(TRY(parse_unsigned("-n", value, 0x7fffffff)));
+        } else if (strcmp(arg, "-i") == 0) {
+            o.prompt = value;
+        } else if (strcmp(arg, "--jit") == 0) {
+            if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0)
+                return Error::make(ErrorCode::UsageError, "--jit expects on or off, got '%s'", value);
+            o.jit = strcmp(value, "on") == 0;
+        } else if (strcmp(arg, "--jit-isa") == 0) {
+            if (strcmp(value, "sse2") != 0 && strcmp(value, "avx2") != 0 && strcmp(value, "avx512") != 0)
+                return Error::make(ErrorCode::UsageError, "--jit-isa expects sse2, avx2 or avx512, got '%s'", value);
+            o.jit_isa = value;
+        } else {
+            return Error::make(ErrorCode::UsageError, "unknown option %s (see --help)", arg);
+        }
+    }
+    if (!o.model)
+        return Error::make(ErrorCode::UsageError, "no model given (see --help)");
+    return o;
+}
+
+void write_stdout(void*, const char* bytes, usize length)
+{
+    fwrite(bytes, 1, length, stdout);
+    fflush(stdout);  // stream the story as it is told
+}
+
+// Releases what run() acquired, whichever way it leaves.
+struct Resources {
+    host::FileBuffer model_file, tokenizer_file;
+    Transformer transformer;
+    Tokenizer tokenizer {};
+    Sampler sampler {};
+    ~Resources()
+    {
+        free_sampler(sampler);
+        free_tokenizer(tokenizer);
+        free_transformer(transformer);
+        host::free_file(tokenizer_file);
+        host::free_file(model_file);
+    }
+};
+
+ErrorOr<void> run(const Options& o)
+{
+    Resources r;
+    const host::FoundFile model_path = TRY(host::find_model_file(o.model, host::FileKind::Model));
+    r.model_file = TRY(host::load_file(model_path.path, "model"));
+    TRY(build_transformer(r.transformer, r.model_file.data, r.model_file.size));
+    print_model_summary(r.transformer, model_path.path);
+
+    const host::FoundFile tokenizer_path = TRY(host::find_model_file(o.tokenizer, host::FileKind::Tokenizer));
+    r.tokenizer_file = TRY(host::load_file(tokenizer_path.path, "tokenizer"));
+    TRY(build_tokenizer(r.tokenizer, r.tokenizer_file.data, r.tokenizer_file.size, r.transformer.config.vocab_size));
+
+    u64 seed = o.seed;
+    if (seed == 0) {
+        seed = static_cast<u64>(time(nullptr));
+        if (o.temperature > 0.0f)  // greedy decoding draws nothing
+            fprintf(stderr, "seed %llu (from the clock; pass -s to repeat this run)\n", static_cast<unsigned long long>(seed));
+    }
+    TRY(build_sampler(r.sampler, r.transformer.config.vocab_size, o.temperature, o.topp, seed));
+    fprintf(stderr, "kernels: reference (micro-JIT %s%s%s: not wired in yet)\n", o.jit ? "on" : "off", o.jit_isa ? ", isa " : "",
+        o.jit_isa ? o.jit_isa : "");
+
+    TextSink sink { write_stdout, nullptr };
+    const GenerateStats stats = TRY(generate(r.transformer, r.tokenizer, r.sampler, o.prompt, o.steps, sink));
+    if (ferror(stdout) || fflush(stdout) != 0)
+        return Error::make(ErrorCode::IoWrite, "writing the text to stdout failed: %s", strerror(errno));
+    fprintf(stderr, "prompt %u tokens in %.1f ms; generated %u tokens, %.1f tok/s; ttft %.1f ms; total %.1f ms\n",
+        stats.prompt_tokens, stats.prompt_ms, stats.generated_tokens, stats.tok_per_s, stats.ttft_ms, stats.total_ms);
+    return {};
+}
+
+}
+
+int main(int argc, char** argv)
+{
+    for (int i = 1; i < argc; ++i) {
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            fputs(usage_text, stdout);
+            return 0;
+        }
+    }
+    auto options = parse_options(argc, argv);
+    if (options.is_error()) {
+        fprintf(stderr, "bareflow-host: error (%s): %s\n", options.error().code_name(), options.error().message());
+        return options.error().exit_status();
+    }
+    auto result = run(options.value());
+    if (result.is_error()) {
+        fprintf(stderr, "bareflow-host: error (%s): %s\n", result.error().code_name(), result.error().message());
+        return result.error().exit_status();
+    }
+    return 0;
+}

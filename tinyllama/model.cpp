@@ -1,0 +1,318 @@
+// Checkpoint validation and layout (see model.h and formats.md).
+//
+// Order of checks: header fields one by one (range), then how they fit together (dims),
+// then the Q8 header, then the byte size the config implies against the buffer, and only
+// then are pointers formed. Every size is computed in u64 with checked arithmetic.
+#include "tinyllama/model.h"
+
+#include <stdio.h>
+#include <string.h>
+
+namespace tllama {
+
+using kl::Error;
+using kl::ErrorCode;
+using kl::ErrorOr;
+
+namespace {
+
+i32 read_i32(const u8* p)
+{
+    i32 v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+u32 read_u32(const u8* p)
+{
+    u32 v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+ErrorOr<void> check_field(const char* field, i64 value, i64 max)
+{
+    if (value <= 0 || value > max)
+        return Error::make(ErrorCode::ModelHeader, "model header: %s is %lld, expected 1..%lld (is this a llama2.c checkpoint?)",
+            field, static_cast<long long>(value), static_cast<long long>(max));
+    return {};
+}
+
+// Walks the file tensor by tensor; once an addition overflows every result is invalid.
+struct Layout {
+    u64 offset;
+    bool overflow = false;
+
+    // Reserves count * element_bytes bytes and returns where they start.
+    u64 take(u64 count, u64 element_bytes)
+    {
+        u64 bytes = 0;
+        u64 start = offset;
+        if (!kl::checked_mul(count, element_bytes, bytes) || !kl::checked_add(offset, bytes, offset))
+            overflow = true;
+        return start;
+    }
+};
+
+u64 product(u64 a, u64 b, u64 c = 1)
+{
+    // Bounded fields (max_* in model.h) keep this far below 2^64; checked all the same.
+    u64 ab = 0, abc = 0;
+    if (!kl::checked_mul(a, b, ab) || !kl::checked_mul(ab, c, abc))
+        return ~0ull;
+    return abc;
+}
+
+MatrixStack f32_stack(const u8* base, u64 offset, u32 rows, u32 cols)
+{
+    return { base + offset, static_cast<u64>(rows) * cols * sizeof(float), 0, rows, cols };
+}
+
+MatrixStack q8_stack(const u8* base, u64 offset, u32 rows, u32 cols, u32 gs)
+{
+    u64 numel = static_cast<u64>(rows) * cols;
+    return { base + offset, numel + numel / gs * sizeof(float), numel, rows, cols };
+}
+
+ErrorOr<void> check_size(const Layout& layout, u64 size, const Config& c, const char* format)
+{
+    if (layout.overflow)
+        return Error::make(ErrorCode::ModelSize, "model header: the sizes it implies overflow 64 bits");
+    if (layout.offset != size)
+        return Error::make(ErrorCode::ModelSize,
+            "model file is %llu bytes, but its %s header (dim %d, hidden %d, layers %d, heads %d/%d, vocab %d, seq_len %d) "
+            "implies %llu bytes%s",
+            static_cast<unsigned long long>(size), format, c.dim, c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads,
+            c.vocab_size, c.seq_len, static_cast<unsigned long long>(layout.offset),
+            size < layout.offset ? " (truncated?)" : " (trailing data?)");
+    return {};
+}
+
+ErrorOr<Checkpoint> parse_legacy(const u8* data, u64 size)
+{
+    Config c;
+    memcpy(&c, data, sizeof(c));
+    // A negative vocab_size marks a separately stored classifier (wcls at the end).
+    i64 raw_vocab = c.vocab_size;
+    bool shared = raw_vocab > 0;
+    TRY(check_field("vocab_size (absolute value)", raw_vocab < 0 ? -raw_vocab : raw_vocab, max_vocab_size));
+    c.vocab_size = static_cast<i32>(raw_vocab < 0 ? -raw_vocab : raw_vocab);
+    TRY(validate_config(c));
+
+    const u64 dim = c.dim, hidden = c.hidden_dim, layers = c.n_layers, kv_dim = c.kv_dim(), vocab = c.vocab_size;
+    Layout l { legacy_header_bytes };
+    const u64 emb = l.take(product(vocab, dim), 4);
+    const u64 rms_att = l.take(product(layers, dim), 4);
+    const u64 wq = l.take(product(layers, dim, dim), 4);
+    const u64 wk = l.take(product(layers, kv_dim, dim), 4);
+    const u64 wv = l.take(product(layers, kv_dim, dim), 4);
+    const u64 wo = l.take(product(layers, dim, dim), 4);
+    const u64 rms_ffn = l.take(product(layers, dim), 4);
+    const u64 w1 = l.take(product(layers, hidden, dim), 4);
+    const u64 w2 = l.take(product(layers, dim, hidden), 4);
+    const u64 w3 = l.take(product(layers, hidden, dim), 4);
+    const u64 rms_final = l.take(dim, 4);
+    // The two obsolete RoPE tables (seq_len * head_size / 2 floats each) are skipped.
+    const u64 rope = l.take(product(c.seq_len, c.head_size()), 4);
+    const u64 rope_bytes = l.offset - rope;
+    const u64 wcls = shared ? emb : l.take(product(vocab, dim), 4);
+    TRY(check_size(l, size, c, "fp32"));
+
+    Checkpoint cp {};
+    cp.config = c;
+    cp.file_bytes = size;
+    cp.weight_bytes = size - legacy_header_bytes - rope_bytes;
+    TransformerWeights& w = cp.weights;
+    w.format = WeightFormat::F32;
+    w.group_size = 0;
+    w.shared_classifier = shared;
+    w.token_embedding = f32_stack(data, emb, c.vocab_size, c.dim);
+    w.rms_att_weight = reinterpret_cast<const float*>(data + rms_att);
+    w.rms_ffn_weight = reinterpret_cast<const float*>(data + rms_ffn);
+    w.rms_final_weight = reinterpret_cast<const float*>(data + rms_final);
+    w.wq = f32_stack(data, wq, c.dim, c.dim);
+    w.wk = f32_stack(data, wk, c.kv_dim(), c.dim);
+    w.wv = f32_stack(data, wv, c.kv_dim(), c.dim);
+    w.wo = f32_stack(data, wo, c.dim, c.dim);
+    w.w1 = f32_stack(data, w1, c.hidden_dim, c.dim);
+    w.w2 = f32_stack(data, w2, c.dim, c.hidden_dim);
+    w.w3 = f32_stack(data, w3, c.hidden_dim, c.dim);
+    w.wcls = f32_stack(data, wcls, c.vocab_size, c.dim);
+    return cp;
+}
+
+// Index of the first 0x80 (-128) byte in p[0..n), or -1. Eight bytes at a time: x has a
+// zero byte exactly where the word had 0x80, and (x - 0x01..01) & ~x & 0x80..80 is
+// non-zero iff x has a zero byte.
+i64 find_minus_128(const u8* p, u64 n)
+{
+    constexpr u64 ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    u64 i = 0;
+    for (; i + 32 <= n; i += 32) {
+        u64 w[4];
+        memcpy(w, p + i, sizeof(w));
+        u64 hit = 0;
+        for (u64 word : w) {
+            u64 x = word ^ highs;
+            hit |= (x - ones) & ~x & highs;
+        }
+        if (hit)
+            break;
+    }
+    for (; i < n; ++i) {
+        if (p[i] == 0x80)
+            return static_cast<i64>(i);
+    }
+    return -1;
+}
+
+// Fast kernels may assume |q| <= 127 (e.g. sign tricks on int8 products); export.py only
+// writes [-127, 127], so a -128 means a damaged or foreign file. See tinyllama/README.md.
+ErrorOr<void> scan_q8_stack(const MatrixStack& m, const u8* file, i32 layers, const char* name)
+{
+    const u64 numel = m.scale_offset;
+    for (i32 l = 0; l < layers; ++l) {
+        const u8* q = m.base + static_cast<u64>(l) * m.stride;
+        i64 at = find_minus_128(q, numel);
+        if (at >= 0)
+            return Error::make(ErrorCode::ModelQ8Header,
+                "Q8 weight %s (layer %d) holds -128 at value %lld (file offset %llu); Q8_0 weights must lie in [-127, 127]",
+                name, l, static_cast<long long>(at), static_cast<unsigned long long>(q + at - file));
+    }
+    return {};
+}
+
+ErrorOr<Checkpoint> parse_q8(const u8* data, u64 size)
+{
+    if (size < q8_header_bytes)
+        return Error::make(ErrorCode::ModelSize, "Q8 model file is %llu bytes, shorter than its %u-byte header",
+            static_cast<unsigned long long>(size), q8_header_bytes);
+    const i32 version = read_i32(data + 4);
+    if (version != 2)
+        return Error::make(ErrorCode::ModelQ8Header,
+            "Q8 model header: version is %d, expected 2 (int8 Q8_0); fp32 models must use the legacy format (export.py --version 0)",
+            version);
+    Config c;
+    memcpy(&c, data + 8, sizeof(c));
+    TRY(validate_config(c));
+    const u8 shared_byte = data[8 + sizeof(Config)];
+    const i32 gs = read_i32(data + 8 + sizeof(Config) + 1);
+    if (shared_byte > 1)
+        return Error::make(ErrorCode::ModelQ8Header, "Q8 model header: shared_classifier is %u, expected 0 or 1", shared_byte);
+    if (gs <= 0 || c.dim % gs != 0 || c.hidden_dim % gs != 0)
+        return Error::make(ErrorCode::ModelQ8Header,
+            "Q8 model header: group_size is %d, expected a positive divisor of dim %d and hidden_dim %d", gs, c.dim, c.hidden_dim);
+    // Scales are read as floats in place, so each tensor's value count must keep them
+    // 4-byte aligned (always true for group sizes >= 4, which export.py picks for any dim % 4 == 0).
+    const u64 dim = c.dim, hidden = c.hidden_dim, layers = c.n_layers, kv_dim = c.kv_dim(), vocab = c.vocab_size;
+    const u64 numels[] = { vocab * dim, dim * dim, kv_dim * dim, hidden * dim };
+    for (u64 numel : numels) {
+        if (numel % 4 != 0)
+            return Error::make(ErrorCode::ModelQ8Header,
+                "Q8 model: a tensor of %llu values (group_size %d) leaves its fp32 scales misaligned; re-export with a group size >= 4",
+                static_cast<unsigned long long>(numel), gs);
+    }
+
+    Layout l { q8_header_bytes };
+    const u64 rms_att = l.take(product(layers, dim), 4);
+    const u64 rms_ffn = l.take(product(layers, dim), 4);
+    const u64 rms_final = l.take(dim, 4);
+    // One q-then-scales block per tensor: numel bytes + numel / gs floats.
+    auto take_q8 = [&](u64 count, u64 rows, u64 cols) {
+        const u64 numel = rows * cols;
+        return l.take(count, numel + numel / static_cast<u64>(gs) * 4);
+    };
+    const u64 emb = take_q8(1, vocab, dim);
+    const u64 wq = take_q8(layers, dim, dim);
+    const u64 wk = take_q8(layers, kv_dim, dim);
+    const u64 wv = take_q8(layers, kv_dim, dim);
+    const u64 wo = take_q8(layers, dim, dim);
+    const u64 w1 = take_q8(layers, hidden, dim);
+    const u64 w2 = take_q8(layers, dim, hidden);
+    const u64 w3 = take_q8(layers, hidden, dim);
+    const bool shared = shared_byte == 1;
+    const u64 wcls = shared ? emb : take_q8(1, vocab, dim);
+    TRY(check_size(l, size, c, "Q8_0"));
+
+    Checkpoint cp {};
+    cp.config = c;
+    cp.file_bytes = size;
+    cp.weight_bytes = size - q8_header_bytes;
+    TransformerWeights& w = cp.weights;
+    w.format = WeightFormat::Q8;
+    w.group_size = static_cast<u32>(gs);
+    w.shared_classifier = shared;
+    w.rms_att_weight = reinterpret_cast<const float*>(data + rms_att);
+    w.rms_ffn_weight = reinterpret_cast<const float*>(data + rms_ffn);
+    w.rms_final_weight = reinterpret_cast<const float*>(data + rms_final);
+    w.token_embedding = q8_stack(data, emb, c.vocab_size, c.dim, gs);
+    w.wq = q8_stack(data, wq, c.dim, c.dim, gs);
+    w.wk = q8_stack(data, wk, c.kv_dim(), c.dim, gs);
+    w.wv = q8_stack(data, wv, c.kv_dim(), c.dim, gs);
+    w.wo = q8_stack(data, wo, c.dim, c.dim, gs);
+    w.w1 = q8_stack(data, w1, c.hidden_dim, c.dim, gs);
+    w.w2 = q8_stack(data, w2, c.dim, c.hidden_dim, gs);
+    w.w3 = q8_stack(data, w3, c.hidden_dim, c.dim, gs);
+    w.wcls = q8_stack(data, wcls, c.vocab_size, c.dim, gs);
+
+    TRY(scan_q8_stack(w.token_embedding, data, 1, "token_embedding"));
+    const struct {
+        const MatrixStack* m;
+        const char* name;
+    } stacks[] = { { &w.wq, "wq" }, { &w.wk, "wk" }, { &w.wv, "wv" }, { &w.wo, "wo" }, { &w.w1, "w1" }, { &w.w2, "w2" }, { &w.w3, "w3" } };
+    for (const auto& s : stacks)
+        TRY(scan_q8_stack(*s.m, data, c.n_layers, s.name));
+    if (!shared)
+        TRY(scan_q8_stack(w.wcls, data, 1, "wcls"));
+    return cp;
+}
+
+}
+
+ErrorOr<void> validate_config(const Config& c)
+{
+    TRY(check_field("dim", c.dim, max_dim));
+    TRY(check_field("hidden_dim", c.hidden_dim, max_hidden_dim));
+    TRY(check_field("n_layers", c.n_layers, max_layers));
+    TRY(check_field("n_heads", c.n_heads, max_dim));
+    TRY(check_field("n_kv_heads", c.n_kv_heads, max_dim));
+    TRY(check_field("vocab_size", c.vocab_size, max_vocab_size));
+    TRY(check_field("seq_len", c.seq_len, max_seq_len));
+    if (c.dim % c.n_heads != 0)
+        return Error::make(ErrorCode::ModelDims, "model header: dim %d is not a multiple of n_heads %d", c.dim, c.n_heads);
+    if (c.n_kv_heads > c.n_heads || c.n_heads % c.n_kv_heads != 0)
+        return Error::make(ErrorCode::ModelDims, "model header: n_kv_heads is %d, expected a divisor of n_heads %d",
+            c.n_kv_heads, c.n_heads);
+    if (c.head_size() % 2 != 0)
+        return Error::make(ErrorCode::ModelDims, "model header: head_size dim/n_heads = %d/%d = %d is odd, RoPE needs it even",
+            c.dim, c.n_heads, c.head_size());
+    // The vocabulary must hold <unk>, <s>, </s> and the 256 byte tokens the tokenizer needs.
+    if (c.vocab_size < 259)
+        return Error::make(ErrorCode::ModelHeader, "model header: vocab_size is %d, expected at least 259 (3 special + 256 byte tokens)",
+            c.vocab_size);
+    return {};
+}
+
+ErrorOr<Checkpoint> parse_checkpoint(const void* data, u64 size)
+{
+    const u8* bytes = static_cast<const u8*>(data);
+    if (reinterpret_cast<uptr>(bytes) % 4 != 0)
+        return Error::make(ErrorCode::InvalidArgument, "model buffer at %p is not 4-byte aligned (weights are read in place)", data);
+    if (size < legacy_header_bytes)
+        return Error::make(ErrorCode::ModelSize, "model file is %llu bytes, shorter than the %u-byte config header",
+            static_cast<unsigned long long>(size), legacy_header_bytes);
+    if (read_u32(bytes) == q8_magic)
+        return parse_q8(bytes, size);
+    return parse_legacy(bytes, size);
+}
+
+void describe_format(const TransformerWeights& w, char* buffer, usize size)
+{
+    const char* classifier = w.shared_classifier ? "shared classifier" : "separate classifier";
+    if (w.format == WeightFormat::Q8)
+        snprintf(buffer, size, "Q8_0 (group size %u), %s", w.group_size, classifier);
+    else
+        snprintf(buffer, size, "fp32, %s", classifier);
+}
+
+}

@@ -1,0 +1,108 @@
+// Forward-pass operations (see ops.h). Summation orders and rounding steps are those of
+// run.c on purpose: e.g. rmsnorm multiplies by 1/sqrt rather than dividing, and the
+// sampler's temperature divides; changing either changes sampled stories.
+#include "tinyllama/ops.h"
+
+#include <string.h>
+
+#include "kernel_lib/libm/math.h"
+
+namespace tllama {
+
+void rmsnorm(float* out, const float* x, const float* weight, i32 n)
+{
+    float ss = 0.0f;
+    for (i32 j = 0; j < n; ++j)
+        ss += x[j] * x[j];
+    ss /= static_cast<float>(n);
+    ss += rms_epsilon;
+    const float inv = 1.0f / kl::sqrtf(ss);
+    for (i32 j = 0; j < n; ++j)
+        out[j] = weight[j] * (inv * x[j]);
+}
+
+void softmax(float* x, i32 n)
+{
+    float max = x[0];
+    for (i32 i = 1; i < n; ++i) {
+        if (x[i] > max)
+            max = x[i];
+    }
+    float sum = 0.0f;
+    for (i32 i = 0; i < n; ++i) {
+        x[i] = kl::expf(x[i] - max);
+        sum += x[i];
+    }
+    for (i32 i = 0; i < n; ++i)
+        x[i] /= sum;
+}
+
+void rope_frequencies(float* freq, i32 head_size)
+{
+    for (i32 k = 0; k < head_size / 2; ++k)
+        freq[k] = 1.0f / kl::powf(rope_theta, static_cast<float>(2 * k) / static_cast<float>(head_size));
+}
+
+void rope_angles(float* cos_out, float* sin_out, const float* freq, i32 head_size, i32 pos)
+{
+    for (i32 k = 0; k < head_size / 2; ++k)
+        kl::sincosf(static_cast<float>(pos) * freq[k], &sin_out[k], &cos_out[k]);
+}
+
+void rope_rotate(float* vec, i32 n, i32 head_size, const float* cos, const float* sin)
+{
+    for (i32 head = 0; head < n; head += head_size) {
+        float* v = vec + head;
+        for (i32 k = 0; k < head_size / 2; ++k) {
+            const float v0 = v[2 * k], v1 = v[2 * k + 1];
+            v[2 * k] = v0 * cos[k] - v1 * sin[k];
+            v[2 * k + 1] = v0 * sin[k] + v1 * cos[k];
+        }
+    }
+}
+
+void attention(float* out, const float* q, const float* k_cache, const float* v_cache, float* att, i32 att_stride,
+    i32 pos, i32 n_heads, i32 n_kv_heads, i32 head_size)
+{
+    const i32 kv_dim = n_kv_heads * head_size;
+    const i32 kv_mul = n_heads / n_kv_heads;
+    const float scale = kl::sqrtf(static_cast<float>(head_size));
+    for (i32 h = 0; h < n_heads; ++h) {
+        const float* qh = q + static_cast<i64>(h) * head_size;
+        const i64 kv_offset = static_cast<i64>(h / kv_mul) * head_size;
+        float* scores = att + static_cast<i64>(h) * att_stride;
+        for (i32 t = 0; t <= pos; ++t) {
+            const float* kt = k_cache + static_cast<i64>(t) * kv_dim + kv_offset;
+            float score = 0.0f;
+            for (i32 i = 0; i < head_size; ++i)
+                score += qh[i] * kt[i];
+            scores[t] = score / scale;
+        }
+        softmax(scores, pos + 1);
+        float* oh = out + static_cast<i64>(h) * head_size;
+        memset(oh, 0, static_cast<usize>(head_size) * sizeof(float));
+        for (i32 t = 0; t <= pos; ++t) {
+            const float* vt = v_cache + static_cast<i64>(t) * kv_dim + kv_offset;
+            const float a = scores[t];
+            for (i32 i = 0; i < head_size; ++i)
+                oh[i] += a * vt[i];
+        }
+    }
+}
+
+void swiglu(float* h1, const float* h3, i32 n)
+{
+    for (i32 i = 0; i < n; ++i) {
+        float v = h1[i];
+        v *= 1.0f / (1.0f + kl::expf(-v));
+        h1[i] = v * h3[i];
+    }
+}
+
+void accumulate(float* x, const float* y, i32 n)
+{
+    for (i32 i = 0; i < n; ++i)
+        x[i] += y[i];
+}
+
+}
