@@ -65,7 +65,7 @@ ErrorOr<void> read_entries(Tokenizer& t, const u8* data, u64 size)
     for (i32 id = 0; id < t.vocab_size; ++id) {
         if (offset == size)
             return Error::make(ErrorCode::TokenizerMismatch,
-                "tokenizer holds %d tokens but the model's vocab_size is %d: it belongs to another model (pass the model's own with -z)",
+                "tokenizer holds %d tokens but the model's vocab_size is %d: it belongs to another model (use the model's own tokenizer: -z, TOKENIZER= or --tokenizer)",
                 id, t.vocab_size);
         if (size - offset < 8)
             return Error::make(ErrorCode::TokenizerTruncated, "tokenizer file ends inside the header of token %d (file is %llu bytes)",
@@ -94,7 +94,7 @@ ErrorOr<void> read_entries(Tokenizer& t, const u8* data, u64 size)
     if (offset != size)
         return Error::make(ErrorCode::TokenizerMismatch,
             "tokenizer continues for %llu bytes after the model's %d tokens: it belongs to a model with a larger vocabulary "
-            "(pass the model's own with -z)",
+            "(use the model's own tokenizer: -z, TOKENIZER= or --tokenizer)",
             static_cast<unsigned long long>(size - offset), t.vocab_size);
     return {};
 }

@@ -1,10 +1,13 @@
-// mkimage's model look-up and validation (see image_checks.h).
-// FIXME: switch to the engine's model search and loaders once they land.
+// mkimage's model look-up and validation (see image_checks.h): the engine's own search
+// and loaders, so the host refuses exactly what the kernel would.
 #include "boot/tools/image_checks.h"
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/stat.h>
+
+#include "tinyllama/host/model_search.h"
+#include "tinyllama/model.h"
+#include "tinyllama/tokenizer.h"
 
 std::string default_tokenizer_for(const std::string& model)
 {
@@ -15,33 +18,26 @@ std::string default_tokenizer_for(const std::string& model)
 
 std::string resolve_model_file(const std::string& name, const char* what)
 {
-    struct stat st;
-    if (stat(name.c_str(), &st) == 0)
-        return name;
-    std::vector<std::string> dirs { "models" };
-    if (const char* env = getenv("BAREFLOW_MODEL_PATH")) {
-        std::string all = env;
-        size_t start = 0;
-        while (start <= all.size()) {
-            size_t end = all.find(':', start);
-            if (end == std::string::npos)
-                end = all.size();
-            if (end > start)
-                dirs.push_back(all.substr(start, end - start));
-            start = end + 1;
-        }
+    auto kind = std::string(what) == "tokenizer" ? tllama::host::FileKind::Tokenizer : tllama::host::FileKind::Model;
+    auto found = tllama::host::find_model_file(name.c_str(), kind);
+    if (found.is_error()) {
+        fprintf(stderr, "mkimage: %s\n", found.error().message());
+        exit(found.error().exit_status());
     }
-    for (auto& d : dirs) {
-        std::string p = d + "/" + name;
-        if (stat(p.c_str(), &st) == 0)
-            return p;
-    }
-    fprintf(stderr, "mkimage: %s '%s' not found (looked in ./models and $BAREFLOW_MODEL_PATH)\n", what, name.c_str());
-    exit(static_cast<int>(kl::ErrorCode::IoOpen));
+    return found.value().path;
 }
 
-kl::ErrorOr<void> check_model_and_tokenizer(const std::vector<u8>&, const std::vector<u8>&, const std::string&,
-    const std::string&)
+kl::ErrorOr<void> check_model_and_tokenizer(const std::vector<u8>& model, const std::vector<u8>& tokenizer,
+    const std::string& model_path, const std::string& tokenizer_path)
 {
+    auto checkpoint = tllama::parse_checkpoint(model.data(), model.size());
+    if (checkpoint.is_error())
+        return kl::Error::make(checkpoint.error().code(), "model %s: %s", model_path.c_str(),
+            checkpoint.error().message());
+    tllama::Tokenizer t {};
+    auto built = tllama::build_tokenizer(t, tokenizer.data(), tokenizer.size(), checkpoint.value().config.vocab_size);
+    if (built.is_error())
+        return kl::Error::make(built.error().code(), "tokenizer %s: %s", tokenizer_path.c_str(), built.error().message());
+    tllama::free_tokenizer(t);
     return {};
 }
