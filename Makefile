@@ -109,7 +109,7 @@ $(KBUILD)/asmjit/%.o: $(ASMJIT_DIR)/src/%.cpp
 	@mkdir -p $(@D)
 	@echo "  CXX(k) asmjit/$*"
 	@$(CXX) $(filter-out -O2 -fstack-protector-strong $(WARNINGS),$(KERNEL_CXXFLAGS)) -Os \
-		-fno-stack-protector -w $(ASMJIT_KERNEL_DEFS) $(ASMJIT_INCLUDE) -c $< -o $@
+		-fno-stack-protector -w $(ASMJIT_KERNEL_DEFS) $(ASMJIT_INCLUDE) -MMD -MP -c $< -o $@
 
 $(HBUILD)/asmjit/%.o: $(ASMJIT_DIR)/src/%.cpp
 	@mkdir -p $(@D)

@@ -1,9 +1,11 @@
 // BareFlow's libm subset: the float functions the inference engine needs.
 //
 // The same implementations run in the kernel and in the host tools, so the host tool and
-// the booted kernel compute bit-identical results. Each function is within 1 ulp of
-// glibc's over the ranges the model uses (tests/host/kernel_lib/libm_test.cpp).
-// In the kernel build the C names (expf, sqrtf, ...) forward to these.
+// the booted kernel compute bit-identical results. expf, powf, sinf, cosf and sincosf
+// follow glibc's algorithms and return glibc's bits (x86-64, FMA build) so that stories
+// match run.c's; logf is within 1 ulp; sqrt, floor, round and fabs are exact
+// (tests/host/kernel_lib/libm_test.cpp). In the kernel build the C names (expf, sqrtf,
+// ...) forward to these.
 #pragma once
 
 namespace kl {
