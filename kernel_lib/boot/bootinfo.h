@@ -58,6 +58,7 @@ constexpr u64 payload_base = 0x400000;
 constexpr u64 payload_align = 0x200000;
 constexpr u64 bootinfo_address = 0x1000;
 constexpr u64 ap_trampoline_address = 0x10000;
+constexpr u64 pvm_vif_page_address = 0x3000;
 
 // ---- BootInfo -------------------------------------------------------------------------
 constexpr u32 bootinfo_magic = 0x49424642;  // "BFBI"

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "kernel_lib/arch/x86_64/cpu.h"
+#include "kernel_lib/arch/x86_64/pvm.h"
 #include "kernel_lib/cpu/features.h"
 
 extern "C" char __kernel_start[], __rodata_start[], __data_start[], __kernel_end[];
@@ -13,14 +14,15 @@ namespace kl::mem {
 
 namespace {
 
-constexpr u64 present = 1, writable = 2, large = 0x80;
+constexpr u64 present = 1, writable = 2, user = 4, large = 0x80;
 constexpr u64 no_execute = 1ull << 63;
 constexpr u64 address_mask = 0x000FFFFFFFFFF000ull;
 constexpr u64 large_page = 2 * MiB;
 
 u64* g_pml4 = nullptr;
 FrameAllocator* g_frames = nullptr;
-u64 g_nx = 0;  // no_execute when the CPU has NX, else 0
+u64 g_nx = 0;     // no_execute when the CPU has NX, else 0
+u64 g_user = 0;   // U in every entry under PVM, where the kernel runs at hardware CPL 3
 u64 g_mapped_end = 0;
 
 u64* table(u64 entry) { return reinterpret_cast<u64*>(entry & address_mask); }
@@ -37,9 +39,9 @@ u64 leaf_flags(Protection p)
 {
     switch (p) {
     case Protection::None: return 0;
-    case Protection::Read: return present | g_nx;
-    case Protection::ReadWrite: return present | writable | g_nx;
-    case Protection::ReadExecute: return present;
+    case Protection::Read: return present | g_user | g_nx;
+    case Protection::ReadWrite: return present | writable | g_user | g_nx;
+    case Protection::ReadExecute: return present | g_user;
     }
     return 0;
 }
@@ -57,10 +59,10 @@ u64& directory_entry(u64 address)
 ErrorOr<void> split(u64& pd_entry, u64 base)
 {
     u64* pt = TRY(new_table());
-    u64 flags = pd_entry & (present | writable | no_execute);
+    u64 flags = pd_entry & (present | writable | user | no_execute);
     for (u64 i = 0; i < 512; ++i)
         pt[i] = (base + i * page_size) | flags;
-    pd_entry = reinterpret_cast<u64>(pt) | present | writable;
+    pd_entry = reinterpret_cast<u64>(pt) | present | writable | g_user;
     return {};
 }
 
@@ -99,6 +101,7 @@ ErrorOr<void> protect(u64 address, u64 size, Protection protection)
 ErrorOr<void> init_paging(const boot::BootInfo& info, FrameAllocator& frames)
 {
     g_frames = &frames;
+    g_user = x86::under_pvm() ? user : 0;
     const auto& cpu = cpu::features();
     if (cpu.nx) {
         x86::wrmsr(x86::MSR_EFER, x86::rdmsr(x86::MSR_EFER) | x86::EFER_NXE);
@@ -116,16 +119,19 @@ ErrorOr<void> init_paging(const boot::BootInfo& info, FrameAllocator& frames)
     if (top > 512 * GiB * 512)
         top = 512 * GiB * 512;
 
-    g_pml4 = TRY(new_table());
+    // The PML4 sits on an 8 KiB boundary: PVM reads CR3 bit 12 as "user page table".
+    u64 pml4_frame = TRY(g_frames->allocate(1, 2 * page_size, "the PML4"));
+    g_pml4 = reinterpret_cast<u64*>(pml4_frame);
+    memset(g_pml4, 0, page_size);
     for (u64 gib = 0; gib < top / GiB; ++gib) {
         u64& pml4e = g_pml4[gib / 512];
         if (!(pml4e & present))
-            pml4e = reinterpret_cast<u64>(TRY(new_table())) | present | writable;
+            pml4e = reinterpret_cast<u64>(TRY(new_table())) | present | writable | g_user;
         u64* pdpt = table(pml4e);
         u64* pd = TRY(new_table());
-        pdpt[gib % 512] = reinterpret_cast<u64>(pd) | present | writable;
+        pdpt[gib % 512] = reinterpret_cast<u64>(pd) | present | writable | g_user;
         for (u64 i = 0; i < 512; ++i)
-            pd[i] = (gib * GiB + i * large_page) | large | present | writable | g_nx;
+            pd[i] = (gib * GiB + i * large_page) | large | present | writable | g_user | g_nx;
     }
     g_mapped_end = top;
 

@@ -1,9 +1,11 @@
-// TSC frequency in the kernel: CPUID 15h when it states it, else the hypervisor's timing
+// TSC frequency in the kernel: under PVM the host's MSR; CPUID 15h when it states it, else
+// the hypervisor's timing
 // leaf (0x40000010), else measured against the PIT (the shortest of five 10 ms windows:
 // a window only ever stretches, when an SMI or a hypervisor takes the CPU away), with
 // CPUID 16h's nominal base frequency as the last resort.
 #include "kernel_lib/arch/x86_64/cpu.h"
 #include "kernel_lib/arch/x86_64/pic.h"
+#include "kernel_lib/arch/x86_64/pvm.h"
 #include "kernel_lib/cpu/features.h"
 #include "kernel_lib/time/tsc.h"
 
@@ -18,6 +20,16 @@ const char* g_source = "none";
 void calibrate()
 {
     const auto& f = cpu::features();
+    if (x86::under_pvm()) {
+        // Port I/O traps to the host under PVM (tens of microseconds each), which would blur
+        // a PIT measurement; the host states its TSC frequency instead.
+        u64 khz = pvm_tsc_khz();
+        if (khz != 0) {
+            g_hz = khz * 1000;
+            g_source = "pvm-msr";
+            return;
+        }
+    }
     if (f.tsc_ratio_den && f.tsc_ratio_num && f.crystal_hz) {
         g_hz = static_cast<u64>(f.crystal_hz) * f.tsc_ratio_num / f.tsc_ratio_den;
         g_source = "cpuid-15h";

@@ -1,6 +1,8 @@
 // GDT/TSS/IDT set-up (see descriptors.h).
 #include "kernel_lib/arch/x86_64/descriptors.h"
 
+#include "kernel_lib/arch/x86_64/pvm.h"
+
 namespace kl::arch {
 
 namespace {
@@ -89,6 +91,10 @@ void init_idt()
         gate.offset_low = handler & 0xFFFF;
         gate.selector = kernel_code_selector;
         gate.ist = vector == 8 ? ist_double_fault : vector == 2 ? ist_nmi : vector == 18 ? ist_machine_check : 0;
+        // PVM cannot deliver through IST gates (it escalates to #DF): there a stack
+        // overflow ends in a reset rather than a report.
+        if (x86::under_pvm())
+            gate.ist = 0;
         gate.type_attributes = 0x8E;  // present, ring 0, 64-bit interrupt gate
         gate.offset_middle = (handler >> 16) & 0xFFFF;
         gate.offset_high = static_cast<u32>(handler >> 32);

@@ -2,9 +2,12 @@
 ;
 ; Entry: 64-bit long mode at the first byte of kernel.bin (linked at 1 MiB), from stage2,
 ;        with RDI = &BootInfo, interrupts off, [0, BootInfo.mapped_bytes) identity mapped.
-; Does:  clears .bss, switches to the boot stack, enables SSE and -- when CPUID and the
-;        CPU's XSAVE support allow it -- the AVX and AVX-512 register state in XCR0, runs
-;        the global constructors and calls kernel_start(const BootInfo*), which never returns.
+; Does:  switches to native execution under PVM when that hypervisor runs us (pvm.asm;
+;        before anything it could not emulate), clears .bss, switches to the boot stack,
+;        enables SSE and -- when CPUID and the CPU's XSAVE support allow it -- the AVX and
+;        AVX-512 register state in XCR0 (under PVM XCR0 is the host's and XSETBV faults, so
+;        it is left alone), runs the global constructors and calls
+;        kernel_start(const BootInfo*), which never returns.
 
 bits 64
 default rel
@@ -22,6 +25,8 @@ XCR0_AVX512     equ (1 << 5) | (1 << 6) | (1 << 7)   ; opmask, ZMM_Hi256, Hi16_Z
 BOOT_STACK_BYTES equ 64 * 1024
 
 extern kernel_start
+extern pvm_try_native
+extern pvm_native
 extern __bss_start
 extern __bss_end
 extern __init_array_start
@@ -33,6 +38,7 @@ _start:
     cli
     cld
     mov r12, rdi                        ; BootInfo, kept in a callee-saved register
+    call pvm_try_native
 
     ; .bss (including the boot stack) is zeroed before anything uses the stack.
     lea rdi, [__bss_start]
@@ -58,6 +64,8 @@ _start:
     cpuid
     bt ecx, 26                          ; XSAVE
     jnc .no_xsave
+    cmp byte [pvm_native], 0
+    jne .no_xsave
     mov r13d, ecx                       ; CPUID.1:ECX
     mov rax, cr4
     or rax, CR4_OSXSAVE
@@ -112,10 +120,9 @@ _start:
 section .rodata
 mxcsr_default: dd 0x1F80                ; all exceptions masked, round to nearest
 
-section .bss
+section .bss nobits alloc noexec write align=4096
 ; The page below the stack is unmapped once the kernel's page tables are up
 ; (kernel_lib/mem/paging.kernel.cpp): an overflow faults instead of corrupting .bss.
-alignb 4096
 global boot_stack_guard
 boot_stack_guard:
     resb 4096

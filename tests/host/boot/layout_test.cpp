@@ -230,6 +230,7 @@ TEST_CASE("boot constants agree between NASM and C++", "[boot]")
     CHECK(d.values.at("PAYLOAD_ALIGN") == static_cast<long long>(payload_align));
     CHECK(d.values.at("BOOTINFO_ADDR") == static_cast<long long>(bootinfo_address));
     CHECK(d.values.at("AP_TRAMPOLINE_ADDR") == static_cast<long long>(ap_trampoline_address));
+    CHECK(d.values.at("PVM_VIF_PAGE") == static_cast<long long>(pvm_vif_page_address));
     CHECK(d.values.at("KERNEL_LOAD_ADDR") + d.values.at("KERNEL_MAX_BYTES") <= d.values.at("PAYLOAD_BASE"));
 }
 
