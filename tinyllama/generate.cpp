@@ -61,8 +61,9 @@ ErrorOr<GenerateStats> generate(Transformer& t, const Tokenizer& tokenizer, Samp
     u64 sampling_start = 0, first_token = 0;
     i32 token = tokens[0];
     for (i32 pos = 0; pos < steps; ++pos) {
+        const u64 pass_start = kl::time::rdtsc_begin();
         if (pos == last_prompt_pos)
-            sampling_start = kl::time::rdtsc_begin();
+            sampling_start = pass_start;
         float* logits = forward(t, token, pos);
         ++stats.forward_passes;
         i32 next;
@@ -70,8 +71,11 @@ ErrorOr<GenerateStats> generate(Transformer& t, const Tokenizer& tokenizer, Samp
             next = tokens[pos + 1];
         } else {
             next = sample(sampler, logits);
+            const u64 pass_end = kl::time::rdtsc_end();
             if (first_token == 0)
-                first_token = kl::time::rdtsc_end();
+                first_token = pass_end;
+            if (stats.timed_tokens < sizeof(stats.token_ms) / sizeof(stats.token_ms[0]))
+                stats.token_ms[stats.timed_tokens++] = static_cast<float>(kl::time::cycles_to_ms(pass_end - pass_start));
         }
         if (next == token_bos)
             break;  // the model ended the text
@@ -81,6 +85,10 @@ ErrorOr<GenerateStats> generate(Transformer& t, const Tokenizer& tokenizer, Samp
         if (is_printable_piece(piece))
             sink.write(sink.context, reinterpret_cast<const char*>(piece.bytes), piece.length);
         token = next;
+        if (sink.stop && sink.stop(sink.context)) {
+            stats.stopped = true;
+            break;
+        }
     }
     sink.write(sink.context, "\n", 1);
 

@@ -13,10 +13,12 @@
 
 namespace tllama {
 
-// Receives the text piece by piece (not NUL-terminated).
+// Receives the text piece by piece (not NUL-terminated). `stop`, when set, is asked after
+// every token whether to end the story early (the console's Ctrl-C).
 struct TextSink {
     void (*write)(void* context, const char* bytes, usize length);
     void* context;
+    bool (*stop)(void* context) = nullptr;
 };
 
 struct GenerateStats {
@@ -27,6 +29,9 @@ struct GenerateStats {
     double prompt_ms;      // encoding and the prompt's forced forward passes
     double tok_per_s;      // generation only: forward passes that sampled / their time
     double total_ms;
+    bool stopped;          // ended early because TextSink::stop said so
+    u32 timed_tokens;      // how many of token_ms are filled
+    float token_ms[10];    // the first generated tokens' times (forward pass + sampling)
 };
 
 // Runs up to `steps` positions (0 or more than seq_len: seq_len). A prompt longer than
