@@ -1,5 +1,5 @@
 // The kernel's kl::print: every line goes to COM1 and to the VGA text console.
-#include <stdio.h>
+#include "kernel_lib/libc/format.h"
 
 #include "kernel_lib/io/print.h"
 #include "kernel_lib/io/serial.h"
@@ -13,31 +13,10 @@ void write(const char* bytes, unsigned long length)
     vga::write(bytes, length);
 }
 
+// Formats straight into the devices, piece by piece: no buffer, so nothing is truncated.
 void vprint(const char* fmt, va_list args)
 {
-    char buffer[1024];
-    va_list copy;
-    va_copy(copy, args);
-    int needed = vsnprintf(buffer, sizeof(buffer), fmt, args);
-    if (needed < 0) {
-        va_end(copy);
-        return;
-    }
-    if (static_cast<unsigned long>(needed) < sizeof(buffer)) {
-        write(buffer, static_cast<unsigned long>(needed));
-    } else {
-        // Longer than the stack buffer: format once more into a static one (kernel output
-        // is single-threaded; a concurrent print would interleave anyway).
-        static char big[16384];
-        int n = vsnprintf(big, sizeof(big), fmt, copy);
-        unsigned long length = static_cast<unsigned long>(n) < sizeof(big) ? static_cast<unsigned long>(n) : sizeof(big) - 1;
-        write(big, length);
-        if (static_cast<unsigned long>(n) >= sizeof(big)) {
-            const char marker[] = "[... output truncated at 16 KiB]\n";
-            write(marker, sizeof(marker) - 1);
-        }
-    }
-    va_end(copy);
+    vformat([](void*, const char* bytes, size_t length) { write(bytes, length); }, nullptr, fmt, args);
 }
 
 void print(const char* fmt, ...)
