@@ -13,7 +13,7 @@ REFERENCE_DIR = os.environ.get("BAREFLOW_REFERENCE_DIR") or os.path.join(ROOT, "
 
 class Case:
     def __init__(self, name, image_args, check, accels=("tcg", "kvm"), qemu_args=(), timeout=120,
-                 prepare=None, corrupt=None, expect_mkimage_failure=None):
+                 prepare=None, corrupt=None, expect_mkimage_failure=None, inspect=None):
         self.name = name
         self.image_args = list(image_args)
         self.check = check
@@ -23,6 +23,7 @@ class Case:
         self.prepare = prepare
         self.corrupt = corrupt
         self.expect_mkimage_failure = expect_mkimage_failure
+        self.inspect = inspect  # image -> list of problems, checked before booting
 
 
 def at_lines(serial, tag):
@@ -137,17 +138,97 @@ def story(name, model, reference, prompt, steps, temp, topp, seed, accels=("tcg"
     return Case(name, args, expect_story(reference), accels=accels)
 
 
+def directory_lba(image):
+    with open(image, "rb") as f:
+        mbr = f.read(512)
+    stage2_sectors = int.from_bytes(mbr[0x1AA:0x1AC], "little")
+    return 1 + stage2_sectors
+
+
+def payload_location(image, name):
+    """(offset, size) of a payload in the image, from its directory."""
+    with open(image, "rb") as f:
+        f.seek(directory_lba(image) * 512)
+        directory = f.read(512)
+    count = int.from_bytes(directory[12:16], "little")
+    for i in range(count):
+        entry = directory[32 + 40 * i: 72 + 40 * i]
+        if entry[:16].rstrip(b"\0").decode() == name:
+            return int.from_bytes(entry[16:24], "little") * 512, int.from_bytes(entry[24:32], "little")
+    raise KeyError(name)
+
+
+def flip_byte(offset_of):
+    def corrupt(image):
+        offset = offset_of(image)
+        with open(image, "r+b") as f:
+            f.seek(offset)
+            byte = f.read(1)
+            f.seek(offset)
+            f.write(bytes([byte[0] ^ 0x5A]))
+    return corrupt
+
+
+def truncate_inside(name):
+    def corrupt(image):
+        offset, size = payload_location(image, name)
+        with open(image, "r+b") as f:
+            f.truncate(offset + size // 2 // 512 * 512)
+    return corrupt
+
+
+def inspect_mbr(image):
+    """The MBR: boot signature, slots, and exactly one active partition over the payloads."""
+    problems = []
+    with open(image, "rb") as f:
+        mbr = f.read(512)
+        f.seek(0, 2)
+        image_sectors = f.tell() // 512
+    if mbr[510:512] != b"\x55\xaa":
+        problems.append("no 55 AA boot signature")
+    if mbr[0x1A4:0x1A8] != b"BFS1":
+        problems.append("no BFS1 slot marker")
+    entries = [mbr[0x1BE + 16 * i: 0x1CE + 16 * i] for i in range(4)]
+    active = [e for e in entries if e[0] == 0x80]
+    if len(active) != 1 or any(e != bytes(16) for e in entries if e[0] != 0x80):
+        problems.append(f"expected exactly one (active) partition entry, got {[e.hex() for e in entries]}")
+    else:
+        e = active[0]
+        start = int.from_bytes(e[8:12], "little")
+        count = int.from_bytes(e[12:16], "little")
+        if e[4] != 0xDA:
+            problems.append(f"partition type {e[4]:#x}, expected 0xda")
+        if start != directory_lba(image) or start + count != image_sectors:
+            problems.append(f"partition covers sectors {start}..{start + count}, expected "
+                            f"{directory_lba(image)}..{image_sectors} (directory to end)")
+    return problems
+
+
 def all_cases():
     return [
         Case("selftest", ["--mode", "selftest", "--test-payload", str(20 * 1000 * 1000)],
              expect_success(r"^BareFlow stage2", r"^cpu: .+", r"^memory: \d+ MiB usable",
                             r"^selftest load>16MiB\s+ok", r"^@exit 0$",
                             r"^selftest tsc\s+ok", r"^selftest guard #UD\s+ok", r"^selftest guard #PF\s+ok",
-                            stats_keys=("cpu", "isa", "mem_mb", "tsc_mhz"))),
+                            stats_keys=("cpu", "isa", "mem_mb", "tsc_mhz")), inspect=inspect_mbr),
         Case("selftest-unguarded-fault", ["--mode", "selftest", "--set", "selftest_fault=on"],
              expect_fault_report(3, r"^CPU exception: #UD invalid opcode \(vector 6\)",
                                  r"RIP +0x[0-9a-f]+ <tllama::run_selftest", r"^  RAX [0-9a-f]{16}",
                                  r"^backtrace:", r"^  #0 +0x[0-9a-f]+ <kmain")),
+        # Loader failures end in a clear @error and exit status, never a hang.
+        Case("boot-directory-damaged", ["--mode", "selftest"],
+             expect_error("boot.directory", 14, r"payload directory checksum mismatch"),
+             corrupt=flip_byte(lambda image: directory_lba(image) * 512 + 40)),
+        Case("boot-image-truncated", ["--mode", "selftest"],
+             expect_error("boot.disk_read", 11, r"reading sector \d+ of 'model' failed"),
+             corrupt=truncate_inside("model")),
+        Case("boot-memory-too-small", ["--mode", "selftest", "--test-payload", str(100 * 1000 * 1000)],
+             expect_error("boot.memory", 15, r"payload testblob needs 96 MiB at \d+ MiB"),
+             qemu_args=["--mem", "64M"]),
+        Case("payload-byte-flipped", ["--mode", "generate"],
+             expect_error("payload.checksum", 22, r"payload 'model' .* is damaged: CRC-32C 0x[0-9a-f]{8}, "
+                                                  r"the directory says 0x[0-9a-f]{8}"),
+             corrupt=flip_byte(lambda image: payload_location(image, "model")[0] + 1000)),
         # The reference stories (../shared/reference), fp32 and int8, greedy and sampled.
         story("story-260K-greedy-once", "stories260K.bin", "260K-greedy-once.txt", "Once upon a time", 256, "0",
               "0.9", 1, accels=("tcg", "kvm")),
