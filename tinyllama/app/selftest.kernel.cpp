@@ -8,6 +8,7 @@
 #include "kernel_lib/cpu/features.h"
 #include "kernel_lib/debug/fault_guard.h"
 #include "kernel_lib/io/print.h"
+#include "kernel_lib/libm/math.h"
 #include "kernel_lib/mem/alloc.h"
 #include "kernel_lib/mem/code_arena.h"
 #include "kernel_lib/mem/kernel_memory.h"
@@ -164,6 +165,47 @@ void test_code_arena(Result& r)
     report(r, "W^X", sealed && result == 42 && code_not_writable && (data_not_executable || !nx), detail);
 }
 
+// The formatter and libm on the real machine path: known strings and known bits (the same
+// values the host tests compare against glibc).
+void test_formatter_and_libm(Result& r)
+{
+    char buffer[128];
+    snprintf(buffer, sizeof(buffer), "%d|%5.2f|%-4s|%#x|%e|%g|%llu", -42, 3.14159, "ab", 255, 1234.5, 0.0001,
+        18446744073709551615ull);
+    const char* expected = "-42| 3.14|ab  |0xff|1.234500e+03|0.0001|18446744073709551615";
+    bool format_ok = strcmp(buffer, expected) == 0;
+    report(r, "formatter", format_ok, format_ok ? expected : buffer);
+
+    struct Probe {
+        const char* name;
+        float value;
+        u32 bits;
+    };
+    float s, c;
+    kl::sincosf(1.0f, &s, &c);
+    const Probe probes[] = {
+        { "expf(1)", kl::expf(1.0f), 0x402df854 },
+        { "expf(-20)", kl::expf(-20.0f), 0x310da433 },
+        { "logf(10)", kl::logf(10.0f), 0x40135d8e },
+        { "powf(10000,0.5)", kl::powf(10000.0f, 0.5f), 0x42c80000 },
+        { "sinf(1)", s, 0x3f576aa4 },
+        { "cosf(1)", c, 0x3f0a5140 },
+        { "sqrtf(2)", kl::sqrtf(2.0f), 0x3fb504f3 },
+    };
+    bool libm_ok = true;
+    char detail[160] = "expf logf powf sinf cosf sqrtf match their known bits";
+    for (const Probe& p : probes) {
+        u32 bits;
+        memcpy(&bits, &p.value, 4);
+        if (bits != p.bits) {
+            libm_ok = false;
+            snprintf(detail, sizeof(detail), "%s = %08x, expected %08x", p.name, bits, p.bits);
+            break;
+        }
+    }
+    report(r, "libm", libm_ok, detail);
+}
+
 u64 usable_megabytes(const kl::boot::BootInfo& info)
 {
     u64 total = 0;
@@ -183,6 +225,7 @@ int run_selftest(const kl::boot::BootInfo& info, const BootSettings& settings)
     test_fault_guard(r, info);
     test_allocator(r);
     test_code_arena(r);
+    test_formatter_and_libm(r);
 
     // Loading beyond 1 MiB and beyond 16 MiB: the test payload's CRC was checked by
     // kmain already; here we insist that it exists and spans 16 MiB.

@@ -1,0 +1,363 @@
+// jit-bench: the micro-JIT's kernels against the scalar reference and against the same
+// loops compiled -O3 -march=native, on the real model shapes, plus the single-core
+// streaming-read bandwidth that bounds every weight-streaming kernel.
+//
+//   build/host/jit-bench [--isa sse2|avx2|avx512] [--json] [--quick] [--only TEXT] [--dump DIR]
+//
+// For each shape the autotuning candidates (candidates.h) are timed briefly, the fastest
+// is measured properly and reported with the default config's time alongside.
+#include <algorithm>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <string>
+#include <vector>
+
+#include "kernel_lib/cpu/features.h"
+#include "microjit/bench/baseline.h"
+#include "microjit/bench/bench_util.h"
+#include "microjit/candidates.h"
+#include "microjit/dump_file.h"
+#include "microjit/jit.h"
+#include "microjit/reference.h"
+
+using namespace mjit;
+using namespace mjit::bench;
+
+namespace {
+
+struct Options {
+    Isa isa = Isa::Avx512;
+    bool json = false;
+    bool quick = false;
+    const char* only = nullptr;
+    const char* dump = nullptr;
+};
+
+Options g_options;
+TimingOptions g_timing;
+TimingOptions g_tune_timing { 5, 1.0 };
+constexpr u64 l2_bytes = 1 * kl::MiB;
+
+void fill(float* p, size_t count, u32 seed)
+{
+    u32 s = seed * 2654435761u + 1;
+    for (size_t i = 0; i < count; ++i) {
+        s = s * 1664525u + 1013904223u;
+        p[i] = static_cast<float>(static_cast<i32>(s >> 8) - (1 << 23)) / static_cast<float>(1 << 23);
+    }
+}
+
+void fill_q8(i8* p, size_t count, u32 seed)
+{
+    u32 s = seed * 2654435761u + 7;
+    for (size_t i = 0; i < count; ++i) {
+        s = s * 1664525u + 1013904223u;
+        p[i] = static_cast<i8>(static_cast<int>((s >> 8) % 255) - 127);
+    }
+}
+
+// Streaming read of the first `bytes` of `data` (the kernel's own weight buffer) in
+// `streams` parallel parts: the contestants that tell how close a kernel gets to what
+// the memory system delivers to one core.
+std::function<void()> stream_reader(const void* data, u64 bytes, int streams)
+{
+    return [data, streams, length = bytes / 256 * 256] {
+        static volatile u64 sink = 0;
+        sink = sink + native_stream_read(data, length, streams);
+    };
+}
+
+bool selected(const std::string& text)
+{
+    return !g_options.only || text.find(g_options.only) != std::string::npos;
+}
+
+// The contestants other than the JIT, each optional (null: not measured).
+struct Baselines {
+    std::function<void()> ref, native, native_fast;
+    const void* stream_data = nullptr;  // weights to stream-read for comparison, if any
+    u64 stream_bytes = 0;
+};
+
+// Generates the candidates, picks the fastest in a short interleaved contest, then times
+// it against the baselines (and the default config) in one interleaved contest.
+void measure(KernelOp op, Shape shape, const Baselines& base, const std::function<void(const GeneratedKernel&)>& run, Row& row)
+{
+    KernelConfig configs[max_candidates];
+    const usize count = candidate_configs(op, shape, g_options.isa, host_caps(), configs, max_candidates);
+    std::vector<GeneratedKernel> kernels;
+    for (usize i = 0; i < count; ++i) {
+        auto generated = generate(configs[i]);
+        if (generated.is_error())
+            fprintf(stderr, "jit-bench: %s\n", generated.error().message());
+        else
+            kernels.push_back(generated.release_value());
+    }
+    size_t best = 0;
+    if (kernels.size() > 1) {
+        std::vector<std::function<void()>> tries;
+        for (const GeneratedKernel& k : kernels)
+            tries.push_back([&run, &k] { run(k); });
+        const std::vector<double> ns = time_interleaved(tries, g_options.quick ? TimingOptions { 3, 0.5 } : g_tune_timing);
+        for (size_t i = 1; i < ns.size(); ++i)
+            if (ns[i] < ns[best])
+                best = i;
+    }
+
+    std::vector<std::function<void()>> contest;
+    std::vector<double*> results;
+    auto enter = [&](const std::function<void()>& fn, double* result) {
+        if (fn) {
+            contest.push_back(fn);
+            results.push_back(result);
+        }
+    };
+    enter(base.ref, &row.ref_ns);
+    enter(base.native, &row.native_ns);
+    enter(base.native_fast, &row.native_fast_ns);
+    // The fastest of 1, 2 and 4 parallel streams is the bandwidth to compare with.
+    double stream_ns[3] = {};
+    if (row.beyond_l2 && base.stream_data && base.stream_bytes >= 1024 && kl::cpu::features().avx2_usable)
+        for (int i = 0; i < 3; ++i)
+            enter(stream_reader(base.stream_data, base.stream_bytes, 1 << i), &stream_ns[i]);
+    if (!kernels.empty()) {
+        const GeneratedKernel* chosen = &kernels[best];
+        const GeneratedKernel* first = &kernels[0];
+        enter([&run, chosen] { run(*chosen); }, &row.jit_ns);
+        enter([&run, first] { run(*first); }, &row.jit_default_ns);
+        row.jit_name = chosen->name;
+    }
+    const std::vector<double> ns = time_interleaved(contest, g_timing);
+    for (size_t i = 0; i < ns.size(); ++i)
+        *results[i] = ns[i];
+    for (double ns : stream_ns)
+        if (ns > 0)
+            row.stream_gbs = std::max(row.stream_gbs, static_cast<double>(base.stream_bytes / 256 * 256) / ns);
+    if (stream_ns[0] > 0)
+        row.stream1_gbs = static_cast<double>(base.stream_bytes / 256 * 256) / stream_ns[0];
+    for (GeneratedKernel& k : kernels)
+        release(k);
+}
+
+void bench_f32(std::vector<Row>& rows, u32 n, u32 d, u32 t)
+{
+    Row row;
+    row.group = t == 1 ? "matvec_f32" : "matmul_f32";
+    row.shape = "n" + std::to_string(n) + "_d" + std::to_string(d) + (t > 1 ? "_t" + std::to_string(t) : "");
+    if (!selected(row.group + " " + row.shape))
+        return;
+    const u64 w_bytes = static_cast<u64>(n) * d * 4;
+    Buffer w(w_bytes), x(static_cast<size_t>(n) * t * 4), out(static_cast<size_t>(d) * t * 4);
+    fill(w.as<float>(), static_cast<size_t>(n) * d, 1);
+    fill(x.as<float>(), static_cast<size_t>(n) * t, 2);
+    KernelArgs args {};
+    args.out = out.as<float>();
+    args.w = w.as<float>();
+    args.x = x.as<float>();
+    args.row_begin = 0;
+    args.row_end = d;
+    args.n = n;
+    args.d = d;
+    args.t = t;
+    row.bytes = w_bytes + (static_cast<u64>(n) * t + static_cast<u64>(d) * t) * 4;
+    row.flops = 2.0 * n * d * t;
+    row.beyond_l2 = w_bytes > l2_bytes;
+
+    // The native loops serve one token per call, like the reference's inner loops.
+    auto native = [&](auto fn) {
+        return [&, fn] {
+            for (u32 tok = 0; tok < t; ++tok)
+                fn(out.as<float>() + static_cast<size_t>(tok) * d, w.as<float>(), x.as<float>() + static_cast<size_t>(tok) * n, n, 0, d);
+        };
+    };
+    Baselines base;
+    base.ref = [&] { ref::matmul_f32(&args); };
+    base.native = native(native_matvec_f32);
+    base.native_fast = native(native_matvec_f32_reassoc);
+    // Batched products reuse each weight t times: compute-bound, no streaming comparison.
+    if (t == 1) {
+        base.stream_data = w.as<u8>();
+        base.stream_bytes = w_bytes;
+    }
+    Shape shape;
+    shape.n = n;
+    shape.d = d;
+    shape.t = t;
+    measure(t == 1 ? KernelOp::MatvecF32 : KernelOp::MatmulF32, shape, base, [&](const GeneratedKernel& k) { k.kernel()(&args); }, row);
+    rows.push_back(row);
+}
+
+void bench_q8(std::vector<Row>& rows, u32 n, u32 d, u32 gs, u32 t)
+{
+    Row row;
+    row.group = t == 1 ? "matvec_q8" : "matmul_q8";
+    row.shape = "n" + std::to_string(n) + "_d" + std::to_string(d) + (t > 1 ? "_t" + std::to_string(t) : "") + "_gs" + std::to_string(gs);
+    if (!selected(row.group + " " + row.shape))
+        return;
+    const size_t groups = n / gs;
+    const u64 w_bytes = static_cast<u64>(n) * d;
+    Buffer w(w_bytes), ws(groups * d * 4), x(static_cast<size_t>(n) * t), xs(groups * t * 4), out(static_cast<size_t>(d) * t * 4);
+    fill_q8(w.as<i8>(), w_bytes, 1);
+    fill_q8(x.as<i8>(), static_cast<size_t>(n) * t, 2);
+    fill(ws.as<float>(), groups * d, 3);
+    fill(xs.as<float>(), groups * t, 4);
+    KernelArgs args {};
+    args.out = out.as<float>();
+    args.w = w.as<i8>();
+    args.w_scale = ws.as<float>();
+    args.x = x.as<i8>();
+    args.x_scale = xs.as<float>();
+    args.row_begin = 0;
+    args.row_end = d;
+    args.n = n;
+    args.d = d;
+    args.t = t;
+    args.gs = gs;
+    row.bytes = w_bytes + groups * d * 4 + (static_cast<u64>(n) + groups * 4 + static_cast<u64>(d) * 4) * t;
+    row.flops = 2.0 * n * d * t;
+    row.beyond_l2 = w_bytes + groups * d * 4 > l2_bytes;
+
+    Baselines base;
+    base.ref = [&] { ref::matmul_q8(&args); };
+    base.native = [&] {
+        for (u32 tok = 0; tok < t; ++tok)
+            native_matvec_q8(out.as<float>() + static_cast<size_t>(tok) * d, w.as<i8>(), ws.as<float>(), x.as<i8>() + static_cast<size_t>(tok) * n,
+                xs.as<float>() + groups * tok, n, gs, 0, d);
+    };
+    if (t == 1) {
+        base.stream_data = w.as<u8>();
+        base.stream_bytes = w_bytes;
+    }
+    Shape shape;
+    shape.n = n;
+    shape.d = d;
+    shape.t = t;
+    shape.gs = gs;
+    measure(t == 1 ? KernelOp::MatvecQ8 : KernelOp::MatmulQ8, shape, base, [&](const GeneratedKernel& k) { k.kernel()(&args); }, row);
+    rows.push_back(row);
+}
+
+void bench_quantize(std::vector<Row>& rows, u32 n, u32 gs)
+{
+    Row row;
+    row.group = "quantize_q8";
+    row.shape = "n" + std::to_string(n) + "_gs" + std::to_string(gs);
+    if (!selected(row.group + " " + row.shape))
+        return;
+    Buffer x(n * 4), q(n), s(n / gs * 4);
+    fill(x.as<float>(), n, 5);
+    row.bytes = static_cast<u64>(n) * 5 + n / gs * 4;
+    Baselines base;
+    base.ref = [&] { ref::quantize_q8(x.as<float>(), q.as<i8>(), s.as<float>(), n, gs); };
+    QuantizeArgs args { x.as<float>(), q.as<i8>(), s.as<float>() };
+    Shape shape;
+    shape.n = n;
+    shape.gs = gs;
+    measure(KernelOp::QuantizeQ8, shape, base, [&](const GeneratedKernel& k) { k.quantizer()(&args); }, row);
+    rows.push_back(row);
+}
+
+void bench_copy(std::vector<Row>& rows, u32 bytes)
+{
+    Row row;
+    row.group = "copy";
+    row.shape = "n" + std::to_string(bytes);
+    if (!selected(row.group + " " + row.shape))
+        return;
+    Buffer src(bytes), dst(bytes);
+    row.bytes = 2ull * bytes;
+    Baselines base;
+    // libc memcpy stands in for the "native" column (there is no reference kernel).
+    base.native = [&] {
+        memcpy(dst.as<u8>(), src.as<u8>(), bytes);
+        asm volatile("" ::: "memory");
+    };
+    Shape shape;
+    shape.n = bytes;
+    measure(KernelOp::Copy, shape, base, [&](const GeneratedKernel& k) { k.copier()(dst.as<u8>(), src.as<u8>()); }, row);
+    rows.push_back(row);
+}
+
+double stream_bandwidth()
+{
+    if (!kl::cpu::features().avx2_usable)
+        return 0;
+    const size_t bytes = 256 * kl::MiB;
+    Buffer buffer(bytes);
+    memset(buffer.as<u8>(), 1, bytes);
+    const std::vector<double> ns = time_interleaved(
+        { stream_reader(buffer.as<u8>(), bytes, 1), stream_reader(buffer.as<u8>(), bytes, 2), stream_reader(buffer.as<u8>(), bytes, 4) },
+        TimingOptions { 7, 1.0 });
+    return static_cast<double>(bytes) / *std::min_element(ns.begin(), ns.end());
+}
+
+void usage()
+{
+    fprintf(stderr, "usage: jit-bench [--isa sse2|avx2|avx512] [--json] [--quick] [--only TEXT] [--dump DIR]\n");
+    exit(static_cast<int>(kl::ErrorCode::UsageError));
+}
+
+}
+
+int main(int argc, char** argv)
+{
+    for (int i = 1; i < argc; ++i) {
+        if (!strcmp(argv[i], "--json")) {
+            g_options.json = true;
+        } else if (!strcmp(argv[i], "--quick")) {
+            g_options.quick = true;
+        } else if (!strcmp(argv[i], "--isa") && i + 1 < argc) {
+            auto isa = parse_isa(argv[++i]);
+            if (isa.is_error()) {
+                fprintf(stderr, "jit-bench: %s\n", isa.error().message());
+                usage();
+            }
+            set_isa_cap(isa.value());
+        } else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
+            g_options.only = argv[++i];
+        } else if (!strcmp(argv[i], "--dump") && i + 1 < argc) {
+            g_options.dump = argv[++i];
+        } else {
+            usage();
+        }
+    }
+    g_options.isa = target_isa();
+    if (g_options.quick)
+        g_timing = TimingOptions { 5, 1.0 };
+    if (g_options.dump)
+        dump_kernels_to(g_options.dump);
+
+    std::vector<Row> rows;
+    const double stream = stream_bandwidth();
+    static constexpr u32 f32_shapes[][2] = { { 64, 64 }, { 64, 172 }, { 172, 64 }, { 64, 512 }, { 288, 288 }, { 288, 768 },
+        { 768, 288 }, { 512, 512 }, { 512, 1376 }, { 1376, 512 }, { 768, 768 }, { 768, 2048 }, { 2048, 768 }, { 2048, 2048 },
+        { 288, 32000 }, { 2048, 5632 }, { 5632, 2048 } };
+    for (const auto& s : f32_shapes)
+        bench_f32(rows, s[0], s[1], 1);
+    static constexpr u32 matmul_shapes[][3] = { { 288, 768, 8 }, { 768, 2048, 8 }, { 2048, 2048, 16 } };
+    for (const auto& s : matmul_shapes)
+        bench_f32(rows, s[0], s[1], s[2]);
+    static constexpr u32 q8_shapes[][3] = { { 64, 64, 4 }, { 64, 172, 4 }, { 172, 64, 4 }, { 64, 512, 4 }, { 288, 288, 32 },
+        { 288, 768, 32 }, { 768, 288, 32 }, { 512, 512, 64 }, { 512, 1376, 64 }, { 1376, 512, 32 }, { 768, 768, 64 },
+        { 768, 2048, 64 }, { 2048, 768, 64 }, { 2048, 2048, 64 }, { 288, 32000, 32 }, { 2048, 5632, 64 }, { 5632, 2048, 64 },
+        { 2048, 32000, 64 } };
+    for (const auto& s : q8_shapes)
+        bench_q8(rows, s[0], s[1], s[2], 1);
+    static constexpr u32 q8_matmul_shapes[][4] = { { 288, 768, 32, 8 }, { 768, 2048, 64, 8 }, { 2048, 2048, 64, 16 } };
+    for (const auto& s : q8_matmul_shapes)
+        bench_q8(rows, s[0], s[1], s[2], s[3]);
+    static constexpr u32 quantize_shapes[][2] = { { 64, 4 }, { 172, 4 }, { 288, 32 }, { 768, 64 }, { 2048, 64 }, { 5632, 64 } };
+    for (const auto& s : quantize_shapes)
+        bench_quantize(rows, s[0], s[1]);
+    for (u32 bytes : { 64u, 1152u, 4096u, 65536u, 1048576u })
+        bench_copy(rows, bytes);
+
+    const std::string cpu = kl::cpu::features().brand;
+    const std::string isa = kl::cpu::isa_name(g_options.isa);
+    if (g_options.json)
+        print_json(rows, stream, cpu, isa);
+    else
+        print_table(rows, stream, cpu, isa);
+    return 0;
+}

@@ -1,0 +1,148 @@
+// Autotuning candidates (see candidates.h).
+//
+// The lists are short on purpose: the tuner runs each candidate on the real weights, so
+// every entry costs a generation (~0.1 ms) plus a few timed calls. The entries are the
+// register blockings that measured well on the benchmark shapes (microjit/bench), first
+// the default, then alternatives that win on some machines or shapes.
+#include "microjit/candidates.h"
+
+#include "microjit/jit.h"
+
+namespace mjit {
+
+namespace {
+
+struct Knobs {
+    u8 rows, tokens, unroll;
+};
+
+// Weights that do not fit a typical L2 stream from memory: prefetching ahead may help.
+bool streams_from_memory(KernelOp op, Shape s)
+{
+    const u64 bytes = static_cast<u64>(s.n) * s.d * (is_q8_op(op) ? 1 : 4);
+    return bytes > 2 * kl::MiB;
+}
+
+class Collector {
+public:
+    Collector(const CpuCaps& caps, KernelConfig* out, usize capacity) : m_caps(caps), m_out(out), m_capacity(capacity) {}
+
+    void add(const KernelConfig& c)
+    {
+        if (m_count >= m_capacity || validate(c).is_error() || check_runnable(c, m_caps).is_error())
+            return;
+        for (usize i = 0; i < m_count; ++i)
+            if (m_out[i] == c)
+                return;
+        m_out[m_count++] = c;
+    }
+    usize count() const { return m_count; }
+
+private:
+    const CpuCaps& m_caps;
+    KernelConfig* m_out;
+    usize m_capacity;
+    usize m_count = 0;
+};
+
+void add_matrix(Collector& out, KernelOp op, Shape shape, Isa isa, const CpuCaps& caps, const Knobs* knobs, usize count)
+{
+    const bool stream = streams_from_memory(op, shape);
+    const u64 elem = is_q8_op(op) ? 1 : 4;
+    const bool matvec = op == KernelOp::MatvecF32 || op == KernelOp::MatvecQ8;
+    auto add = [&](Knobs k, u16 prefetch, u8 flags = 0) {
+        KernelConfig c = default_config(op, shape, isa);
+        c.rows = k.rows;
+        c.tokens = k.tokens < shape.t ? k.tokens : static_cast<u8>(shape.t);
+        c.unroll = k.unroll;
+        c.prefetch = prefetch;
+        c.flags = flags;
+        if (is_q8_op(op) && isa == Isa::Avx512 && caps.avx512vnni)
+            c.flags |= variant::vnni;
+        out.add(c);
+    };
+    // Streaming a matrix of short rows, adjacent rows in flight defeat the hardware
+    // prefetchers (each load's address jumps by a block of rows every few iterations):
+    // stripes (one linear stream per row in flight) or a single row measured 1.3-2x
+    // faster on such shapes, so they go first. Invalid entries (Q8 has no stripes) drop.
+    const bool short_rows = shape.n * elem <= 4096;
+    if (stream && matvec && short_rows) {
+        add({ 4, 1, 2 }, 0, variant::stripes);
+        add({ 2, 1, 2 }, 0, variant::stripes);
+        add({ 2, 1, 1 }, 0, variant::stripes);
+        add({ 1, 1, 4 }, 512);
+        add({ 1, 1, 4 }, 0);
+    }
+    for (usize i = 0; i < count; ++i) {
+        add(knobs[i], 0);
+        if (stream) {
+            // Prefetching: a fixed distance along each row, and one block of rows ahead
+            // (fetches the next block while this one is summed).
+            add(knobs[i], 512);
+            const u64 block = knobs[i].rows * shape.n * elem;
+            if (block <= 32768 && block != 512)
+                add(knobs[i], static_cast<u16>(block));
+        }
+    }
+    if (stream && matvec && !short_rows) {
+        add({ 4, 1, 1 }, 0, variant::stripes);
+        add({ 4, 1, 2 }, 0, variant::stripes);
+        add({ 2, 1, 2 }, 0, variant::stripes);
+        add({ 1, 1, 4 }, 512);
+    }
+}
+
+}
+
+usize candidate_configs(KernelOp op, Shape shape, Isa isa, const CpuCaps& caps, KernelConfig* out, usize capacity)
+{
+    Collector collect(caps, out, capacity);
+    switch (op) {
+    case KernelOp::MatvecF32: {
+        static constexpr Knobs knobs[] = { { 4, 1, 2 }, { 8, 1, 1 }, { 8, 1, 2 }, { 4, 1, 4 }, { 6, 1, 2 } };
+        add_matrix(collect, op, shape, isa, caps, knobs, sizeof(knobs) / sizeof(knobs[0]));
+        break;
+    }
+    case KernelOp::MatmulF32: {
+        static constexpr Knobs knobs[] = { { 4, 3, 1 }, { 3, 4, 1 }, { 4, 2, 1 }, { 2, 4, 1 }, { 6, 2, 1 }, { 8, 3, 1 }, { 6, 4, 1 } };
+        add_matrix(collect, op, shape, isa, caps, knobs, sizeof(knobs) / sizeof(knobs[0]));
+        break;
+    }
+    case KernelOp::MatvecQ8: {
+        static constexpr Knobs knobs[] = { { 4, 1, 1 }, { 4, 1, 2 }, { 2, 1, 2 }, { 6, 1, 1 }, { 8, 1, 1 }, { 3, 1, 2 } };
+        add_matrix(collect, op, shape, isa, caps, knobs, sizeof(knobs) / sizeof(knobs[0]));
+        break;
+    }
+    case KernelOp::MatmulQ8: {
+        static constexpr Knobs knobs[] = { { 2, 2, 1 }, { 4, 2, 1 }, { 2, 4, 1 }, { 3, 3, 1 }, { 4, 4, 1 }, { 1, 4, 1 } };
+        add_matrix(collect, op, shape, isa, caps, knobs, sizeof(knobs) / sizeof(knobs[0]));
+        break;
+    }
+    case KernelOp::QuantizeQ8:
+        collect.add(default_config(op, shape, isa));
+        break;
+    case KernelOp::Copy: {
+        KernelConfig c = default_config(op, shape, isa);
+        collect.add(c);
+        if (caps.erms || caps.fsrm) {
+            c.flags |= variant::rep_movsb;
+            collect.add(c);
+        }
+        break;
+    }
+    }
+    // Where none of the listed blockings fits the registers (SSE2), the default shrinks
+    // until one does.
+    if (collect.count() == 0)
+        collect.add(default_config(op, shape, isa));
+    // On AVX-512 parts the 256-bit kernels are worth a try (some cores split zmm work).
+    if (isa == Isa::Avx512 && collect.count() < capacity) {
+        KernelConfig lower[max_candidates];
+        const usize extra = candidate_configs(op, shape, Isa::Avx2, caps, lower, 3);
+        for (usize i = 0; i < extra; ++i)
+            collect.add(lower[i]);
+    }
+    return collect.count();
+}
+
+}

@@ -1,0 +1,130 @@
+// Config -> generator -> executable memory (see jit.h).
+#include "microjit/jit.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "kernel_lib/io/print.h"
+#include "kernel_lib/time/tsc.h"
+#include "microjit/gen_copy.h"
+#include "microjit/gen_f32.h"
+#include "microjit/gen_q8.h"
+#include "microjit/gen_quantize.h"
+
+namespace mjit {
+
+namespace {
+
+DumpHook g_dump_hook = nullptr;
+void* g_dump_context = nullptr;
+
+// The generator of a config's family, constructed in place (no heap, no virtual factory).
+class AnyGenerator {
+public:
+    explicit AnyGenerator(const KernelConfig& c)
+    {
+        switch (c.op) {
+        case KernelOp::MatvecF32:
+        case KernelOp::MatmulF32: m_emitter = new (m_storage) F32MatmulGenerator(c); break;
+        case KernelOp::MatvecQ8:
+        case KernelOp::MatmulQ8: m_emitter = new (m_storage) Q8MatmulGenerator(c); break;
+        case KernelOp::QuantizeQ8: m_emitter = new (m_storage) QuantizeGenerator(c); break;
+        case KernelOp::Copy: m_emitter = new (m_storage) CopyGenerator(c); break;
+        }
+    }
+    ~AnyGenerator()
+    {
+        if (m_emitter)
+            m_emitter->~Emitter();
+    }
+    Emitter* operator->() { return m_emitter; }
+
+private:
+    static constexpr usize storage_size = kl::max(kl::max(sizeof(F32MatmulGenerator), sizeof(Q8MatmulGenerator)),
+        kl::max(sizeof(QuantizeGenerator), sizeof(CopyGenerator)));
+    alignas(16) u8 m_storage[storage_size];
+    Emitter* m_emitter = nullptr;
+};
+
+}
+
+kl::ErrorOr<void> validate(const KernelConfig& c)
+{
+    TRY(check_config(c));
+    switch (c.op) {
+    case KernelOp::MatvecF32:
+    case KernelOp::MatmulF32: return F32MatmulGenerator::check(c);
+    case KernelOp::MatvecQ8:
+    case KernelOp::MatmulQ8: return Q8MatmulGenerator::check(c);
+    case KernelOp::QuantizeQ8: return QuantizeGenerator::check(c);
+    case KernelOp::Copy: return CopyGenerator::check(c);
+    }
+    return kl::Error::make(kl::ErrorCode::InvalidArgument, "unknown kernel operation %u", static_cast<unsigned>(c.op));
+}
+
+kl::ErrorOr<usize> emit_bytes(const KernelConfig& c, u8* buffer, usize capacity, u64 base_address)
+{
+    TRY(validate(c));
+    AnyGenerator gen(c);
+    TRY(gen->assemble());
+    const usize size = gen->code_size();
+    TRY(gen->copy_to(buffer, capacity, base_address));
+    return size;
+}
+
+kl::ErrorOr<GeneratedKernel> generate(const KernelConfig& c)
+{
+    const u64 start = kl::time::rdtsc();
+    TRY(validate(c));
+    TRY(check_runnable(c, host_caps()));
+
+    AnyGenerator gen(c);
+    TRY(gen->assemble());
+    GeneratedKernel k;
+    k.config = c;
+    k.code_size = gen->code_size();
+    format_config_name(k.name, sizeof(k.name), c);
+    k.memory = TRY(exec_allocate(k.code_size));
+    auto copied = gen->copy_to(k.memory.base, k.memory.size, reinterpret_cast<u64>(k.memory.base));
+    if (copied.is_error()) {
+        exec_free(k.memory);
+        return copied.release_error();
+    }
+    auto sealed = exec_seal(k.memory);
+    if (sealed.is_error()) {
+        exec_free(k.memory);
+        return sealed.release_error();
+    }
+    k.generation_cycles = kl::time::rdtsc() - start;
+    if (g_dump_hook)
+        g_dump_hook(g_dump_context, k.name, k.code(), k.code_size);
+    return k;
+}
+
+void release(GeneratedKernel& k)
+{
+    exec_free(k.memory);
+    k.code_size = 0;
+}
+
+void set_dump_hook(DumpHook hook, void* context)
+{
+    g_dump_hook = hook;
+    g_dump_context = context;
+}
+
+void dump_hex(const char* name, const u8* code, usize size)
+{
+    kl::print("@jit-dump %s %zu\n", name, size);
+    char line[2 * 32 + 2];
+    for (usize i = 0; i < size; i += 32) {
+        usize used = 0;
+        for (usize j = i; j < size && j < i + 32; ++j)
+            used += snprintf(line + used, sizeof(line) - used, "%02x", code[j]);
+        line[used] = 0;
+        kl::print("%s\n", line);
+    }
+    kl::print("@jit-dump-end\n");
+}
+
+}

@@ -1,0 +1,310 @@
+// The micro-JIT's plumbing: W^X executable memory, ISA selection and caps, config names
+// and checks, autotuning candidates, asmjit error handling, dumps.
+#include <catch2/catch.hpp>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <string>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "microjit/candidates.h"
+#include "microjit/dump_file.h"
+#include "microjit/emitter.h"
+#include "microjit/exec_memory.h"
+#include "tests/host/microjit/jit_test_support.h"
+
+using namespace mjit;
+using namespace mjit::test;
+
+namespace {
+
+// Runs `fn` in a child process; returns the signal that killed it (0 if it exited).
+template<typename F>
+int signal_of_child(F fn)
+{
+    fflush(nullptr);
+    const pid_t pid = fork();
+    if (pid == 0) {
+        // Die of the signal quietly: Catch's own handlers would report a failure.
+        signal(SIGSEGV, SIG_DFL);
+        signal(SIGBUS, SIG_DFL);
+        fn();
+        _exit(0);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+}
+
+Shape shape_of(u32 n, u32 d = 1, u32 t = 1, u32 gs = 0)
+{
+    Shape s;
+    s.n = n;
+    s.d = d;
+    s.t = t;
+    s.gs = gs;
+    return s;
+}
+
+// An emitter that deliberately encodes an invalid instruction (an immediate where a
+// register must be): asmjit's error must surface as ErrorCode::JitEmit.
+class BrokenEmitter final : public Emitter {
+public:
+    explicit BrokenEmitter(const KernelConfig& c) : Emitter(c) {}
+
+private:
+    void generate() override
+    {
+        as().emit(x86::Inst::kIdVaddps, x86::ymm0, x86::ymm1, asmjit::Imm(3));
+        as().ret();
+    }
+};
+
+// An emitter that asks for more vector registers than exist.
+class GreedyEmitter final : public Emitter {
+public:
+    explicit GreedyEmitter(const KernelConfig& c) : Emitter(c) {}
+
+private:
+    void generate() override
+    {
+        for (int i = 0; i < 40; ++i)
+            v_zero(new_vec());
+        epilogue();
+    }
+};
+
+}
+
+TEST_CASE("exec memory: RW until sealed, then RX and never writable", "[jit][exec]")
+{
+    auto block = exec_allocate(100);
+    REQUIRE_FALSE(block.is_error());
+    ExecBlock b = block.release_value();
+    CHECK(b.size >= 100);
+    CHECK(b.size % 4096 == 0);
+    CHECK(reinterpret_cast<uintptr_t>(b.base) % 4096 == 0);
+    CHECK(b.base[0] == 0);
+    // mov eax, 42; ret
+    const u8 code[] = { 0xB8, 42, 0, 0, 0, 0xC3 };
+    memcpy(b.base, code, sizeof(code));
+    // Not executable before sealing.
+    CHECK(signal_of_child([&] { reinterpret_cast<int (*)()>(b.base)(); }) == SIGSEGV);
+    REQUIRE_FALSE(exec_seal(b).is_error());
+    CHECK(reinterpret_cast<int (*)()>(b.base)() == 42);
+    // Not writable after sealing.
+    CHECK(signal_of_child([&] { b.base[0] = 0xC3; }) == SIGSEGV);
+    auto again = exec_seal(b);
+    REQUIRE(again.is_error());
+    CHECK(again.error().code() == kl::ErrorCode::InvalidArgument);
+    exec_free(b);
+    CHECK(b.base == nullptr);
+    exec_free(b);  // a no-op on an empty block
+    CHECK(exec_allocate(0).is_error());
+}
+
+TEST_CASE("ISA: parsing, caps and the cap override", "[jit][isa]")
+{
+    CHECK(parse_isa("sse2").value() == Isa::Sse2);
+    CHECK(parse_isa("avx2").value() == Isa::Avx2);
+    CHECK(parse_isa("avx512").value() == Isa::Avx512);
+    auto bad = parse_isa("avx3");
+    REQUIRE(bad.is_error());
+    CHECK(bad.error().code() == kl::ErrorCode::SettingsBadValue);
+    CHECK(strstr(bad.error().message(), "avx3") != nullptr);
+
+    kl::cpu::Features f {};
+    f.sse2 = f.ssse3 = true;
+    f.avx2_usable = f.avx_usable = true;
+    f.avx512_usable = true;
+    f.avx512f = true;
+    CHECK(caps_from(f).best == Isa::Avx2);  // no BW/VL: the AVX2 kernels serve
+    f.avx512bw = f.avx512vl = true;
+    CHECK(caps_from(f).best == Isa::Avx512);
+    CHECK_FALSE(caps_from(f).avx512vnni);
+
+    const Isa saved = isa_cap();
+    set_isa_cap(Isa::Sse2);
+    CHECK(target_isa() == Isa::Sse2);
+    set_isa_cap(Isa::Avx512);
+    CHECK(target_isa() == host_caps().best);
+    set_isa_cap(saved);
+
+    // Code for more than the CPU has is never generated for execution.
+    CpuCaps sse_only;
+    sse_only.best = Isa::Sse2;
+    KernelConfig avx = default_config(KernelOp::MatvecF32, shape_of(64, 64), Isa::Avx2);
+    auto refused = check_runnable(avx, sse_only);
+    REQUIRE(refused.is_error());
+    CHECK(refused.error().code() == kl::ErrorCode::JitUnsupported);
+    if (host_caps().best != Isa::Avx512) {
+        auto g = generate(default_config(KernelOp::MatvecF32, shape_of(64, 64), Isa::Avx512));
+        CHECK(g.is_error());
+        WARN("SKIPPED: running avx512 kernels: this CPU lacks AVX-512 (they are still assembled)");
+    }
+}
+
+TEST_CASE("ISA coverage of this run: what executes and what is only assembled", "[jit][isa]")
+{
+    const auto runnable = runnable_isas();
+    for (Isa isa : all_isas()) {
+        bool runs = false;
+        for (Isa r : runnable)
+            runs |= r == isa;
+        if (!runs)
+            WARN("SKIPPED: " << kl::cpu::isa_name(isa) << " kernels are assembled but not executed: this CPU (or MJIT_TEST_ISA) lacks "
+                             << kl::cpu::isa_name(isa));
+    }
+    if (runnable.back() == Isa::Avx512 && !host_caps().avx512vnni)
+        WARN("SKIPPED: the Q8 vnni variant is assembled but not executed: this CPU lacks AVX-512 VNNI");
+    // SSE2 is the x86-64 baseline: always there.
+    REQUIRE(!runnable.empty());
+    CHECK(runnable.front() == Isa::Sse2);
+}
+
+TEST_CASE("config: names carry the shape and the variant", "[jit][config]")
+{
+    char name[96];
+    KernelConfig c = default_config(KernelOp::MatvecF32, shape_of(288, 768), Isa::Avx2);
+    c.unroll = 2;
+    format_config_name(name, sizeof(name), c);
+    CHECK(std::string(name) == "matvec_avx2_n288_d768_r4u2");
+    c = default_config(KernelOp::MatvecQ8, shape_of(288, 768, 1, 32), Isa::Avx512);
+    c.flags = variant::vnni;
+    c.prefetch = 512;
+    format_config_name(name, sizeof(name), c);
+    CHECK(std::string(name) == "matvec_q8_avx512_n288_d768_gs32_r4u1_pf512_vnni");
+    c = default_config(KernelOp::MatmulF32, shape_of(64, 172, 8), Isa::Sse2);
+    format_config_name(name, sizeof(name), c);
+    CHECK(std::string(name) == "matmul_sse2_n64_d172_t8_r4t2u1");
+    c = default_config(KernelOp::QuantizeQ8, shape_of(288, 0, 1, 32), Isa::Avx2);
+    format_config_name(name, sizeof(name), c);
+    CHECK(std::string(name) == "quantize_q8_avx2_n288_gs32");
+    c = default_config(KernelOp::Copy, shape_of(4096), Isa::Avx2);
+    c.flags = variant::rep_movsb;
+    format_config_name(name, sizeof(name), c);
+    CHECK(std::string(name) == "copy_avx2_n4096_rep");
+    // A tiny buffer truncates, never overflows.
+    char tiny[8];
+    format_config_name(tiny, sizeof(tiny), c);
+    CHECK(strlen(tiny) == 7);
+}
+
+TEST_CASE("config: invalid shapes and knobs are refused with a reason", "[jit][config]")
+{
+    auto refused = [](KernelConfig c, kl::ErrorCode code, const char* words) {
+        auto r = validate(c);
+        INFO(describe(c));
+        REQUIRE(r.is_error());
+        CHECK(r.error().code() == code);
+        CHECK(strstr(r.error().message(), words) != nullptr);
+    };
+    KernelConfig q8 = default_config(KernelOp::MatvecQ8, shape_of(100, 8, 1, 8), Isa::Avx2);
+    refused(q8, kl::ErrorCode::JitUnsupported, "group size");
+    q8.shape.gs = 6;
+    q8.shape.n = 96;
+    refused(q8, kl::ErrorCode::JitUnsupported, "multiple of 4");
+    KernelConfig mv = default_config(KernelOp::MatvecF32, shape_of(64, 64, 2), Isa::Avx2);
+    refused(mv, kl::ErrorCode::InvalidArgument, "t = 1");
+    mv.shape.t = 1;
+    mv.rows = 17;
+    refused(mv, kl::ErrorCode::InvalidArgument, "rows");
+    mv.rows = 8;
+    mv.tokens = 2;
+    refused(mv, kl::ErrorCode::InvalidArgument, "tokens");
+    mv.tokens = 1;
+    mv.flags = variant::vnni;
+    refused(mv, kl::ErrorCode::InvalidArgument, "vnni");
+    mv.flags = 0;
+    mv.isa = Isa::Scalar;
+    refused(mv, kl::ErrorCode::JitUnsupported, "scalar");
+    KernelConfig mm = default_config(KernelOp::MatmulF32, shape_of(64, 64, 8), Isa::Avx2);
+    mm.rows = 8;
+    mm.tokens = 4;
+    refused(mm, kl::ErrorCode::JitUnsupported, "vector registers");
+    KernelConfig copy = default_config(KernelOp::Copy, shape_of(64), Isa::Avx2);
+    copy.rows = 4;
+    refused(copy, kl::ErrorCode::InvalidArgument, "must be 1");
+}
+
+TEST_CASE("candidates: valid, runnable, distinct, default first", "[jit][config]")
+{
+    for (Isa isa : runnable_isas())
+        for (KernelOp op : { KernelOp::MatvecF32, KernelOp::MatmulF32, KernelOp::MatvecQ8, KernelOp::MatmulQ8, KernelOp::QuantizeQ8,
+                 KernelOp::Copy }) {
+            const Shape shape = shape_of(2048, 5632, op == KernelOp::MatmulF32 || op == KernelOp::MatmulQ8 ? 8 : 1,
+                is_q8_op(op) || op == KernelOp::QuantizeQ8 ? 64 : 0);
+            KernelConfig configs[max_candidates];
+            const usize count = candidate_configs(op, shape, isa, host_caps(), configs, max_candidates);
+            INFO(kernel_op_name(op) << " " << kl::cpu::isa_name(isa));
+            REQUIRE(count >= 1);
+            CHECK(count <= max_candidates);
+            for (usize i = 0; i < count; ++i) {
+                CHECK_FALSE(validate(configs[i]).is_error());
+                CHECK_FALSE(check_runnable(configs[i], host_caps()).is_error());
+                for (usize j = 0; j < i; ++j)
+                    CHECK_FALSE(configs[i] == configs[j]);
+            }
+            CHECK(configs[0].isa == isa);
+        }
+    // A capacity of 1 yields just the default guess.
+    KernelConfig one[1];
+    CHECK(candidate_configs(KernelOp::MatvecF32, shape_of(288, 288), Isa::Sse2, host_caps(), one, 1) == 1);
+}
+
+TEST_CASE("errors: asmjit failures and register exhaustion become ErrorOr failures", "[jit][emit]")
+{
+    const KernelConfig c = default_config(KernelOp::MatvecF32, shape_of(64, 64), Isa::Avx2);
+    BrokenEmitter broken(c);
+    auto r = broken.assemble();
+    REQUIRE(r.is_error());
+    CHECK(r.error().code() == kl::ErrorCode::JitEmit);
+    CHECK(strstr(r.error().message(), "matvec_avx2_n64_d64") != nullptr);
+    CHECK(strstr(r.error().message(), "reference kernel") != nullptr);
+
+    GreedyEmitter greedy(c);
+    auto g = greedy.assemble();
+    REQUIRE(g.is_error());
+    CHECK(g.error().code() == kl::ErrorCode::JitUnsupported);
+    CHECK(strstr(g.error().message(), "vector registers") != nullptr);
+}
+
+TEST_CASE("dumps: the hook sees every installed kernel; files hold exactly its bytes", "[jit][emit]")
+{
+    struct Seen {
+        std::string name;
+        std::vector<u8> bytes;
+    } seen;
+    set_dump_hook(
+        [](void* context, const char* name, const u8* code, usize size) {
+            auto* s = static_cast<Seen*>(context);
+            s->name = name;
+            s->bytes.assign(code, code + size);
+        },
+        &seen);
+    KernelConfig c = default_config(KernelOp::MatvecF32, shape_of(288, 768), runnable_isas().back());
+    auto generated = generate(c);
+    set_dump_hook(nullptr, nullptr);
+    REQUIRE_FALSE(generated.is_error());
+    GeneratedKernel k = generated.release_value();
+    CHECK(seen.name == k.name);
+    REQUIRE(seen.bytes.size() == k.code_size);
+    CHECK(memcmp(seen.bytes.data(), k.code(), k.code_size) == 0);
+
+    char dir[] = "/tmp/mjit-dump-XXXXXX";
+    REQUIRE(mkdtemp(dir) != nullptr);
+    REQUIRE_FALSE(dump_to_file(dir, k.name, k.code(), k.code_size).is_error());
+    const std::string path = std::string(dir) + "/" + k.name + ".bin";
+    FILE* f = fopen(path.c_str(), "rb");
+    REQUIRE(f != nullptr);
+    std::vector<u8> file(k.code_size + 1);
+    CHECK(fread(file.data(), 1, file.size(), f) == k.code_size);
+    fclose(f);
+    CHECK(memcmp(file.data(), k.code(), k.code_size) == 0);
+    unlink(path.c_str());
+    rmdir(dir);
+    auto missing = dump_to_file("/nonexistent-dir", k.name, k.code(), k.code_size);
+    CHECK(missing.is_error());
+    release(k);
+}

@@ -1,0 +1,91 @@
+// Helpers of the micro-JIT tests: guard-paged buffers, deterministic data, independent
+// double-precision oracles, and which ISAs this host can run.
+//
+// Every buffer a kernel touches in these tests is a GuardedBuffer: its bytes sit flush
+// against a PROT_NONE page (after it, or before it), so a single byte read or written out
+// of bounds kills the test binary with SIGSEGV instead of passing unnoticed.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string>
+#include <vector>
+
+#include "microjit/jit.h"
+
+namespace mjit::test {
+
+enum class Flush { End, Start };
+
+class GuardedBuffer {
+public:
+    // `bytes` usable bytes (0 allowed). Flush::End: the last byte touches the guard page
+    // after it. Flush::Start: the first byte sits `offset` bytes after the guard before it.
+    GuardedBuffer(size_t bytes, Flush flush = Flush::End, size_t offset = 0);
+    ~GuardedBuffer();
+    GuardedBuffer(const GuardedBuffer&) = delete;
+    GuardedBuffer& operator=(const GuardedBuffer&) = delete;
+    GuardedBuffer(GuardedBuffer&& other) noexcept;
+
+    template<typename T>
+    T* as() { return reinterpret_cast<T*>(m_data); }
+    size_t size() const { return m_size; }
+
+private:
+    uint8_t* m_map = nullptr;
+    size_t m_map_size = 0;
+    uint8_t* m_data = nullptr;
+    size_t m_size = 0;
+};
+
+// Small deterministic generator (xorshift64*), independent of the C library.
+class Rng {
+public:
+    explicit Rng(uint64_t seed) : m_state(seed * 0x9E3779B97F4A7C15ull + 1) {}
+    uint64_t next();
+    uint32_t below(uint32_t bound) { return static_cast<uint32_t>(next() % bound); }
+    float uniform(float lo, float hi);
+    int8_t q8() { return static_cast<int8_t>(static_cast<int>(below(255)) - 127); }
+
+private:
+    uint64_t m_state;
+};
+
+// The ISAs whose kernels these tests run, lowest first: those the CPU supports, capped by
+// the environment variable MJIT_TEST_ISA (sse2|avx2|avx512) to rehearse smaller hosts.
+std::vector<Isa> runnable_isas();
+bool runnable(const KernelConfig& config);
+// All three generated ISAs (emission is tested for all of them on every host).
+std::vector<Isa> all_isas();
+
+// A one-line description of the config for failure messages.
+std::string describe(const KernelConfig& config);
+
+// Result of comparing one kernel run with the oracle.
+struct Verdict {
+    bool ok = true;
+    std::string detail;  // first mismatch
+};
+
+// fp32 matrix kernel: runs `fn` (and ref::matmul_f32) on random data in guarded buffers
+// with rows [row_begin, row_end) and checks every output against a double oracle:
+// |out - ref| <= 1e-5 * sum|w x| + 1e-6 and |out - exact| likewise; rows outside the range
+// must keep their sentinel.
+struct MatrixCase {
+    u32 n, d, t, gs;
+    u64 row_begin, row_end;
+    Flush flush = Flush::End;
+    size_t misalign = 0;  // bytes added before w and x (Flush::Start)
+    uint64_t seed = 1;
+};
+Verdict check_f32(KernelFn fn, const MatrixCase& c);
+Verdict check_q8(KernelFn fn, const MatrixCase& c);
+
+// Generates `config`, runs it on `c` and returns the verdict (generation errors included).
+Verdict run_matrix_case(const KernelConfig& config, const MatrixCase& c);
+
+// A config with deterministic, shape-dependent knobs (rows, tokens, unroll, prefetch),
+// clamped into what validate() accepts, so a sweep over shapes covers the variants.
+KernelConfig varied_config(KernelOp op, Shape shape, Isa isa, uint64_t salt);
+
+}

@@ -1,0 +1,148 @@
+// The JIT's helper kernels: the Q8_0 activation quantizer (bit-identical to the reference)
+// and fixed-size copies (byte-exact, never outside the buffers).
+#include <catch2/catch.hpp>
+#include <algorithm>
+#include <cmath>
+#include <string.h>
+#include <vector>
+
+#include "microjit/reference.h"
+#include "tests/host/microjit/jit_test_support.h"
+
+using namespace mjit;
+using namespace mjit::test;
+
+namespace {
+
+Shape quantize_shape(u32 n, u32 gs)
+{
+    Shape s;
+    s.n = n;
+    s.gs = gs;
+    return s;
+}
+
+// Inputs that hit every rounding case: exact halves after the division (+-0.5, +-1.5, ...),
+// values just beside them, zeros (a whole zero group: scale 0), negative zero, and
+// ordinary random values of mixed magnitude.
+void fill_quantizer_input(float* x, u32 n, u32 gs, Rng& rng)
+{
+    for (u32 g = 0; g < n / gs; ++g) {
+        float* xg = x + g * gs;
+        const u32 kind = rng.below(5);
+        const float scale = rng.uniform(0.01f, 3.0f);
+        for (u32 i = 0; i < gs; ++i) {
+            switch (kind) {
+            case 0: xg[i] = 0.0f; break;
+            case 1: xg[i] = (i % 2 ? -0.0f : 0.0f); break;
+            case 2: xg[i] = scale * (static_cast<float>(rng.below(255)) - 127.0f + 0.5f) / 127.0f; break;
+            case 3: xg[i] = rng.uniform(-scale, scale) * (rng.below(4) == 0 ? 1e-3f : 1.0f); break;
+            default: xg[i] = rng.uniform(-scale, scale); break;
+            }
+        }
+        // Pin the group maximum so that x / scale lands on exact halves often.
+        if (kind >= 2)
+            xg[rng.below(gs)] = rng.below(2) ? scale : -scale;
+    }
+}
+
+}
+
+TEST_CASE("quantizer: bit-identical to ref::quantize_q8 for every group size and ISA", "[jit][quantize]")
+{
+    Rng rng(2024);
+    for (Isa isa : runnable_isas()) {
+        u64 checked = 0;
+        for (u32 gs : { 4u, 8u, 12u, 16u, 20u, 32u, 48u, 64u, 128u })
+            for (u32 groups : { 1u, 2u, 3u, 5u, 17u, 43u, 88u }) {
+                const u32 n = gs * groups;
+                const KernelConfig config = default_config(KernelOp::QuantizeQ8, quantize_shape(n, gs), isa);
+                auto generated = generate(config);
+                INFO(describe(config));
+                REQUIRE_FALSE(generated.is_error());
+                GeneratedKernel k = generated.release_value();
+                GuardedBuffer x(n * 4), q(n), s(groups * 4);
+                std::vector<i8> q_ref(n);
+                std::vector<float> s_ref(groups);
+                for (int round = 0; round < 4; ++round) {
+                    fill_quantizer_input(x.as<float>(), n, gs, rng);
+                    ref::quantize_q8(x.as<float>(), q_ref.data(), s_ref.data(), n, gs);
+                    QuantizeArgs args { x.as<float>(), q.as<i8>(), s.as<float>() };
+                    k.quantizer()(&args);
+                    for (u32 g = 0; g < groups; ++g)
+                        if (memcmp(&s.as<float>()[g], &s_ref[g], 4) != 0)
+                            FAIL_CHECK("scale of group " << g << ": " << s.as<float>()[g] << " vs " << s_ref[g]);
+                    for (u32 i = 0; i < n; ++i)
+                        if (q.as<i8>()[i] != q_ref[i])
+                            FAIL_CHECK("q[" << i << "] = " << int(q.as<i8>()[i]) << ", reference " << int(q_ref[i]) << " (x = "
+                                            << x.as<float>()[i] << ", scale " << s_ref[i / gs] << ")");
+                    ++checked;
+                }
+                release(k);
+            }
+        CHECK(checked == 9 * 7 * 4);
+    }
+}
+
+TEST_CASE("quantizer: stories-sized vectors, against the formats.md rule directly", "[jit][quantize]")
+{
+    // Independent of the reference: recompute round-half-away-from-zero in double.
+    Rng rng(7);
+    for (Isa isa : runnable_isas())
+        for (u32 gs : { 4u, 32u, 64u }) {
+            const u32 n = 5632;
+            auto generated = generate(default_config(KernelOp::QuantizeQ8, quantize_shape(n, gs), isa));
+            REQUIRE_FALSE(generated.is_error());
+            GeneratedKernel k = generated.release_value();
+            GuardedBuffer x(n * 4), q(n), s(n / gs * 4);
+            fill_quantizer_input(x.as<float>(), n, gs, rng);
+            QuantizeArgs args { x.as<float>(), q.as<i8>(), s.as<float>() };
+            k.quantizer()(&args);
+            for (u32 g = 0; g < n / gs; ++g) {
+                float max = 0;
+                for (u32 i = 0; i < gs; ++i)
+                    max = std::max(max, std::fabs(x.as<float>()[g * gs + i]));
+                const float scale = max / 127.0f;
+                REQUIRE(s.as<float>()[g] == scale);
+                for (u32 i = 0; i < gs; ++i) {
+                    const float v = scale == 0 ? 0.0f : x.as<float>()[g * gs + i] / scale;
+                    const double r = v < 0 ? -std::floor(-static_cast<double>(v) + 0.5) : std::floor(static_cast<double>(v) + 0.5);
+                    if (q.as<i8>()[g * gs + i] != static_cast<int>(r))
+                        FAIL_CHECK(describe(k.config) << " q[" << g * gs + i << "]: " << int(q.as<i8>()[g * gs + i]) << " vs " << r);
+                }
+            }
+            release(k);
+        }
+}
+
+TEST_CASE("copy: every size 1..300 and larger ones, aligned and not, both guard sides", "[jit][copy]")
+{
+    Rng rng(5);
+    std::vector<u32> sizes;
+    for (u32 n = 1; n <= 300; ++n)
+        sizes.push_back(n);
+    for (u32 n : { 511u, 512u, 1000u, 1024u, 1152u, 4095u, 4096u, 65536u + 13, 1u << 20 })
+        sizes.push_back(n);
+    for (Isa isa : runnable_isas())
+        for (u32 n : sizes)
+            for (u8 flags : { u8(0), variant::aligned, variant::rep_movsb }) {
+                Shape shape;
+                shape.n = n;
+                KernelConfig config = default_config(KernelOp::Copy, shape, isa);
+                config.flags = flags;
+                auto generated = generate(config);
+                INFO(describe(config));
+                REQUIRE_FALSE(generated.is_error());
+                GeneratedKernel k = generated.release_value();
+                // Aligned copies get page-aligned buffers (Flush::Start); the others end on
+                // the guard page (and start wherever that puts them).
+                const Flush flush = (flags & variant::aligned) ? Flush::Start : Flush::End;
+                GuardedBuffer src(n, flush), dst(n, n % 2 ? Flush::Start : flush);
+                for (u32 i = 0; i < n; ++i)
+                    src.as<u8>()[i] = static_cast<u8>(rng.next());
+                memset(dst.as<u8>(), 0xA5, n);
+                k.copier()(dst.as<u8>(), src.as<u8>());
+                CHECK(memcmp(dst.as<u8>(), src.as<u8>(), n) == 0);
+                release(k);
+            }
+}
