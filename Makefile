@@ -46,10 +46,11 @@ WARNINGS := -Wall -Wextra -Werror -Wno-unused-parameter
 
 # The kernel: baseline x86-64 (SSE2), so the image boots any 64-bit PC; wider ISAs come
 # from the micro-JIT at run time. Headers come only from kernel_lib and clang's own.
-KERNEL_CXXFLAGS := --target=x86_64-unknown-none-elf -march=x86-64 -std=c++20 -O2 \
+KERNEL_CXXFLAGS := --target=x86_64-unknown-none-elf -march=x86-64 -std=c++20 -O2 $(KERNEL_LTO) \
 	-ffreestanding -fno-exceptions -fno-rtti -nostdlib -nostdinc -nostdinc++ -static \
 	-mno-red-zone -fno-pic -fno-pie -mcmodel=small -fno-asynchronous-unwind-tables \
 	-fno-omit-frame-pointer -ffunction-sections -fdata-sections -fno-threadsafe-statics -fno-math-errno \
+	-ffp-contract=off \
 	-fstack-protector-strong -mstack-protector-guard=global -fno-builtin-setjmp \
 	-isystem kernel_lib/libcxx/include -isystem kernel_lib/libc/include \
 	-isystem $(CLANG_RESOURCE)/include -I. -DBAREFLOW_KERNEL=1 $(WARNINGS)
@@ -57,7 +58,9 @@ KERNEL_NASMFLAGS := -f elf64 -w+all -I boot/inc/ -I kernel_lib/arch/x86_64/
 KERNEL_LDFLAGS := -nostdlib -static --gc-sections -z max-page-size=4096 \
 	-T kernel_lib/arch/x86_64/kernel.ld
 
-HOST_CXXFLAGS := -std=c++20 -O2 -g -march=x86-64 -fno-omit-frame-pointer -I. \
+# -ffp-contract=off everywhere: floating-point results must not depend on whether the
+# compiler fused a multiply and an add (the kernel and the host tool print the same text).
+HOST_CXXFLAGS := -std=c++20 -O2 -g -march=x86-64 -fno-omit-frame-pointer -ffp-contract=off -I. \
 	-DBAREFLOW_HOST=1 $(WARNINGS)
 SANITIZE_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all
 
@@ -89,7 +92,10 @@ ASMJIT_KERNEL_DEFS := -DASMJIT_STATIC -DASMJIT_NO_JIT -DASMJIT_NO_BUILDER -DASMJ
 	-DASMJIT_NO_AARCH64 -DASMJIT_NO_FOREIGN -DASMJIT_NO_DEPRECATED
 ASMJIT_HOST_DEFS := -DASMJIT_STATIC -DASMJIT_NO_AARCH64 -DASMJIT_NO_FOREIGN -DASMJIT_NO_DEPRECATED
 ASMJIT_CPP = $(sort $(wildcard $(ASMJIT_DIR)/src/asmjit/core/*.cpp $(ASMJIT_DIR)/src/asmjit/x86/*.cpp))
-ASMJIT_KERNEL_OBJS = $(patsubst $(ASMJIT_DIR)/src/%.cpp,$(KBUILD)/asmjit/%.o,$(ASMJIT_CPP))
+# The function-frame helpers the micro-JIT never uses (microjit/asmjit_trim.kernel.cpp).
+ASMJIT_KERNEL_SKIP := asmjit/x86/x86emithelper.cpp asmjit/core/emithelper.cpp asmjit/core/funcargscontext.cpp
+ASMJIT_KERNEL_OBJS = $(patsubst $(ASMJIT_DIR)/src/%.cpp,$(KBUILD)/asmjit/%.o,\
+	$(filter-out $(addprefix $(ASMJIT_DIR)/src/,$(ASMJIT_KERNEL_SKIP)),$(ASMJIT_CPP)))
 ASMJIT_HOST_OBJS = $(patsubst $(ASMJIT_DIR)/src/%.cpp,$(HBUILD)/asmjit/%.o,$(ASMJIT_CPP))
 ASMJIT_SAN_OBJS = $(patsubst $(ASMJIT_DIR)/src/%.cpp,$(SBUILD)/asmjit/%.o,$(ASMJIT_CPP))
 
@@ -108,7 +114,7 @@ ASMJIT_INCLUDE := -isystem $(ASMJIT_DIR)/src
 $(KBUILD)/asmjit/%.o: $(ASMJIT_DIR)/src/%.cpp
 	@mkdir -p $(@D)
 	@echo "  CXX(k) asmjit/$*"
-	@$(CXX) $(filter-out -O2 -fstack-protector-strong $(WARNINGS),$(KERNEL_CXXFLAGS)) -Os \
+	@$(CXX) $(filter-out -O2 -fstack-protector-strong $(WARNINGS),$(KERNEL_CXXFLAGS)) -Oz \
 		-fno-stack-protector -w $(ASMJIT_KERNEL_DEFS) $(ASMJIT_INCLUDE) -MMD -MP -c $< -o $@
 
 $(HBUILD)/asmjit/%.o: $(ASMJIT_DIR)/src/%.cpp
@@ -129,10 +135,13 @@ $(SBUILD)/libasmjit.a: $(ASMJIT_SAN_OBJS)
 # ---------------------------------------------------------------------------------------
 # Kernel
 # ---------------------------------------------------------------------------------------
-# kernel_lib is built for size (its hot paths are few and simple); the engine and the
-# micro-JIT for speed.
-$(KBUILD)/obj/kernel_lib/%.o: KERNEL_OPT := -Os
-$(KBUILD)/obj/kernel_lib/libm/%.o: KERNEL_OPT := -O2
+# The kernel is built for size (-Oz), except the few files whose code runs per token or
+# per byte of a model: those are built for speed. The JIT's generated kernels do the heavy
+# lifting; this keeps the binary near its budget (make size).
+KERNEL_HOT_CPP := tinyllama/ops.cpp tinyllama/transformer.cpp tinyllama/sampler.cpp microjit/reference.cpp \
+	microjit/dispatch.cpp kernel_lib/util/crc32c.cpp $(wildcard kernel_lib/libm/*.cpp)
+KERNEL_OPT := -Oz
+$(KERNEL_HOT_CPP:%.cpp=$(KBUILD)/obj/%.o): KERNEL_OPT := -O2
 $(KBUILD)/obj/%.o: %.cpp | $(BUILD)/asmjit.mk
 	@mkdir -p $(@D)
 	@echo "  CXX(k) $<"

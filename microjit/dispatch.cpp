@@ -1,12 +1,25 @@
-// Dispatcher slots (see dispatch.h).
+// Dispatcher slots and the timed call path (see dispatch.h).
 #include "microjit/dispatch.h"
 
 #include <stdio.h>
 
 #include "kernel_lib/base/error.h"
+#include "kernel_lib/time/tsc.h"
 #include "microjit/reference.h"
+#include "microjit/tiering.h"
 
 namespace mjit {
+
+namespace {
+
+constexpr u32 default_sample_interval = 16;
+
+u32 sample_interval(const KernelSlot& slot)
+{
+    return slot.tiering ? slot.tiering->options().sample_interval : default_sample_interval;
+}
+
+}
 
 const char* op_name(Op op)
 {
@@ -28,6 +41,17 @@ void format_kernel_name(char* buffer, usize size, Op op, Shape shape)
         snprintf(buffer + used, size - used, "_gs%u", shape.gs);
 }
 
+void TierProfile::record(u64 cycles)
+{
+    ++calls;
+    ++timed_calls;
+    timed_cycles += cycles;
+    if (min_cycles == 0 || cycles < min_cycles)
+        min_cycles = cycles;
+    if (cycles > max_cycles)
+        max_cycles = cycles;
+}
+
 KernelSlot* Dispatcher::slot(Op op, Shape shape)
 {
     for (int i = 0; i < m_count; ++i) {
@@ -41,7 +65,34 @@ KernelSlot* Dispatcher::slot(Op op, Shape shape)
     s.reference = ref::kernel_for(op);
     s.fn = s.reference;
     format_kernel_name(s.name, sizeof(s.name), op, shape);
+    s.tiering = m_tiering;
+    s.settled = !m_tiering || !m_tiering->options().enabled;
     return &s;
+}
+
+void Dispatcher::attach(Tiering* tiering)
+{
+    m_tiering = tiering;
+    for (int i = 0; i < m_count; ++i) {
+        KernelSlot& s = m_slots[i];
+        if (s.tier == Tier::Jit)
+            continue;
+        s.tiering = tiering;
+        s.settled = !tiering || !tiering->options().enabled;
+    }
+}
+
+void call_timed(KernelSlot& slot, const KernelArgs& args)
+{
+    if (!slot.settled && slot.tiering && slot.tiering->step(slot, args))
+        return;
+    KernelFn fn = __atomic_load_n(&slot.fn, __ATOMIC_ACQUIRE);
+    u64 begin = kl::time::rdtsc_begin();
+    fn(&args);
+    u64 cycles = kl::time::rdtsc_end() - begin;
+    (slot.tier == Tier::Jit ? slot.jit : slot.ref).record(cycles);
+    if (slot.settled)
+        slot.skip = sample_interval(slot) - 1;
 }
 
 }

@@ -9,6 +9,7 @@
 
 #include "kernel_lib/mem/alloc.h"
 #include "kernel_lib/time/tsc.h"
+#include "microjit/profiler.h"
 
 namespace tllama {
 
@@ -70,7 +71,10 @@ ErrorOr<GenerateStats> generate(Transformer& t, const Tokenizer& tokenizer, Samp
         if (pos < last_prompt_pos) {
             next = tokens[pos + 1];
         } else {
-            next = sample(sampler, logits);
+            {
+                mjit::PhaseScope phase(mjit::Phase::Sampler);
+                next = sample(sampler, logits);
+            }
             const u64 pass_end = kl::time::rdtsc_end();
             if (first_token == 0)
                 first_token = pass_end;

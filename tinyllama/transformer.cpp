@@ -2,6 +2,8 @@
 // (see transformer.h; numerics in ../shared/docs/formats.md and tinyllama/ops.h).
 #include "tinyllama/transformer.h"
 
+#include "microjit/profiler.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -73,6 +75,7 @@ MatmulInput prepare_input(Transformer& t, const float* x, i32 n)
 {
     if (t.weights.format == WeightFormat::F32)
         return { x, nullptr };
+    mjit::PhaseScope phase(mjit::Phase::Quantize);
     mjit::ref::quantize_q8(x, t.state.xq, t.state.xq_scale, static_cast<u32>(n), t.weights.group_size);
     return { t.state.xq, t.state.xq_scale };
 }
@@ -185,8 +188,11 @@ float* forward(Transformer& t, i32 token, i32 pos)
     VERIFY(token >= 0 && token < c.vocab_size);
     VERIFY(pos >= 0 && pos < c.seq_len);
 
-    embed(t, token, s.x);
-    rope_angles(s.rope_cos, s.rope_sin, s.rope_freq, head_size, pos);
+    {
+        mjit::PhaseScope phase(mjit::Phase::Embedding);
+        embed(t, token, s.x);
+        rope_angles(s.rope_cos, s.rope_sin, s.rope_freq, head_size, pos);
+    }
 
     for (i32 l = 0; l < c.n_layers; ++l) {
         const u64 layer_cache = static_cast<u64>(l) * c.seq_len * kv_dim;
@@ -194,29 +200,53 @@ float* forward(Transformer& t, i32 token, i32 pos)
         float* v = s.value_cache + layer_cache + static_cast<u64>(pos) * kv_dim;  // [kv_dim] this token's value
 
         // Attention: q, k, v from the normed stream, RoPE, attend, project, add.
-        rmsnorm(s.xb, s.x, w.rms_att_weight + static_cast<u64>(l) * dim, dim);
+        {
+            mjit::PhaseScope phase(mjit::Phase::RmsNorm);
+            rmsnorm(s.xb, s.x, w.rms_att_weight + static_cast<u64>(l) * dim, dim);
+        }
         const MatmulInput att_in = prepare_input(t, s.xb, dim);
         matmul(*slot.wq, s.q, w.wq.layer(l), att_in);
         matmul(*slot.wk, k, w.wk.layer(l), att_in);
         matmul(*slot.wv, v, w.wv.layer(l), att_in);
-        rope_rotate(s.q, dim, head_size, s.rope_cos, s.rope_sin);
-        rope_rotate(k, kv_dim, head_size, s.rope_cos, s.rope_sin);
-        attention(s.xb, s.q, s.key_cache + layer_cache, s.value_cache + layer_cache, s.att, c.seq_len, pos, c.n_heads,
-            c.n_kv_heads, head_size);
+        {
+            mjit::PhaseScope phase(mjit::Phase::Rope);
+            rope_rotate(s.q, dim, head_size, s.rope_cos, s.rope_sin);
+            rope_rotate(k, kv_dim, head_size, s.rope_cos, s.rope_sin);
+        }
+        {
+            mjit::PhaseScope phase(mjit::Phase::Attention);
+            attention(s.xb, s.q, s.key_cache + layer_cache, s.value_cache + layer_cache, s.att, c.seq_len, pos,
+                c.n_heads, c.n_kv_heads, head_size);
+        }
         matmul(*slot.wo, s.xb2, w.wo.layer(l), prepare_input(t, s.xb, dim));
-        accumulate(s.x, s.xb2, dim);
+        {
+            mjit::PhaseScope phase(mjit::Phase::Residual);
+            accumulate(s.x, s.xb2, dim);
+        }
 
         // Feed-forward: w2(silu(w1 x) * w3 x) on the normed stream, add.
-        rmsnorm(s.xb, s.x, w.rms_ffn_weight + static_cast<u64>(l) * dim, dim);
+        {
+            mjit::PhaseScope phase(mjit::Phase::RmsNorm);
+            rmsnorm(s.xb, s.x, w.rms_ffn_weight + static_cast<u64>(l) * dim, dim);
+        }
         const MatmulInput ffn_in = prepare_input(t, s.xb, dim);
         matmul(*slot.w1, s.hb, w.w1.layer(l), ffn_in);
         matmul(*slot.w3, s.hb2, w.w3.layer(l), ffn_in);
-        swiglu(s.hb, s.hb2, hidden);
+        {
+            mjit::PhaseScope phase(mjit::Phase::Swiglu);
+            swiglu(s.hb, s.hb2, hidden);
+        }
         matmul(*slot.w2, s.xb2, w.w2.layer(l), prepare_input(t, s.hb, hidden));
-        accumulate(s.x, s.xb2, dim);
+        {
+            mjit::PhaseScope phase(mjit::Phase::Residual);
+            accumulate(s.x, s.xb2, dim);
+        }
     }
 
-    rmsnorm(s.x, s.x, w.rms_final_weight, dim);
+    {
+        mjit::PhaseScope phase(mjit::Phase::RmsNorm);
+        rmsnorm(s.x, s.x, w.rms_final_weight, dim);
+    }
     matmul(*slot.wcls, s.logits, w.wcls.layer(0), prepare_input(t, s.x, dim));
     return s.logits;
 }

@@ -112,6 +112,10 @@ ErrorOr<BootSettings> parse_boot_settings(const char* text, usize length, char* 
                 s.jit_isa_cap = kl::cpu::Isa::Avx512;
             else
                 return bad_value(p, "sse2, avx2 or avx512");
+        } else if (is(k, "jit_hot_calls")) {
+            s.jit_hot_calls = static_cast<u32>(TRY(parse_unsigned(p, 1000000, "a whole number from 0 to 1000000")));
+        } else if (is(k, "jit_hot_cycles")) {
+            s.jit_hot_cycles = TRY(parse_unsigned(p, 1ull << 40, "a whole number of cycles"));
         } else if (is(k, "cores")) {
             s.cores = static_cast<u32>(TRY(parse_unsigned(p, 256, "a whole number from 0 (all) to 256")));
         } else if (is(k, "model_name")) {
@@ -125,8 +129,8 @@ ErrorOr<BootSettings> parse_boot_settings(const char* text, usize length, char* 
                 return bad_value(p, "on or off");
         } else {
             return Error::make(ErrorCode::SettingsUnknownKey,
-                "settings line %u: unknown key '%.40s' (known: mode prompt steps temp topp seed jit jit_isa cores "
-                "model_name selftest_fault)",
+                "settings line %u: unknown key '%.40s' (known: mode prompt steps temp topp seed jit jit_isa "
+                "jit_hot_calls jit_hot_cycles cores model_name selftest_fault)",
                 p.line, k);
         }
     }

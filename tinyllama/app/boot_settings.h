@@ -29,6 +29,8 @@ struct BootSettings {
     bool seed_given = false;      // otherwise the kernel derives one from the TSC
     bool jit = true;
     kl::cpu::Isa jit_isa_cap = kl::cpu::Isa::Avx512;  // no cap unless jit_isa= is given
+    u32 jit_hot_calls = 4;        // calls on tier 0 before the JIT tunes a kernel shape
+    u64 jit_hot_cycles = 100000;  // ... and cycles spent on them
     u32 cores = 0;                // 0 = every core found
     bool selftest_fault = false;  // selftest: end with a deliberate unguarded fault
     const char* model_name = "";  // the model's file name, for reports (mkimage sets it)

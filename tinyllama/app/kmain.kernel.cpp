@@ -113,7 +113,8 @@ void kmain(const BootInfo& info)
     if (settings.mode == tllama::RunMode::Selftest)
         kl::machine::exit(tllama::run_selftest(info, settings));
 
-    static tllama::Engine engine;
+    // On the heap: the engine's tables are large, and a static would sit in the image.
+    tllama::Engine& engine = *new tllama::Engine();
     must(tllama::build_engine(engine, info, settings));
     switch (settings.mode) {
     case tllama::RunMode::Generate:

@@ -5,6 +5,7 @@
 
 #include "kernel_lib/boot/bootinfo.h"
 #include "tinyllama/app/boot_settings.h"
+#include "tinyllama/engine_jit.h"
 #include "tinyllama/generate.h"
 
 namespace tllama {
@@ -19,6 +20,7 @@ struct Engine {
     u64 seed = 0;
     GenerateStats last {};
     bool has_run = false;
+    EngineJit* jit = nullptr;
 };
 
 // Parses the "model" and "tokenizer" payloads (their CRCs were checked at boot), builds the
@@ -26,7 +28,7 @@ struct Engine {
 kl::ErrorOr<void> build_engine(Engine& engine, const kl::boot::BootInfo& info, const BootSettings& settings);
 
 // One story: `@text-begin`, the text as produced (serial and screen, the prompt in its own
-// colour), `@text-end`, then `@stats {...}`.
+// colour), `@text-end`, then `@stats {...}` and the profile (`@profile {...}`).
 kl::ErrorOr<GenerateStats> tell_story(Engine& engine, const char* prompt, u32 steps);
 
 // Re-seeds the sampler (interactive /seed) or sets temperature/top-p for the next story.

@@ -47,6 +47,16 @@ kl::ErrorOr<void> build_engine(Engine& engine, const kl::boot::BootInfo& info, c
     engine.model_name = settings.model_name[0] ? settings.model_name : "model";
     TRY(build_transformer(engine.transformer, model.data, model.size));
     print_model_summary(engine.transformer, engine.model_name);
+
+    JitOptions jit;
+    jit.enabled = settings.jit;
+    jit.isa_cap = settings.jit_isa_cap;
+    jit.hot_calls = settings.jit_hot_calls;
+    jit.hot_cycles = settings.jit_hot_cycles;
+    static EngineJit engine_jit(jit);
+    engine.jit = &engine_jit;
+    engine_jit.attach(engine.transformer);
+    kl::print("micro-JIT %s (isa %s)\n", jit.enabled ? "on" : "off", engine_jit.isa_name());
     TRY(build_tokenizer(engine.tokenizer, tokenizer.data, tokenizer.size, engine.transformer.config.vocab_size));
     engine.temperature = settings.temperature;
     engine.topp = settings.topp;
@@ -80,11 +90,20 @@ kl::ErrorOr<GenerateStats> tell_story(Engine& engine, const char* prompt, u32 st
     char model[96], brand[128];
     kl::json_escape(engine.model_name, model, sizeof(model));
     kl::json_escape(cpu.brand, brand, sizeof(brand));
+    char token_ms[160];
+    usize used = 0;
+    for (u32 i = 0; i < stats.timed_tokens && used < sizeof(token_ms); ++i)
+        used += static_cast<usize>(snprintf(token_ms + used, sizeof(token_ms) - used, "%s%.3f", i ? ", " : "",
+            static_cast<double>(stats.token_ms[i])));
+    if (stats.timed_tokens == 0)
+        token_ms[0] = 0;
     kl::print("@stats {\"prompt_tokens\": %u, \"generated_tokens\": %u, \"ttft_ms\": %.3f, \"tok_per_s\": %.2f, "
-              "\"total_ms\": %.3f, \"model\": \"%s\", \"cpu\": \"%s\", \"isa\": \"%s\", \"cores\": 1, "
-              "\"mem_mb\": %llu}\n",
+              "\"total_ms\": %.3f, \"model\": \"%s\", \"cpu\": \"%s\", \"isa\": \"%s\", \"jit\": \"%s\", "
+              "\"cores\": 1, \"mem_mb\": %llu, \"first_token_ms\": [%s]}\n",
         stats.prompt_tokens, stats.generated_tokens, stats.ttft_ms, stats.tok_per_s, stats.total_ms, model, brand,
-        "scalar", static_cast<unsigned long long>(kl::mem::available_bytes() / kl::MiB));
+        engine.jit->isa_name(), engine.jit->enabled() ? "on" : "off",
+        static_cast<unsigned long long>(kl::mem::available_bytes() / kl::MiB), token_ms);
+    engine.jit->report(engine.transformer, stats.total_ms * 1e-3 * static_cast<double>(kl::time::tsc_hz()));
     return stats;
 }
 

@@ -12,6 +12,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "kernel_lib/time/tsc.h"
+#include "microjit/isa.h"
+#include "tinyllama/engine_jit.h"
 #include "tinyllama/generate.h"
 #include "tinyllama/host/load_file.h"
 #include "tinyllama/host/model_search.h"
@@ -100,7 +103,7 @@ ErrorOr<Options> parse_options(int argc, char** argv)
                 return Error::make(ErrorCode::UsageError, "--jit expects on or off, got '%s'", value);
             o.jit = strcmp(value, "on") == 0;
         } else if (strcmp(arg, "--jit-isa") == 0) {
-            if (strcmp(value, "sse2") != 0 && strcmp(value, "avx2") != 0 && strcmp(value, "avx512") != 0)
+            if (mjit::parse_isa(value).is_error())
                 return Error::make(ErrorCode::UsageError, "--jit-isa expects sse2, avx2 or avx512, got '%s'", value);
             o.jit_isa = value;
         } else {
@@ -153,8 +156,13 @@ ErrorOr<void> run(const Options& o)
             fprintf(stderr, "seed %llu (from the clock; pass -s to repeat this run)\n", static_cast<unsigned long long>(seed));
     }
     TRY(build_sampler(r.sampler, r.transformer.config.vocab_size, o.temperature, o.topp, seed));
-    fprintf(stderr, "kernels: reference (micro-JIT %s%s%s: not wired in yet)\n", o.jit ? "on" : "off", o.jit_isa ? ", isa " : "",
-        o.jit_isa ? o.jit_isa : "");
+    JitOptions jit_options;
+    jit_options.enabled = o.jit;
+    if (o.jit_isa)
+        jit_options.isa_cap = mjit::parse_isa(o.jit_isa).value();
+    static EngineJit jit(jit_options);
+    jit.attach(r.transformer);
+    fprintf(stderr, "micro-JIT %s (isa %s)\n", o.jit ? "on" : "off", jit.isa_name());
 
     TextSink sink { write_stdout, nullptr };
     const GenerateStats stats = TRY(generate(r.transformer, r.tokenizer, r.sampler, o.prompt, o.steps, sink));
@@ -162,6 +170,7 @@ ErrorOr<void> run(const Options& o)
         return Error::make(ErrorCode::IoWrite, "writing the text to stdout failed: %s", strerror(errno));
     fprintf(stderr, "prompt %u tokens in %.1f ms; generated %u tokens, %.1f tok/s; ttft %.1f ms; total %.1f ms\n",
         stats.prompt_tokens, stats.prompt_ms, stats.generated_tokens, stats.tok_per_s, stats.ttft_ms, stats.total_ms);
+    jit.report(r.transformer, stats.total_ms * 1e-3 * static_cast<double>(kl::time::tsc_hz()));
     return {};
 }
 

@@ -1,0 +1,319 @@
+// The tiering state machine (see tiering.h).
+#include "microjit/tiering.h"
+
+#include <new>
+#include <stdio.h>
+#include <string.h>
+
+#include "kernel_lib/libm/math.h"
+#include "kernel_lib/mem/alloc.h"
+#include "kernel_lib/time/tsc.h"
+#include "microjit/candidates.h"
+#include "microjit/code_cache.h"
+#include "microjit/jit.h"
+#include "microjit/reference.h"
+
+namespace mjit {
+
+// A slot's tuning in progress. Allocated when tuning starts, freed when it ends.
+struct TuningState {
+    KernelConfig configs[max_candidates];
+    KernelFn fns[max_candidates];
+    u64 best_cycles[max_candidates];  // 0 = not timed (or dropped)
+    u32 runs[max_candidates];
+    bool dropped[max_candidates];
+    usize count = 0;
+    usize index = 0;            // the candidate being run
+    float* scratch = nullptr;   // [t][d] candidate outputs
+    float* bounds = nullptr;    // [t][d] error bounds, computed on the first verification
+    bool bounds_ready = false;
+    char first_failure[120] {};
+};
+
+namespace {
+
+kl::ErrorOr<KernelFn> cache_obtain(void* context, const KernelConfig& config)
+{
+    auto* cache = static_cast<CodeCache*>(context);
+    const GeneratedKernel* kernel = TRY(cache->get(config));
+    return kernel->kernel();
+}
+
+void cache_discard(void* context, const KernelConfig& config)
+{
+    (void)static_cast<CodeCache*>(context)->remove(config);
+}
+
+usize cache_candidates(void*, Op op, Shape shape, KernelConfig* out, usize capacity)
+{
+    return candidate_configs(kernel_op(op), shape, target_isa(), host_caps(), out, capacity);
+}
+
+struct GuardedRun {
+    KernelFn fn;
+    const KernelArgs* args;
+};
+
+void run_kernel(void* context)
+{
+    auto* run = static_cast<GuardedRun*>(context);
+    run->fn(run->args);
+}
+
+u64 elements(const KernelArgs& args) { return static_cast<u64>(args.t) * args.d; }
+
+}
+
+Tiering::Tiering(CodeCache& cache, const TieringOptions& options)
+    : m_hooks { cache_obtain, cache_discard, cache_candidates, &cache }
+    , m_options(options)
+{
+}
+
+Tiering::Tiering(const TieringHooks& hooks, const TieringOptions& options)
+    : m_hooks(hooks)
+    , m_options(options)
+{
+}
+
+void compute_bounds(const KernelArgs& a, Op op, float tolerance, float* bounds)
+{
+    for (u32 tok = 0; tok < a.t; ++tok) {
+        for (u64 row = a.row_begin; row < a.row_end; ++row) {
+            double sum = 0.0;
+            if (op_is_q8(op)) {
+                const i8* w = static_cast<const i8*>(a.w) + row * a.n;
+                const i8* x = static_cast<const i8*>(a.x) + static_cast<u64>(tok) * a.n;
+                const u32 groups = a.n / a.gs;
+                for (u32 g = 0; g < groups; ++g) {
+                    i32 isum = 0;
+                    for (u32 k = 0; k < a.gs; ++k)
+                        isum += static_cast<i32>(w[g * a.gs + k]) * x[g * a.gs + k];
+                    sum += kl::fabs(static_cast<double>(isum) * a.w_scale[row * groups + g]
+                        * a.x_scale[static_cast<u64>(tok) * groups + g]);
+                }
+            } else {
+                const float* w = static_cast<const float*>(a.w) + row * a.n;
+                const float* x = static_cast<const float*>(a.x) + static_cast<u64>(tok) * a.n;
+                for (u32 j = 0; j < a.n; ++j)
+                    sum += kl::fabs(static_cast<double>(w[j]) * x[j]);
+            }
+            bounds[tok * a.d + row] = static_cast<float>(sum * tolerance) + 1e-30f;
+        }
+    }
+}
+
+i64 first_mismatch(const KernelArgs& a, const float* got, const float* expected, const float* bounds)
+{
+    for (u32 tok = 0; tok < a.t; ++tok) {
+        for (u64 row = a.row_begin; row < a.row_end; ++row) {
+            u64 i = static_cast<u64>(tok) * a.d + row;
+            float diff = kl::fabsf(got[i] - expected[i]);
+            // NaN fails the comparison and counts as a mismatch.
+            if (!(diff <= bounds[i]))
+                return static_cast<i64>(i);
+        }
+    }
+    return -1;
+}
+
+kl::ErrorOr<void> Tiering::verify(KernelSlot& slot, KernelFn candidate, const KernelArgs& args, float* scratch,
+    const float* bounds)
+{
+    KernelArgs trial = args;
+    trial.out = scratch;
+    GuardedRun run { candidate, &trial };
+    kl::Fault fault {};
+    auto guarded = kl::run_guarded(run_kernel, &run, &fault);
+    if (guarded.is_error())
+        return kl::Error::make(kl::ErrorCode::JitFault, "fault: %s", guarded.error().message());
+    i64 bad = first_mismatch(args, scratch, args.out, bounds);
+    if (bad >= 0)
+        return kl::Error::make(kl::ErrorCode::JitMismatch, "mismatch at token %lld row %lld: %g, reference %g (bound %g)",
+            static_cast<long long>(bad / args.d), static_cast<long long>(bad % args.d), static_cast<double>(scratch[bad]),
+            static_cast<double>(args.out[bad]), static_cast<double>(bounds[bad]));
+    (void)slot;
+    return {};
+}
+
+void Tiering::settle_on_reference(KernelSlot& slot, const char* why)
+{
+    snprintf(slot.reason, sizeof(slot.reason), "%s", why);
+    slot.tier = Tier::Reference;
+    slot.settled = true;
+    slot.skip = m_options.sample_interval - 1;
+}
+
+void Tiering::abandon(KernelSlot& slot)
+{
+    TuningState* t = slot.tuning;
+    if (!t)
+        return;
+    for (usize i = 0; i < t->count; ++i)
+        if (t->fns[i])
+            m_hooks.discard(m_hooks.context, t->configs[i]);
+    kl::mem::release(t->scratch);
+    kl::mem::release(t->bounds);
+    t->~TuningState();
+    kl::mem::release(t);
+    slot.tuning = nullptr;
+}
+
+bool Tiering::start_tuning(KernelSlot& slot)
+{
+    auto memory = kl::mem::allocate(sizeof(TuningState), 64, "JIT tuning state");
+    if (memory.is_error()) {
+        settle_on_reference(slot, memory.error().message());
+        return false;
+    }
+    auto* t = new (memory.value()) TuningState();
+    usize capacity = m_options.max_candidates < max_candidates ? m_options.max_candidates : max_candidates;
+    t->count = m_hooks.candidates(m_hooks.context, slot.op, slot.shape, t->configs, capacity);
+    u64 bytes = static_cast<u64>(slot.shape.t) * slot.shape.d * sizeof(float);
+    auto scratch = kl::mem::allocate(bytes, 64, "JIT verification output");
+    auto bounds = kl::mem::allocate(bytes, 64, "JIT verification bounds");
+    if (scratch.is_error() || bounds.is_error() || t->count == 0) {
+        const bool nothing = t->count == 0;
+        if (!scratch.is_error())
+            kl::mem::release(scratch.value());
+        if (!bounds.is_error())
+            kl::mem::release(bounds.value());
+        t->~TuningState();
+        kl::mem::release(t);
+        settle_on_reference(slot, nothing ? "no kernel can be generated for this shape and CPU"
+                                          : "no memory for the verification buffers");
+        return false;
+    }
+    t->scratch = static_cast<float*>(scratch.value());
+    t->bounds = static_cast<float*>(bounds.value());
+    slot.tuning = t;
+    slot.tier = Tier::Tuning;
+    return true;
+}
+
+void Tiering::tune(KernelSlot& slot, const KernelArgs& args)
+{
+    TuningState& t = *slot.tuning;
+
+    // The live call: the reference kernel produces the real output (and is timed).
+    u64 begin = kl::time::rdtsc_begin();
+    slot.reference(&args);
+    slot.ref.record(kl::time::rdtsc_end() - begin);
+
+    usize c = t.index;
+    auto drop = [&](const char* why) {
+        t.dropped[c] = true;
+        if (!t.first_failure[0]) {
+            char name[80];
+            format_config_name(name, sizeof(name), t.configs[c]);
+            snprintf(t.first_failure, sizeof(t.first_failure), "%s: %s", name, why);
+        }
+        ++t.index;
+    };
+
+    if (!t.fns[c]) {
+        auto fn = m_hooks.obtain(m_hooks.context, t.configs[c]);
+        if (fn.is_error()) {
+            drop(fn.error().message());
+        } else {
+            t.fns[c] = fn.value();
+            if (!t.bounds_ready) {
+                compute_bounds(args, slot.op, m_options.tolerance, t.bounds);
+                t.bounds_ready = true;
+            }
+            auto verified = verify(slot, t.fns[c], args, t.scratch, t.bounds);
+            if (verified.is_error())
+                drop(verified.error().message());
+        }
+    } else {
+        KernelArgs trial = args;
+        trial.out = t.scratch;
+        u64 start = kl::time::rdtsc_begin();
+        t.fns[c](&trial);
+        u64 cycles = kl::time::rdtsc_end() - start;
+        if (t.best_cycles[c] == 0 || cycles < t.best_cycles[c])
+            t.best_cycles[c] = cycles;
+        if (++t.runs[c] >= m_options.tune_calls)
+            ++t.index;
+    }
+    if (t.index >= t.count)
+        finish(slot);
+}
+
+void Tiering::finish(KernelSlot& slot)
+{
+    TuningState& t = *slot.tuning;
+    usize best = t.count;
+    for (usize i = 0; i < t.count; ++i) {
+        if (!t.dropped[i] && t.best_cycles[i] != 0 && (best == t.count || t.best_cycles[i] < t.best_cycles[best]))
+            best = i;
+    }
+    char why[120];
+    if (best == t.count) {
+        snprintf(why, sizeof(why), "every candidate failed; first: %s", t.first_failure);
+    } else if (slot.ref.min_cycles != 0 && t.best_cycles[best] >= slot.ref.min_cycles) {
+        snprintf(why, sizeof(why), "no candidate beat the reference (best %llu vs %llu cycles)",
+            static_cast<unsigned long long>(t.best_cycles[best]), static_cast<unsigned long long>(slot.ref.min_cycles));
+        best = t.count;
+    }
+    if (best < t.count) {
+        Dispatcher::publish(slot, t.fns[best]);
+        format_config_name(slot.config_name, sizeof(slot.config_name), t.configs[best]);
+        t.fns[best] = nullptr;  // published: not discarded with the losers
+        slot.tier = Tier::Jit;
+        slot.settled = true;
+        slot.reason[0] = 0;
+        slot.skip = m_options.sample_interval - 1;
+    } else {
+        settle_on_reference(slot, why);
+    }
+    abandon(slot);
+}
+
+bool Tiering::step(KernelSlot& slot, const KernelArgs& args)
+{
+    if (!m_options.enabled) {
+        slot.settled = true;
+        return false;
+    }
+    if (slot.tier == Tier::Reference) {
+        bool hot = slot.ref.calls >= m_options.hot_calls && slot.ref.timed_cycles >= m_options.hot_cycles;
+        if (!hot || !start_tuning(slot))
+            return false;
+    }
+    tune(slot, args);
+    return true;
+}
+
+kl::ErrorOr<void> Tiering::warm_start(KernelSlot& slot, const KernelConfig& config, const KernelArgs& sample)
+{
+    if (!m_options.enabled || slot.settled)
+        return {};
+    KernelFn fn = TRY(m_hooks.obtain(m_hooks.context, config));
+    u64 bytes = elements(sample) * sizeof(float);
+    float* scratch = static_cast<float*>(TRY(kl::mem::allocate(bytes, 64, "warm-start verification")));
+    auto bounds_memory = kl::mem::allocate(bytes, 64, "warm-start bounds");
+    if (bounds_memory.is_error()) {
+        kl::mem::release(scratch);
+        m_hooks.discard(m_hooks.context, config);
+        return bounds_memory.release_error();
+    }
+    float* bounds = static_cast<float*>(bounds_memory.value());
+    slot.reference(&sample);
+    compute_bounds(sample, slot.op, m_options.tolerance, bounds);
+    auto verified = verify(slot, fn, sample, scratch, bounds);
+    kl::mem::release(scratch);
+    kl::mem::release(bounds);
+    if (verified.is_error()) {
+        m_hooks.discard(m_hooks.context, config);
+        return verified.release_error();
+    }
+    Dispatcher::publish(slot, fn);
+    format_config_name(slot.config_name, sizeof(slot.config_name), config);
+    slot.tier = Tier::Jit;
+    slot.settled = true;
+    slot.skip = m_options.sample_interval - 1;
+    return {};
+}
+
+}

@@ -1,0 +1,47 @@
+// The micro-JIT as the engine uses it: one code cache and one tiering policy attached to a
+// transformer's dispatcher, the ISA cap, and the end-of-run profile report. Shared by the
+// host tool and the kernel app so both run the same self-optimisation loop.
+#pragma once
+
+#include "kernel_lib/cpu/features.h"
+#include "microjit/code_cache.h"
+#include "microjit/tiering.h"
+#include "tinyllama/transformer.h"
+
+namespace tllama {
+
+struct JitOptions {
+    bool enabled = true;
+    kl::cpu::Isa isa_cap = kl::cpu::Isa::Avx512;  // no cap
+    u32 hot_calls = 4;
+    u64 hot_cycles = 100000;
+};
+
+class EngineJit {
+public:
+    static constexpr u64 code_budget_bytes = 6 * 1024 * 1024;
+
+    explicit EngineJit(const JitOptions& options);
+    EngineJit(const EngineJit&) = delete;
+    EngineJit& operator=(const EngineJit&) = delete;
+
+    // Every matrix product of `t` is profiled and, when enabled, tiered.
+    void attach(Transformer& t);
+
+    bool enabled() const { return m_options.enabled; }
+    // The ISA generated kernels target ("avx2"), or "off".
+    const char* isa_name() const;
+
+    // The profile table and the `@profile` line for the run that took `generation_cycles`.
+    void report(Transformer& t, double generation_cycles);
+
+    mjit::Tiering& tiering() { return m_tiering; }
+    mjit::CodeCache& cache() { return m_cache; }
+
+private:
+    JitOptions m_options;
+    mjit::CodeCache m_cache;
+    mjit::Tiering m_tiering;
+};
+
+}
