@@ -52,6 +52,16 @@ void TierProfile::record(u64 cycles)
         max_cycles = cycles;
 }
 
+void TierProfile::note(u64 cycles)
+{
+    ++timed_calls;
+    timed_cycles += cycles;
+    if (min_cycles == 0 || cycles < min_cycles)
+        min_cycles = cycles;
+    if (cycles > max_cycles)
+        max_cycles = cycles;
+}
+
 KernelSlot* Dispatcher::slot(Op op, Shape shape)
 {
     for (int i = 0; i < m_count; ++i) {

@@ -13,7 +13,7 @@
 // set up and never move afterwards.
 #pragma once
 
-#include "microjit/kernel_abi.h"
+#include "microjit/kernel_config.h"
 
 namespace mjit {
 
@@ -35,6 +35,9 @@ struct TierProfile {
     u64 max_cycles = 0;
 
     void record(u64 cycles);
+    // A timing taken outside the served calls (warm start's reference run): it informs the
+    // mean, not the call count.
+    void note(u64 cycles);
     // Mean cycles per timed call (0 when none was timed).
     double mean() const { return timed_calls ? static_cast<double>(timed_cycles) / timed_calls : 0.0; }
     // All calls' cycles, extrapolated from the timed ones.
@@ -53,7 +56,8 @@ struct KernelSlot {
     u32 skip = 0;               // untimed calls left before the next timed one
     TierProfile ref;            // calls served by the reference kernel
     TierProfile jit;            // calls served by the published kernel
-    char config_name[80] {};    // the published kernel ("matvec_avx2_n288_d768_r4u2")
+    KernelConfig config {};     // the published kernel's config (valid when tier == Jit)
+    char config_name[80] {};    // its name ("matvec_avx2_n288_d768_r4u2")
     char reason[120] {};        // why the slot stays on tier 0 (empty otherwise)
     Tiering* tiering = nullptr;
     TuningState* tuning = nullptr;

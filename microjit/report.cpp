@@ -93,10 +93,15 @@ void print_profile(Dispatcher& dispatcher, const ReportContext& context)
         kl::json_escape(s.reason, reason, sizeof(reason));
         kl::print("%s{\"kernel\": \"%s\", \"op\": \"%s\", \"shape\": \"%s\", \"n\": %u, \"d\": %u, \"t\": %u, \"gs\": %u, "
                   "\"calls\": %llu, \"tier\": \"%s\", \"ref_cycles\": %.1f, \"jit_cycles\": %.1f, \"speedup\": %.3f, "
-                  "\"share\": %.4f, \"config\": \"%s\", \"reason\": \"%s\"}",
+                  "\"share\": %.4f, \"config\": \"%s\", \"reason\": \"%s\"",
             i ? ", " : "", s.name, op_name(s.op), shape, s.shape.n, s.shape.d, s.shape.t, s.shape.gs,
             static_cast<unsigned long long>(s.ref.calls + s.jit.calls), tier_name(s), s.ref.mean(), s.jit.mean(),
             speedup(s), slot_cycles(s) / total, s.tier == Tier::Jit ? s.config_name : "", reason);
+        if (s.tier == Tier::Jit)
+            kl::print(", \"isa\": \"%s\", \"rows\": %u, \"tokens\": %u, \"unroll\": %u, \"flags\": %u, \"prefetch\": %u",
+                kl::cpu::isa_name(s.config.isa), s.config.rows, s.config.tokens, s.config.unroll, s.config.flags,
+                s.config.prefetch);
+        kl::print("}");
     }
     kl::print("], \"phases\": [");
     bool first = true;

@@ -21,11 +21,14 @@ mjit::TieringOptions tiering_options(const JitOptions& o)
 
 EngineJit::EngineJit(const JitOptions& options)
     : m_options(options)
+    , m_previous_cap(mjit::isa_cap())
     , m_cache(code_budget_bytes)
     , m_tiering(m_cache, tiering_options(options))
 {
     mjit::set_isa_cap(options.isa_cap);
 }
+
+EngineJit::~EngineJit() { mjit::set_isa_cap(m_previous_cap); }
 
 void EngineJit::attach(Transformer& t) { t.dispatcher.attach(&m_tiering); }
 

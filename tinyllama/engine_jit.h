@@ -21,7 +21,9 @@ class EngineJit {
 public:
     static constexpr u64 code_budget_bytes = 6 * 1024 * 1024;
 
+    // Sets the process-wide ISA cap (microjit/isa.h) for its lifetime.
     explicit EngineJit(const JitOptions& options);
+    ~EngineJit();
     EngineJit(const EngineJit&) = delete;
     EngineJit& operator=(const EngineJit&) = delete;
 
@@ -40,6 +42,7 @@ public:
 
 private:
     JitOptions m_options;
+    kl::cpu::Isa m_previous_cap;
     mjit::CodeCache m_cache;
     mjit::Tiering m_tiering;
 };

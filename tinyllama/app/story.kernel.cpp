@@ -11,6 +11,7 @@
 #include "kernel_lib/mem/alloc.h"
 #include "kernel_lib/time/tsc.h"
 #include "kernel_lib/util/json.h"
+#include "tinyllama/warm_start.h"
 
 namespace tllama {
 
@@ -57,6 +58,16 @@ kl::ErrorOr<void> build_engine(Engine& engine, const kl::boot::BootInfo& info, c
     engine.jit = &engine_jit;
     engine_jit.attach(engine.transformer);
     kl::print("micro-JIT %s (isa %s)\n", jit.enabled ? "on" : "off", engine_jit.isa_name());
+    if (jit.enabled && kl::boot::has_payload(info, "profile")) {
+        auto profile = TRY(kl::boot::find_payload(info, "profile"));
+        auto started = warm_start(engine.transformer, engine_jit, reinterpret_cast<const char*>(profile.data),
+            profile.size);
+        if (started.is_error())
+            kl::print("warm start: the profile payload is unusable (%s); tuning from scratch\n", started.error().message());
+        else
+            kl::print("warm start: %u of %u decisions in use before the first token\n", started.value().published,
+                started.value().decisions);
+    }
     TRY(build_tokenizer(engine.tokenizer, tokenizer.data, tokenizer.size, engine.transformer.config.vocab_size));
     engine.temperature = settings.temperature;
     engine.topp = settings.topp;

@@ -16,6 +16,7 @@
 #include "microjit/isa.h"
 #include "tinyllama/engine_jit.h"
 #include "tinyllama/generate.h"
+#include "tinyllama/warm_start.h"
 #include "tinyllama/host/load_file.h"
 #include "tinyllama/host/model_search.h"
 
@@ -37,7 +38,8 @@ constexpr const char* usage_text =
     "  -s SEED     random seed (default 0 = from the clock)\n"
     "  -n STEPS    positions to run, 0 = seq_len (default 256)\n"
     "  -i PROMPT   prompt text (default empty)\n"
-    "  --jit on|off, --jit-isa sse2|avx2|avx512   micro-JIT controls\n";
+    "  --jit on|off, --jit-isa sse2|avx2|avx512   micro-JIT controls\n"
+    "  --profile FILE  warm start: generate the kernels a saved profile chose (scripts/profile-report --save)\n";
 
 struct Options {
     const char* model = nullptr;
@@ -49,6 +51,7 @@ struct Options {
     const char* prompt = "";
     bool jit = true;
     const char* jit_isa = nullptr;
+    const char* profile = nullptr;
 };
 
 ErrorOr<float> parse_float(const char* flag, const char* text, float lo, float hi)
@@ -102,6 +105,8 @@ ErrorOr<Options> parse_options(int argc, char** argv)
             if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0)
                 return Error::make(ErrorCode::UsageError, "--jit expects on or off, got '%s'", value);
             o.jit = strcmp(value, "on") == 0;
+        } else if (strcmp(arg, "--profile") == 0) {
+            o.profile = value;
         } else if (strcmp(arg, "--jit-isa") == 0) {
             if (mjit::parse_isa(value).is_error())
                 return Error::make(ErrorCode::UsageError, "--jit-isa expects sse2, avx2 or avx512, got '%s'", value);
@@ -163,6 +168,16 @@ ErrorOr<void> run(const Options& o)
     static EngineJit jit(jit_options);
     jit.attach(r.transformer);
     fprintf(stderr, "micro-JIT %s (isa %s)\n", o.jit ? "on" : "off", jit.isa_name());
+    if (o.profile) {
+        host::FileBuffer profile = TRY(host::load_file(o.profile, "profile"));
+        auto warm = warm_start(r.transformer, jit, reinterpret_cast<const char*>(profile.data), profile.size);
+        host::free_file(profile);
+        if (warm.is_error())
+            return warm.release_error();
+        const WarmStartResult started = warm.value();
+        fprintf(stderr, "warm start: %u of %u decisions in use before the first token\n", started.published,
+            started.decisions);
+    }
 
     TextSink sink { write_stdout, nullptr };
     const GenerateStats stats = TRY(generate(r.transformer, r.tokenizer, r.sampler, o.prompt, o.steps, sink));
