@@ -6,6 +6,7 @@
 #include "kernel_lib/io/ansi_decoder.h"
 #include "kernel_lib/io/scancode.h"
 #include "kernel_lib/io/serial.h"
+#include "kernel_lib/io/vga.h"
 #include "kernel_lib/time/tsc.h"
 
 namespace kl::input {
@@ -50,6 +51,7 @@ bool poll_key(KeyEvent& out)
 
 KeyEvent wait_key()
 {
+    vga::sync_cursor();
     KeyEvent event;
     while (!poll_key(event))
         x86::pause();

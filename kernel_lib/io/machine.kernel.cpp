@@ -3,6 +3,7 @@
 
 #include "kernel_lib/arch/x86_64/cpu.h"
 #include "kernel_lib/io/print.h"
+#include "kernel_lib/io/vga.h"
 
 namespace kl::machine {
 
@@ -19,6 +20,7 @@ void exit(int status)
     print("@exit %d\n", status);
     x86::outl(0xF4, static_cast<u32>(status));
     print("BareFlow halted (status %d); it is safe to switch the machine off.\n", status);
+    vga::sync_cursor();
     halt_forever();
 }
 

@@ -18,6 +18,9 @@ constexpr int rows = 25;
 // Continues below what the BIOS and stage2 printed (reads the hardware cursor).
 void init();
 void write(const char* bytes, usize length);
+// Moves the hardware cursor to where the text ends (writes leave it behind: moving it costs
+// port writes, which are slow under a hypervisor). Called before waiting for input.
+void sync_cursor();
 void set_color(Color foreground, Color background = Black);
 void clear();
 // Writes a whole row without moving the cursor (status lines).

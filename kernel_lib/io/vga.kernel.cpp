@@ -1,4 +1,10 @@
 // VGA text mode driver (see vga.h). Cells are (character, attribute) pairs.
+//
+// Text goes to a shadow copy of the screen in RAM first; write() then copies the rows it
+// changed to the VGA memory, 8 bytes at a time, and never reads VGA memory back. Under a
+// hypervisor every access to VGA memory traps (a read costs tens of microseconds), so this
+// keeps a scrolling story from costing milliseconds per line. The hardware cursor (four
+// port writes) moves only when someone waits for input (sync_cursor).
 #include "kernel_lib/io/vga.h"
 
 #include "kernel_lib/arch/x86_64/cpu.h"
@@ -7,7 +13,9 @@ namespace kl::vga {
 
 namespace {
 
-volatile u16* const g_buffer = reinterpret_cast<volatile u16*>(0xB8000);
+volatile u64* const g_vram = reinterpret_cast<volatile u64*>(0xB8000);
+alignas(8) u16 g_buffer[rows * columns];  // the shadow
+u32 g_dirty = 0;                          // one bit per row to copy out
 int g_row = 0;
 int g_column = 0;
 int g_scroll_top = 0;
@@ -33,6 +41,20 @@ void move_hardware_cursor()
     x86::outb(crtc_data, static_cast<u8>(position >> 8));
 }
 
+void mark(int row) { g_dirty |= 1u << row; }
+
+void flush()
+{
+    for (int r = 0; r < rows; ++r) {
+        if (!(g_dirty & (1u << r)))
+            continue;
+        const u64* src = reinterpret_cast<const u64*>(&g_buffer[r * columns]);
+        for (int i = 0; i < columns / 4; ++i)
+            g_vram[r * (columns / 4) + i] = src[i];
+    }
+    g_dirty = 0;
+}
+
 void scroll()
 {
     for (int r = g_scroll_top; r < rows - 1; ++r)
@@ -40,6 +62,8 @@ void scroll()
             g_buffer[r * columns + c] = g_buffer[(r + 1) * columns + c];
     for (int c = 0; c < columns; ++c)
         g_buffer[(rows - 1) * columns + c] = cell(' ', g_attribute);
+    for (int r = g_scroll_top; r < rows; ++r)
+        mark(r);
     g_row = rows - 1;
 }
 
@@ -54,6 +78,7 @@ void erase_to_end_of_line()
 {
     for (int c = g_column; c < columns; ++c)
         g_buffer[g_row * columns + c] = cell(' ', g_attribute);
+    mark(g_row);
 }
 
 void select_graphic_rendition()
@@ -160,6 +185,7 @@ void put(char c)
     default: break;
     }
     g_buffer[g_row * columns + g_column] = cell(c, g_attribute);
+    mark(g_row);
     if (++g_column >= columns)
         newline();
 }
@@ -178,14 +204,20 @@ void init()
         g_row = rows - 1;
         g_column = 0;
     }
+    // What the BIOS and stage2 left on the screen becomes the shadow's starting point.
+    u64* shadow = reinterpret_cast<u64*>(g_buffer);
+    for (int i = 0; i < rows * columns / 4; ++i)
+        shadow[i] = g_vram[i];
 }
 
 void write(const char* bytes, usize length)
 {
     for (usize i = 0; i < length; ++i)
         put(bytes[i]);
-    move_hardware_cursor();
+    flush();
 }
+
+void sync_cursor() { move_hardware_cursor(); }
 
 void set_color(Color foreground, Color background) { g_attribute = static_cast<u8>(foreground | (background << 4)); }
 
@@ -195,6 +227,8 @@ void clear_region()
 {
     for (int i = g_scroll_top * columns; i < rows * columns; ++i)
         g_buffer[i] = cell(' ', g_attribute);
+    for (int r = g_scroll_top; r < rows; ++r)
+        mark(r);
     g_row = g_scroll_top;
     g_column = 0;
 }
@@ -204,6 +238,7 @@ void clear_region()
 void clear()
 {
     clear_region();
+    flush();
     move_hardware_cursor();
 }
 
@@ -215,6 +250,8 @@ void write_row(int row, const char* text, Color foreground, Color background)
         g_buffer[row * columns + c] = cell(text[c], attribute);
     for (; c < columns; ++c)
         g_buffer[row * columns + c] = cell(' ', attribute);
+    mark(row);
+    flush();
 }
 
 void set_scroll_top(int row)
