@@ -280,7 +280,7 @@ size: $(BUILD)/stage1.bin $(BUILD)/stage2.bin $(BUILD)/kernel.elf $(BUILD)/kerne
 	@scripts/size-report $(BUILD)
 
 bench:
-	@echo "make bench: not yet (see the performance issue)"
+	@scripts/bench $(BENCH_ARGS)
 
 .PHONY: clean help
 clean:
@@ -298,3 +298,42 @@ help:
 	@echo "Variables: MODEL TOKENIZER PROMPT STEPS TEMP TOPP SEED MODE JIT SMP MEM PROFILE"
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# =======================================================================================
+# Fuzzing (tests/fuzz/README.md) -- one section, kept at the end of this file.
+#   make fuzz         builds every libFuzzer target into build/fuzz/<target> and runs each
+#                     for FUZZ_SECONDS (default 60), then prints executions, exec/s and
+#                     coverage (cov, ft) per target; fails when any target crashes
+#   make fuzz-smoke   the same, 10 s per target
+# Not part of `make test` (time budget): there the [fuzz] Catch2 test replays the kept
+# inputs in tests/fuzz/regressions/ through the same target bodies (tests/host/fuzz/).
+# The code under test is compiled here directly, with ASan + UBSan + fuzzer coverage.
+# =======================================================================================
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD := $(BUILD)/fuzz
+FUZZ_TARGETS := $(sort $(basename $(notdir $(wildcard tests/fuzz/*.cpp))))
+FUZZ_BINS := $(addprefix $(FUZZ_BUILD)/,$(FUZZ_TARGETS))
+FUZZ_LIB_CPP := tinyllama/model.cpp tinyllama/tokenizer.cpp tinyllama/encode.cpp tinyllama/app/boot_settings.cpp \
+	kernel_lib/util/keyvalue.cpp kernel_lib/util/crc32c.cpp kernel_lib/boot/directory.cpp kernel_lib/base/error.cpp \
+	kernel_lib/cpu/features.cpp kernel_lib/platform/alloc.host.cpp kernel_lib/platform/panic.host.cpp \
+	$(wildcard tests/host/fuzz/*.cpp)
+FUZZ_LIB_OBJS := $(FUZZ_LIB_CPP:%.cpp=$(FUZZ_BUILD)/obj/%.o)
+FUZZ_CXXFLAGS := $(HOST_CXXFLAGS) -O1 -fsanitize=address,undefined -fno-sanitize-recover=all
+
+$(FUZZ_BUILD)/obj/%.o: %.cpp
+	@mkdir -p $(@D)
+	@echo "  CXX(f) $<"
+	@$(CXX) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(FUZZ_BINS): $(FUZZ_BUILD)/%: $(FUZZ_BUILD)/obj/tests/fuzz/%.o $(FUZZ_LIB_OBJS)
+	@echo "  LINK   $@"
+	@$(CXX) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer -o $@ $^ -lm
+
+.PHONY: fuzz fuzz-build fuzz-smoke
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	@tests/fuzz/run-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-smoke: fuzz-build
+	@tests/fuzz/run-fuzz 10 $(FUZZ_TARGETS)

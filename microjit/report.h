@@ -16,7 +16,8 @@ struct ReportContext {
 
 void print_profile(Dispatcher& dispatcher, const ReportContext& context);
 
-// Clears every slot's counters and the phases (between runs of the console).
+// Starts the call counts and the phases again (after a warm-up, between console runs);
+// the per-call timings of each tier are kept.
 void reset_profile(Dispatcher& dispatcher);
 
 }

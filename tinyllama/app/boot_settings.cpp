@@ -116,6 +116,12 @@ ErrorOr<BootSettings> parse_boot_settings(const char* text, usize length, char* 
             s.jit_hot_calls = static_cast<u32>(TRY(parse_unsigned(p, 1000000, "a whole number from 0 to 1000000")));
         } else if (is(k, "jit_hot_cycles")) {
             s.jit_hot_cycles = TRY(parse_unsigned(p, 1ull << 40, "a whole number of cycles"));
+        } else if (is(k, "bench_runs")) {
+            s.bench_runs = static_cast<u32>(TRY(parse_unsigned(p, 100, "a whole number from 1 to 100")));
+            if (s.bench_runs == 0)
+                return bad_value(p, "a whole number from 1 to 100");
+        } else if (is(k, "bench_warmup")) {
+            s.bench_warmup = static_cast<u32>(TRY(parse_unsigned(p, 1u << 20, "a whole number of tokens")));
         } else if (is(k, "cores")) {
             s.cores = static_cast<u32>(TRY(parse_unsigned(p, 256, "a whole number from 0 (all) to 256")));
         } else if (is(k, "model_name")) {
@@ -127,10 +133,17 @@ ErrorOr<BootSettings> parse_boot_settings(const char* text, usize length, char* 
                 s.selftest_fault = false;
             else
                 return bad_value(p, "on or off");
+        } else if (is(k, "jit_dump")) {
+            if (is(p.value, "1") || is(p.value, "on"))
+                s.jit_dump = true;
+            else if (is(p.value, "0") || is(p.value, "off"))
+                s.jit_dump = false;
+            else
+                return bad_value(p, "on or off");
         } else {
             return Error::make(ErrorCode::SettingsUnknownKey,
                 "settings line %u: unknown key '%.40s' (known: mode prompt steps temp topp seed jit jit_isa "
-                "jit_hot_calls jit_hot_cycles cores model_name selftest_fault)",
+                "jit_hot_calls jit_hot_cycles bench_runs bench_warmup cores model_name selftest_fault jit_dump)",
                 p.line, k);
         }
     }

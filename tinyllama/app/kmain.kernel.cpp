@@ -16,6 +16,9 @@
 #include "kernel_lib/platform/report.h"
 #include "tinyllama/app/boot_settings.h"
 #include "kernel_lib/mem/kernel_memory.h"
+#include "tinyllama/app/bench.h"
+#include "tinyllama/app/console.h"
+#include "tinyllama/app/jit_dump.h"
 #include "tinyllama/app/selftest.h"
 #include "tinyllama/app/story.h"
 
@@ -118,8 +121,15 @@ void kmain(const BootInfo& info)
     must(tllama::build_engine(engine, info, settings));
     switch (settings.mode) {
     case tllama::RunMode::Generate:
+        if (settings.jit_dump)
+            tllama::start_jit_dump();
         must(tllama::tell_story(engine, settings.prompt, settings.steps));
+        tllama::flush_jit_dump(engine);
         kl::machine::exit(0);
+    case tllama::RunMode::Interactive:
+        tllama::run_console(engine, settings);
+    case tllama::RunMode::Bench:
+        kl::machine::exit(tllama::run_bench(engine, settings));
     default:
         kl::panic_with(ErrorCode::UsageError, "mode %s is not available in this build yet", tllama::run_mode_name(settings.mode));
     }
