@@ -98,23 +98,26 @@ usize candidate_configs(KernelOp op, Shape shape, Isa isa, const CpuCaps& caps, 
 {
     Collector collect(caps, out, capacity);
     switch (op) {
+    // Every output keeps its 16 canonical lanes (fp32: 64 / vector-bytes accumulators;
+    // Q8: one lane of a quad's accumulator), so AVX2 and SSE2 hold fewer outputs than
+    // AVX-512; the entries that do not fit an ISA drop out.
     case KernelOp::MatvecF32: {
-        static constexpr Knobs knobs[] = { { 4, 1, 2 }, { 8, 1, 1 }, { 8, 1, 2 }, { 4, 1, 4 }, { 6, 1, 2 } };
+        static constexpr Knobs knobs[] = { { 4, 1, 2 }, { 6, 1, 2 }, { 4, 1, 4 }, { 8, 1, 1 }, { 8, 1, 2 }, { 12, 1, 1 }, { 2, 1, 4 } };
         add_matrix(collect, op, shape, isa, caps, knobs, sizeof(knobs) / sizeof(knobs[0]));
         break;
     }
     case KernelOp::MatmulF32: {
-        static constexpr Knobs knobs[] = { { 4, 3, 1 }, { 3, 4, 1 }, { 4, 2, 1 }, { 2, 4, 1 }, { 6, 2, 1 }, { 8, 3, 1 }, { 6, 4, 1 } };
+        static constexpr Knobs knobs[] = { { 4, 3, 1 }, { 3, 2, 1 }, { 2, 2, 1 }, { 3, 4, 1 }, { 6, 2, 1 }, { 8, 3, 1 }, { 1, 4, 1 } };
         add_matrix(collect, op, shape, isa, caps, knobs, sizeof(knobs) / sizeof(knobs[0]));
         break;
     }
     case KernelOp::MatvecQ8: {
-        static constexpr Knobs knobs[] = { { 4, 1, 1 }, { 4, 1, 2 }, { 2, 1, 2 }, { 6, 1, 1 }, { 8, 1, 1 }, { 3, 1, 2 } };
+        static constexpr Knobs knobs[] = { { 4, 1, 1 }, { 8, 1, 1 }, { 4, 1, 2 }, { 2, 1, 2 }, { 12, 1, 1 } };
         add_matrix(collect, op, shape, isa, caps, knobs, sizeof(knobs) / sizeof(knobs[0]));
         break;
     }
     case KernelOp::MatmulQ8: {
-        static constexpr Knobs knobs[] = { { 2, 2, 1 }, { 4, 2, 1 }, { 2, 4, 1 }, { 3, 3, 1 }, { 4, 4, 1 }, { 1, 4, 1 } };
+        static constexpr Knobs knobs[] = { { 4, 2, 1 }, { 4, 1, 1 }, { 8, 2, 1 }, { 4, 4, 1 }, { 2, 2, 1 }, { 8, 1, 1 } };
         add_matrix(collect, op, shape, isa, caps, knobs, sizeof(knobs) / sizeof(knobs[0]));
         break;
     }

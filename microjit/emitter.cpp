@@ -145,14 +145,10 @@ void Emitter::prologue()
         static constexpr u32 saved[] = { x86::Gp::kIdBx, x86::Gp::kIdBp, x86::Gp::kIdR12, x86::Gp::kIdR13, x86::Gp::kIdR14, x86::Gp::kIdR15 };
         m_as.push(x86::gpq(saved[i - caller_saved_gps]));
     }
-    if (m_stack_bytes)
-        m_as.sub(x86::rsp, static_cast<i32>(m_stack_bytes));
 }
 
 void Emitter::epilogue()
 {
-    if (m_stack_bytes)
-        m_as.add(x86::rsp, static_cast<i32>(m_stack_bytes));
     for (u32 i = m_gp_used; i > caller_saved_gps; --i) {
         static constexpr u32 saved[] = { x86::Gp::kIdBx, x86::Gp::kIdBp, x86::Gp::kIdR12, x86::Gp::kIdR13, x86::Gp::kIdR14, x86::Gp::kIdR15 };
         m_as.pop(x86::gpq(saved[i - 1 - caller_saved_gps]));
@@ -219,19 +215,29 @@ void Emitter::setup_tail(Tail& tail, u32 dwords, const x86::Gp& scratch)
         fail(kl::ErrorCode::JitEmit, "a tail of %u dwords is a full vector", dwords);
         return;
     }
+    // The lane mask in memory for SSE2 (and/andn/or) and AVX2 (vmaskmov, vblendv): a tail
+    // there has fewer than 8 dwords; AVX-512 builds its k mask from an immediate.
+    u32 words[8] = {};
+    for (u32 i = 0; i < dwords && i < 8; ++i)
+        words[i] = 0xFFFFFFFFu;
     if (is_sse()) {
-        tail.tmp = new_low_vec();
+        if (!tail.tmp.isValid())
+            tail.tmp = new_low_vec();
+        tail.bits = constant(words, 16);
     } else if (is_avx512()) {
         tail.k = new_k();
         m_as.mov(scratch.r32(), (1u << dwords) - 1);
         m_as.kmovw(tail.k, scratch.r32());
     } else {
-        u32 words[8] = {};
-        for (u32 i = 0; i < dwords; ++i)
-            words[i] = 0xFFFFFFFFu;
         tail.mask = new_low_vec();
         m_as.vmovdqu(tail.mask, constant(words, 32));
     }
+}
+
+// The AVX2 mask at the width of `v` (the low lanes of the ymm mask).
+static x86::Vec same_width(const x86::Vec& like, const x86::Vec& v)
+{
+    return like.isXmm() ? x86::Vec(v.xmm()) : like.isYmm() ? x86::Vec(v.ymm()) : v;
 }
 
 void Emitter::load_tail(const x86::Vec& dst, const x86::Mem& src, const Tail& tail)
@@ -239,7 +245,7 @@ void Emitter::load_tail(const x86::Vec& dst, const x86::Mem& src, const Tail& ta
     if (is_avx512()) {
         m_as.k(tail.k).z().vmovdqu32(dst, src);
     } else if (!is_sse()) {
-        m_as.vpmaskmovd(dst, tail.mask, src);
+        m_as.vpmaskmovd(dst, same_width(dst, tail.mask), src);
     } else {
         const x86::Xmm d = dst.xmm();
         if (tail.dwords == 1) {
@@ -251,6 +257,23 @@ void Emitter::load_tail(const x86::Vec& dst, const x86::Mem& src, const Tail& ta
                 m_as.punpcklqdq(d, tail.tmp.xmm());
             }
         }
+    }
+}
+
+void Emitter::blend_tail(const x86::Vec& dst, const x86::Vec& src, const Tail& tail)
+{
+    if (is_avx512()) {
+        m_as.k(tail.k).vmovaps(dst, src);
+    } else if (!is_sse()) {
+        m_as.vblendvps(dst, dst, src, same_width(dst, tail.mask));
+    } else {
+        // dst = (src & bits) | (dst & ~bits)
+        const x86::Xmm t = tail.tmp.xmm();
+        m_as.movaps(t, tail.bits);
+        m_as.andnps(t, dst.xmm());
+        m_as.andps(src.xmm(), tail.bits);
+        m_as.orps(src.xmm(), t);
+        m_as.movaps(dst.xmm(), src.xmm());
     }
 }
 
@@ -279,52 +302,10 @@ void Emitter::v_zero(const x86::Vec& v)
 
 void Emitter::v_load(const x86::Vec& dst, const x86::Mem& src, bool aligned)
 {
-    if (is_sse()) {
-        if (aligned)
-            m_as.movaps(dst.xmm(), src);
-        else
-            m_as.movups(dst.xmm(), src);
-    } else if (aligned) {
-        m_as.vmovaps(dst, src);
-    } else {
-        m_as.vmovups(dst, src);
-    }
-}
-
-void Emitter::v_store(const x86::Mem& dst, const x86::Vec& src, bool aligned)
-{
-    if (is_sse()) {
-        if (aligned)
-            m_as.movaps(dst, src.xmm());
-        else
-            m_as.movups(dst, src.xmm());
-    } else if (aligned) {
-        m_as.vmovaps(dst, src);
-    } else {
-        m_as.vmovups(dst, src);
-    }
-}
-
-void Emitter::v_copy(const x86::Vec& dst, const x86::Vec& src)
-{
     if (is_sse())
-        m_as.movaps(dst.xmm(), src.xmm());
+        m_as.emit(aligned ? x86::Inst::kIdMovaps : x86::Inst::kIdMovups, dst.xmm(), src);
     else
-        m_as.vmovaps(dst, src);
-}
-
-void Emitter::v_fma(const x86::Vec& acc, const x86::Vec& a, const Operand& b, const x86::Vec& tmp)
-{
-    if (!is_sse()) {
-        m_as.emit(x86::Inst::kIdVfmadd231ps, acc, a, b);
-        return;
-    }
-    m_as.movaps(tmp.xmm(), a.xmm());
-    if (b.isReg())
-        m_as.mulps(tmp.xmm(), b.as<x86::Vec>().xmm());
-    else
-        m_as.mulps(tmp.xmm(), b.as<x86::Mem>());
-    m_as.addps(acc.xmm(), tmp.xmm());
+        m_as.emit(aligned ? x86::Inst::kIdVmovaps : x86::Inst::kIdVmovups, dst, src);
 }
 
 void Emitter::v_add(const x86::Vec& dst, const x86::Vec& src)
@@ -337,135 +318,78 @@ void Emitter::v_add(const x86::Vec& dst, const x86::Vec& src)
 
 void Emitter::prefetch(const x86::Mem& m)
 {
-    if (m_config.flags & variant::prefetch_nta)
-        m_as.prefetchnta(m);
-    else
-        m_as.prefetcht0(m);
+    m_as.emit((m_config.flags & variant::prefetch_nta) ? x86::Inst::kIdPrefetchnta : x86::Inst::kIdPrefetcht0, m);
 }
 
-// dst = [a0+a1, a2+a3, b0+b1, b2+b3] per 128-bit lane (vhaddps), in a form EVEX can
-// encode too (registers 16..31 have no VEX encoding and vhaddps has no EVEX one).
-void Emitter::hadd(const x86::Vec& dst, const x86::Vec& a, const x86::Vec& b, const x86::Vec& tmp)
+void Emitter::transpose4(const x86::Vec* in, const x86::Vec* tmp, x86::Vec* cols)
 {
-    if (!is_avx512()) {
-        m_as.vhaddps(dst.ymm(), a.ymm(), b.ymm());
-        return;
-    }
-    m_as.vshufps(tmp.ymm(), a.ymm(), b.ymm(), 0x88);
-    m_as.vshufps(dst.ymm(), a.ymm(), b.ymm(), 0xDD);
-    m_as.vaddps(dst.ymm(), dst.ymm(), tmp.ymm());
-}
-
-x86::Xmm Emitter::reduce_lanes(const x86::Vec* accs, u32 count, const x86::Vec& tmp)
-{
-    const x86::Vec& a0 = accs[0];
-    const x86::Xmm r = a0.xmm();
-    if (count == 0 || count > 4) {
-        fail(kl::ErrorCode::JitEmit, "reduction of %u accumulators", count);
-        return r;
-    }
+    const x86::Vec &a = in[0], &b = in[1], &c = in[2], &d = in[3];
+    const x86::Vec &t0 = tmp[0], &t1 = tmp[1], &t2 = tmp[2], &t3 = tmp[3], &e = tmp[4];
+    // t0 = [a0 b0 a1 b1], t1 = [c0 d0 c1 d1], t2 = [a2 b2 a3 b3], t3 = [c2 d2 c3 d3]; then
+    // col0 = lo(t0):lo(t1), col1 = hi(t0):hi(t1), col2 = lo(t2):lo(t3), col3 = hi(t2):hi(t3).
     if (is_sse()) {
-        const x86::Xmm t = tmp.xmm();
-        const x86::Xmm a1 = (count >= 2 ? accs[1] : a0).xmm();
-        // p01 = [a0_0+a0_2, a1_0+a1_2, a0_1+a0_3, a1_1+a1_3]
-        m_as.movaps(t, r);
-        m_as.unpcklps(r, a1);
-        m_as.unpckhps(t, a1);
-        m_as.addps(r, t);
-        if (count <= 2) {
-            m_as.movhlps(t, r);
-            m_as.addps(r, t);
-        } else {
-            const x86::Xmm a2 = accs[2].xmm();
-            const x86::Xmm a3 = (count == 4 ? accs[3] : accs[2]).xmm();
-            m_as.movaps(t, a2);
-            m_as.unpcklps(a2, a3);
-            m_as.unpckhps(t, a3);
-            m_as.addps(a2, t);
-            m_as.movaps(t, r);
-            m_as.movlhps(r, a2);
-            m_as.movhlps(a2, t);
-            m_as.addps(r, a2);
-        }
-        return r;
-    }
-
-    if (is_avx512()) {
-        // Fold each zmm into its low 256 bits first.
-        for (u32 i = 0; i < count; ++i) {
-            m_as.vextractf64x4(tmp.ymm(), accs[i].zmm(), 1);
-            m_as.vaddps(accs[i].ymm(), accs[i].ymm(), tmp.ymm());
-        }
-    }
-    if (count == 1) {
-        hadd(a0, a0, a0, tmp);
-        hadd(a0, a0, a0, tmp);
+        const x86::Vec src[4][2] = { { t2, a }, { t3, c }, { t0, a }, { t1, c } };
+        for (const auto& p : src)
+            m_as.movaps(p[0].xmm(), p[1].xmm());
+        m_as.unpckhps(t2.xmm(), b.xmm());
+        m_as.unpckhps(t3.xmm(), d.xmm());
+        m_as.unpcklps(t0.xmm(), b.xmm());
+        m_as.unpcklps(t1.xmm(), d.xmm());
+        m_as.movaps(e.xmm(), t0.xmm());
+        m_as.shufps(e.xmm(), t1.xmm(), 0x44);
+        m_as.shufps(t0.xmm(), t1.xmm(), 0xEE);
+        m_as.movaps(t1.xmm(), t2.xmm());
+        m_as.shufps(t1.xmm(), t3.xmm(), 0x44);
+        m_as.shufps(t2.xmm(), t3.xmm(), 0xEE);
     } else {
-        hadd(a0, a0, accs[1], tmp);
-        if (count >= 3) {
-            const x86::Vec& a2 = accs[2];
-            hadd(a2, a2, count == 4 ? accs[3] : a2, tmp);
-            hadd(a0, a0, a2, tmp);
-        } else {
-            hadd(a0, a0, a0, tmp);
-        }
+        m_as.vunpckhps(t2, a, b);
+        m_as.vunpckhps(t3, c, d);
+        m_as.vunpcklps(t0, a, b);
+        m_as.vunpcklps(t1, c, d);
+        m_as.vshufps(e, t0, t1, 0x44);
+        m_as.vshufps(t0, t0, t1, 0xEE);
+        m_as.vshufps(t1, t2, t3, 0x44);
+        m_as.vshufps(t2, t2, t3, 0xEE);
     }
-    if (is_avx512())
-        m_as.vextractf32x4(tmp.xmm(), a0.ymm(), 1);
-    else
-        m_as.vextractf128(tmp.xmm(), a0.ymm(), 1);
-    m_as.vaddps(r, r, tmp.xmm());
-    return r;
+    cols[0] = e;
+    cols[1] = t0;
+    cols[2] = t1;
+    cols[3] = t2;
 }
 
-void Emitter::reduce_store(const x86::Vec* accs, u32 count, const x86::Mem& out, const x86::Vec& tmp)
+void Emitter::store_lanes(const x86::Vec& r, u32 count, const x86::Mem* outs, bool contiguous, const x86::Vec& tmp)
 {
-    const x86::Xmm r = reduce_lanes(accs, count, tmp);
-    if (is_sse()) {
-        const x86::Xmm t = tmp.xmm();
-        if (count == 4) {
-            m_as.movups(out, r);
-        } else if (count == 3) {
-            m_as.movlps(out, r);
-            m_as.movhlps(t, r);
-            m_as.movss(out.cloneAdjusted(8), t);
-        } else if (count == 2) {
-            m_as.movlps(out, r);
-        } else {
-            m_as.movss(out, r);
-        }
-        return;
+    const x86::Xmm v = r.xmm(), t = tmp.xmm();
+    const bool sse = is_sse();
+    u32 i = 0;
+    if (contiguous && count >= 2) {
+        m_as.emit(count == 4 ? (sse ? x86::Inst::kIdMovups : x86::Inst::kIdVmovups) : (sse ? x86::Inst::kIdMovlps : x86::Inst::kIdVmovlps),
+            outs[0], v);
+        i = count == 4 ? 4 : 2;
     }
-    if (count == 4) {
-        m_as.vmovups(out, r);
-    } else if (count == 3) {
-        m_as.vmovlps(out, r);
-        m_as.vextractps(out.cloneAdjusted(8), r, 2);
-    } else if (count == 2) {
-        m_as.vmovlps(out, r);
-    } else {
-        m_as.vmovss(out, r);
-    }
-}
-
-void Emitter::reduce_scatter(const x86::Vec* accs, u32 count, const x86::Mem* outs, const x86::Vec& tmp)
-{
-    const x86::Xmm r = reduce_lanes(accs, count, tmp);
-    for (u32 i = 0; i < count; ++i) {
+    for (; i < count; ++i) {
+        const x86::Mem out = contiguous ? outs[0].cloneAdjusted(4 * i) : outs[i];
         if (i == 0) {
-            if (is_sse())
-                m_as.movss(outs[0], r);
-            else
-                m_as.vmovss(outs[0], r);
-        } else if (is_sse()) {
+            m_as.emit(sse ? x86::Inst::kIdMovss : x86::Inst::kIdVmovss, out, v);
+        } else if (sse) {
             // SSE2 has no extractps: bring lane i down first.
-            m_as.movaps(tmp.xmm(), r);
-            m_as.shufps(tmp.xmm(), tmp.xmm(), i);
-            m_as.movss(outs[i], tmp.xmm());
+            m_as.movaps(t, v);
+            m_as.shufps(t, t, i);
+            m_as.movss(out, t);
         } else {
-            m_as.vextractps(outs[i], r, i);
+            m_as.vextractps(out, v, i);
         }
     }
+}
+
+u32 Emitter::unallocated_vecs(x86::Vec* out, u32 max) const
+{
+    u32 n = 0;
+    for (u32 id = m_low_used; id < 16 && n < max; ++id)
+        out[n++] = full_width(isa(), id);
+    for (u32 id = 16 + m_high_used; is_avx512() && id < 32 && n < max; ++id)
+        out[n++] = full_width(isa(), id);
+    return n;
 }
 
 }

@@ -37,14 +37,16 @@ private:
 };
 
 // How to load the first `dwords` 32-bit elements of a vector and zero the rest without
-// touching the memory beyond them (row tails, partial Q8 groups). Prepared once per kernel
-// by setup_tail(): an AVX2 vmaskmov mask register, an AVX-512 k register, or an SSE2
-// scratch register for the movq/movd sequence.
+// touching the memory beyond them (row tails, partial Q8 groups and scale batches), and
+// how to update only those lanes. Prepared once per kernel by setup_tail(): an AVX2
+// vmaskmov/vblendv mask register, an AVX-512 k register, or for SSE2 a scratch register
+// and an and/andn/or mask in the constant pool.
 struct Tail {
     u32 dwords = 0;  // 0 = no tail
     x86::Vec mask;   // AVX2
     x86::KReg k;     // AVX-512
     x86::Vec tmp;    // SSE2
+    x86::Mem bits;   // SSE2: the lane mask, 16 bytes
 };
 
 class Emitter {
@@ -87,12 +89,8 @@ protected:
     x86::Gp new_gp();
     x86::KReg new_k();
 
-    void prologue();  // saves the callee-saved registers handed out, reserves the stack
-    void epilogue();  // releases the stack, restores them, vzeroupper after AVX code, ret
-    // Scratch bytes on the stack between prologue and epilogue (call before prologue);
-    // stack_slot(offset) addresses them. No red zone is assumed (kernel code has none).
-    void reserve_stack(u32 bytes) { m_stack_bytes = (bytes + 31) / 32 * 32; }
-    static x86::Mem stack_slot(i32 offset) { return x86::ptr(x86::rsp, offset); }
+    void prologue();  // saves the callee-saved registers handed out (no stack frame, no red zone)
+    void epilogue();  // restores them, vzeroupper after AVX code, ret
 
     // ---- constants (64-byte aligned pool after the code, read RIP-relative) ---------
     x86::Mem constant(const void* data, u32 bytes);
@@ -100,24 +98,28 @@ protected:
 
     // ---- tails ------------------------------------------------------------------------
     // Call once, before the first load_tail; `scratch` is clobbered (AVX-512 mask setup).
+    // An SSE2 tail gets a scratch register unless the generator lent it one (tail.tmp).
     void setup_tail(Tail& tail, u32 dwords, const x86::Gp& scratch);
+    // Loads at the width of `dst` (xmm/ymm/zmm; at most the ISA's).
     void load_tail(const x86::Vec& dst, const x86::Mem& src, const Tail& tail);
+    // dst = tail lanes ? src : dst (the other lanes keep their bits). `src` is clobbered
+    // on SSE2.
+    void blend_tail(const x86::Vec& dst, const x86::Vec& src, const Tail& tail);
 
     // ---- vector idioms ----------------------------------------------------------------
     void v_zero(const x86::Vec& v);
     void v_load(const x86::Vec& dst, const x86::Mem& src, bool aligned = false);
-    void v_store(const x86::Mem& dst, const x86::Vec& src, bool aligned = false);
-    void v_copy(const x86::Vec& dst, const x86::Vec& src);
-    // acc += a * b (b a register or memory); SSE2 multiplies into `tmp` first.
-    void v_fma(const x86::Vec& acc, const x86::Vec& a, const asmjit::Operand& b, const x86::Vec& tmp);
-    void v_add(const x86::Vec& dst, const x86::Vec& src);  // dst += src
+    void v_add(const x86::Vec& dst, const x86::Vec& src);  // dst += src (fp32)
     void prefetch(const x86::Mem& m);
-    // Sums each of `accs[0..count)` (count 1..4) across its lanes and stores the `count`
-    // sums as consecutive floats at `out`. Destroys the accumulators; `tmp` must be a
-    // low register (new_low_vec).
-    void reduce_store(const x86::Vec* accs, u32 count, const x86::Mem& out, const x86::Vec& tmp);
-    // The same, but sum i goes to outs[i] (rows that are not adjacent in memory).
-    void reduce_scatter(const x86::Vec* accs, u32 count, const x86::Mem* outs, const x86::Vec& tmp);
+    // The 4x4 transpose of four rows in[0..3] within each 128-bit block (aliases allowed:
+    // they are only read): cols[k] = [in[0][k], in[1][k], in[2][k], in[3][k]] per block.
+    // Uses tmp[0..4], which end up holding the columns except tmp[3], left free.
+    void transpose4(const x86::Vec* in, const x86::Vec* tmp, x86::Vec* cols);
+    // Stores lanes 0..count-1 of xmm `r` to outs[i] (contiguous: as consecutive floats at
+    // outs[0]). `tmp` is scratch.
+    void store_lanes(const x86::Vec& r, u32 count, const x86::Mem* outs, bool contiguous, const x86::Vec& tmp);
+    // Vector registers never handed out (up to `max`), for short-lived scratch.
+    u32 unallocated_vecs(x86::Vec* out, u32 max) const;
 
     // A memory operand of the ISA's vector width.
     static x86::Mem vmem(const x86::Gp& base, i64 disp);
@@ -125,9 +127,6 @@ protected:
 
 private:
     void emit_constant_pool();
-    // Sums accs[i] across lanes into lane i of the returned register (destroys accs).
-    x86::Xmm reduce_lanes(const x86::Vec* accs, u32 count, const x86::Vec& tmp);
-    void hadd(const x86::Vec& dst, const x86::Vec& a, const x86::Vec& b, const x86::Vec& tmp);
 
     KernelConfig m_config;
     EmitErrors m_errors;
@@ -142,7 +141,6 @@ private:
     u32 m_high_used = 0;  // AVX-512: 16..31 handed out
     u32 m_gp_used = 0;
     u32 m_k_used = 0;
-    u32 m_stack_bytes = 0;
     bool m_assembled = false;
 
     static constexpr u32 max_constants = 12;

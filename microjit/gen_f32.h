@@ -1,22 +1,27 @@
-// Generator of fp32 matvec/matmul kernels: out[tok][row] = W[row] . x[tok] (kernel_abi.h).
+// Generator of fp32 matvec/matmul kernels: out[tok][row] = W[row] . x[tok] (kernel_abi.h),
+// summed in exactly the canonical order of ref::dot_f32 (reference.h), so that every
+// variant on every ISA returns the reference's bits.
+//
+// The 16 canonical lanes of each dot product live in P = 64 / vector-bytes accumulators
+// (SSE2 four xmm, AVX2 two ymm, AVX-512 one zmm): vector v of a 64-byte chunk feeds part
+// v, product first (vmulps), then the add (vaddps); no FMA. The short last chunk touches
+// only its own lanes (masked or blended add). At the end each output folds its parts
+// (s8 = parts' halves, s4), four outputs are transposed together and finish the tree
+// s2 = s4[0..1] + s4[2..3], result = s2[0] + s2[1] in one vector.
 //
 // Specialised on n, d and t: every trip count, stride and tail is a constant. The kernel
 // takes `rows` rows of W and `tokens` tokens at a time (register blocking: each weight
-// vector is loaded once per block and multiplied into `tokens` accumulators), keeps
-// `splits` independent accumulators per output when unrolling (to hide FMA latency), and
-// reduces each block's accumulators with a horizontal-add tree into one vector store.
-// Rows come from args->row_begin/row_end at run time: blocks of `rows`, then single rows
-// (or, with variant::stripes, one row from each of `rows` equal stripes per step).
-// Columns: full vectors in an unrolled loop (or straight-line code for short rows), then
-// one masked tail for n % width (never a byte outside the row). Optional software
-// prefetch `prefetch` bytes ahead on every weight row.
+// vector is loaded once per block and multiplied for every token in flight, each output
+// with its own lanes); `unroll` chunks per loop iteration only shorten the loop. Rows,
+// stripes and tokens loop as gen_matrix.h says. Optional software prefetch `prefetch`
+// bytes ahead on every weight row.
 #pragma once
 
-#include "microjit/emitter.h"
+#include "microjit/gen_matrix.h"
 
 namespace mjit {
 
-class F32MatmulGenerator final : public Emitter {
+class F32MatmulGenerator final : public MatrixGenerator {
 public:
     explicit F32MatmulGenerator(const KernelConfig& config);
 
@@ -27,46 +32,31 @@ public:
 
 private:
     void generate() override;
-    void assign_registers();
-    void load_args();
-    void main_loop();
-    void stripe_setup();
-    void stripe_loop();
-    void token_blocks(u32 rows);
-    void sweep(u32 rows, u32 toks);
-    void chunk(u32 rows, u32 toks, bool indexed, i64 disp, u32 split);
+    void sweep(u32 rows, u32 toks) override;
+    void store(u32 rows, u32 toks) override;
+    void chunk(u32 rows, u32 toks, bool indexed, i64 disp, u32 vectors, bool partial);
+    void mul_add(const x86::Vec& acc, const x86::Vec& x, const asmjit::Operand& w, bool partial);
     void prefetch_rows(u32 rows, bool indexed, i64 disp, u32 bytes);
-    void tail(u32 rows, u32 toks);
-    void store(u32 rows, u32 toks);
+    void fold(u32 row, u32 tok);
 
-    const x86::Vec& acc(u32 row, u32 tok, u32 split) const { return m_acc[(row * m_toks + tok) * m_splits + split]; }
-    x86::Mem w_mem(u32 row, bool indexed, i64 disp) const;
-    x86::Mem x_mem(u32 tok, bool indexed, i64 disp) const;
+    const x86::Vec& acc(u32 row, u32 tok, u32 part) const { return m_acc[(row * m_toks + tok) * m_parts + part]; }
 
     // Shape, baked in.
-    u32 m_n, m_d, m_t;
-    u32 m_rows, m_toks, m_unroll, m_splits;
-    u32 m_vfloats;      // floats per vector
-    u32 m_full;         // full vectors per row
-    u32 m_tail_floats;  // n % m_vfloats
-    i64 m_row_bytes;    // n * 4
-    i64 m_out_tok_bytes;
+    u32 m_n;
+    u32 m_rows, m_toks, m_unroll;
+    u32 m_parts;        // accumulators per output: 64 / vector bytes
+    u32 m_chunks;       // full 64-byte chunks per row
+    u32 m_tail_vecs;    // vectors of the last, short chunk (the last one maybe partial)
+    bool m_tail_partial;
     bool m_aligned;
-    bool m_stripes;     // variant::stripes
-    bool m_in_stripe;   // emitting the stripe loop: row r lives at m_stripe_w[r]
     bool m_unrolled;    // columns as straight-line code (no loop)
     i64 m_loop_bytes;   // bytes covered by the column loop (its index runs -m_loop_bytes .. 0)
 
-    // General registers.
-    x86::Gp m_args, m_row, m_row_end, m_w, m_xt, m_ot, m_col, m_tok_count, m_scratch;
-    // Stripes: each stripe's current W row, the out pointer of stripe 0, the distance
-    // between stripes in out (rows per stripe * 4), the steps left.
-    x86::Gp m_stripe_w[4], m_stripe_out, m_stripe_gap, m_stripe_count;
-    // Vector registers.
+    // Vector registers: accumulators, x per token in flight, the weights (when shared by
+    // several tokens, and always on SSE2), the product (AVX; SSE2 with several tokens).
     x86::Vec m_acc[max_accumulators];
     x86::Vec m_xv[8];
-    x86::Vec m_wv;
-    x86::Vec m_tmp;  // SSE2 products
+    x86::Vec m_wv, m_prod;
     Tail m_tail;
 };
 

@@ -1,169 +1,169 @@
 // Q8_0 generator: the ISA-specific instruction sequences (see gen_q8.h for the scheme).
 //
-// Register roles (assigned once in gen_q8.cpp): m_wv the loaded weights, m_wa |w| on
-// AVX-512 (SSE2: the low half of w widened to i16, m_wv then holds the high half),
-// m_t1..m_t3 scratch, m_xv/m_xlo/m_xneg/m_xabs the per-token forms of x, m_sign the
-// AVX-512 sign mask of w.
+// Temporaries of the integer stage (m_tmp; 0 and 1 hold the pair-add tree's operands):
+//   AVX2      2 w, 3 w*sgn(x), 4 |x|
+//   AVX-512   2 x, 3 |x|, 4 w*sgn(x), 5 products; VNNI: 2 x+128, 3 the 128*w sums, 4 w
+//   SSE2      2/3 x's low/high half as i16, 4/5 w's; 6 pair-add scratch (also AVX-512's)
 #include "microjit/gen_q8.h"
 
 namespace mjit {
 
-void Q8MatmulGenerator::load_bytes(const x86::Vec& dst, const x86::Mem& src, const Tail* tail)
+void Q8MatmulGenerator::load_int(const x86::Vec& dst, const x86::Mem& src, const Tail* tail)
 {
-    if (tail) {
+    if (tail)
         load_tail(dst, src, *tail);
-    } else if (is_sse()) {
-        if (m_aligned)
-            as().movdqa(dst.xmm(), src);
-        else
-            as().movdqu(dst.xmm(), src);
-    } else if (is_avx512()) {
-        if (m_aligned)
-            as().vmovdqa32(dst, src);
-        else
-            as().vmovdqu32(dst, src);
-    } else if (m_aligned) {
-        as().vmovdqa(dst, src);
-    } else {
-        as().vmovdqu(dst, src);
-    }
-}
-
-void Q8MatmulGenerator::prepare_x(u32 tok)
-{
-    if (is_sse()) {
-        // Widen to i16: duplicating each byte into a word and shifting right
-        // arithmetically by 8 sign-extends it.
-        const x86::Xmm hi = m_xv[tok].xmm();
-        const x86::Xmm lo = m_xlo[tok].xmm();
-        as().movdqa(lo, hi);
-        as().punpcklbw(lo, lo);
-        as().psraw(lo, 8);
-        as().punpckhbw(hi, hi);
-        as().psraw(hi, 8);
-    } else if (is_avx512()) {
-        as().vpsubb(m_xneg[tok], m_zero, m_xv[tok]);
-    } else {
-        as().vpabsb(m_xabs[tok], m_xv[tok]);
-    }
-}
-
-void Q8MatmulGenerator::prepare_w()
-{
-    if (is_sse()) {
-        const x86::Xmm hi = m_wv.xmm();
-        const x86::Xmm lo = m_wa.xmm();
-        as().movdqa(lo, hi);
-        as().punpcklbw(lo, lo);
-        as().psraw(lo, 8);
-        as().punpckhbw(hi, hi);
-        as().psraw(hi, 8);
-        return;
-    }
-    // AVX2 needs nothing per row: the sign goes from x onto w in dot().
-    if (is_avx512()) {
-        as().vpmovb2m(m_sign, m_wv);
-        as().vpabsb(m_wa, m_wv);
-    }
-}
-
-// dst (+)= the i32 lane sums of w . x[tok]. With packed_lanes, lane i holds exactly bytes
-// 4i..4i+3 (needed when lanes belong to different groups); otherwise any split of the
-// vector's bytes over the lanes will do.
-void Q8MatmulGenerator::dot(u32 tok, const x86::Vec& dst, bool packed_lanes, bool accumulate)
-{
-    if (is_sse()) {
-        const x86::Xmm out = (accumulate ? m_t1 : dst).xmm();
-        const x86::Xmm hi = m_t2.xmm();
-        as().movdqa(out, m_wa.xmm());
-        as().pmaddwd(out, m_xlo[tok].xmm());   // [b0+b1, b2+b3, b4+b5, b6+b7]
-        as().movdqa(hi, m_wv.xmm());
-        as().pmaddwd(hi, m_xv[tok].xmm());     // [b8+b9, ..., b14+b15]
-        if (packed_lanes) {
-            // Pair neighbours up so that lane i covers bytes 4i..4i+3.
-            const x86::Xmm even = m_t3.xmm();
-            as().movaps(even, out);
-            as().shufps(even, hi, 0x88);
-            as().shufps(out, hi, 0xDD);
-            as().paddd(out, even);
-        } else {
-            as().paddd(out, hi);
-        }
-        if (accumulate)
-            as().paddd(dst.xmm(), out);
-        return;
-    }
-
-    // Unsigned x signed operands with the product's sign intact: AVX2 gives w the sign of x
-    // (vpsignb, zero where x is zero) against |x|; AVX-512, without an EVEX vpsignb,
-    // blends x and -x under w's sign bits against |w|.
-    const x86::Vec& unsigned_part = is_avx512() ? m_wa : m_xabs[tok];
-    if (is_avx512())
-        as().k(m_sign).vpblendmb(m_t1, m_xv[tok], m_xneg[tok]);
+    else if (is_sse())
+        as().emit(m_aligned ? x86::Inst::kIdMovdqa : x86::Inst::kIdMovdqu, dst.xmm(), src);
+    else if (is_avx512())
+        as().emit(m_aligned ? x86::Inst::kIdVmovdqa32 : x86::Inst::kIdVmovdqu32, dst, src);
     else
-        as().vpsignb(m_t1, m_wv, m_xv[tok]);
+        as().emit(m_aligned ? x86::Inst::kIdVmovdqa : x86::Inst::kIdVmovdqu, dst, src);
+}
+
+// dst (first: =, else +=) the i32 lane sums of the products of the vectors at w and x;
+// lane i covers exactly bytes 4i..4i+3 (the packed layout needs it).
+void Q8MatmulGenerator::dot(const x86::Vec& dst, const x86::Mem& w, const x86::Mem& x, const Tail* tail, bool first)
+{
+    if (is_sse()) {
+        // Widen to i16: duplicating each byte into a word and shifting right arithmetically
+        // by 8 sign-extends it.
+        const x86::Xmm v[4] = { tmp(2).xmm(), tmp(3).xmm(), tmp(4).xmm(), tmp(5).xmm() };
+        for (u32 i = 0; i < 4; i += 2) {
+            load_int(v[i], i == 0 ? x : w, tail);
+            as().movdqa(v[i + 1], v[i]);
+            as().punpcklbw(v[i], v[i]);
+            as().psraw(v[i], 8);
+            as().punpckhbw(v[i + 1], v[i + 1]);
+            as().psraw(v[i + 1], 8);
+        }
+        as().pmaddwd(v[2], v[0]);  // [b0+b1, b2+b3, b4+b5, b6+b7]
+        as().pmaddwd(v[3], v[1]);  // [b8+b9, ..., b14+b15]
+        if (m_packed)
+            hadd(v[2], v[3]);
+        else
+            as().paddd(v[2], v[3]);
+        if (first)
+            as().movdqa(dst.xmm(), v[2]);
+        else
+            as().paddd(dst.xmm(), v[2]);
+        return;
+    }
 
     if (m_vnni) {
-        if (!accumulate)
+        // (x + 128) * w as u8 x s8, minus 128 * w: no sign juggling. Masked-out bytes
+        // of a tail are 0 in w, so they add nothing to either sum.
+        const x86::Vec xu = tmp(2), j = tmp(3), wv = tmp(4), c80 = at(m_c80, m_width);
+        asmjit::Operand wop = w;
+        if (tail) {
+            load_int(xu, x, tail);
+            as().vpxord(xu, xu, c80);
+            load_int(wv, w, tail);
+            wop = wv;
+        } else {
+            as().vpxord(xu, c80, x);
+        }
+        if (first) {
             as().vpxord(dst, dst, dst);
-        as().vpdpbusd(dst, unsigned_part, m_t1);
+            as().vpxord(j, j, j);
+        }
+        as().emit(x86::Inst::kIdVpdpbusd, dst, xu, wop);
+        as().emit(x86::Inst::kIdVpdpbusd, j, c80, wop);
         return;
     }
-    as().vpmaddubsw(m_t1, unsigned_part, m_t1);
-    if (accumulate) {
-        as().vpmaddwd(m_t1, m_t1, m_ones);
-        as().vpaddd(dst, dst, m_t1);
+
+    // Unsigned |x| against w with the sign of x: AVX2 vpsignb; AVX-512 (no EVEX vpsignb)
+    // negates w under x's sign bits.
+    x86::Vec sw, ax, prod = tmp(3), ones = at(m_ones, m_width);
+    if (is_avx512()) {
+        const x86::Vec xr = tmp(2);
+        ax = tmp(3);
+        sw = tmp(4);
+        prod = tmp(5);
+        load_int(xr, x, tail);
+        as().vpmovb2m(m_sign, xr);
+        as().vpabsb(ax, xr);
+        load_int(sw, w, tail);
+        as().k(m_sign).vpsubb(sw, at(m_zero, m_width), sw);
     } else {
-        as().vpmaddwd(dst, m_t1, m_ones);
+        const x86::Vec wv = tmp(2);
+        ax = tmp(4);
+        sw = prod;
+        load_int(wv, w, tail);
+        if (tail) {
+            load_int(ax, x, tail);
+            as().vpsignb(sw, wv, ax);
+            as().vpabsb(ax, ax);
+        } else {
+            as().vpsignb(sw, wv, x);
+            as().vpabsb(ax, x);
+        }
+    }
+    as().vpmaddubsw(prod, ax, sw);
+    if (first) {
+        as().vpmaddwd(dst, prod, ones);
+    } else {
+        as().vpmaddwd(prod, prod, ones);
+        as().vpaddd(dst, dst, prod);
     }
 }
 
-void Q8MatmulGenerator::load_scales(const x86::Vec& dst, const x86::Mem& src, u32 count, const Tail* tail)
+void Q8MatmulGenerator::finish_group(const x86::Vec& dst)
 {
-    if (tail) {
-        load_tail(dst, src, *tail);
+    if (m_vnni)
+        as().vpsubd(dst, dst, tmp(3));
+}
+
+// dst = per 128-bit block [d0+d1, d2+d3, b0+b1, b2+b3] (vphaddd; EVEX and SSE2 have none).
+void Q8MatmulGenerator::hadd(const x86::Vec& dst, const x86::Vec& b)
+{
+    if (!is_sse() && !is_avx512()) {
+        as().vphaddd(dst, dst, b);
         return;
     }
-    const u32 bytes = count * 4;
-    if (bytes == vbytes()) {
-        v_load(dst, src);
-    } else if (bytes == 32) {
-        as().vmovups(dst.ymm(), src);
-    } else if (bytes == 16) {
-        if (is_sse())
-            as().movups(dst.xmm(), src);
-        else
-            as().vmovups(dst.xmm(), src);
-    } else if (bytes == 8) {
-        if (is_sse())
-            as().movsd(dst.xmm(), src);
-        else
-            as().vmovsd(dst.xmm(), src);
-    } else {
-        fail(kl::ErrorCode::JitEmit, "no load for %u group scales", count);
-    }
-}
-
-void Q8MatmulGenerator::spread_scales(const x86::Vec& s)
-{
-    if (m_gpv * 4 == vbytes())
-        return;  // one group per lane already
-    if (is_sse())
-        as().unpcklps(s.xmm(), s.xmm());  // gs = 8: [s0, s1] -> [s0, s0, s1, s1]
-    else
-        as().vpermps(s, m_spread, s);
-}
-
-void Q8MatmulGenerator::scale_fma(const x86::Vec& acc, const x86::Vec& sum, const x86::Vec& scale)
-{
+    const x86::Vec h = at(m_tmp[6], is_sse() ? 16 : m_width);
     if (is_sse()) {
-        as().cvtdq2ps(sum.xmm(), sum.xmm());
-        as().mulps(sum.xmm(), scale.xmm());
-        as().addps(acc.xmm(), sum.xmm());
+        as().movaps(h.xmm(), dst.xmm());
+        as().shufps(h.xmm(), b.xmm(), 0x88);
+        as().shufps(dst.xmm(), b.xmm(), 0xDD);
+        as().paddd(dst.xmm(), h.xmm());
     } else {
-        as().vcvtdq2ps(sum, sum);
-        as().vfmadd231ps(acc, sum, scale);
+        as().vshufps(h, dst, b, 0x88);
+        as().vshufps(dst, dst, b, 0xDD);
+        as().vpaddd(dst, dst, h);
     }
+}
+
+// Sums the 128-bit blocks of v into its xmm.
+void Q8MatmulGenerator::fold_to_xmm(const x86::Vec& v, const x86::Vec& tmp)
+{
+    if (m_width == 64) {
+        as().vextracti64x4(tmp.ymm(), v.zmm(), 1);
+        as().vpaddd(v.ymm(), v.ymm(), tmp.ymm());
+    }
+    if (m_width >= 32) {
+        if (is_avx512())
+            as().vextracti32x4(tmp.xmm(), v.ymm(), 1);
+        else
+            as().vextracti128(tmp.xmm(), v.ymm(), 1);
+        as().vpaddd(v.xmm(), v.xmm(), tmp.xmm());
+    }
+}
+
+// f *= the scales at s (a short batch: only its groups are read).
+void Q8MatmulGenerator::mul_scales(const x86::Vec& f, const x86::Mem& s, bool partial)
+{
+    const u32 bytes = f.isXmm() ? 16 : f.isYmm() ? 32 : 64;
+    const x86::Vec t = at(m_tmp[2], bytes);
+    if (partial)
+        load_tail(t, s, m_scale_tail);
+    else if (is_sse())
+        as().movups(t.xmm(), s);
+    if (is_sse())
+        as().mulps(f.xmm(), t.xmm());
+    else if (partial)
+        as().vmulps(f, f, t);
+    else
+        as().vmulps(f, f, s);
 }
 
 }

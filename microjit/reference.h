@@ -1,17 +1,36 @@
 // The scalar reference kernels: tier 0 of every dispatch slot, the oracle of every JIT
 // test and the fallback whenever generated code cannot be used. They stay forever.
 //
-// Straightforward loops in the summation order of llama2.c's run.c/runq.c, compiled for
-// baseline x86-64 (no vector ISA assumed).
+// They also DEFINE the canonical summation order that every generated kernel follows bit
+// for bit, on every ISA and variant, for any split of the rows across cores; so the text a
+// model generates does not depend on which kernel the autotuner picked.
+//
+// fp32 dot product W[row] . x (dot_f32): 16 partial sums acc[0..15], all +0.0f. Element j
+// goes to lane j % 16 in increasing j: acc[j % 16] = fl(acc[j % 16] + fl(w_j * x_j)) (the
+// product is rounded on its own; no FMA). Lanes without an element in a short last chunk
+// are left alone. Then a fixed tree: s8[k] = acc[k] + acc[k+8], s4[k] = s8[k] + s8[k+4],
+// s2[k] = s4[k] + s4[k+2], result = s2[0] + s2[1]. (One zmm, two ymm or four xmm
+// accumulators hold the 16 lanes exactly.)
+//
+// Q8_0 (llama2.c runq.c's order, which the int8 reference outputs were made with): per
+// output sum = +0.0f; for each group g in increasing order, isum_g is the exact int32 sum
+// of its gs products and sum = fl(sum + fl(fl(float(isum_g) * w_scale[g]) * x_scale[g])).
+//
+// Compiled for baseline x86-64 with -ffp-contract=off (and the pragma in reference.cpp),
+// never with -ffast-math: the compiler may vectorise across the 16 lanes, which is exact,
+// but may neither fuse nor reorder.
 #pragma once
 
 #include "microjit/kernel_abi.h"
 
 namespace mjit::ref {
 
-// fp32: out[tok][row] = sum_j W[row][j] * x[tok][j] (sequential sum); t >= 1.
+// The canonical fp32 dot product of w[0..n) and x[0..n) (see above).
+float dot_f32(const float* w, const float* x, u32 n);
+
+// fp32: out[tok][row] = dot_f32(W[row], x[tok], n); t >= 1.
 void matmul_f32(const KernelArgs* args);
-// Q8_0: exact int32 group sums, accumulated as float(isum) * w_scale * x_scale.
+// Q8_0: exact int32 group sums, accumulated as ((float)isum * w_scale) * x_scale.
 void matmul_q8(const KernelArgs* args);
 
 // The reference kernel for an op (matvec and matmul share the loops above).

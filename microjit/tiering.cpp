@@ -25,8 +25,6 @@ struct TuningState {
     usize count = 0;
     usize index = 0;            // the candidate being run
     float* scratch = nullptr;   // [t][d] candidate outputs
-    float* bounds = nullptr;    // [t][d] error bounds, computed on the first verification
-    bool bounds_ready = false;
     char first_failure[120] {};
 };
 
@@ -76,49 +74,22 @@ Tiering::Tiering(const TieringHooks& hooks, const TieringOptions& options)
 {
 }
 
-void compute_bounds(const KernelArgs& a, Op op, float tolerance, float* bounds)
-{
-    for (u32 tok = 0; tok < a.t; ++tok) {
-        for (u64 row = a.row_begin; row < a.row_end; ++row) {
-            double sum = 0.0;
-            if (op_is_q8(op)) {
-                const i8* w = static_cast<const i8*>(a.w) + row * a.n;
-                const i8* x = static_cast<const i8*>(a.x) + static_cast<u64>(tok) * a.n;
-                const u32 groups = a.n / a.gs;
-                for (u32 g = 0; g < groups; ++g) {
-                    i32 isum = 0;
-                    for (u32 k = 0; k < a.gs; ++k)
-                        isum += static_cast<i32>(w[g * a.gs + k]) * x[g * a.gs + k];
-                    sum += kl::fabs(static_cast<double>(isum) * a.w_scale[row * groups + g]
-                        * a.x_scale[static_cast<u64>(tok) * groups + g]);
-                }
-            } else {
-                const float* w = static_cast<const float*>(a.w) + row * a.n;
-                const float* x = static_cast<const float*>(a.x) + static_cast<u64>(tok) * a.n;
-                for (u32 j = 0; j < a.n; ++j)
-                    sum += kl::fabs(static_cast<double>(w[j]) * x[j]);
-            }
-            bounds[tok * a.d + row] = static_cast<float>(sum * tolerance) + 1e-30f;
-        }
-    }
-}
-
-i64 first_mismatch(const KernelArgs& a, const float* got, const float* expected, const float* bounds)
+i64 first_mismatch(const KernelArgs& a, const float* got, const float* expected)
 {
     for (u32 tok = 0; tok < a.t; ++tok) {
         for (u64 row = a.row_begin; row < a.row_end; ++row) {
             u64 i = static_cast<u64>(tok) * a.d + row;
-            float diff = kl::fabsf(got[i] - expected[i]);
-            // NaN fails the comparison and counts as a mismatch.
-            if (!(diff <= bounds[i]))
+            // Bits, not values: every generated kernel follows the reference's summation
+            // order exactly (microjit/reference.h), so any difference, even 1 ulp or the
+            // sign of a zero, is a defect.
+            if (__builtin_memcmp(&got[i], &expected[i], sizeof(float)) != 0)
                 return static_cast<i64>(i);
         }
     }
     return -1;
 }
 
-kl::ErrorOr<void> Tiering::verify(KernelSlot& slot, KernelFn candidate, const KernelArgs& args, float* scratch,
-    const float* bounds)
+kl::ErrorOr<void> Tiering::verify(KernelSlot& slot, KernelFn candidate, const KernelArgs& args, float* scratch)
 {
     KernelArgs trial = args;
     trial.out = scratch;
@@ -127,11 +98,11 @@ kl::ErrorOr<void> Tiering::verify(KernelSlot& slot, KernelFn candidate, const Ke
     auto guarded = kl::run_guarded(run_kernel, &run, &fault);
     if (guarded.is_error())
         return kl::Error::make(kl::ErrorCode::JitFault, "fault: %s", guarded.error().message());
-    i64 bad = first_mismatch(args, scratch, args.out, bounds);
+    i64 bad = first_mismatch(args, scratch, args.out);
     if (bad >= 0)
-        return kl::Error::make(kl::ErrorCode::JitMismatch, "mismatch at token %lld row %lld: %g, reference %g (bound %g)",
+        return kl::Error::make(kl::ErrorCode::JitMismatch, "mismatch at token %lld row %lld: %.9g, reference %.9g",
             static_cast<long long>(bad / args.d), static_cast<long long>(bad % args.d), static_cast<double>(scratch[bad]),
-            static_cast<double>(args.out[bad]), static_cast<double>(bounds[bad]));
+            static_cast<double>(args.out[bad]));
     (void)slot;
     return {};
 }
@@ -153,7 +124,6 @@ void Tiering::abandon(KernelSlot& slot)
         if (t->fns[i])
             m_hooks.discard(m_hooks.context, t->configs[i]);
     kl::mem::release(t->scratch);
-    kl::mem::release(t->bounds);
     t->~TuningState();
     kl::mem::release(t);
     slot.tuning = nullptr;
@@ -171,21 +141,17 @@ bool Tiering::start_tuning(KernelSlot& slot)
     t->count = m_hooks.candidates(m_hooks.context, slot.op, slot.shape, t->configs, capacity);
     u64 bytes = static_cast<u64>(slot.shape.t) * slot.shape.d * sizeof(float);
     auto scratch = kl::mem::allocate(bytes, 64, "JIT verification output");
-    auto bounds = kl::mem::allocate(bytes, 64, "JIT verification bounds");
-    if (scratch.is_error() || bounds.is_error() || t->count == 0) {
+    if (scratch.is_error() || t->count == 0) {
         const bool nothing = t->count == 0;
         if (!scratch.is_error())
             kl::mem::release(scratch.value());
-        if (!bounds.is_error())
-            kl::mem::release(bounds.value());
         t->~TuningState();
         kl::mem::release(t);
         settle_on_reference(slot, nothing ? "no kernel can be generated for this shape and CPU"
-                                          : "no memory for the verification buffers");
+                                          : "no memory for the verification buffer");
         return false;
     }
     t->scratch = static_cast<float*>(scratch.value());
-    t->bounds = static_cast<float*>(bounds.value());
     slot.tuning = t;
     slot.tier = Tier::Tuning;
     return true;
@@ -217,11 +183,7 @@ void Tiering::tune(KernelSlot& slot, const KernelArgs& args)
             drop(fn.error().message());
         } else {
             t.fns[c] = fn.value();
-            if (!t.bounds_ready) {
-                compute_bounds(args, slot.op, m_options.tolerance, t.bounds);
-                t.bounds_ready = true;
-            }
-            auto verified = verify(slot, t.fns[c], args, t.scratch, t.bounds);
+            auto verified = verify(slot, t.fns[c], args, t.scratch);
             if (verified.is_error())
                 drop(verified.error().message());
         }
@@ -293,13 +255,6 @@ kl::ErrorOr<void> Tiering::warm_start(KernelSlot& slot, const KernelConfig& conf
     KernelFn fn = TRY(m_hooks.obtain(m_hooks.context, config));
     u64 bytes = elements(sample) * sizeof(float);
     float* scratch = static_cast<float*>(TRY(kl::mem::allocate(bytes, 64, "warm-start verification")));
-    auto bounds_memory = kl::mem::allocate(bytes, 64, "warm-start bounds");
-    if (bounds_memory.is_error()) {
-        kl::mem::release(scratch);
-        m_hooks.discard(m_hooks.context, config);
-        return bounds_memory.release_error();
-    }
-    float* bounds = static_cast<float*>(bounds_memory.value());
     // Two reference runs (the first warms the caches), timed for the report's speedup.
     for (int run = 0; run < 2; ++run) {
         u64 begin = kl::time::rdtsc_begin();
@@ -308,10 +263,8 @@ kl::ErrorOr<void> Tiering::warm_start(KernelSlot& slot, const KernelConfig& conf
         if (run == 1)
             slot.ref.note(cycles);
     }
-    compute_bounds(sample, slot.op, m_options.tolerance, bounds);
-    auto verified = verify(slot, fn, sample, scratch, bounds);
+    auto verified = verify(slot, fn, sample, scratch);
     kl::mem::release(scratch);
-    kl::mem::release(bounds);
     if (verified.is_error()) {
         m_hooks.discard(m_hooks.context, config);
         return verified.release_error();

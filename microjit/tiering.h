@@ -31,7 +31,6 @@ struct TieringOptions {
     u32 tune_calls = 3;           // timed live calls per candidate
     u32 max_candidates = 8;
     u32 sample_interval = 16;     // once settled, one call in this many is timed
-    float tolerance = 1e-5f;      // of the sum of |terms| per element
 };
 
 // What the tiering layer needs from the outside world; tests replace these to inject
@@ -68,19 +67,14 @@ private:
     void tune(KernelSlot& slot, const KernelArgs& args);
     void finish(KernelSlot& slot);
     void settle_on_reference(KernelSlot& slot, const char* why);
-    kl::ErrorOr<void> verify(KernelSlot& slot, KernelFn candidate, const KernelArgs& args, float* scratch,
-        const float* bounds);
+    kl::ErrorOr<void> verify(KernelSlot& slot, KernelFn candidate, const KernelArgs& args, float* scratch);
 
     TieringHooks m_hooks;
     TieringOptions m_options;
 };
 
-// The error bound of every output element of `args` (rows row_begin..row_end of every
-// token): tolerance * sum of |terms| (fp32: |w_j x_j|; Q8: |isum_g * w_scale * x_scale|),
-// written to bounds[tok * d + row]. Scalar; used once per slot while tuning.
-void compute_bounds(const KernelArgs& args, Op op, float tolerance, float* bounds);
-
-// First element of `got` outside `expected` +- bounds (rows in range), or -1.
-i64 first_mismatch(const KernelArgs& args, const float* got, const float* expected, const float* bounds);
+// First element of `got` (rows row_begin..row_end of every token) whose bits differ from
+// `expected`, or -1. Generated kernels must reproduce the reference bit for bit.
+i64 first_mismatch(const KernelArgs& args, const float* got, const float* expected);
 
 }

@@ -1,10 +1,12 @@
 // Baselines for jit-bench, compiled -O3 -march=native in baseline.native.cpp.
 //
-// The matrix loops are the reference kernels' loops (microjit/reference.cpp) verbatim in
-// structure, so "JIT vs native" compares generated code with what the best compiler flags
-// make of the same source. `*_reassoc` additionally lets the compiler reorder the float
-// sum (what -ffast-math would allow), which makes it vectorise: a stronger, informational
-// baseline. Only plain pointers cross this interface (no shared inline code, so nothing
+// The matrix loops are the naive loops of llama2.c's run.c/runq.c (a sequential sum per
+// output), so "JIT vs native" compares generated code with what the best compiler flags
+// make of the textbook source. (The reference kernels themselves use the canonical 16-lane
+// order of reference.h, which the compiler can vectorise; the bench reports them apart.)
+// `*_reassoc` additionally lets the compiler reorder the float sum (what -ffast-math would
+// allow), which makes it vectorise: a stronger, informational baseline that returns other
+// bits. Only plain pointers cross this interface (no shared inline code, so nothing
 // compiled for this CPU can leak into the portable objects).
 #pragma once
 

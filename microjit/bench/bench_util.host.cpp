@@ -98,8 +98,9 @@ void print_table(const std::vector<Row>& rows, double stream_gbs, const std::str
     printf("jit-bench on %s, JIT ISA %s; single-core streaming read of 256 MiB (best of 1/2/4 streams): %.2f GB/s\n",
         cpu.c_str(), isa.c_str(), stream_gbs);
     printf("GB/s = bytes of weights+scales+x+out per call / time; medians of repeated runs.\n");
-    printf("xref = JIT vs scalar reference, xnat = vs the same loop at -O3 -march=native, xfast = vs that loop with\n"
-           "reassociation allowed (vectorised); strm1 / strm = streaming read of the same weight buffer in GB/s\n"
+    printf("xref = JIT vs the scalar reference (canonical 16-lane order; the JIT returns its bits), xnat = vs the\n"
+           "naive sequential loop at -O3 -march=native, xfast = vs that loop with reassociation allowed\n"
+           "(vectorised, other bits); strm1 / strm = streaming read of the same weight buffer in GB/s\n"
            "with one stream / the fastest of 1, 2 and 4 parallel streams, %%strm = JIT GB/s / strm (matvec shapes\n"
            "whose weights exceed L2).\n\n");
     printf("%-11s %-20s %9s | %7s %7s %7s %7s | %8s | %7s %7s %7s | %6s %6s %6s | %s\n", "op", "shape", "KiB", "ref", "native",

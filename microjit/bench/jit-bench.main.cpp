@@ -1,6 +1,7 @@
-// jit-bench: the micro-JIT's kernels against the scalar reference and against the same
-// loops compiled -O3 -march=native, on the real model shapes, plus the single-core
-// streaming-read bandwidth that bounds every weight-streaming kernel.
+// jit-bench: the micro-JIT's kernels against the scalar reference (whose results they
+// reproduce bit for bit) and against the naive loops compiled -O3 -march=native, on the
+// real model shapes, plus the single-core streaming-read bandwidth that bounds every
+// weight-streaming kernel.
 //
 //   build/host/jit-bench [--isa sse2|avx2|avx512] [--json] [--quick] [--only TEXT] [--dump DIR]
 //

@@ -1,4 +1,6 @@
-// fp32 matvec/matmul kernels against the reference and a double-precision oracle.
+// fp32 matvec/matmul kernels: every output bit-identical to the reference kernel, whose
+// summation order (reference.h) is checked here against an independent implementation and
+// whose values are checked against a double-precision oracle (jit_test_support.h).
 //
 // Every kernel runs on guard-paged buffers (jit_test_support.h), so any out-of-bounds
 // access crashes the binary. ISAs this host lacks are reported with WARN and skipped.
@@ -7,6 +9,7 @@
 #include <string.h>
 
 #include "microjit/candidates.h"
+#include "microjit/reference.h"
 #include "tests/host/microjit/jit_test_support.h"
 
 using namespace mjit;
@@ -34,6 +37,30 @@ void warn_skipped(const char* what)
     }
 }
 
+// The canonical order of reference.h, written apart from reference.cpp: element j into
+// lane j % 16 (product rounded first), then the tree as halving widths 8, 4, 2, 1.
+float canonical_dot(const float* w, const float* x, u32 n)
+{
+    float lane[16];
+    for (float& l : lane)
+        l = 0.0f;
+    for (u32 j = 0; j < n; ++j) {
+        volatile float product = w[j] * x[j];
+        lane[j % 16] = lane[j % 16] + product;
+    }
+    for (u32 width = 8; width >= 1; width /= 2)
+        for (u32 k = 0; k < width; ++k)
+            lane[k] = lane[k] + lane[k + width];
+    return lane[0];
+}
+
+u32 bits(float f)
+{
+    u32 b;
+    memcpy(&b, &f, 4);
+    return b;
+}
+
 // Runs one config on one case; on failure reports the kernel and the first mismatch.
 void expect_ok(const KernelConfig& config, const MatrixCase& c)
 {
@@ -42,6 +69,83 @@ void expect_ok(const KernelConfig& config, const MatrixCase& c)
         FAIL_CHECK(describe(config) << " rows [" << c.row_begin << ", " << c.row_end << "): " << v.detail);
 }
 
+}
+
+TEST_CASE("fp32 reference: the canonical 16-lane order, no FMA, no other order", "[jit][f32]")
+{
+    Rng rng(5);
+    std::vector<float> w(5000), x(5000);
+    u32 differs_from_sequential = 0, differs_from_fma = 0, lengths = 0;
+    for (u32 n = 0; n <= 5000; n += n < 300 ? 1 : 97) {
+        for (u32 j = 0; j < n; ++j) {
+            w[j] = rng.uniform(-1, 1);
+            x[j] = rng.uniform(-1, 1);
+        }
+        const float canonical = canonical_dot(w.data(), x.data(), n);
+        INFO("n = " << n);
+        REQUIRE(bits(mjit::ref::dot_f32(w.data(), x.data(), n)) == bits(canonical));
+        // The data tells orders apart: a sequential sum, or the same lanes with fused
+        // multiply-adds, give other bits for most lengths.
+        float sequential = 0.0f, fused[16] = {};
+        for (u32 j = 0; j < n; ++j) {
+            volatile float product = w[j] * x[j];
+            sequential = sequential + product;
+            fused[j % 16] = __builtin_fmaf(w[j], x[j], fused[j % 16]);
+        }
+        for (u32 width = 8; width >= 1; width /= 2)
+            for (u32 k = 0; k < width; ++k)
+                fused[k] = fused[k] + fused[k + width];
+        differs_from_sequential += bits(sequential) != bits(canonical);
+        differs_from_fma += bits(fused[0]) != bits(canonical);
+        ++lengths;
+    }
+    CHECK(differs_from_sequential > lengths / 2);
+    CHECK(differs_from_fma > lengths / 2);
+
+    // matmul_f32 is dot_f32 for every (token, row) of the range.
+    KernelArgs args {};
+    std::vector<float> out(3 * 7, -1.0f);
+    args.out = out.data();
+    args.w = w.data();
+    args.x = x.data();
+    args.row_begin = 2;
+    args.row_end = 6;
+    args.n = 100;
+    args.d = 7;
+    args.t = 3;
+    mjit::ref::matmul_f32(&args);
+    for (u32 tok = 0; tok < 3; ++tok)
+        for (u32 row = 0; row < 7; ++row) {
+            const float expected = row >= 2 && row < 6 ? canonical_dot(w.data() + row * 100, x.data() + tok * 100, 100) : -1.0f;
+            CHECK(bits(out[tok * 7 + row]) == bits(expected));
+        }
+}
+
+TEST_CASE("fp32: every variant (rows, tokens, unroll, prefetch, stripes, aligned) on a few shapes", "[jit][f32]")
+{
+    for (Isa isa : runnable_isas()) {
+        u64 kernels = 0;
+        const u32 width = vector_bytes(isa) / 4;
+        for (u32 n : { 1u, 17u, 64u, 100u, 257u, 16 * width + width })
+            for (u8 rows = 1; rows <= 8; ++rows)
+                for (u8 tokens = 1; tokens <= 4; ++tokens)
+                    for (u8 unroll : { 1, 3 })
+                        for (u8 flags : { u8(0), variant::prefetch_nta, variant::stripes, variant::aligned }) {
+                            const u32 t = tokens == 1 ? 1 : 5;
+                            KernelConfig config = default_config(t > 1 ? KernelOp::MatmulF32 : KernelOp::MatvecF32, shape_of(n, 13, t), isa);
+                            config.rows = rows;
+                            config.tokens = tokens;
+                            config.unroll = unroll;
+                            config.flags = flags;
+                            config.prefetch = flags == variant::prefetch_nta ? 256 : unroll == 3 ? 512 : 0;
+                            if (validate(config).is_error())
+                                continue;
+                            expect_ok(config, MatrixCase { n, 13, t, 0, 1, 12, Flush::End, 0, n * 10ull + rows });
+                            ++kernels;
+                        }
+        INFO(kl::cpu::isa_name(isa) << ": " << kernels << " kernels");
+        CHECK(kernels > (isa == Isa::Sse2 ? 100u : 300u));
+    }
 }
 
 TEST_CASE("fp32 matvec: every n and d in 1..64, every ISA", "[jit][f32]")

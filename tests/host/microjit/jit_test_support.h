@@ -1,5 +1,6 @@
-// Helpers of the micro-JIT tests: guard-paged buffers, deterministic data, independent
-// double-precision oracles, and which ISAs this host can run.
+// Helpers of the micro-JIT tests: guard-paged buffers, deterministic data, the bitwise
+// comparison with the reference kernels (backed by independent double-precision oracles),
+// and which ISAs this host can run.
 //
 // Every buffer a kernel touches in these tests is a GuardedBuffer: its bytes sit flush
 // against a PROT_NONE page (after it, or before it), so a single byte read or written out
@@ -67,10 +68,11 @@ struct Verdict {
     std::string detail;  // first mismatch
 };
 
-// fp32 matrix kernel: runs `fn` (and ref::matmul_f32) on random data in guarded buffers
-// with rows [row_begin, row_end) and checks every output against a double oracle:
-// |out - ref| <= 1e-5 * sum|w x| + 1e-6 and |out - exact| likewise; rows outside the range
-// must keep their sentinel.
+// Matrix kernels: run `fn` (and the reference kernel) on random data in guarded buffers
+// with rows [row_begin, row_end) and demand every output BIT-IDENTICAL to the reference's
+// (reference.h defines the summation order every generated kernel follows); the reference
+// itself must be within 1e-5 * sum|w x| + 1e-6 of a double-precision oracle. Rows outside
+// the range must keep their sentinel.
 struct MatrixCase {
     u32 n, d, t, gs;
     u64 row_begin, row_end;

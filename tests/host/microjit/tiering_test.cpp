@@ -24,7 +24,8 @@ void correct_kernel(const KernelArgs* a) { ref::matmul_f32(a); }
 void wrong_kernel(const KernelArgs* a)
 {
     ref::matmul_f32(a);
-    a->out[a->row_begin] += 1.0f;  // one element off by far more than the tolerance
+    // One element off by a single ulp: verification demands identical bits.
+    a->out[a->row_begin] = __builtin_nextafterf(a->out[a->row_begin], 1e30f);
 }
 
 void faulting_kernel(const KernelArgs*) { __builtin_trap(); }
@@ -271,43 +272,23 @@ TEST_CASE("warm start publishes a verified decision before the first call and re
     CHECK_FALSE(bad->settled);  // it will still tune normally
 }
 
-TEST_CASE("verification bounds follow the sum of |terms| for fp32 and Q8", "[jit][tiering]")
+TEST_CASE("verification demands identical bits, rows in range only", "[jit][tiering]")
 {
-    // fp32: two terms of opposite sign cancel; the bound still reflects their magnitude.
-    float w[2] = { 1000.0f, -1000.0f }, x[2] = { 1.0f, 1.0f }, out[1], bounds[1];
+    float got[3] = { 1.0f, 2.0f, 3.0f }, expected[3] = { 1.0f, 2.0f, 3.0f };
     KernelArgs a {};
-    a.out = out;
-    a.w = w;
-    a.x = x;
-    a.row_begin = 0;
-    a.row_end = 1;
-    a.n = 2;
-    a.d = 1;
+    a.row_begin = 1;
+    a.row_end = 3;
+    a.d = 3;
     a.t = 1;
-    compute_bounds(a, Op::MatvecF32, 1e-5f, bounds);
-    CHECK(bounds[0] == Approx(0.02f));
-    float got = 0.015f, expected = 0.0f;
-    CHECK(first_mismatch(a, &got, &expected, bounds) == -1);
-    got = 0.03f;
-    CHECK(first_mismatch(a, &got, &expected, bounds) == 0);
-    float nan = __builtin_nanf("");
-    CHECK(first_mismatch(a, &nan, &expected, bounds) == 0);
-
-    // Q8: |isum * w_scale * x_scale| per group.
-    i8 wq[4] = { 127, -127, 2, 3 }, xq[4] = { 1, 1, 1, 1 };
-    float ws[1] = { 0.5f }, xs[1] = { 2.0f };
-    KernelArgs q {};
-    q.out = out;
-    q.w = wq;
-    q.w_scale = ws;
-    q.x = xq;
-    q.x_scale = xs;
-    q.row_begin = 0;
-    q.row_end = 1;
-    q.n = 4;
-    q.d = 1;
-    q.t = 1;
-    q.gs = 4;
-    compute_bounds(q, Op::MatvecQ8, 1.0f, bounds);
-    CHECK(bounds[0] == Approx(5.0f));  // |127 - 127 + 2 + 3| * 0.5 * 2
+    CHECK(first_mismatch(a, got, expected) == -1);
+    got[0] = 99.0f;  // outside the row range: not compared
+    CHECK(first_mismatch(a, got, expected) == -1);
+    got[2] = __builtin_nextafterf(3.0f, 4.0f);
+    CHECK(first_mismatch(a, got, expected) == 2);
+    got[2] = 3.0f;
+    got[1] = -0.0f;
+    expected[1] = 0.0f;  // equal as values, different bits
+    CHECK(first_mismatch(a, got, expected) == 1);
+    got[1] = expected[1] = __builtin_nanf("");  // the same NaN bits are identical
+    CHECK(first_mismatch(a, got, expected) == -1);
 }

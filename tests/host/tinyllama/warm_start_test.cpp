@@ -21,9 +21,9 @@ TEST_CASE("a profile's decisions are published before the first token; bad ones 
     EngineJit jit(options);
     jit.attach(t);
     std::string profile = R"({"bareflow_profile": 1, "decisions": [
-      {"op": "matvec_f32", "n": 64, "d": 64, "t": 1, "gs": 0, "isa": "sse2", "rows": 4, "tokens": 1, "unroll": 1, "flags": 0, "prefetch": 0},
-      {"op": "matvec_f32", "n": 999, "d": 64, "t": 1, "gs": 0, "isa": "sse2", "rows": 4, "tokens": 1, "unroll": 1, "flags": 0, "prefetch": 0},
-      {"op": "matvec_q9", "n": 64, "d": 64, "t": 1, "gs": 0, "isa": "sse2", "rows": 4, "tokens": 1, "unroll": 1, "flags": 0, "prefetch": 0},
+      {"op": "matvec_f32", "n": 64, "d": 64, "t": 1, "gs": 0, "isa": "sse2", "rows": 2, "tokens": 1, "unroll": 1, "flags": 0, "prefetch": 0},
+      {"op": "matvec_f32", "n": 999, "d": 64, "t": 1, "gs": 0, "isa": "sse2", "rows": 2, "tokens": 1, "unroll": 1, "flags": 0, "prefetch": 0},
+      {"op": "matvec_q9", "n": 64, "d": 64, "t": 1, "gs": 0, "isa": "sse2", "rows": 2, "tokens": 1, "unroll": 1, "flags": 0, "prefetch": 0},
       {"op": "matvec_f32", "n": 64, "d": 172, "t": 1, "gs": 0, "isa": "sse2", "rows": 99, "tokens": 1, "unroll": 1, "flags": 0, "prefetch": 0}
     ]})";
     auto result = warm_start(t, jit, profile.data(), profile.size());

@@ -1,0 +1,66 @@
+// The loops every matrix generator shares (fp32 and Q8): rows, stripes and tokens.
+//
+// A subclass describes its rows (bytes of a W row, of a w_scale row if any, of an x and
+// x_scale token) and the rows/tokens it keeps in flight, then calls row_loops(), which
+// calls back sweep(rows, toks) + store(rows, toks) for each block:
+//   - blocks of `rows` adjacent rows while they last, then single rows; or, with
+//     variant::stripes, one row from each of `rows` equal stripes of the range per step
+//     (every load walks one linear stream), the leftover rows again one at a time;
+//   - per block, the tokens `toks` at a time, then the remainder.
+// Rows come from args->row_begin/row_end at run time (row_end stays in memory), so any
+// split of the rows across cores works; an empty or inverted range writes nothing.
+#pragma once
+
+#include "microjit/emitter.h"
+
+namespace mjit {
+
+class MatrixGenerator : public Emitter {
+protected:
+    explicit MatrixGenerator(const KernelConfig& config) : Emitter(config) {}
+
+    struct Rows {
+        i64 w_row = 0;      // bytes per row of W
+        i64 ws_row = 0;     // bytes per row of w_scale; 0 = none (fp32)
+        i64 x_tok = 0;      // bytes per token of x
+        i64 xs_tok = 0;     // bytes per token of x_scale
+        u32 rows = 1;       // in flight
+        u32 toks = 1;       // in flight
+        u32 stripes = 0;    // 0, or = rows (2..4)
+    };
+    // General registers of the loops (call first in assign_registers()).
+    void assign_row_registers(const Rows& rows);
+    // Row pointers of row_begin (call in load_args()).
+    void load_row_args();
+    void row_loops();
+    virtual void sweep(u32 rows, u32 toks) = 0;
+    virtual void store(u32 rows, u32 toks) = 0;
+
+    // Addresses of row `row` / token `tok` of the current block at byte `disp`, optionally
+    // plus the column index (m_col for W and x, m_scol for the scales).
+    x86::Mem w_mem(u32 row, bool indexed, i64 disp) const { return row_mem(m_w, m_stripe_w, m_rows.w_row, row, indexed, disp); }
+    x86::Mem ws_mem(u32 row, bool indexed, i64 disp) const { return row_mem(m_ws, m_stripe_ws, m_rows.ws_row, row, indexed, disp); }
+    x86::Mem x_mem(u32 tok, bool indexed, i64 disp) const;
+    x86::Mem xs_mem(u32 tok, bool indexed, i64 disp) const;
+    // Where out[tok][row] of rows r0.. goes: contiguous (outs[0]) or, in a stripe step,
+    // outs[i] for stripe i. Returns whether contiguous. May use m_scratch.
+    bool out_mems(u32 r0, u32 tok, x86::Mem* outs);
+
+    Rows m_rows;
+    bool m_in_stripe = false;  // emitting the stripe loop
+    x86::Gp m_args, m_row, m_w, m_ws, m_xt, m_xst, m_ot, m_col, m_scol, m_tok_count, m_scratch;
+
+private:
+    x86::Mem row_mem(const x86::Gp& base, const x86::Gp* stripe, i64 row_bytes, u32 row, bool indexed, i64 disp) const;
+    void stripe_setup();
+    void stripe_loop();
+    void token_blocks(u32 rows);
+    void advance(const x86::Gp* w, const x86::Gp* ws, u32 rows);
+
+    // Stripes: each stripe's W and w_scale pointers (stripe 0's are m_w / m_ws), the out
+    // pointer of stripe 0, the distance between stripes in out (rows per stripe * 4), the
+    // steps left.
+    x86::Gp m_stripe_w[4], m_stripe_ws[4], m_stripe_out, m_stripe_gap, m_stripe_count;
+};
+
+}
