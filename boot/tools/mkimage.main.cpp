@@ -17,6 +17,7 @@
 
 #include "boot/tools/image_checks.h"
 #include "kernel_lib/boot/bootinfo.h"
+#include "kernel_lib/boot/directory.h"
 #include "kernel_lib/util/crc32c.h"
 #include "kernel_lib/util/keyvalue.h"
 #include "tinyllama/app/boot_settings.h"
@@ -34,6 +35,7 @@ struct Options {
     std::string model = "stories260K.bin";
     std::string tokenizer;  // default: derived from the model (tok512.bin for stories260K)
     std::string profile;
+    std::string raw_settings;  // --raw-settings: the settings payload as given, unvalidated
     std::vector<std::pair<std::string, std::string>> settings;  // key, value in order
     std::vector<std::pair<std::string, std::string>> extra_payloads;  // name, file
     u64 test_payload_bytes = 0;
@@ -61,6 +63,7 @@ void usage()
         "         [--mode generate|interactive|bench|selftest] [--jit on|off] [--no-check]\n"
         "         [--set key=value]... [--payload NAME=FILE]... [--profile FILE]\n"
         "         [--test-payload BYTES] [--stage1 F] [--stage2 F] [--symbols F] [--quiet]\n"
+        "         [--raw-settings FILE --no-check]\n"
         "M and T are paths or file names looked up in ./models and $BAREFLOW_MODEL_PATH.\n");
 }
 
@@ -145,7 +148,9 @@ Options parse_options(int argc, char** argv)
             o.test_payload_bytes = strtoull(v, &end, 0);
             if (*end != 0 || o.test_payload_bytes == 0 || o.test_payload_bytes > (1ull << 31))
                 die(static_cast<int>(kl::ErrorCode::UsageError), "--test-payload needs a size from 1 to 2^31 bytes");
-        } else if (a == "--no-check")
+        } else if (a == "--raw-settings")
+            o.raw_settings = need(i);
+        else if (a == "--no-check")
             o.check = false;
         else if (a == "--quiet" || a == "-q")
             o.quiet = true;
@@ -161,6 +166,11 @@ Options parse_options(int argc, char** argv)
         usage();
         die(static_cast<int>(kl::ErrorCode::UsageError), "no output file given (-o OUT)");
     }
+    // Raw settings exist to test the kernel's own settings checks, so they are only taken
+    // together with --no-check, and never mixed with settings mkimage would write.
+    if (!o.raw_settings.empty() && (o.check || !o.settings.empty()))
+        die(static_cast<int>(kl::ErrorCode::UsageError),
+            "--raw-settings FILE is for testing the kernel's checks: it needs --no-check and no other settings options");
     if (!tokenizer_given)
         o.tokenizer = default_tokenizer_for(o.model);
     return o;
@@ -243,7 +253,13 @@ int main(int argc, char** argv)
     if (payloads[0].data.size() > kernel_max_bytes)
         die(static_cast<int>(kl::ErrorCode::BootKernel), "kernel %s is %zu bytes; at most %llu fit below the payloads",
             o.kernel.c_str(), payloads[0].data.size(), static_cast<unsigned long long>(kernel_max_bytes));
-    std::string settings = build_settings(o, model_path);
+    std::string settings;
+    if (o.raw_settings.empty()) {
+        settings = build_settings(o, model_path);
+    } else {
+        std::vector<u8> raw = read_file(o.raw_settings, "raw settings");
+        settings.assign(raw.begin(), raw.end());
+    }
     payloads.push_back({ "settings", std::vector<u8>(settings.begin(), settings.end()) });
     if (!o.symbols.empty())
         payloads.push_back({ "ksyms", read_file(o.symbols, "kernel symbol table") });
@@ -309,6 +325,11 @@ int main(int argc, char** argv)
         put_u32(e + 32, kl::crc32c(payloads[i].data.data(), payloads[i].data.size()));
     }
     put_u32(&directory[16], kl::crc32c(directory.data(), directory.size()));
+    // Self-check: the directory must pass the rules stage2 applies (kernel_lib/boot/directory.h).
+    auto directory_ok = validate_directory(directory.data(), image_sectors, directory_lba);
+    if (directory_ok.is_error())
+        die(directory_ok.error().exit_status(), "the payload directory fails its own check: %s",
+            directory_ok.error().message());
 
     // Patch the slots and the partition table.
     put_u16(&stage1[stage1_slot_stage2_sectors], static_cast<u16>(stage2_sectors));
