@@ -10,7 +10,9 @@
 //   6. CPU features (CPUID + the XCR0 the entry code set);
 //   7. the stack protector's canary from the TSC;
 //   8. memory: physical map, frame allocator, the kernel's page tables, heap, code arena;
-//   9. kmain.
+//   9. SMP: the other cores started and polling for parallel_for jobs (needs memory and the
+//      IDT; never fails, at worst the kernel runs on the boot core alone);
+//  10. kmain.
 #include "kernel_lib/arch/x86_64/cpu.h"
 #include "kernel_lib/arch/x86_64/descriptors.h"
 #include "kernel_lib/arch/x86_64/pic.h"
@@ -22,6 +24,7 @@
 #include "kernel_lib/io/vga.h"
 #include "kernel_lib/mem/kernel_memory.h"
 #include "kernel_lib/platform/report.h"
+#include "kernel_lib/smp/smp.h"
 
 // The application's entry, defined outside kernel_lib.
 [[noreturn]] void kmain(const kl::boot::BootInfo& info);
@@ -61,6 +64,7 @@ extern "C" [[noreturn]] __attribute__((no_stack_protector)) void kernel_start(co
     auto memory = kl::mem::init_memory(*info);
     if (memory.is_error())
         kl::fail(memory.error());
+    kl::smp::init(*info);
 
     kmain(*info);
 }

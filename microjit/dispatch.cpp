@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "kernel_lib/base/error.h"
+#include "kernel_lib/smp/parallel.h"
 #include "kernel_lib/time/tsc.h"
 #include "microjit/reference.h"
 #include "microjit/tiering.h"
@@ -75,6 +76,7 @@ KernelSlot* Dispatcher::slot(Op op, Shape shape)
     s.reference = ref::kernel_for(op);
     s.fn = s.reference;
     format_kernel_name(s.name, sizeof(s.name), op, shape);
+    s.split = static_cast<u64>(shape.n) * shape.d * shape.t >= split_threshold_macs;
     s.tiering = m_tiering;
     s.settled = !m_tiering || !m_tiering->options().enabled;
     return &s;
@@ -92,13 +94,39 @@ void Dispatcher::attach(Tiering* tiering)
     }
 }
 
+namespace {
+
+struct SplitJob {
+    KernelFn fn;
+    const KernelArgs* args;
+};
+
+void run_rows(void* context, u64 begin, u64 end, u32)
+{
+    auto* job = static_cast<SplitJob*>(context);
+    KernelArgs part = *job->args;
+    part.row_begin = job->args->row_begin + begin;
+    part.row_end = job->args->row_begin + end;
+    job->fn(&part);
+}
+
+}
+
+void run_split(KernelFn fn, const KernelArgs& args)
+{
+    SplitJob job { fn, &args };
+    // Ranges of 16 rows: whole cache lines of output per core, and whole row blocks of
+    // the generated kernels (which handle any remainder anyway).
+    kl::smp::parallel_for(args.row_end - args.row_begin, run_rows, &job, 16);
+}
+
 void call_timed(KernelSlot& slot, const KernelArgs& args)
 {
     if (!slot.settled && slot.tiering && slot.tiering->step(slot, args))
         return;
     KernelFn fn = __atomic_load_n(&slot.fn, __ATOMIC_ACQUIRE);
     u64 begin = kl::time::rdtsc_begin();
-    fn(&args);
+    run(slot, fn, args);
     u64 cycles = kl::time::rdtsc_end() - begin;
     (slot.tier == Tier::Jit ? slot.jit : slot.ref).record(cycles);
     if (slot.settled)

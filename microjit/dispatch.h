@@ -53,6 +53,7 @@ struct KernelSlot {
 
     Tier tier = Tier::Reference;
     bool settled = false;       // no further tier change will be tried
+    bool split = false;         // big enough to split its rows across the cores
     u32 skip = 0;               // untimed calls left before the next timed one
     TierProfile ref;            // calls served by the reference kernel
     TierProfile jit;            // calls served by the published kernel
@@ -90,16 +91,33 @@ private:
 // The timed path: counts, times, and drives the tiering state machine (dispatch.cpp).
 void call_timed(KernelSlot& slot, const KernelArgs& args);
 
+// Runs `fn` on args's rows, split across the cores in contiguous ranges (kernel_lib/smp):
+// every row is still computed by one kernel in its canonical order, so the results do not
+// depend on the number of cores.
+void run_split(KernelFn fn, const KernelArgs& args);
+
+inline void run(const KernelSlot& slot, KernelFn fn, const KernelArgs& args)
+{
+    if (slot.split)
+        run_split(fn, args);
+    else
+        fn(&args);
+}
+
 inline void call(KernelSlot& slot, const KernelArgs& args)
 {
     if (slot.skip != 0) [[likely]] {
         --slot.skip;
         ++(slot.tier == Tier::Jit ? slot.jit : slot.ref).calls;
-        __atomic_load_n(&slot.fn, __ATOMIC_ACQUIRE)(&args);
+        run(slot, __atomic_load_n(&slot.fn, __ATOMIC_ACQUIRE), args);
         return;
     }
     call_timed(slot, args);
 }
+
+// Slots with at least this many multiply-adds per call split their rows across cores
+// (below it the dispatch and barrier cost more than the second core saves).
+constexpr u64 split_threshold_macs = 32768;
 
 // "matvec_f32_n288_d768", "matmul_q8_n288_d768_t16_gs64": the name of a kernel's shape.
 void format_kernel_name(char* buffer, usize size, Op op, Shape shape);

@@ -6,6 +6,7 @@
 #include "kernel_lib/arch/x86_64/cpu.h"
 #include "kernel_lib/arch/x86_64/pvm.h"
 #include "kernel_lib/cpu/features.h"
+#include "kernel_lib/smp/parallel.h"
 
 extern "C" char __kernel_start[], __rodata_start[], __data_start[], __kernel_end[];
 extern "C" char boot_stack_guard[];
@@ -95,6 +96,8 @@ ErrorOr<void> protect(u64 address, u64 size, Protection protection)
             x86::invlpg(at);
         }
     }
+    // Other cores flush their TLBs before their next job (JIT code changes W^X often).
+    smp::mappings_changed();
     return {};
 }
 

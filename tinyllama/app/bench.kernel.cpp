@@ -8,6 +8,7 @@
 #include "kernel_lib/mem/alloc.h"
 #include "kernel_lib/mem/bandwidth.h"
 #include "kernel_lib/platform/report.h"
+#include "kernel_lib/smp/parallel.h"
 #include "kernel_lib/time/tsc.h"
 #include "kernel_lib/util/json.h"
 #include "microjit/report.h"
@@ -96,11 +97,12 @@ int run_bench(Engine& engine, const BootSettings& settings)
     kl::json_escape(engine.model_name, model, sizeof(model));
     kl::json_escape(cpu.brand, brand, sizeof(brand));
     kl::print("@stats {\"mode\": \"bench\", \"model\": \"%s\", \"cpu\": \"%s\", \"isa\": \"%s\", \"jit\": \"%s\", "
-              "\"cores\": 1, \"runs\": %u, \"steps\": %u, \"prompt_tokens\": %u, \"generated_tokens\": %u, "
+              "\"cores\": %u, \"runs\": %u, \"steps\": %u, \"prompt_tokens\": %u, \"generated_tokens\": %u, "
               "\"tok_per_s\": %.2f, \"ttft_ms\": %.3f, \"prompt_ms\": %.3f, \"weights_gb\": %.4f, "
               "\"stream_gb_per_s\": %.2f, \"probe_gb_per_s\": %.2f, \"stream_pct_of_probe\": %.1f, "
               "\"mem_mb\": %llu}\n",
-        model, brand, engine.jit->isa_name(), engine.jit->enabled() ? "on" : "off", runs, steps, stats.prompt_tokens,
+        model, brand, engine.jit->isa_name(), engine.jit->enabled() ? "on" : "off", kl::smp::core_count(), runs, steps,
+        stats.prompt_tokens,
         stats.generated_tokens, tps, median(ttft, runs), median(prompt_ms, runs), weight_gb, stream,
         bandwidth.gb_per_s, bandwidth.gb_per_s > 0 ? 100.0 * stream / bandwidth.gb_per_s : 0.0,
         static_cast<unsigned long long>(kl::mem::available_bytes() / kl::MiB));

@@ -9,6 +9,7 @@
 #include "kernel_lib/io/serial.h"
 #include "kernel_lib/io/vga.h"
 #include "kernel_lib/mem/alloc.h"
+#include "kernel_lib/smp/parallel.h"
 #include "kernel_lib/time/tsc.h"
 #include "kernel_lib/util/json.h"
 #include "tinyllama/warm_start.h"
@@ -46,7 +47,7 @@ kl::ErrorOr<void> build_engine(Engine& engine, const kl::boot::BootInfo& info, c
     auto model = TRY(kl::boot::find_payload(info, "model"));
     auto tokenizer = TRY(kl::boot::find_payload(info, "tokenizer"));
     engine.model_name = settings.model_name[0] ? settings.model_name : "model";
-    TRY(build_transformer(engine.transformer, model.data, model.size));
+    TRY(build_transformer(engine.transformer, model.data, model.size, static_cast<i32>(settings.prefill)));
     print_model_summary(engine.transformer, engine.model_name);
 
     JitOptions jit;
@@ -110,9 +111,9 @@ kl::ErrorOr<GenerateStats> tell_story(Engine& engine, const char* prompt, u32 st
         token_ms[0] = 0;
     kl::print("@stats {\"prompt_tokens\": %u, \"generated_tokens\": %u, \"ttft_ms\": %.3f, \"tok_per_s\": %.2f, "
               "\"total_ms\": %.3f, \"model\": \"%s\", \"cpu\": \"%s\", \"isa\": \"%s\", \"jit\": \"%s\", "
-              "\"cores\": 1, \"mem_mb\": %llu, \"first_token_ms\": [%s]}\n",
+              "\"cores\": %u, \"mem_mb\": %llu, \"first_token_ms\": [%s]}\n",
         stats.prompt_tokens, stats.generated_tokens, stats.ttft_ms, stats.tok_per_s, stats.total_ms, model, brand,
-        engine.jit->isa_name(), engine.jit->enabled() ? "on" : "off",
+        engine.jit->isa_name(), engine.jit->enabled() ? "on" : "off", kl::smp::core_count(),
         static_cast<unsigned long long>(kl::mem::available_bytes() / kl::MiB), token_ms);
     engine.jit->report(engine.transformer, stats.total_ms * 1e-3 * static_cast<double>(kl::time::tsc_hz()));
     return stats;

@@ -15,6 +15,7 @@
 #include "kernel_lib/io/print.h"
 #include "kernel_lib/io/serial.h"
 #include "kernel_lib/platform/report.h"
+#include "kernel_lib/smp/parallel.h"
 
 namespace {
 
@@ -29,8 +30,10 @@ struct GuardContext {
     u64 rbx, rbp, r12, r13, r14, r15, rsp;
 };
 
+// One guard at a time, armed by one core: a fault on another core is not its business.
 GuardContext g_guard_context;
 bool g_guard_active = false;
+u32 g_guard_cpu = 0;
 kl::Fault g_guard_fault;
 int g_reporting = 0;
 
@@ -88,8 +91,8 @@ void describe_page_fault(u64 error_code, char* out, usize size)
         kl::x86::outl(0xF4, 3);
         kl::machine::halt_forever();
     }
-    kl::print("\nCPU exception: %s %s (vector %u), error code %#llx\n", kl::exception_mnemonic(vector),
-        kl::exception_name(vector), vector, static_cast<unsigned long long>(f.error_code));
+    kl::print("\nCPU exception: %s %s (vector %u), error code %#llx, on core %u\n", kl::exception_mnemonic(vector),
+        kl::exception_name(vector), vector, static_cast<unsigned long long>(f.error_code), kl::smp::current_cpu());
     print_address("  RIP    ", f.rip);
     u64 cr2 = kl::x86::read_cr2();
     if (vector == 14) {
@@ -139,7 +142,8 @@ extern "C" void isr_dispatch(InterruptFrame* frame)
             kl::arch::pic_eoi(0);  // the master saw a real cascade interrupt
         return;
     }
-    if (g_guard_active && vector < 32 && vector != 2 && vector != 8 && vector != 18) {
+    if (g_guard_active && vector < 32 && vector != 2 && vector != 8 && vector != 18
+        && kl::smp::current_cpu() == g_guard_cpu) {
         g_guard_active = false;
         g_guard_fault = { vector, frame->error_code, frame->rip, vector == 14 ? kl::x86::read_cr2() : 0 };
         frame->rip = reinterpret_cast<u64>(&guard_resume);
@@ -155,6 +159,7 @@ namespace kl {
 ErrorOr<void> run_guarded(void (*fn)(void*), void* arg, Fault* fault)
 {
     VERIFY(!g_guard_active);
+    g_guard_cpu = kl::smp::current_cpu();
     g_guard_active = true;
     u64 faulted = guard_call(&g_guard_context, fn, arg);
     g_guard_active = false;

@@ -1,0 +1,75 @@
+// ACPI, as far as SMP needs it: find the RSDP, walk the RSDT/XSDT to the MADT ("APIC") and
+// read the local APIC address and the APIC ID of every enabled processor from it.
+//
+// Everything here is shared code and touches memory only through a PhysicalMemory view,
+// so the host tests (tests/host/kernel_lib/smp_acpi_test.cpp) feed it hand-made tables,
+// damaged ones included. Every structure is checked before it is trusted: signatures,
+// checksums, lengths against what is readable, entry lengths against the table's end.
+// A damaged table is an Error naming the table and the fault; the caller falls back to
+// one core.
+#pragma once
+
+#include "kernel_lib/base/error.h"
+
+namespace kl::acpi {
+
+// Read access to physical memory: `view(ctx, address, length)` returns a pointer to the
+// `length` bytes at `address`, or nullptr when any of them cannot be read.
+struct PhysicalMemory {
+    const u8* (*view)(void* ctx, u64 address, u64 length);
+    void* ctx;
+
+    const u8* at(u64 address, u64 length) const { return view(ctx, address, length); }
+};
+
+// The ACPI 1.0 RSDP is 20 bytes; revision 2+ adds a length, the XSDT address and an
+// extended checksum over 36 bytes.
+constexpr u64 rsdp_v1_bytes = 20;
+constexpr u64 rsdp_v2_bytes = 36;
+constexpr u64 sdt_header_bytes = 36;
+constexpr u64 madt_entries_offset = 44;
+constexpr u32 max_processors = 64;
+
+// The BIOS areas searched for the RSDP: the first KiB of the EBDA, then the BIOS ROM.
+constexpr u64 bios_area_begin = 0xE0000;
+constexpr u64 bios_area_end = 0x100000;
+constexpr u64 ebda_search_bytes = 1024;
+
+// The physical address of a valid RSDP: signature "RSD PTR " on a 16-byte boundary, the
+// 20-byte checksum, and for revision 2+ the extended checksum. `ebda_address` is the EBDA's
+// start (0 to skip it). Candidates whose checksums fail are skipped, not fatal.
+ErrorOr<u64> find_rsdp(const PhysicalMemory& memory, u64 ebda_address);
+
+// The physical address and length of the table with `signature` ("APIC", "FACP", ...),
+// found through the XSDT when the RSDP has one and it is valid, else through the RSDT.
+// The table's own checksum and length are checked. `used_xsdt` (optional) says which.
+struct TableLocation {
+    u64 address;
+    u32 length;
+};
+ErrorOr<TableLocation> find_table(const PhysicalMemory& memory, u64 rsdp_address, const char signature[4],
+    bool* used_xsdt = nullptr);
+
+// What the MADT says about the processors.
+struct MadtInfo {
+    u64 lapic_address = 0;       // after any type-5 override
+    u32 flags = 0;               // bit 0: dual 8259 PICs present (PC-AT compatible)
+    u32 processor_count = 0;     // enabled processors listed in apic_ids (first come first)
+    u32 apic_ids[max_processors] = {};
+    u32 disabled_count = 0;      // entries without the enabled flag (not started)
+    u32 dropped_count = 0;       // enabled processors beyond max_processors
+    u32 duplicate_count = 0;     // an APIC ID listed twice (type 0 and type 9): counted once
+    u32 x2apic_entries = 0;      // type-9 entries among the enabled ones
+};
+
+// Parses a MADT already located and checksummed: `table` points at its header, `length`
+// is the header's length field. Errors for entries that are too short or run past the end.
+ErrorOr<MadtInfo> parse_madt(const u8* table, u32 length);
+
+// The whole walk: RSDP -> RSDT/XSDT -> MADT -> MadtInfo.
+ErrorOr<MadtInfo> read_madt(const PhysicalMemory& memory, u64 ebda_address);
+
+// The 8-bit sum of `length` bytes (a valid ACPI structure sums to zero).
+u8 checksum(const u8* bytes, u64 length);
+
+}
