@@ -3,6 +3,7 @@
 
 #include "microjit/isa.h"
 #include "microjit/report.h"
+#include "microjit/tier_control.h"
 
 namespace tllama {
 
@@ -28,9 +29,27 @@ EngineJit::EngineJit(const JitOptions& options)
     mjit::set_isa_cap(options.isa_cap);
 }
 
-EngineJit::~EngineJit() { mjit::set_isa_cap(m_previous_cap); }
+EngineJit::~EngineJit()
+{
+    detach();
+    mjit::set_isa_cap(m_previous_cap);
+}
 
-void EngineJit::attach(Transformer& t) { t.dispatcher.attach(&m_tiering); }
+void EngineJit::attach(Transformer& t)
+{
+    if (m_attached != &t.dispatcher)
+        detach();
+    t.dispatcher.attach(&m_tiering);
+    m_attached = &t.dispatcher;
+}
+
+void EngineJit::detach()
+{
+    if (!m_attached)
+        return;
+    mjit::tiers_to_reference(*m_attached, "the JIT was detached");
+    m_attached = nullptr;
+}
 
 const char* EngineJit::isa_name() const
 {

@@ -27,8 +27,11 @@ public:
     EngineJit(const EngineJit&) = delete;
     EngineJit& operator=(const EngineJit&) = delete;
 
-    // Every matrix product of `t` is profiled and, when enabled, tiered.
+    // Every matrix product of `t` is profiled and, when enabled, tiered. One transformer
+    // at a time: attaching another (or destroying the EngineJit) first returns the previous
+    // one's slots to the reference kernels, since its generated code lives in this cache.
     void attach(Transformer& t);
+    void detach();
 
     bool enabled() const { return m_options.enabled; }
     // The ISA generated kernels target ("avx2"), or "off".
@@ -45,6 +48,7 @@ private:
     kl::cpu::Isa m_previous_cap;
     mjit::CodeCache m_cache;
     mjit::Tiering m_tiering;
+    mjit::Dispatcher* m_attached = nullptr;
 };
 
 }

@@ -60,8 +60,30 @@ ErrorOr<GenerateStats> generate(Transformer& t, const Tokenizer& tokenizer, Samp
 
     const i32 last_prompt_pos = static_cast<i32>(prompt_tokens) - 1;
     u64 sampling_start = 0, first_token = 0;
-    i32 token = tokens[0];
-    for (i32 pos = 0; pos < steps; ++pos) {
+    i32 pos = 0;
+
+    // Batched prefill: whole blocks of forced prompt tokens go through the layers at once
+    // (bit-identical to one token at a time); the rest of the prompt, and the last prompt
+    // token, whose logits are sampled, take the usual path below.
+    const i32 block = t.prefill_block;
+    const i32 forced_end = last_prompt_pos < steps ? last_prompt_pos : steps;
+    while (block > 1 && pos + block <= forced_end) {
+        forward_block(t, tokens + pos, pos);
+        stats.forward_passes += static_cast<u32>(block);
+        for (i32 i = pos; i < pos + block; ++i) {
+            const TokenPiece piece = decode(tokenizer, tokens[i], tokens[i + 1]);
+            if (is_printable_piece(piece))
+                sink.write(sink.context, reinterpret_cast<const char*>(piece.bytes), piece.length);
+        }
+        pos += block;
+        if (sink.stop && sink.stop(sink.context)) {
+            stats.stopped = true;
+            steps = pos;  // the loop below then only finishes the text
+        }
+    }
+
+    i32 token = tokens[pos];
+    for (; pos < steps; ++pos) {
         const u64 pass_start = kl::time::rdtsc_begin();
         if (pos == last_prompt_pos)
             sampling_start = pass_start;

@@ -61,33 +61,59 @@ void rope_rotate(float* vec, i32 n, i32 head_size, const float* cos, const float
     }
 }
 
-void attention(float* out, const float* q, const float* k_cache, const float* v_cache, float* att, i32 att_stride,
-    i32 pos, i32 n_heads, i32 n_kv_heads, i32 head_size)
+// One head's scores for keys t .. t + lanes - 1: each score is the sequential dot product
+// of formats.md (same operation order as one key at a time), but `lanes` independent sums
+// are in flight, so the loop runs at the multiplier's throughput instead of its latency.
+template<int lanes>
+void score_block(float* scores, const float* qh, const float* k_cache, i64 kv_dim, i64 kv_offset, i32 t,
+    i32 head_size, float scale)
+{
+    const float* k[lanes];
+    float sum[lanes];
+    for (int j = 0; j < lanes; ++j) {
+        k[j] = k_cache + static_cast<i64>(t + j) * kv_dim + kv_offset;
+        sum[j] = 0.0f;
+    }
+    for (i32 i = 0; i < head_size; ++i) {
+        const float qi = qh[i];
+        for (int j = 0; j < lanes; ++j)
+            sum[j] += qi * k[j][i];
+    }
+    for (int j = 0; j < lanes; ++j)
+        scores[t + j] = sum[j] / scale;
+}
+
+void attention_heads(float* out, const float* q, const float* k_cache, const float* v_cache, float* att,
+    i32 att_stride, i32 pos, i32 n_heads, i32 n_kv_heads, i32 head_size, i32 head_begin, i32 head_end)
 {
     const i32 kv_dim = n_kv_heads * head_size;
     const i32 kv_mul = n_heads / n_kv_heads;
     const float scale = kl::sqrtf(static_cast<float>(head_size));
-    for (i32 h = 0; h < n_heads; ++h) {
+    for (i32 h = head_begin; h < head_end; ++h) {
         const float* qh = q + static_cast<i64>(h) * head_size;
         const i64 kv_offset = static_cast<i64>(h / kv_mul) * head_size;
         float* scores = att + static_cast<i64>(h) * att_stride;
-        for (i32 t = 0; t <= pos; ++t) {
-            const float* kt = k_cache + static_cast<i64>(t) * kv_dim + kv_offset;
-            float score = 0.0f;
-            for (i32 i = 0; i < head_size; ++i)
-                score += qh[i] * kt[i];
-            scores[t] = score / scale;
-        }
+        i32 t = 0;
+        for (; t + 8 <= pos + 1; t += 8)
+            score_block<8>(scores, qh, k_cache, kv_dim, kv_offset, t, head_size, scale);
+        for (; t <= pos; ++t)
+            score_block<1>(scores, qh, k_cache, kv_dim, kv_offset, t, head_size, scale);
         softmax(scores, pos + 1);
         float* oh = out + static_cast<i64>(h) * head_size;
         memset(oh, 0, static_cast<usize>(head_size) * sizeof(float));
-        for (i32 t = 0; t <= pos; ++t) {
-            const float* vt = v_cache + static_cast<i64>(t) * kv_dim + kv_offset;
-            const float a = scores[t];
+        for (i32 t2 = 0; t2 <= pos; ++t2) {
+            const float* vt = v_cache + static_cast<i64>(t2) * kv_dim + kv_offset;
+            const float a = scores[t2];
             for (i32 i = 0; i < head_size; ++i)
                 oh[i] += a * vt[i];
         }
     }
+}
+
+void attention(float* out, const float* q, const float* k_cache, const float* v_cache, float* att, i32 att_stride,
+    i32 pos, i32 n_heads, i32 n_kv_heads, i32 head_size)
+{
+    attention_heads(out, q, k_cache, v_cache, att, att_stride, pos, n_heads, n_kv_heads, head_size, 0, n_heads);
 }
 
 void swiglu(float* h1, const float* h3, i32 n)

@@ -40,6 +40,9 @@ void rope_rotate(float* vec, i32 n, i32 head_size, const float* cos, const float
 // Query head h reads kv head h / (n_heads / n_kv_heads) (grouped-query attention).
 void attention(float* out, const float* q, const float* k_cache, const float* v_cache, float* att, i32 att_stride,
     i32 pos, i32 n_heads, i32 n_kv_heads, i32 head_size);
+// The same for heads [head_begin, head_end) only (the heads are independent: cores split them).
+void attention_heads(float* out, const float* q, const float* k_cache, const float* v_cache, float* att,
+    i32 att_stride, i32 pos, i32 n_heads, i32 n_kv_heads, i32 head_size, i32 head_begin, i32 head_end);
 
 // In place SwiGLU: h1[i] = silu(h1[i]) * h3[i], silu(a) = a / (1 + exp(-a)).
 void swiglu(float* h1, const float* h3, i32 n);

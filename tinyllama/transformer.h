@@ -31,6 +31,17 @@ struct RunState {
     i8* xq;              // Q8: [max(dim, hidden_dim)] the quantized input vector
     float* xq_scale;     // Q8: [max(dim, hidden_dim) / group_size]
 
+    // Batched prefill: the same activations for a block of `prefill_block` tokens at once
+    // (null when prefill is off).
+    float* bx;           // [block][dim]
+    float* bxb;          // [block][dim]
+    float* bxb2;         // [block][dim]
+    float* bq;           // [block][dim]
+    float* bhb;          // [block][hidden_dim]
+    float* bhb2;         // [block][hidden_dim]
+    i8* bxq;             // Q8: [block][max(dim, hidden_dim)]
+    float* bxq_scale;    // Q8: [block][max(dim, hidden_dim) / group_size]
+
     void* block;         // the allocation behind all of the above
     u64 activation_bytes;
     u64 kv_cache_bytes;
@@ -56,6 +67,8 @@ struct Transformer {
     RunState state {};
     mjit::Dispatcher dispatcher;
     MatmulSlots slots {};
+    i32 prefill_block = 0;      // tokens per prefill block; 0 or 1 = token by token
+    MatmulSlots block_slots {}; // the matmul slots (t = prefill_block) of a prefill block
     u64 file_bytes = 0;
     u64 weight_bytes = 0;
 
@@ -64,17 +77,31 @@ struct Transformer {
     Transformer& operator=(const Transformer&) = delete;
 };
 
+// Tokens per prefill block by default: enough to stream each weight once for 16 tokens,
+// small enough for the blocks' activations to stay in the caches.
+constexpr i32 default_prefill_block = 16;
+
 // Parses and validates the checkpoint in `data` (kept alive by the caller; see
 // parse_checkpoint), allocates the RunState and takes the dispatcher slots.
+// `prefill_block` tokens of a prompt go through the layers at once (0 or 1: token by token).
 // Errors: those of parse_checkpoint, OutOfMemory for the RunState.
-kl::ErrorOr<void> build_transformer(Transformer& t, const void* data, u64 size);
+kl::ErrorOr<void> build_transformer(Transformer& t, const void* data, u64 size,
+    i32 prefill_block = default_prefill_block);
 // As above from an already parsed checkpoint.
-kl::ErrorOr<void> build_transformer(Transformer& t, const Checkpoint& checkpoint);
+kl::ErrorOr<void> build_transformer(Transformer& t, const Checkpoint& checkpoint,
+    i32 prefill_block = default_prefill_block);
 void free_transformer(Transformer& t);
 
 // Runs one token at position pos (0 <= pos < seq_len, 0 <= token < vocab_size) through
 // the model and returns the logits, state.logits [vocab_size].
 float* forward(Transformer& t, i32 token, i32 pos);
+
+// Runs t.prefill_block prompt tokens at positions pos0, pos0 + 1, ... through every layer at
+// once (matrix-matrix products: each weight is read once for the whole block), filling the
+// KV cache exactly as the same number of forward() calls would -- the results are
+// bit-identical -- but computing no logits (prompt tokens are forced, not sampled).
+// Needs pos0 + prefill_block <= seq_len.
+void forward_block(Transformer& t, const i32* tokens, i32 pos0);
 
 struct MemoryUse {
     u64 weights;    // bytes of the checkpoint the weights occupy (views, not copies)

@@ -39,7 +39,8 @@ constexpr const char* usage_text =
     "  -n STEPS    positions to run, 0 = seq_len (default 256)\n"
     "  -i PROMPT   prompt text (default empty)\n"
     "  --jit on|off, --jit-isa sse2|avx2|avx512   micro-JIT controls\n"
-    "  --profile FILE  warm start: generate the kernels a saved profile chose (scripts/profile-report --save)\n";
+    "  --profile FILE  warm start: generate the kernels a saved profile chose (scripts/profile-report --save)\n"
+    "  --prefill N     prompt tokens per prefill block (default 16; 0 = one token at a time)\n";
 
 struct Options {
     const char* model = nullptr;
@@ -52,6 +53,7 @@ struct Options {
     bool jit = true;
     const char* jit_isa = nullptr;
     const char* profile = nullptr;
+    i32 prefill = default_prefill_block;
 };
 
 ErrorOr<float> parse_float(const char* flag, const char* text, float lo, float hi)
@@ -107,6 +109,8 @@ ErrorOr<Options> parse_options(int argc, char** argv)
             o.jit = strcmp(value, "on") == 0;
         } else if (strcmp(arg, "--profile") == 0) {
             o.profile = value;
+        } else if (strcmp(arg, "--prefill") == 0) {
+            o.prefill = static_cast<i32>(TRY(parse_unsigned("--prefill", value, 1024)));
         } else if (strcmp(arg, "--jit-isa") == 0) {
             if (mjit::parse_isa(value).is_error())
                 return Error::make(ErrorCode::UsageError, "--jit-isa expects sse2, avx2 or avx512, got '%s'", value);
@@ -147,7 +151,7 @@ ErrorOr<void> run(const Options& o)
     Resources r;
     const host::FoundFile model_path = TRY(host::find_model_file(o.model, host::FileKind::Model));
     r.model_file = TRY(host::load_file(model_path.path, "model"));
-    TRY(build_transformer(r.transformer, r.model_file.data, r.model_file.size));
+    TRY(build_transformer(r.transformer, r.model_file.data, r.model_file.size, o.prefill));
     print_model_summary(r.transformer, model_path.path);
 
     const host::FoundFile tokenizer_path = TRY(host::find_model_file(o.tokenizer, host::FileKind::Tokenizer));
