@@ -11,8 +11,8 @@
 ; Exceptions keep arriving through the guest's own IDT with a normal frame and iretq works,
 ; but gates with an IST stack escalate to #DF, so the IDT uses none under PVM.
 ;
-; pvm_try_native runs first thing in _start (stage2's stack, IF = 0), before any SSE
-; instruction. It detects PVM (CPUID hypervisor bit, the "KVMKVMKVM" leaf, then RDMSR
+; pvm_try_native runs first thing in the kernel unpacker and again in _start (stage2's
+; stack, IF = 0), before any SSE instruction; the second call finds the VIF page registered. It detects PVM (CPUID hypervisor bit, the "KVMKVMKVM" leaf, then RDMSR
 ; 0x4b564d11 == "PVM" under a throw-away IDT whose #GP stub skips the RDMSR, since plain
 ; KVM and real CPUs fault on that MSR) and switches. On hardware and other hypervisors it
 ; returns at the first check that fails and changes nothing.
@@ -70,6 +70,12 @@ pvm_try_native:
     cmp eax, PVM_SIGNATURE
     jne .not_pvm
 
+    ; Already native (the kernel unpacker switched first): nothing more to do.
+    mov ecx, MSR_PVM_VIF
+    rdmsr
+    test eax, 1
+    jnz .native
+
     mov rax, cr0
     or rax, 1 << 16                         ; WP
     mov cr0, rax
@@ -85,6 +91,7 @@ pvm_try_native:
     xor edx, edx
     mov ecx, MSR_PVM_VIF
     wrmsr                                   ; native from the next instruction
+.native:
     mov byte [pvm_native], 1
     mov eax, 1
     pop rbx
