@@ -30,10 +30,41 @@ ErrorOr<u64> parse_unsigned(const kl::KeyValuePair& pair, u64 max, const char* e
     return static_cast<u64>(value);
 }
 
+// Plain decimal syntax: [+-] digits [. digits] [(e|E) [+-] digits], at least one mantissa
+// digit. mkimage validates the settings with the host libc's strtof, the kernel reads them
+// with kernel_lib's, which has no hexadecimal floats ("0x1p-1"), and both skip leading
+// blanks and take "inf"/"nan"; only the syntax both read alike gets to strtof (found by
+// the settings fuzzer: "topp= 0X1.0" passed mkimage and read as 0 in the kernel).
+bool is_decimal_number(const char* v)
+{
+    if (*v == '+' || *v == '-')
+        ++v;
+    int digits = 0;
+    while (*v >= '0' && *v <= '9')
+        ++v, ++digits;
+    if (*v == '.') {
+        ++v;
+        while (*v >= '0' && *v <= '9')
+            ++v, ++digits;
+    }
+    if (digits == 0)
+        return false;
+    if (*v == 'e' || *v == 'E') {
+        ++v;
+        if (*v == '+' || *v == '-')
+            ++v;
+        if (*v < '0' || *v > '9')
+            return false;
+        while (*v >= '0' && *v <= '9')
+            ++v;
+    }
+    return *v == 0;
+}
+
 ErrorOr<float> parse_float(const kl::KeyValuePair& pair, float min, float max, const char* expected)
 {
     const char* v = pair.value;
-    if (*v == 0)
+    if (!is_decimal_number(v))
         return bad_value(pair, expected);
     char* end = nullptr;
     float value = strtof(v, &end);
@@ -116,6 +147,8 @@ ErrorOr<BootSettings> parse_boot_settings(const char* text, usize length, char* 
             s.jit_hot_calls = static_cast<u32>(TRY(parse_unsigned(p, 1000000, "a whole number from 0 to 1000000")));
         } else if (is(k, "jit_hot_cycles")) {
             s.jit_hot_cycles = TRY(parse_unsigned(p, 1ull << 40, "a whole number of cycles"));
+        } else if (is(k, "prefill")) {
+            s.prefill = static_cast<u32>(TRY(parse_unsigned(p, 1024, "a block size from 0 (off) to 1024 tokens")));
         } else if (is(k, "bench_runs")) {
             s.bench_runs = static_cast<u32>(TRY(parse_unsigned(p, 100, "a whole number from 1 to 100")));
             if (s.bench_runs == 0)
@@ -143,7 +176,7 @@ ErrorOr<BootSettings> parse_boot_settings(const char* text, usize length, char* 
         } else {
             return Error::make(ErrorCode::SettingsUnknownKey,
                 "settings line %u: unknown key '%.40s' (known: mode prompt steps temp topp seed jit jit_isa "
-                "jit_hot_calls jit_hot_cycles bench_runs bench_warmup cores model_name selftest_fault jit_dump)",
+                "jit_hot_calls jit_hot_cycles prefill bench_runs bench_warmup cores model_name selftest_fault jit_dump)",
                 p.line, k);
         }
     }

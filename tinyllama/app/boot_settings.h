@@ -32,6 +32,7 @@ struct BootSettings {
     u32 jit_hot_calls = 4;        // calls on tier 0 before the JIT tunes a kernel shape
     u64 jit_hot_cycles = 100000;  // ... and cycles spent on them
     u32 cores = 0;                // 0 = every core found
+    u32 prefill = 16;             // prompt tokens per prefill block (0 = one at a time)
     u32 bench_runs = 3;           // MODE=bench: timed generations (the median is reported)
     u32 bench_warmup = 48;        // MODE=bench: tokens generated first, so the JIT has settled
     bool selftest_fault = false;  // selftest: end with a deliberate unguarded fault

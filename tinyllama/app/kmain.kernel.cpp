@@ -16,6 +16,7 @@
 #include "kernel_lib/platform/report.h"
 #include "tinyllama/app/boot_settings.h"
 #include "kernel_lib/mem/kernel_memory.h"
+#include "kernel_lib/smp/parallel.h"
 #include "tinyllama/app/bench.h"
 #include "tinyllama/app/console.h"
 #include "tinyllama/app/jit_dump.h"
@@ -112,6 +113,8 @@ void kmain(const BootInfo& info)
     verify_all_payloads(info);
 
     kl::mem::print_memory_summary();
+    if (settings.cores)
+        kl::smp::set_core_limit(settings.cores);
 
     if (settings.mode == tllama::RunMode::Selftest)
         kl::machine::exit(tllama::run_selftest(info, settings));
