@@ -71,7 +71,7 @@ SRC_DIRS := kernel_lib microjit tinyllama
 ALL_CPP := $(shell find $(SRC_DIRS) boot -name '*.cpp' 2>/dev/null | sort)
 KERNEL_CPP := $(filter-out %.host.cpp %.main.cpp %.native.cpp boot/%,$(ALL_CPP))
 KERNEL_ASM := $(shell find kernel_lib -name '*.asm' | sort)
-HOST_LIB_CPP := $(filter-out %.kernel.cpp %.main.cpp,$(ALL_CPP))
+HOST_LIB_CPP := $(filter-out %.kernel.cpp %.main.cpp boot/unpack/%,$(ALL_CPP))
 HOST_MAIN_CPP := $(filter %.main.cpp,$(ALL_CPP))
 HOST_PROGRAMS := $(foreach m,$(HOST_MAIN_CPP),$(HBUILD)/$(notdir $(m:.main.cpp=)))
 TEST_CPP := $(shell find tests/host -name '*.cpp' | sort)
@@ -163,8 +163,39 @@ $(BUILD)/kernel.elf: $(KERNEL_OBJS) $(ASMJIT_KERNEL_OBJS) kernel_lib/arch/x86_64
 .PHONY: kernel-objs
 kernel-objs: $(KERNEL_OBJS) $(ASMJIT_KERNEL_OBJS)
 
-$(BUILD)/kernel.bin: $(BUILD)/kernel.elf
+# kernel.bin is the unpacker stub plus the kernel image, raw-deflated (boot/unpack/): the
+# image stage2 loads stays small; the stub restores the kernel at 1 MiB before it runs.
+$(BUILD)/kernel.raw: $(BUILD)/kernel.elf
 	@$(OBJCOPY) -O binary $< $@
+
+UNPACK_CXXFLAGS := --target=x86_64-unknown-none-elf -march=x86-64 -std=c++20 -Oz -ffreestanding \
+	-fno-exceptions -fno-rtti -nostdlib -nostdinc -nostdinc++ -mno-red-zone -fno-pic -fno-pie \
+	-mgeneral-regs-only -fno-stack-protector -fno-builtin -isystem kernel_lib/libc/include \
+	-isystem $(CLANG_RESOURCE)/include -I. $(WARNINGS)
+UNPACK_OBJS := $(BUILD)/unpack/unpack.o $(BUILD)/unpack/pvm.o $(BUILD)/unpack/inflate.o \
+	$(BUILD)/unpack/inflate_entry.o
+
+$(BUILD)/unpack/unpack.o: boot/unpack/unpack.asm $(BOOT_INC)
+	@mkdir -p $(@D)
+	@echo "  NASM   $<"
+	@$(NASM) $(KERNEL_NASMFLAGS) $< -o $@
+$(BUILD)/unpack/pvm.o: kernel_lib/arch/x86_64/pvm.asm $(BOOT_INC)
+	@mkdir -p $(@D)
+	@$(NASM) $(KERNEL_NASMFLAGS) $< -o $@
+$(BUILD)/unpack/inflate.o: kernel_lib/util/inflate.cpp kernel_lib/util/inflate.h
+	@mkdir -p $(@D)
+	@echo "  CXX(u) $<"
+	@$(CXX) $(UNPACK_CXXFLAGS) -c $< -o $@
+$(BUILD)/unpack/inflate_entry.o: boot/unpack/inflate_entry.cpp kernel_lib/util/inflate.h
+	@mkdir -p $(@D)
+	@$(CXX) $(UNPACK_CXXFLAGS) -c $< -o $@
+$(BUILD)/unpack.bin: $(UNPACK_OBJS) boot/unpack/unpack.ld
+	@$(LD) -nostdlib -static -T boot/unpack/unpack.ld -o $(BUILD)/unpack.elf $(UNPACK_OBJS)
+	@$(OBJCOPY) -O binary $(BUILD)/unpack.elf $@
+
+$(BUILD)/kernel.bin: $(BUILD)/unpack.bin $(BUILD)/kernel.raw scripts/pack-kernel
+	@echo "  PACK   $@"
+	@scripts/pack-kernel $(BUILD)/unpack.bin $(BUILD)/kernel.raw $@
 
 # Symbol table payload for fault reports: sorted (address, name) pairs, see
 # kernel_lib/debug/symbols.h for the format.
@@ -197,6 +228,7 @@ BOOT_PARTS := $(BUILD)/stage1.bin $(BUILD)/stage2.bin $(BUILD)/kernel.bin $(BUIL
 
 .PHONY: image
 image: $(BOOT_PARTS)
+	@scripts/get-model --ensure "$(or $(MODEL),stories260K.bin)" $(if $(TOKENIZER),"$(TOKENIZER)")
 	@scripts/mkimage -o $(BUILD)/bareflow.img $(IMAGE_OPTS)
 
 # ---------------------------------------------------------------------------------------
@@ -231,11 +263,11 @@ $(foreach m,$(HOST_MAIN_CPP),$(eval $(call host_program,$(m))))
 
 $(HBUILD)/bareflow-tests: $(TEST_OBJS) $(HBUILD)/libbareflow.a $(HBUILD)/libasmjit.a
 	@echo "  LINK   $@"
-	@$(CXX) -o $@ $^ -lm
+	@$(CXX) -o $@ $^ -lm -lz
 
 $(SBUILD)/bareflow-tests: $(SAN_TEST_OBJS) $(SBUILD)/libbareflow.a $(SBUILD)/libasmjit.a
 	@echo "  LINK   $@"
-	@$(CXX) $(SANITIZE_FLAGS) -o $@ $^ -lm
+	@$(CXX) $(SANITIZE_FLAGS) -o $@ $^ -lm -lz
 
 .PHONY: host
 host: $(HOST_PROGRAMS) $(HBUILD)/bareflow-tests
@@ -263,6 +295,8 @@ test-sanitize: $(SBUILD)/bareflow-tests
 test-qemu: $(BOOT_PARTS) $(HOST_PROGRAMS)
 	@echo "== QEMU boot tests"
 	@tests/qemu/run-tests
+	@echo "== QEMU console test"
+	@tests/qemu/console_test.py
 
 # ---------------------------------------------------------------------------------------
 # Running, debugging, sizes
@@ -276,11 +310,24 @@ run: image
 debug: image
 	@scripts/debug-qemu $(RUN_OPTS) $(BUILD)/bareflow.img
 
-size: $(BUILD)/stage1.bin $(BUILD)/stage2.bin $(BUILD)/kernel.elf $(BUILD)/kernel.bin
+size: $(BUILD)/stage1.bin $(BUILD)/stage2.bin $(BUILD)/kernel.elf $(BUILD)/kernel.bin $(BUILD)/kernel.raw
 	@scripts/size-report $(BUILD)
 
 bench:
 	@scripts/bench $(BENCH_ARGS)
+
+# Writing the image to a USB stick (scripts/usb-write refuses anything that does not look
+# like a removable, unmounted disk; DRY_RUN=1 shows what it would do).
+.PHONY: usb dump-jit
+usb: image
+	@FORCE=$(FORCE) scripts/usb-write $(if $(DRY_RUN),--dry-run) $(BUILD)/bareflow.img "$(DEV)"
+
+# Every kernel the JIT installs, cut out of the serial log and disassembled.
+dump-jit: $(BOOT_PARTS)
+	@mkdir -p $(BUILD)/jit-dump
+	@scripts/mkimage -q -o $(BUILD)/jit-dump/dump.img $(IMAGE_OPTS) --mode generate --set jit_dump=on
+	@scripts/run-qemu $(RUN_OPTS) --log $(BUILD)/jit-dump/serial.log $(BUILD)/jit-dump/dump.img > /dev/null
+	@scripts/dump-jit $(BUILD)/jit-dump/serial.log $(BUILD)/jit-dump
 
 .PHONY: clean help
 clean:
@@ -295,6 +342,8 @@ help:
 	@echo "  make size           byte sizes of stage1, stage2, kernel and its parts"
 	@echo "  make debug          QEMU paused under gdb with kernel symbols"
 	@echo "  make host           host tools in build/host/"
+	@echo "  make usb DEV=/dev/sdX   write the image to a USB stick (DRY_RUN=1 to preview)"
+	@echo "  make dump-jit       disassemble every kernel the JIT installs -> build/jit-dump/"
 	@echo "Variables: MODEL TOKENIZER PROMPT STEPS TEMP TOPP SEED MODE JIT SMP MEM PROFILE"
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
@@ -315,6 +364,7 @@ FUZZ_TARGETS := $(sort $(basename $(notdir $(wildcard tests/fuzz/*.cpp))))
 FUZZ_BINS := $(addprefix $(FUZZ_BUILD)/,$(FUZZ_TARGETS))
 FUZZ_LIB_CPP := tinyllama/model.cpp tinyllama/tokenizer.cpp tinyllama/encode.cpp tinyllama/app/boot_settings.cpp \
 	kernel_lib/util/keyvalue.cpp kernel_lib/util/crc32c.cpp kernel_lib/boot/directory.cpp kernel_lib/base/error.cpp \
+	kernel_lib/libc/strtod.cpp kernel_lib/libc/strtol.cpp kernel_lib/libc/bignum.cpp \
 	kernel_lib/cpu/features.cpp kernel_lib/platform/alloc.host.cpp kernel_lib/platform/panic.host.cpp \
 	$(wildcard tests/host/fuzz/*.cpp)
 FUZZ_LIB_OBJS := $(FUZZ_LIB_CPP:%.cpp=$(FUZZ_BUILD)/obj/%.o)

@@ -13,7 +13,7 @@ REFERENCE_DIR = os.environ.get("BAREFLOW_REFERENCE_DIR") or os.path.join(ROOT, "
 
 class Case:
     def __init__(self, name, image_args, check, accels=("tcg", "kvm"), qemu_args=(), timeout=120,
-                 prepare=None, corrupt=None, expect_mkimage_failure=None, inspect=None):
+                 prepare=None, corrupt=None, expect_mkimage_failure=None, inspect=None, cleanup=()):
         self.name = name
         self.image_args = list(image_args)
         self.check = check
@@ -24,6 +24,7 @@ class Case:
         self.corrupt = corrupt
         self.expect_mkimage_failure = expect_mkimage_failure
         self.inspect = inspect  # image -> list of problems, checked before booting
+        self.cleanup = list(cleanup)  # files (relative to build/tests/qemu) removed once built into the image
 
 
 def at_lines(serial, tag):
@@ -204,7 +205,34 @@ def inspect_mbr(image):
     return problems
 
 
+def generated_model(shape, q8, name):
+    """A prepare() hook writing a random-weight checkpoint with scripts/gen-model."""
+    def prepare(root, out):
+        import subprocess
+        path = os.path.join(out, name)
+        if os.path.exists(path):
+            return None
+        args = [os.path.join(root, "scripts", "gen-model"), "--shape", shape] + (["--q8"] if q8 else []) + [path]
+        result = subprocess.run(args, capture_output=True, text=True)
+        return None if result.returncode == 0 else result.stderr.strip()
+    return prepare
+
+
+def expect_generation(min_tokens, *patterns):
+    """A generated model: it must run end to end (no error, tokens produced, finite)."""
+    def check(status, serial, accel):
+        problems = expect_success(r"^@exit 0$", *patterns, stats_keys=("generated_tokens", "tok_per_s"))(
+            status, serial, accel)
+        stats = at_lines(serial, "stats")
+        if stats and stats[-1].get("generated_tokens", 0) < min_tokens:
+            problems.append(f"only {stats[-1].get('generated_tokens')} tokens generated, expected {min_tokens}")
+        return problems
+    return check
+
+
 def all_cases():
+    from robustness_cases import robustness_cases  # imported here: it imports this module
+    from smp_cases import smp_cases  # likewise
     return [
         Case("selftest", ["--mode", "selftest", "--test-payload", str(20 * 1000 * 1000)],
              expect_success(r"^BareFlow stage2", r"^cpu: .+", r"^memory: \d+ MiB usable",
@@ -229,6 +257,19 @@ def all_cases():
              expect_error("payload.checksum", 22, r"payload 'model' .* is damaged: CRC-32C 0x[0-9a-f]{8}, "
                                                   r"the directory says 0x[0-9a-f]{8}"),
              corrupt=flip_byte(lambda image: payload_location(image, "model")[0] + 1000)),
+        # Random-weight checkpoints of the real shapes with the 32000-token tokenizer.
+        Case("stories15M-random", ["--mode", "generate", "--model", "build/tests/qemu/stories15M.bin",
+                                   "--tokenizer", "tokenizer.bin", "--prompt", "Once upon a time", "--steps", "40",
+                                   "--temp", "0.8", "--seed", "3"],
+             expect_generation(30, r"dim 288, hidden 768, layers 6, heads 6 \(kv 6\), vocab 32000"),
+             prepare=generated_model("stories15M", False, "stories15M.bin"), timeout=240),
+        Case("tinyllama-1.1b-q8-random", ["--mode", "generate", "--model", "build/tests/qemu/tinyllama-1.1b-q8.bin",
+                                          "--tokenizer", "tokenizer.bin", "--prompt", "Hello", "--steps", "4",
+                                          "--temp", "0"],
+             expect_generation(2, r"dim 2048, hidden 5632, layers 22, heads 32 \(kv 4\), vocab 32000, seq_len 2048; Q8_0"),
+             accels=("tcg",), qemu_args=["--mem", "4G"], timeout=600,
+             prepare=generated_model("tinyllama-1.1b", True, "tinyllama-1.1b-q8.bin"),
+             cleanup=["tinyllama-1.1b-q8.bin"]),
         # The reference stories (../shared/reference), fp32 and int8, greedy and sampled.
         story("story-260K-greedy-once", "stories260K.bin", "260K-greedy-once.txt", "Once upon a time", 256, "0",
               "0.9", 1, accels=("tcg", "kvm")),
@@ -242,4 +283,4 @@ def all_cases():
               "0", "0.9", 1, accels=("tcg", "kvm")),
         story("story-260Kq8-t0.8-p0.9-s42", "stories260K-q8.bin", "260Kq8-t0.8-p0.9-s42-once.txt",
               "Once upon a time", 256, "0.8", "0.9", 42),
-    ]
+    ] + robustness_cases() + smp_cases()
