@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "kernel_lib/io/print.h"
+#include "kernel_lib/smp/parallel.h"
 #include "kernel_lib/util/json.h"
 #include "microjit/profiler.h"
 
@@ -41,6 +42,7 @@ void reset_profile(Dispatcher& dispatcher)
         s.jit.calls = 0;
     }
     reset_phases();
+    kl::smp::reset_core_stats();
 }
 
 void print_profile(Dispatcher& dispatcher, const ReportContext& context)
@@ -83,6 +85,17 @@ void print_profile(Dispatcher& dispatcher, const ReportContext& context)
     kl::print("  profiler overhead: %llu timed calls x %.0f cycles = %.3f%% of the run; generated code %llu bytes\n",
         static_cast<unsigned long long>(timed_pairs), timing_pair_cycles(), overhead,
         static_cast<unsigned long long>(context.code_bytes));
+    // Time per core in the split work (matrix rows, attention heads, quantization); core 0
+    // also waits at the barriers for the others to finish their ranges.
+    const u32 cores = kl::smp::cores_online();
+    const kl::smp::CoreStats* per_core = kl::smp::core_stats();
+    for (u32 c = 0; cores > 1 && c < cores; ++c) {
+        kl::print("  core %u: %llu parallel jobs, %.1f Mcycles in them", c,
+            static_cast<unsigned long long>(per_core[c].jobs), static_cast<double>(per_core[c].job_cycles) / 1e6);
+        if (c == 0)
+            kl::print(", %.1f Mcycles waiting at barriers", static_cast<double>(per_core[c].wait_cycles) / 1e6);
+        kl::print("\n");
+    }
 
     // The machine-readable line: one object, every kernel row and phase in it.
     kl::print("@profile {\"jit\": \"%s\", \"isa\": \"%s\", \"profiler_overhead_pct\": %.4f, \"code_bytes\": %llu, "
@@ -116,6 +129,11 @@ void print_profile(Dispatcher& dispatcher, const ReportContext& context)
             static_cast<unsigned long long>(c.cycles), static_cast<double>(c.cycles) / total);
         first = false;
     }
+    kl::print("], \"cores\": [");
+    for (u32 c = 0; c < cores; ++c)
+        kl::print("%s{\"cpu\": %u, \"jobs\": %llu, \"job_cycles\": %llu, \"wait_cycles\": %llu}", c ? ", " : "", c,
+            static_cast<unsigned long long>(per_core[c].jobs), static_cast<unsigned long long>(per_core[c].job_cycles),
+            static_cast<unsigned long long>(per_core[c].wait_cycles));
     kl::print("]}\n");
 }
 

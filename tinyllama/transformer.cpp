@@ -9,6 +9,7 @@
 
 #include "kernel_lib/io/print.h"
 #include "kernel_lib/mem/alloc.h"
+#include "kernel_lib/smp/parallel.h"
 #include "microjit/reference.h"
 #include "tinyllama/ops.h"
 
@@ -43,29 +44,22 @@ u64 carve_run_state(RunState& s, const Config& c, u32 group_size, i32 prefill_bl
 {
     const u64 dim = c.dim, hidden = c.hidden_dim, kv_dim = c.kv_dim();
     const u64 widest = kl::max(dim, hidden);
+    const u64 rows = prefill_block > 1 ? static_cast<u64>(prefill_block) : 1;
     Carver carve { block };
-    s.x = carve.take<float>(dim);
-    s.xb = carve.take<float>(dim);
-    s.xb2 = carve.take<float>(dim);
-    s.hb = carve.take<float>(hidden);
-    s.hb2 = carve.take<float>(hidden);
-    s.q = carve.take<float>(dim);
+    s.rows = static_cast<i32>(rows);
+    s.x = carve.take<float>(rows * dim);
+    s.xb = carve.take<float>(rows * dim);
+    s.xb2 = carve.take<float>(rows * dim);
+    s.hb = carve.take<float>(rows * hidden);
+    s.hb2 = carve.take<float>(rows * hidden);
+    s.q = carve.take<float>(rows * dim);
     s.att = carve.take<float>(static_cast<u64>(c.n_heads) * c.seq_len);
     s.logits = carve.take<float>(c.vocab_size);
     s.rope_freq = carve.take<float>(c.head_size() / 2);
     s.rope_cos = carve.take<float>(c.head_size() / 2);
     s.rope_sin = carve.take<float>(c.head_size() / 2);
-    s.xq = group_size ? carve.take<i8>(widest) : nullptr;
-    s.xq_scale = group_size ? carve.take<float>(widest / group_size) : nullptr;
-    const u64 b = prefill_block > 1 ? static_cast<u64>(prefill_block) : 0;
-    s.bx = b ? carve.take<float>(b * dim) : nullptr;
-    s.bxb = b ? carve.take<float>(b * dim) : nullptr;
-    s.bxb2 = b ? carve.take<float>(b * dim) : nullptr;
-    s.bq = b ? carve.take<float>(b * dim) : nullptr;
-    s.bhb = b ? carve.take<float>(b * hidden) : nullptr;
-    s.bhb2 = b ? carve.take<float>(b * hidden) : nullptr;
-    s.bxq = b && group_size ? carve.take<i8>(b * widest) : nullptr;
-    s.bxq_scale = b && group_size ? carve.take<float>(b * widest / group_size) : nullptr;
+    s.xq = group_size ? carve.take<i8>(rows * widest) : nullptr;
+    s.xq_scale = group_size ? carve.take<float>(rows * widest / group_size) : nullptr;
     s.activation_bytes = carve.used;
     const u64 cache_floats = static_cast<u64>(c.n_layers) * c.seq_len * kv_dim;
     s.key_cache = carve.take<float>(cache_floats);
@@ -74,55 +68,52 @@ u64 carve_run_state(RunState& s, const Config& c, u32 group_size, i32 prefill_bl
     return carve.used;
 }
 
-// The input vector of one or more matrix products: fp32 as is, or quantized once.
+// The input of one or more matrix products: `tokens` rows of n values, fp32 as they are,
+// or quantized once, row by row (each token's vector has its own group scales).
 struct MatmulInput {
-    const void* x;        // [n] float, or i8 for Q8
-    const float* scale;   // Q8: [n / group_size]; null for fp32
+    const void* x;        // [tokens][n] float, or i8 for Q8
+    const float* scale;   // Q8: [tokens][n / group_size]; null for fp32
 };
 
-MatmulInput prepare_input(Transformer& t, const float* x, i32 n)
+// Q8_0 quantization of a whole [tokens][n] block at once: n is a multiple of the group
+// size, so the rows are simply consecutive groups, each quantized on its own (its own
+// scale). Long vectors are split across the cores in whole groups; a group's result does
+// not depend on who computes it.
+struct QuantizeJob {
+    const float* x;
+    i8* q;
+    float* scale;
+    u32 gs;
+};
+
+void quantize_range(void* context, u64 begin, u64 end, u32)
+{
+    const auto& j = *static_cast<const QuantizeJob*>(context);
+    mjit::ref::quantize_q8(j.x + begin * j.gs, j.q + begin * j.gs, j.scale + begin,
+        static_cast<u32>((end - begin) * j.gs), j.gs);
+}
+
+// Below this many values one core quantizes alone (a hand-off costs ~500 cycles).
+constexpr u64 parallel_quantize_values = 2048;
+
+MatmulInput prepare_input(Transformer& t, const float* x, i32 n, i32 tokens)
 {
     if (t.weights.format == WeightFormat::F32)
         return { x, nullptr };
     mjit::PhaseScope phase(mjit::Phase::Quantize);
-    mjit::ref::quantize_q8(x, t.state.xq, t.state.xq_scale, static_cast<u32>(n), t.weights.group_size);
+    QuantizeJob job { x, t.state.xq, t.state.xq_scale, t.weights.group_size };
+    const u64 values = static_cast<u64>(tokens) * static_cast<u64>(n);
+    const u64 groups = values / job.gs;
+    if (values < parallel_quantize_values || kl::smp::core_count() < 2)
+        quantize_range(&job, 0, groups, 0);
+    else
+        kl::smp::parallel_for(groups, quantize_range, &job, kl::max<u64>(1, 64 / job.gs));
     return { t.state.xq, t.state.xq_scale };
 }
 
-// out[slot.d] = W · x through whatever kernel the slot currently holds.
+// out[slot.t][slot.d] = x[slot.t][slot.n] · W^T through whatever kernel the slot holds
+// (a matvec for t = 1, a matmul for a prefill block).
 void matmul(mjit::KernelSlot& slot, float* out, MatrixView w, MatmulInput in)
-{
-    mjit::KernelArgs args {};
-    args.out = out;
-    args.w = w.w;
-    args.w_scale = w.scale;
-    args.x = in.x;
-    args.x_scale = in.scale;
-    args.row_begin = 0;
-    args.row_end = slot.shape.d;
-    args.n = slot.shape.n;
-    args.d = slot.shape.d;
-    args.t = 1;
-    args.gs = slot.shape.gs;
-    mjit::call(slot, args);
-}
-
-// The inputs of a block's matrix products: `tokens` rows of n values, quantized row by row
-// for Q8 (each token's vector has its own group scales, exactly as prepare_input would).
-MatmulInput prepare_block_input(Transformer& t, const float* x, i32 n, i32 tokens)
-{
-    if (t.weights.format == WeightFormat::F32)
-        return { x, nullptr };
-    mjit::PhaseScope phase(mjit::Phase::Quantize);
-    const u32 gs = t.weights.group_size;
-    for (i32 i = 0; i < tokens; ++i)
-        mjit::ref::quantize_q8(x + static_cast<u64>(i) * n, t.state.bxq + static_cast<u64>(i) * n,
-            t.state.bxq_scale + static_cast<u64>(i) * n / gs, static_cast<u32>(n), gs);
-    return { t.state.bxq, t.state.bxq_scale };
-}
-
-// out[tokens][slot.d] = x[tokens][slot.n] · W^T through the slot's matmul kernel.
-void matmul_block(mjit::KernelSlot& slot, float* out, MatrixView w, MatmulInput in)
 {
     mjit::KernelArgs args {};
     args.out = out;
@@ -137,6 +128,42 @@ void matmul_block(mjit::KernelSlot& slot, float* out, MatrixView w, MatmulInput 
     args.t = slot.shape.t;
     args.gs = slot.shape.gs;
     mjit::call(slot, args);
+}
+
+// Attention of one token, its heads split across the cores when there is enough work to
+// pay for the hand-off (each head is computed whole, by one core, in the same order: the
+// result does not depend on the core count).
+struct AttentionJob {
+    float* out;
+    const float* q;
+    const float* k_cache;
+    const float* v_cache;
+    float* att;
+    i32 att_stride, pos, n_heads, n_kv_heads, head_size;
+};
+
+void attention_range(void* context, u64 begin, u64 end, u32)
+{
+    const auto& j = *static_cast<const AttentionJob*>(context);
+    attention_heads(j.out, j.q, j.k_cache, j.v_cache, j.att, j.att_stride, j.pos, j.n_heads, j.n_kv_heads,
+        j.head_size, static_cast<i32>(begin), static_cast<i32>(end));
+}
+
+// Below this many multiply-adds (scores and weighted sum) one core does it all: a
+// parallel_for hand-off costs about as much as 2000 of them.
+constexpr u64 parallel_attention_macs = 32768;
+
+void attend(const Transformer& t, float* out, const float* q, u64 layer_cache, i32 pos)
+{
+    const Config& c = t.config;
+    const RunState& s = t.state;
+    AttentionJob job { out, q, s.key_cache + layer_cache, s.value_cache + layer_cache, s.att, c.seq_len, pos,
+        c.n_heads, c.n_kv_heads, c.head_size() };
+    const u64 macs = 2ull * static_cast<u64>(pos + 1) * static_cast<u64>(c.dim);
+    if (macs < parallel_attention_macs || kl::smp::core_count() < 2)
+        attention_range(&job, 0, static_cast<u64>(c.n_heads), 0);
+    else
+        kl::smp::parallel_for(static_cast<u64>(c.n_heads), attention_range, &job);
 }
 
 // x = the token's embedding row (Q8 rows are dequantized on use: value = q * scale).
@@ -233,154 +260,107 @@ void free_transformer(Transformer& t)
     t.state = {};
 }
 
-float* forward(Transformer& t, i32 token, i32 pos)
+namespace {
+
+// `count` tokens (1, or a whole prefill block) at positions pos0, pos0 + 1, ... through every
+// layer, row i of the activations holding token i; their keys and values land in the KV
+// cache. Leaves the residual stream in s.x.
+void run_layers(Transformer& t, const i32* tokens, i32 count, i32 pos0)
 {
     const Config& c = t.config;
     const TransformerWeights& w = t.weights;
     RunState& s = t.state;
-    const MatmulSlots& slot = t.slots;
+    const MatmulSlots& slot = count == 1 ? t.slots : t.block_slots;
     const i32 dim = c.dim, kv_dim = c.kv_dim(), hidden = c.hidden_dim, head_size = c.head_size();
-    // Out of range, the embedding read and the KV-cache write would leave their arrays.
-    VERIFY(token >= 0 && token < c.vocab_size);
-    VERIFY(pos >= 0 && pos < c.seq_len);
+    VERIFY(count >= 1 && count <= s.rows && pos0 >= 0 && pos0 + count <= c.seq_len);
+    VERIFY(count == 1 || count == t.prefill_block);
+    auto row = [](float* base, i32 i, i32 width) { return base + static_cast<u64>(i) * width; };
 
     {
         mjit::PhaseScope phase(mjit::Phase::Embedding);
-        embed(t, token, s.x);
-        rope_angles(s.rope_cos, s.rope_sin, s.rope_freq, head_size, pos);
+        for (i32 i = 0; i < count; ++i) {
+            // Out of range, the embedding read would leave its array.
+            VERIFY(tokens[i] >= 0 && tokens[i] < c.vocab_size);
+            embed(t, tokens[i], row(s.x, i, dim));
+        }
     }
 
     for (i32 l = 0; l < c.n_layers; ++l) {
         const u64 layer_cache = static_cast<u64>(l) * c.seq_len * kv_dim;
-        float* k = s.key_cache + layer_cache + static_cast<u64>(pos) * kv_dim;    // [kv_dim] this token's key
-        float* v = s.value_cache + layer_cache + static_cast<u64>(pos) * kv_dim;  // [kv_dim] this token's value
+        // The tokens' keys and values go straight to their cache rows (pos0 .. pos0 + count - 1
+        // are consecutive rows of kv_dim floats: exactly a [count][kv_dim] matmul output).
+        float* k = s.key_cache + layer_cache + static_cast<u64>(pos0) * kv_dim;
+        float* v = s.value_cache + layer_cache + static_cast<u64>(pos0) * kv_dim;
 
         // Attention: q, k, v from the normed stream, RoPE, attend, project, add.
         {
             mjit::PhaseScope phase(mjit::Phase::RmsNorm);
-            rmsnorm(s.xb, s.x, w.rms_att_weight + static_cast<u64>(l) * dim, dim);
+            for (i32 i = 0; i < count; ++i)
+                rmsnorm(row(s.xb, i, dim), row(s.x, i, dim), w.rms_att_weight + static_cast<u64>(l) * dim, dim);
         }
-        const MatmulInput att_in = prepare_input(t, s.xb, dim);
+        const MatmulInput att_in = prepare_input(t, s.xb, dim, count);
         matmul(*slot.wq, s.q, w.wq.layer(l), att_in);
         matmul(*slot.wk, k, w.wk.layer(l), att_in);
         matmul(*slot.wv, v, w.wv.layer(l), att_in);
         {
             mjit::PhaseScope phase(mjit::Phase::Rope);
-            rope_rotate(s.q, dim, head_size, s.rope_cos, s.rope_sin);
-            rope_rotate(k, kv_dim, head_size, s.rope_cos, s.rope_sin);
-        }
-        {
-            mjit::PhaseScope phase(mjit::Phase::Attention);
-            attention(s.xb, s.q, s.key_cache + layer_cache, s.value_cache + layer_cache, s.att, c.seq_len, pos,
-                c.n_heads, c.n_kv_heads, head_size);
-        }
-        matmul(*slot.wo, s.xb2, w.wo.layer(l), prepare_input(t, s.xb, dim));
-        {
-            mjit::PhaseScope phase(mjit::Phase::Residual);
-            accumulate(s.x, s.xb2, dim);
-        }
-
-        // Feed-forward: w2(silu(w1 x) * w3 x) on the normed stream, add.
-        {
-            mjit::PhaseScope phase(mjit::Phase::RmsNorm);
-            rmsnorm(s.xb, s.x, w.rms_ffn_weight + static_cast<u64>(l) * dim, dim);
-        }
-        const MatmulInput ffn_in = prepare_input(t, s.xb, dim);
-        matmul(*slot.w1, s.hb, w.w1.layer(l), ffn_in);
-        matmul(*slot.w3, s.hb2, w.w3.layer(l), ffn_in);
-        {
-            mjit::PhaseScope phase(mjit::Phase::Swiglu);
-            swiglu(s.hb, s.hb2, hidden);
-        }
-        matmul(*slot.w2, s.xb2, w.w2.layer(l), prepare_input(t, s.hb, hidden));
-        {
-            mjit::PhaseScope phase(mjit::Phase::Residual);
-            accumulate(s.x, s.xb2, dim);
-        }
-    }
-
-    {
-        mjit::PhaseScope phase(mjit::Phase::RmsNorm);
-        rmsnorm(s.x, s.x, w.rms_final_weight, dim);
-    }
-    matmul(*slot.wcls, s.logits, w.wcls.layer(0), prepare_input(t, s.x, dim));
-    return s.logits;
-}
-
-void forward_block(Transformer& t, const i32* tokens, i32 pos0)
-{
-    const Config& c = t.config;
-    const TransformerWeights& w = t.weights;
-    RunState& s = t.state;
-    const MatmulSlots& slot = t.block_slots;
-    const i32 b = t.prefill_block;
-    const i32 dim = c.dim, kv_dim = c.kv_dim(), hidden = c.hidden_dim, head_size = c.head_size();
-    VERIFY(b > 1 && pos0 >= 0 && pos0 + b <= c.seq_len);
-    auto row = [](float* base, i32 i, i32 width) { return base + static_cast<u64>(i) * width; };
-
-    {
-        mjit::PhaseScope phase(mjit::Phase::Embedding);
-        for (i32 i = 0; i < b; ++i) {
-            VERIFY(tokens[i] >= 0 && tokens[i] < c.vocab_size);
-            embed(t, tokens[i], row(s.bx, i, dim));
-        }
-    }
-
-    for (i32 l = 0; l < c.n_layers; ++l) {
-        const u64 layer_cache = static_cast<u64>(l) * c.seq_len * kv_dim;
-        // The block's keys and values go straight to their cache rows (pos0 .. pos0 + b - 1
-        // are consecutive rows of kv_dim floats: exactly a [b][kv_dim] matmul output).
-        float* k = s.key_cache + layer_cache + static_cast<u64>(pos0) * kv_dim;
-        float* v = s.value_cache + layer_cache + static_cast<u64>(pos0) * kv_dim;
-
-        {
-            mjit::PhaseScope phase(mjit::Phase::RmsNorm);
-            for (i32 i = 0; i < b; ++i)
-                rmsnorm(row(s.bxb, i, dim), row(s.bx, i, dim), w.rms_att_weight + static_cast<u64>(l) * dim, dim);
-        }
-        const MatmulInput att_in = prepare_block_input(t, s.bxb, dim, b);
-        matmul_block(*slot.wq, s.bq, w.wq.layer(l), att_in);
-        matmul_block(*slot.wk, k, w.wk.layer(l), att_in);
-        matmul_block(*slot.wv, v, w.wv.layer(l), att_in);
-        for (i32 i = 0; i < b; ++i) {
-            {
-                mjit::PhaseScope phase(mjit::Phase::Rope);
+            for (i32 i = 0; i < count; ++i) {
                 rope_angles(s.rope_cos, s.rope_sin, s.rope_freq, head_size, pos0 + i);
-                rope_rotate(row(s.bq, i, dim), dim, head_size, s.rope_cos, s.rope_sin);
+                rope_rotate(row(s.q, i, dim), dim, head_size, s.rope_cos, s.rope_sin);
                 rope_rotate(row(k, i, kv_dim), kv_dim, head_size, s.rope_cos, s.rope_sin);
             }
         }
         {
             // Causal: token i attends to positions 0 .. pos0 + i, all in the cache by now.
             mjit::PhaseScope phase(mjit::Phase::Attention);
-            for (i32 i = 0; i < b; ++i)
-                attention(row(s.bxb, i, dim), row(s.bq, i, dim), s.key_cache + layer_cache,
-                    s.value_cache + layer_cache, s.att, c.seq_len, pos0 + i, c.n_heads, c.n_kv_heads, head_size);
+            for (i32 i = 0; i < count; ++i)
+                attend(t, row(s.xb, i, dim), row(s.q, i, dim), layer_cache, pos0 + i);
         }
-        matmul_block(*slot.wo, s.bxb2, w.wo.layer(l), prepare_block_input(t, s.bxb, dim, b));
+        matmul(*slot.wo, s.xb2, w.wo.layer(l), prepare_input(t, s.xb, dim, count));
         {
             mjit::PhaseScope phase(mjit::Phase::Residual);
-            accumulate(s.bx, s.bxb2, b * dim);
+            accumulate(s.x, s.xb2, count * dim);
         }
 
+        // Feed-forward: w2(silu(w1 x) * w3 x) on the normed stream, add.
         {
             mjit::PhaseScope phase(mjit::Phase::RmsNorm);
-            for (i32 i = 0; i < b; ++i)
-                rmsnorm(row(s.bxb, i, dim), row(s.bx, i, dim), w.rms_ffn_weight + static_cast<u64>(l) * dim, dim);
+            for (i32 i = 0; i < count; ++i)
+                rmsnorm(row(s.xb, i, dim), row(s.x, i, dim), w.rms_ffn_weight + static_cast<u64>(l) * dim, dim);
         }
-        const MatmulInput ffn_in = prepare_block_input(t, s.bxb, dim, b);
-        matmul_block(*slot.w1, s.bhb, w.w1.layer(l), ffn_in);
-        matmul_block(*slot.w3, s.bhb2, w.w3.layer(l), ffn_in);
+        const MatmulInput ffn_in = prepare_input(t, s.xb, dim, count);
+        matmul(*slot.w1, s.hb, w.w1.layer(l), ffn_in);
+        matmul(*slot.w3, s.hb2, w.w3.layer(l), ffn_in);
         {
             mjit::PhaseScope phase(mjit::Phase::Swiglu);
-            swiglu(s.bhb, s.bhb2, b * hidden);
+            swiglu(s.hb, s.hb2, count * hidden);
         }
-        matmul_block(*slot.w2, s.bxb2, w.w2.layer(l), prepare_block_input(t, s.bhb, hidden, b));
+        matmul(*slot.w2, s.xb2, w.w2.layer(l), prepare_input(t, s.hb, hidden, count));
         {
             mjit::PhaseScope phase(mjit::Phase::Residual);
-            accumulate(s.bx, s.bxb2, b * dim);
+            accumulate(s.x, s.xb2, count * dim);
         }
     }
+}
+
+}
+
+float* forward(Transformer& t, i32 token, i32 pos)
+{
+    RunState& s = t.state;
+    run_layers(t, &token, 1, pos);
+    {
+        mjit::PhaseScope phase(mjit::Phase::RmsNorm);
+        rmsnorm(s.x, s.x, t.weights.rms_final_weight, t.config.dim);
+    }
+    matmul(*t.slots.wcls, s.logits, t.weights.wcls.layer(0), prepare_input(t, s.x, t.config.dim, 1));
+    return s.logits;
+}
+
+void forward_block(Transformer& t, const i32* tokens, i32 pos0)
+{
+    VERIFY(t.prefill_block > 1);
+    run_layers(t, tokens, t.prefill_block, pos0);
 }
 
 MemoryUse memory_use(const Transformer& t)

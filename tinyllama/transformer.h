@@ -14,13 +14,16 @@
 namespace tllama {
 
 // Activations and the KV cache; one kl::mem::allocate block carved into these arrays.
+// The per-token activations have `rows` rows: 1, or the prefill block size, so that a
+// block of prompt tokens goes through the layers together (row i = token i).
 struct RunState {
-    float* x;            // [dim] residual stream
-    float* xb;           // [dim] normed input of a block, then the attention output
-    float* xb2;          // [dim] output of wo / w2 before the residual add
-    float* hb;           // [hidden_dim] w1 output, then silu(w1) * w3
-    float* hb2;          // [hidden_dim] w3 output
-    float* q;            // [dim] queries of the current token
+    i32 rows;            // tokens the activation arrays hold
+    float* x;            // [rows][dim] residual stream
+    float* xb;           // [rows][dim] normed input of a block, then the attention output
+    float* xb2;          // [rows][dim] output of wo / w2 before the residual add
+    float* hb;           // [rows][hidden_dim] w1 output, then silu(w1) * w3
+    float* hb2;          // [rows][hidden_dim] w3 output
+    float* q;            // [rows][dim] queries
     float* att;          // [n_heads][seq_len] attention scores
     float* logits;       // [vocab_size]
     float* key_cache;    // [n_layers][seq_len][kv_dim]
@@ -28,19 +31,8 @@ struct RunState {
     float* rope_freq;    // [head_size / 2] per-pair RoPE frequency
     float* rope_cos;     // [head_size / 2] at the current position
     float* rope_sin;     // [head_size / 2]
-    i8* xq;              // Q8: [max(dim, hidden_dim)] the quantized input vector
-    float* xq_scale;     // Q8: [max(dim, hidden_dim) / group_size]
-
-    // Batched prefill: the same activations for a block of `prefill_block` tokens at once
-    // (null when prefill is off).
-    float* bx;           // [block][dim]
-    float* bxb;          // [block][dim]
-    float* bxb2;         // [block][dim]
-    float* bq;           // [block][dim]
-    float* bhb;          // [block][hidden_dim]
-    float* bhb2;         // [block][hidden_dim]
-    i8* bxq;             // Q8: [block][max(dim, hidden_dim)]
-    float* bxq_scale;    // Q8: [block][max(dim, hidden_dim) / group_size]
+    i8* xq;              // Q8: [rows][max(dim, hidden_dim)] the quantized input vectors
+    float* xq_scale;     // Q8: [rows][max(dim, hidden_dim) / group_size]
 
     void* block;         // the allocation behind all of the above
     u64 activation_bytes;
