@@ -363,6 +363,16 @@ void forward_block(Transformer& t, const i32* tokens, i32 pos0)
     run_layers(t, tokens, t.prefill_block, pos0);
 }
 
+void set_prefill_block(Transformer& t, i32 block)
+{
+    if (block <= 1) {
+        t.prefill_block = 0;
+        return;
+    }
+    VERIFY(block == t.state.rows && t.block_slots.wq != nullptr);
+    t.prefill_block = block;
+}
+
 MemoryUse memory_use(const Transformer& t)
 {
     return { t.weight_bytes, t.state.activation_bytes, t.state.kv_cache_bytes };

@@ -95,6 +95,10 @@ float* forward(Transformer& t, i32 token, i32 pos);
 // Needs pos0 + prefill_block <= seq_len.
 void forward_block(Transformer& t, const i32* tokens, i32 pos0);
 
+// Turns batched prefill off (0 or 1) or back on (the block size the transformer was built
+// with); VERIFY()s that it is one of those.
+void set_prefill_block(Transformer& t, i32 block);
+
 struct MemoryUse {
     u64 weights;    // bytes of the checkpoint the weights occupy (views, not copies)
     u64 run_state;  // activations, scores, logits, Q8 buffers

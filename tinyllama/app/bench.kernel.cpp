@@ -46,29 +46,19 @@ kl::mem::Bandwidth probe_bandwidth()
     return result;
 }
 
-}
-
-int run_bench(Engine& engine, const BootSettings& settings)
+// One variant: `runs` timed generations with the given core cap and prefill block; prints
+// an @bench line per run, then the variant's @stats and profile.
+void bench_variant(Engine& engine, const BootSettings& settings, u32 cores, u32 prefill,
+    const kl::mem::Bandwidth& bandwidth, TextSink sink)
 {
-    const auto& cpu = kl::cpu::features();
-    kl::mem::Bandwidth bandwidth = probe_bandwidth();
-    kl::print("bench: streaming read %.2f GB/s (%s loop over %llu MiB)\n", bandwidth.gb_per_s, bandwidth.isa,
-        static_cast<unsigned long long>(bandwidth.bytes / kl::MiB));
-
+    kl::smp::set_core_limit(cores);
+    set_prefill_block(engine.transformer, static_cast<i32>(prefill));
+    mjit::reset_profile(engine.transformer.dispatcher);
     const u32 steps = settings.steps ? settings.steps : 200;
-    CountingSink counter;
-    TextSink sink { count_bytes, &counter };
-    if (settings.bench_warmup > 0) {
-        auto warm = generate(engine.transformer, engine.tokenizer, engine.sampler, settings.prompt,
-            static_cast<i32>(settings.bench_warmup), sink);
-        if (warm.is_error())
-            kl::fail(warm.error());
-        mjit::reset_profile(engine.transformer.dispatcher);
-    }
 
     constexpr u32 max_runs = 100;
     double tok_per_s[max_runs], ttft[max_runs], prompt_ms[max_runs];
-    u32 runs = kl::min(settings.bench_runs, max_runs);
+    const u32 runs = kl::min(settings.bench_runs, max_runs);
     GenerateStats stats {};
     double generation_cycles = 0;
     for (u32 run = 0; run < runs; ++run) {
@@ -84,10 +74,11 @@ int run_bench(Engine& engine, const BootSettings& settings)
         ttft[run] = stats.ttft_ms;
         prompt_ms[run] = stats.prompt_ms;
         generation_cycles += stats.total_ms * 1e-3 * static_cast<double>(kl::time::tsc_hz());
-        kl::print("@bench {\"run\": %u, \"prompt_tokens\": %u, \"generated_tokens\": %u, \"tok_per_s\": %.2f, "
-                  "\"ttft_ms\": %.3f, \"prompt_ms\": %.3f, \"total_ms\": %.3f}\n",
-            run, stats.prompt_tokens, stats.generated_tokens, stats.tok_per_s, stats.ttft_ms, stats.prompt_ms,
-            stats.total_ms);
+        kl::print("@bench {\"run\": %u, \"cores\": %u, \"prefill\": %u, \"prompt_tokens\": %u, "
+                  "\"generated_tokens\": %u, \"tok_per_s\": %.2f, \"ttft_ms\": %.3f, \"prompt_ms\": %.3f, "
+                  "\"total_ms\": %.3f}\n",
+            run, kl::smp::core_count(), prefill, stats.prompt_tokens, stats.generated_tokens, stats.tok_per_s,
+            stats.ttft_ms, stats.prompt_ms, stats.total_ms);
     }
 
     const double tps = median(tok_per_s, runs);
@@ -95,18 +86,50 @@ int run_bench(Engine& engine, const BootSettings& settings)
     const double stream = weight_gb * tps;
     char model[96], brand[128];
     kl::json_escape(engine.model_name, model, sizeof(model));
-    kl::json_escape(cpu.brand, brand, sizeof(brand));
+    kl::json_escape(kl::cpu::features().brand, brand, sizeof(brand));
     kl::print("@stats {\"mode\": \"bench\", \"model\": \"%s\", \"cpu\": \"%s\", \"isa\": \"%s\", \"jit\": \"%s\", "
-              "\"cores\": %u, \"runs\": %u, \"steps\": %u, \"prompt_tokens\": %u, \"generated_tokens\": %u, "
-              "\"tok_per_s\": %.2f, \"ttft_ms\": %.3f, \"prompt_ms\": %.3f, \"weights_gb\": %.4f, "
-              "\"stream_gb_per_s\": %.2f, \"probe_gb_per_s\": %.2f, \"stream_pct_of_probe\": %.1f, "
-              "\"mem_mb\": %llu}\n",
-        model, brand, engine.jit->isa_name(), engine.jit->enabled() ? "on" : "off", kl::smp::core_count(), runs, steps,
-        stats.prompt_tokens,
-        stats.generated_tokens, tps, median(ttft, runs), median(prompt_ms, runs), weight_gb, stream,
-        bandwidth.gb_per_s, bandwidth.gb_per_s > 0 ? 100.0 * stream / bandwidth.gb_per_s : 0.0,
+              "\"cores\": %u, \"prefill\": %u, \"runs\": %u, \"steps\": %u, \"prompt_tokens\": %u, "
+              "\"generated_tokens\": %u, \"tok_per_s\": %.2f, \"ttft_ms\": %.3f, \"prompt_ms\": %.3f, "
+              "\"weights_gb\": %.4f, \"stream_gb_per_s\": %.2f, \"probe_gb_per_s\": %.2f, "
+              "\"stream_pct_of_probe\": %.1f, \"mem_mb\": %llu}\n",
+        model, brand, engine.jit->isa_name(), engine.jit->enabled() ? "on" : "off", kl::smp::core_count(), prefill,
+        runs, steps, stats.prompt_tokens, stats.generated_tokens, tps, median(ttft, runs), median(prompt_ms, runs),
+        weight_gb, stream, bandwidth.gb_per_s, bandwidth.gb_per_s > 0 ? 100.0 * stream / bandwidth.gb_per_s : 0.0,
         static_cast<unsigned long long>(kl::mem::available_bytes() / kl::MiB));
     engine.jit->report(engine.transformer, generation_cycles);
+}
+
+}
+
+int run_bench(Engine& engine, const BootSettings& settings)
+{
+    kl::mem::Bandwidth bandwidth = probe_bandwidth();
+    kl::print("bench: streaming read %.2f GB/s (%s loop over %llu MiB)\n", bandwidth.gb_per_s, bandwidth.isa,
+        static_cast<unsigned long long>(bandwidth.bytes / kl::MiB));
+
+    CountingSink counter;
+    TextSink sink { count_bytes, &counter };
+    if (settings.bench_warmup > 0) {
+        auto warm = generate(engine.transformer, engine.tokenizer, engine.sampler, settings.prompt,
+            static_cast<i32>(settings.bench_warmup), sink);
+        if (warm.is_error())
+            kl::fail(warm.error());
+    }
+
+    // Every (prefill, cores) pair in turn; without lists, the single configured one.
+    const u32 one_cores[1] = { settings.cores }, one_prefill[1] = { settings.prefill };
+    const u32* cores = settings.bench_cores_count ? settings.bench_cores : one_cores;
+    const u32* prefill = settings.bench_prefill_count ? settings.bench_prefill : one_prefill;
+    const u32 cores_count = settings.bench_cores_count ? settings.bench_cores_count : 1;
+    const u32 prefill_count = settings.bench_prefill_count ? settings.bench_prefill_count : 1;
+    for (u32 p = 0; p < prefill_count; ++p) {
+        for (u32 c = 0; c < cores_count; ++c) {
+            kl::print("bench: %u core(s), prefill %u\n", cores[c] ? cores[c] : kl::smp::cores_online(), prefill[p]);
+            bench_variant(engine, settings, cores[c], prefill[p], bandwidth, sink);
+        }
+    }
+    kl::smp::set_core_limit(settings.cores);
+    set_prefill_block(engine.transformer, static_cast<i32>(settings.prefill));
     return 0;
 }
 

@@ -30,6 +30,25 @@ ErrorOr<u64> parse_unsigned(const kl::KeyValuePair& pair, u64 max, const char* e
     return static_cast<u64>(value);
 }
 
+// A comma-separated list of 1..capacity whole numbers, each at most `max` ("1,2").
+ErrorOr<u32> parse_list(const kl::KeyValuePair& pair, u64 max, u32* out, u32 capacity, const char* expected)
+{
+    u32 count = 0;
+    const char* v = pair.value;
+    while (true) {
+        if (*v < '0' || *v > '9' || count == capacity)
+            return bad_value(pair, expected);
+        char* end = nullptr;
+        unsigned long long value = strtoull(v, &end, 10);
+        if (value > max || (*end != ',' && *end != 0))
+            return bad_value(pair, expected);
+        out[count++] = static_cast<u32>(value);
+        if (*end == 0)
+            return count;
+        v = end + 1;
+    }
+}
+
 // Plain decimal syntax: [+-] digits [. digits] [(e|E) [+-] digits], at least one mantissa
 // digit. mkimage validates the settings with the host libc's strtof, the kernel reads them
 // with kernel_lib's, which has no hexadecimal floats ("0x1p-1"), and both skip leading
@@ -155,6 +174,12 @@ ErrorOr<BootSettings> parse_boot_settings(const char* text, usize length, char* 
                 return bad_value(p, "a whole number from 1 to 100");
         } else if (is(k, "bench_warmup")) {
             s.bench_warmup = static_cast<u32>(TRY(parse_unsigned(p, 1u << 20, "a whole number of tokens")));
+        } else if (is(k, "bench_cores")) {
+            s.bench_cores_count = TRY(parse_list(p, 256, s.bench_cores, BootSettings::max_bench_variants,
+                "up to 4 core counts separated by commas, 0 = all (\"1,2\")"));
+        } else if (is(k, "bench_prefill")) {
+            s.bench_prefill_count = TRY(parse_list(p, 1024, s.bench_prefill, BootSettings::max_bench_variants,
+                "up to 4 prefill block sizes separated by commas (\"0,16\")"));
         } else if (is(k, "cores")) {
             s.cores = static_cast<u32>(TRY(parse_unsigned(p, 256, "a whole number from 0 (all) to 256")));
         } else if (is(k, "model_name")) {
@@ -176,9 +201,17 @@ ErrorOr<BootSettings> parse_boot_settings(const char* text, usize length, char* 
         } else {
             return Error::make(ErrorCode::SettingsUnknownKey,
                 "settings line %u: unknown key '%.40s' (known: mode prompt steps temp topp seed jit jit_isa "
-                "jit_hot_calls jit_hot_cycles prefill bench_runs bench_warmup cores model_name selftest_fault jit_dump)",
+                "jit_hot_calls jit_hot_cycles prefill bench_runs bench_warmup bench_cores bench_prefill cores model_name "
+                "selftest_fault jit_dump)",
                 p.line, k);
         }
+    }
+    // The transformer holds one block size (prefill): a bench variant can only turn it off.
+    for (u32 i = 0; i < s.bench_prefill_count; ++i) {
+        if (s.bench_prefill[i] != 0 && s.bench_prefill[i] != s.prefill)
+            return Error::make(ErrorCode::SettingsBadValue,
+                "settings: bench_prefill value %u is neither 0 (off) nor the prefill block size %u; set prefill=%u",
+                s.bench_prefill[i], s.prefill, s.bench_prefill[i]);
     }
     return s;
 }

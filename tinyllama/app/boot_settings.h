@@ -35,6 +35,13 @@ struct BootSettings {
     u32 prefill = 16;             // prompt tokens per prefill block (0 = one at a time)
     u32 bench_runs = 3;           // MODE=bench: timed generations (the median is reported)
     u32 bench_warmup = 48;        // MODE=bench: tokens generated first, so the JIT has settled
+    // MODE=bench variants, each timed in turn in the same boot (lists like "1,2"; empty =
+    // the single value of `cores` / `prefill`): core counts, and prefill blocks (0 or prefill).
+    static constexpr u32 max_bench_variants = 4;
+    u32 bench_cores[max_bench_variants] {};
+    u32 bench_cores_count = 0;
+    u32 bench_prefill[max_bench_variants] {};
+    u32 bench_prefill_count = 0;
     bool selftest_fault = false;  // selftest: end with a deliberate unguarded fault
     bool jit_dump = false;        // print every installed JIT kernel as @jit-dump hex (make dump-jit)
     const char* model_name = "";  // the model's file name, for reports (mkimage sets it)
