@@ -83,29 +83,47 @@ void score_block(float* scores, const float* qh, const float* k_cache, i64 kv_di
         scores[t + j] = sum[j] / scale;
 }
 
+// The cache is walked position by position, every head of the range at each: a position's
+// keys (and values) are one contiguous row of kv_dim floats, so the walk is a sequential
+// stream the hardware prefetchers follow. (Head by head, the walk would jump a whole row
+// for every head_size floats it reads, and stall on memory once the cache has left the
+// CPU caches.) Each score and each output element still sees its terms in run.c's order.
 void attention_heads(float* out, const float* q, const float* k_cache, const float* v_cache, float* att,
     i32 att_stride, i32 pos, i32 n_heads, i32 n_kv_heads, i32 head_size, i32 head_begin, i32 head_end)
 {
     const i32 kv_dim = n_kv_heads * head_size;
     const i32 kv_mul = n_heads / n_kv_heads;
     const float scale = kl::sqrtf(static_cast<float>(head_size));
-    for (i32 h = head_begin; h < head_end; ++h) {
-        const float* qh = q + static_cast<i64>(h) * head_size;
-        const i64 kv_offset = static_cast<i64>(h / kv_mul) * head_size;
-        float* scores = att + static_cast<i64>(h) * att_stride;
-        i32 t = 0;
-        for (; t + 8 <= pos + 1; t += 8)
-            score_block<8>(scores, qh, k_cache, kv_dim, kv_offset, t, head_size, scale);
-        for (; t <= pos; ++t)
-            score_block<1>(scores, qh, k_cache, kv_dim, kv_offset, t, head_size, scale);
-        softmax(scores, pos + 1);
-        float* oh = out + static_cast<i64>(h) * head_size;
-        memset(oh, 0, static_cast<usize>(head_size) * sizeof(float));
-        for (i32 t2 = 0; t2 <= pos; ++t2) {
-            const float* vt = v_cache + static_cast<i64>(t2) * kv_dim + kv_offset;
-            const float a = scores[t2];
+    auto kv_offset = [&](i32 h) { return static_cast<i64>(h / kv_mul) * head_size; };
+    auto scores_of = [&](i32 h) { return att + static_cast<i64>(h) * att_stride; };
+
+    // Scores, 8 positions at a time for every head.
+    i32 t = 0;
+    for (; t + 8 <= pos + 1; t += 8) {
+        for (i32 h = head_begin; h < head_end; ++h)
+            score_block<8>(scores_of(h), q + static_cast<i64>(h) * head_size, k_cache, kv_dim, kv_offset(h), t,
+                head_size, scale);
+    }
+    for (; t <= pos; ++t) {
+        for (i32 h = head_begin; h < head_end; ++h)
+            score_block<1>(scores_of(h), q + static_cast<i64>(h) * head_size, k_cache, kv_dim, kv_offset(h), t,
+                head_size, scale);
+    }
+    for (i32 h = head_begin; h < head_end; ++h)
+        softmax(scores_of(h), pos + 1);
+
+    // The weighted sum of the values, position by position (each output element adds its
+    // terms in position order, as run.c does head by head).
+    memset(out + static_cast<i64>(head_begin) * head_size, 0,
+        static_cast<usize>(head_end - head_begin) * static_cast<usize>(head_size) * sizeof(float));
+    for (i32 t2 = 0; t2 <= pos; ++t2) {
+        const float* vt = v_cache + static_cast<i64>(t2) * kv_dim;
+        for (i32 h = head_begin; h < head_end; ++h) {
+            float* oh = out + static_cast<i64>(h) * head_size;
+            const float* vh = vt + kv_offset(h);
+            const float a = scores_of(h)[t2];
             for (i32 i = 0; i < head_size; ++i)
-                oh[i] += a * vt[i];
+                oh[i] += a * vh[i];
         }
     }
 }
