@@ -163,8 +163,9 @@ $(BUILD)/kernel.elf: $(KERNEL_OBJS) $(ASMJIT_KERNEL_OBJS) kernel_lib/arch/x86_64
 .PHONY: kernel-objs
 kernel-objs: $(KERNEL_OBJS) $(ASMJIT_KERNEL_OBJS)
 
-# kernel.bin is the unpacker stub plus the kernel image, raw-deflated (boot/unpack/): the
-# image stage2 loads stays small; the stub restores the kernel at 1 MiB before it runs.
+# kernel.bin is the unpacker stub plus the kernel image, x86-BCJ-filtered and LZMA-compressed
+# (boot/unpack/): the image stage2 loads stays small; the stub restores the kernel at 1 MiB
+# before it runs.
 $(BUILD)/kernel.raw: $(BUILD)/kernel.elf
 	@$(OBJCOPY) -O binary $< $@
 
@@ -172,8 +173,8 @@ UNPACK_CXXFLAGS := --target=x86_64-unknown-none-elf -march=x86-64 -std=c++20 -Oz
 	-fno-exceptions -fno-rtti -nostdlib -nostdinc -nostdinc++ -mno-red-zone -fno-pic -fno-pie \
 	-mgeneral-regs-only -fno-stack-protector -fno-builtin -isystem kernel_lib/libc/include \
 	-isystem $(CLANG_RESOURCE)/include -I. $(WARNINGS)
-UNPACK_OBJS := $(BUILD)/unpack/unpack.o $(BUILD)/unpack/pvm.o $(BUILD)/unpack/inflate.o \
-	$(BUILD)/unpack/inflate_entry.o
+UNPACK_OBJS := $(BUILD)/unpack/unpack.o $(BUILD)/unpack/pvm.o $(BUILD)/unpack/lzma.o \
+	$(BUILD)/unpack/unpack_entry.o
 
 $(BUILD)/unpack/unpack.o: boot/unpack/unpack.asm $(BOOT_INC)
 	@mkdir -p $(@D)
@@ -182,11 +183,11 @@ $(BUILD)/unpack/unpack.o: boot/unpack/unpack.asm $(BOOT_INC)
 $(BUILD)/unpack/pvm.o: kernel_lib/arch/x86_64/pvm.asm $(BOOT_INC)
 	@mkdir -p $(@D)
 	@$(NASM) $(KERNEL_NASMFLAGS) $< -o $@
-$(BUILD)/unpack/inflate.o: kernel_lib/util/inflate.cpp kernel_lib/util/inflate.h
+$(BUILD)/unpack/lzma.o: kernel_lib/util/lzma.cpp kernel_lib/util/lzma.h
 	@mkdir -p $(@D)
 	@echo "  CXX(u) $<"
 	@$(CXX) $(UNPACK_CXXFLAGS) -c $< -o $@
-$(BUILD)/unpack/inflate_entry.o: boot/unpack/inflate_entry.cpp kernel_lib/util/inflate.h
+$(BUILD)/unpack/unpack_entry.o: boot/unpack/unpack_entry.cpp kernel_lib/util/lzma.h
 	@mkdir -p $(@D)
 	@$(CXX) $(UNPACK_CXXFLAGS) -c $< -o $@
 $(BUILD)/unpack.bin: $(UNPACK_OBJS) boot/unpack/unpack.ld
@@ -263,11 +264,11 @@ $(foreach m,$(HOST_MAIN_CPP),$(eval $(call host_program,$(m))))
 
 $(HBUILD)/bareflow-tests: $(TEST_OBJS) $(HBUILD)/libbareflow.a $(HBUILD)/libasmjit.a
 	@echo "  LINK   $@"
-	@$(CXX) -o $@ $^ -lm -lz
+	@$(CXX) -o $@ $^ -lm -llzma
 
 $(SBUILD)/bareflow-tests: $(SAN_TEST_OBJS) $(SBUILD)/libbareflow.a $(SBUILD)/libasmjit.a
 	@echo "  LINK   $@"
-	@$(CXX) $(SANITIZE_FLAGS) -o $@ $^ -lm -lz
+	@$(CXX) $(SANITIZE_FLAGS) -o $@ $^ -lm -llzma
 
 .PHONY: host
 host: $(HOST_PROGRAMS) $(HBUILD)/bareflow-tests
