@@ -6,6 +6,7 @@ exit status and the serial log. Checks return a list of problems (empty = pass).
 import json
 import os
 import re
+import threading
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 REFERENCE_DIR = os.environ.get("BAREFLOW_REFERENCE_DIR") or os.path.join(ROOT, "..", "shared", "reference")
@@ -212,10 +213,68 @@ def generated_model(shape, q8, name):
         path = os.path.join(out, name)
         if os.path.exists(path):
             return None
-        args = [os.path.join(root, "scripts", "gen-model"), "--shape", shape] + (["--q8"] if q8 else []) + [path]
+        # Written under a temporary name and renamed: cases preparing in parallel may share it.
+        partial = f"{path}.{os.getpid()}.{threading.get_ident()}.partial"
+        args = [os.path.join(root, "scripts", "gen-model"), "--shape", shape] + (["--q8"] if q8 else []) + [partial]
         result = subprocess.run(args, capture_output=True, text=True)
-        return None if result.returncode == 0 else result.stderr.strip()
+        if result.returncode != 0:
+            return result.stderr.strip()
+        os.replace(partial, path)
+        return None
     return prepare
+
+
+# A prompt long enough for a prefill block (16 tokens) and a few single tokens after it.
+LONG_PROMPT = ("Once upon a time, there was a little girl named Lily. She loved to play outside in the park "
+               "with her friends.")
+
+
+def same_text_as_host(name, shape, q8, steps, temp, seed, accels=("tcg",), qemu_args=(), settings=()):
+    """The kernel (JIT, prefill blocks, every core it has) must print exactly the text the
+    host tool prints for the same random-weight model with the reference kernels on one
+    thread: the summation order of every kernel, split or not, is fixed."""
+    model = shape + ("-q8" if q8 else "") + ".bin"
+    expected = name + ".expected"
+    options = ["-z", "tokenizer.bin", "-t", temp, "-s", str(seed), "-n", str(steps), "-i", LONG_PROMPT]
+
+    def prepare(root, out):
+        import subprocess
+        problem = generated_model(shape, q8, model)(root, out)
+        if problem:
+            return problem
+        host = [os.path.join(root, "build", "host", "bareflow-host"), os.path.join(out, model), "--jit", "off"]
+        result = subprocess.run(host + options, capture_output=True, text=True, cwd=root)
+        if result.returncode != 0:
+            return f"bareflow-host failed ({result.returncode}): {result.stderr.strip()[-300:]}"
+        with open(os.path.join(out, expected), "w", encoding="utf-8") as f:
+            f.write(result.stdout)
+        return None
+
+    def check(status, serial, accel):
+        problems = expect_success(r"^@exit 0$", stats_keys=("generated_tokens", "cores"))(status, serial, accel)
+        with open(os.path.join(ROOT, "build", "tests", "qemu", expected), encoding="utf-8") as f:
+            reference = f.read()
+        text = text_between_markers(serial)
+        if text is None:
+            problems.append("no @text-begin/@text-end block")
+        elif text != reference:
+            common = next((i for i, (a, b) in enumerate(zip(text, reference)) if a != b),
+                          min(len(text), len(reference)))
+            problems.append(f"text differs from the host tool's at byte {common}: got {text[common:common + 40]!r}, "
+                            f"host {reference[common:common + 40]!r}")
+        cores = dict(a.split("=") for a in settings).get("cores")
+        smp = next((int(a.split(",")[0]) for a in qemu_args if a[0].isdigit()), 1)
+        want = int(cores) if cores else smp
+        stats = at_lines(serial, "stats")
+        if stats and stats[-1].get("cores") != want:
+            problems.append(f"@stats says {stats[-1].get('cores')} cores, expected {want}")
+        return problems
+
+    args = ["--mode", "generate", "--model", "build/tests/qemu/" + model, "--tokenizer", "tokenizer.bin",
+            "--prompt", LONG_PROMPT, "--steps", str(steps), "--temp", temp, "--seed", str(seed)]
+    for setting in settings:
+        args += ["--set", setting]
+    return Case(name, args, check, accels=accels, qemu_args=list(qemu_args), prepare=prepare, timeout=300)
 
 
 def expect_generation(min_tokens, *patterns):
@@ -258,11 +317,14 @@ def all_cases():
                                                   r"the directory says 0x[0-9a-f]{8}"),
              corrupt=flip_byte(lambda image: payload_location(image, "model")[0] + 1000)),
         # Random-weight checkpoints of the real shapes with the 32000-token tokenizer.
-        Case("stories15M-random", ["--mode", "generate", "--model", "build/tests/qemu/stories15M.bin",
-                                   "--tokenizer", "tokenizer.bin", "--prompt", "Once upon a time", "--steps", "40",
-                                   "--temp", "0.8", "--seed", "3"],
-             expect_generation(30, r"dim 288, hidden 768, layers 6, heads 6 \(kv 6\), vocab 32000"),
-             prepare=generated_model("stories15M", False, "stories15M.bin"), timeout=240),
+        # Same text as the host tool: fp32 and Q8, two cores and one (rows, heads and
+        # quantization split across cores or not), prefill blocks, JIT kernels.
+        same_text_as_host("stories15M-smp2-same-as-host", "stories15M", False, 100, "0.8", 3, accels=("tcg", "kvm"),
+                          qemu_args=["--smp", "2"]),
+        same_text_as_host("stories15M-1core-same-as-host", "stories15M", False, 100, "0.8", 3,
+                          qemu_args=["--smp", "2"], settings=["cores=1"]),
+        same_text_as_host("stories15M-q8-smp2-same-as-host", "stories15M", True, 100, "0", 1,
+                          accels=("tcg", "kvm"), qemu_args=["--smp", "2"]),
         Case("tinyllama-1.1b-q8-random", ["--mode", "generate", "--model", "build/tests/qemu/tinyllama-1.1b-q8.bin",
                                           "--tokenizer", "tokenizer.bin", "--prompt", "Hello", "--steps", "4",
                                           "--temp", "0"],
