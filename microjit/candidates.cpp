@@ -16,11 +16,12 @@ struct Knobs {
     u8 rows, tokens, unroll;
 };
 
-// Weights that do not fit a typical L2 stream from memory: prefetching ahead may help.
-bool streams_from_memory(KernelOp op, Shape s)
+// Weights that do not fit a typical L2, or that the caller knows are streamed (the whole
+// model exceeds the caches), come from memory: prefetching ahead may help.
+bool streams_from_memory(KernelOp op, Shape s, bool streamed)
 {
     const u64 bytes = static_cast<u64>(s.n) * s.d * (is_q8_op(op) ? 1 : 4);
-    return bytes > 2 * kl::MiB;
+    return streamed || bytes > 2 * kl::MiB;
 }
 
 class Collector {
@@ -45,9 +46,10 @@ private:
     usize m_count = 0;
 };
 
-void add_matrix(Collector& out, KernelOp op, Shape shape, Isa isa, const CpuCaps& caps, const Knobs* knobs, usize count)
+void add_matrix(Collector& out, KernelOp op, Shape shape, Isa isa, const CpuCaps& caps, const Knobs* knobs, usize count,
+    bool streamed)
 {
-    const bool stream = streams_from_memory(op, shape);
+    const bool stream = streams_from_memory(op, shape, streamed);
     const u64 elem = is_q8_op(op) ? 1 : 4;
     const bool matvec = op == KernelOp::MatvecF32 || op == KernelOp::MatvecQ8;
     auto add = [&](Knobs k, u16 prefetch, u8 flags = 0) {
@@ -61,13 +63,15 @@ void add_matrix(Collector& out, KernelOp op, Shape shape, Isa isa, const CpuCaps
             c.flags |= variant::vnni;
         out.add(c);
     };
-    // Streaming a matrix of short rows, adjacent rows in flight defeat the hardware
-    // prefetchers (each load's address jumps by a block of rows every few iterations):
-    // stripes (one linear stream per row in flight) or a single row measured 1.3-2x
-    // faster on such shapes, so they go first. Invalid entries (Q8 has no stripes) drop.
-    const bool short_rows = shape.n * elem <= 4096;
-    if (stream && matvec && short_rows) {
+    // Streaming a matrix, adjacent rows in flight defeat the hardware prefetchers (each
+    // load's address jumps by a block of rows every few iterations): stripes (one linear
+    // stream per row in flight) or a single row measured 1.3-2x faster on weights that
+    // come from memory (stories110M's shapes: ~33 GB/s against 16-25 for row blocks), so
+    // they go first, before the register blockings that win on cache-resident weights.
+    // Invalid entries drop.
+    if (stream && matvec) {
         add({ 4, 1, 2 }, 0, variant::stripes);
+        add({ 4, 1, 1 }, 0, variant::stripes);
         add({ 2, 1, 2 }, 0, variant::stripes);
         add({ 2, 1, 1 }, 0, variant::stripes);
         add({ 1, 1, 4 }, 512);
@@ -84,17 +88,12 @@ void add_matrix(Collector& out, KernelOp op, Shape shape, Isa isa, const CpuCaps
                 add(knobs[i], static_cast<u16>(block));
         }
     }
-    if (stream && matvec && !short_rows) {
-        add({ 4, 1, 1 }, 0, variant::stripes);
-        add({ 4, 1, 2 }, 0, variant::stripes);
-        add({ 2, 1, 2 }, 0, variant::stripes);
-        add({ 1, 1, 4 }, 512);
-    }
 }
 
 }
 
-usize candidate_configs(KernelOp op, Shape shape, Isa isa, const CpuCaps& caps, KernelConfig* out, usize capacity)
+usize candidate_configs(KernelOp op, Shape shape, Isa isa, const CpuCaps& caps, KernelConfig* out, usize capacity,
+    bool streamed)
 {
     Collector collect(caps, out, capacity);
     switch (op) {
@@ -103,22 +102,22 @@ usize candidate_configs(KernelOp op, Shape shape, Isa isa, const CpuCaps& caps, 
     // AVX-512; the entries that do not fit an ISA drop out.
     case KernelOp::MatvecF32: {
         static constexpr Knobs knobs[] = { { 4, 1, 2 }, { 6, 1, 2 }, { 4, 1, 4 }, { 8, 1, 1 }, { 8, 1, 2 }, { 12, 1, 1 }, { 2, 1, 4 } };
-        add_matrix(collect, op, shape, isa, caps, knobs, sizeof(knobs) / sizeof(knobs[0]));
+        add_matrix(collect, op, shape, isa, caps, knobs, sizeof(knobs) / sizeof(knobs[0]), streamed);
         break;
     }
     case KernelOp::MatmulF32: {
         static constexpr Knobs knobs[] = { { 4, 3, 1 }, { 3, 2, 1 }, { 2, 2, 1 }, { 3, 4, 1 }, { 6, 2, 1 }, { 8, 3, 1 }, { 1, 4, 1 } };
-        add_matrix(collect, op, shape, isa, caps, knobs, sizeof(knobs) / sizeof(knobs[0]));
+        add_matrix(collect, op, shape, isa, caps, knobs, sizeof(knobs) / sizeof(knobs[0]), streamed);
         break;
     }
     case KernelOp::MatvecQ8: {
         static constexpr Knobs knobs[] = { { 4, 1, 1 }, { 8, 1, 1 }, { 4, 1, 2 }, { 2, 1, 2 }, { 12, 1, 1 } };
-        add_matrix(collect, op, shape, isa, caps, knobs, sizeof(knobs) / sizeof(knobs[0]));
+        add_matrix(collect, op, shape, isa, caps, knobs, sizeof(knobs) / sizeof(knobs[0]), streamed);
         break;
     }
     case KernelOp::MatmulQ8: {
         static constexpr Knobs knobs[] = { { 4, 2, 1 }, { 4, 1, 1 }, { 8, 2, 1 }, { 4, 4, 1 }, { 2, 2, 1 }, { 8, 1, 1 } };
-        add_matrix(collect, op, shape, isa, caps, knobs, sizeof(knobs) / sizeof(knobs[0]));
+        add_matrix(collect, op, shape, isa, caps, knobs, sizeof(knobs) / sizeof(knobs[0]), streamed);
         break;
     }
     case KernelOp::QuantizeQ8:
@@ -141,7 +140,7 @@ usize candidate_configs(KernelOp op, Shape shape, Isa isa, const CpuCaps& caps, 
     // On AVX-512 parts the 256-bit kernels are worth a try (some cores split zmm work).
     if (isa == Isa::Avx512 && collect.count() < capacity) {
         KernelConfig lower[max_candidates];
-        const usize extra = candidate_configs(op, shape, Isa::Avx2, caps, lower, 3);
+        const usize extra = candidate_configs(op, shape, Isa::Avx2, caps, lower, 3, streamed);
         for (usize i = 0; i < extra; ++i)
             collect.add(lower[i]);
     }

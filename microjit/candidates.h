@@ -10,8 +10,10 @@ namespace mjit {
 
 // Fills `out` (up to `capacity`) and returns how many were written; the first one is the
 // a-priori best guess (what to use without tuning). Returns 0 when nothing can be
-// generated (the reference kernel stays).
-usize candidate_configs(KernelOp op, Shape shape, Isa isa, const CpuCaps& caps, KernelConfig* out, usize capacity);
+// generated (the reference kernel stays). `streamed`: the weights come from memory on
+// every call even if this matrix alone would fit the caches (see TieringOptions).
+usize candidate_configs(KernelOp op, Shape shape, Isa isa, const CpuCaps& caps, KernelConfig* out, usize capacity,
+    bool streamed = false);
 
 constexpr usize max_candidates = 32;
 

@@ -2,14 +2,15 @@
 // measurement on the program's own calls.
 //
 // Per slot: tier 0 (the reference kernel) serves and is timed. Once the slot is hot
-// (`hot_calls` calls and `hot_cycles` cycles spent on it), tuning starts: for the next live
-// calls the reference still produces the real output, and each candidate config
-// (candidates.h: rows in flight, unroll, prefetch, ISA) is generated, run once under the
-// fault guard into a scratch buffer and compared with the reference's output (error at
-// most 1e-5 of the sum of |terms| per element), then timed on `tune_calls` further live
-// calls. The fastest verified candidate is published by an atomic pointer swap if it beats
-// the reference; otherwise, and on every failure (fault, mismatch, arena full, nothing to
-// generate), the slot stays on tier 0 and the reason is recorded for the report.
+// (`hot_calls` calls and `hot_cycles` cycles spent on it), tuning starts: each candidate
+// config (candidates.h: rows in flight, unroll, prefetch, ISA) is generated on a live call
+// that the reference serves, run once under the fault guard into a scratch buffer and
+// compared with the reference's output bit for bit (generated kernels follow the
+// reference's summation order exactly), then serves `tune_calls` further live calls itself,
+// timed on them (so it is timed on the caches as the program leaves them, like the
+// reference). The fastest verified candidate is published by an atomic pointer swap if it
+// beats the reference; otherwise, and on every failure (fault, mismatch, arena full,
+// nothing to generate), the slot stays on tier 0 and the reason is recorded for the report.
 //
 // Warm start: decisions of an earlier run (profile payload) are generated and verified on
 // sample inputs before the first token, so the first token already runs on them.
@@ -31,6 +32,10 @@ struct TieringOptions {
     u32 tune_calls = 3;           // timed live calls per candidate
     u32 max_candidates = 8;
     u32 sample_interval = 16;     // once settled, one call in this many is timed
+    // The weights are read from memory on every call, whatever a matrix's own size, because
+    // the model's weights together exceed the CPU caches (the engine sets this): streaming
+    // variants (stripes, prefetch) join the candidates of small matrices too.
+    bool weights_streamed = false;
 };
 
 // What the tiering layer needs from the outside world; tests replace these to inject
@@ -38,7 +43,7 @@ struct TieringOptions {
 struct TieringHooks {
     kl::ErrorOr<KernelFn> (*obtain)(void* context, const KernelConfig& config);
     void (*discard)(void* context, const KernelConfig& config);  // never-published kernels
-    usize (*candidates)(void* context, Op op, Shape shape, KernelConfig* out, usize capacity);
+    usize (*candidates)(void* context, Op op, Shape shape, bool streamed, KernelConfig* out, usize capacity);
     void* context;
 };
 
@@ -50,6 +55,8 @@ public:
     Tiering(const TieringHooks& hooks, const TieringOptions& options);
 
     const TieringOptions& options() const { return m_options; }
+    // Applies to slots that start tuning from now on.
+    void set_weights_streamed(bool streamed) { m_options.weights_streamed = streamed; }
 
     // Called by call_timed for slots that have not settled; true when it served the call.
     bool step(KernelSlot& slot, const KernelArgs& args);

@@ -254,6 +254,23 @@ TEST_CASE("candidates: valid, runnable, distinct, default first", "[jit][config]
     CHECK(candidate_configs(KernelOp::MatvecF32, shape_of(288, 288), Isa::Sse2, host_caps(), one, 1) == 1);
 }
 
+TEST_CASE("candidates: a small matrix of a model that streams gets the streaming variants", "[jit][config]")
+{
+    auto streaming = [](bool streamed) {
+        KernelConfig configs[max_candidates];
+        const usize count = candidate_configs(KernelOp::MatvecF32, shape_of(288, 288), Isa::Avx2, host_caps(), configs,
+            max_candidates, streamed);
+        int found = 0;
+        for (usize i = 0; i < count; ++i)
+            found += (configs[i].flags & variant::stripes) || configs[i].prefetch ? 1 : 0;
+        return found;
+    };
+    // 288x288 floats (324 KiB) fit an L2 on their own: no stripes or prefetch ...
+    CHECK(streaming(false) == 0);
+    // ... unless the caller says the weights come from memory anyway.
+    CHECK(streaming(true) >= 3);
+}
+
 TEST_CASE("errors: asmjit failures and register exhaustion become ErrorOr failures", "[jit][emit]")
 {
     const KernelConfig c = default_config(KernelOp::MatvecF32, shape_of(64, 64), Isa::Avx2);

@@ -34,7 +34,7 @@ struct CountingJit {
     {
         static_cast<CountingJit*>(context)->discarded.push_back(config);
     }
-    static usize list(void*, Op, Shape, KernelConfig* out, usize capacity)
+    static usize list(void*, Op, Shape, bool, KernelConfig* out, usize capacity)
     {
         usize n = capacity < 2 ? capacity : 2;
         for (usize i = 0; i < n; ++i) {

@@ -51,7 +51,7 @@ struct FakeJit {
     {
         static_cast<FakeJit*>(context)->discarded.push_back(config);
     }
-    static usize list(void* context, Op, Shape, KernelConfig* out, usize capacity)
+    static usize list(void* context, Op, Shape, bool, KernelConfig* out, usize capacity)
     {
         auto* self = static_cast<FakeJit*>(context);
         usize n = self->candidates.size() < capacity ? self->candidates.size() : capacity;
