@@ -82,10 +82,19 @@ public:
     // Publishes `fn` for the slot (atomic pointer swap).
     static void publish(KernelSlot& slot, KernelFn fn) { __atomic_store_n(&slot.fn, fn, __ATOMIC_RELEASE); }
 
+    // The Q8 activation quantizer for one group of `gs` values (n = gs), or null for
+    // mjit::ref::quantize_q8. The engine generates and verifies it (tinyllama/engine_jit.h);
+    // use_jit_quantizer(false) returns to the reference, (true) to the verified kernel.
+    void set_jit_quantizer(QuantizeFn fn) { m_jit_quantizer = m_quantizer = fn; }
+    void use_jit_quantizer(bool on) { m_quantizer = on ? m_jit_quantizer : nullptr; }
+    QuantizeFn quantizer() const { return m_quantizer; }
+
 private:
     KernelSlot m_slots[max_slots] {};
     int m_count = 0;
     Tiering* m_tiering = nullptr;
+    QuantizeFn m_quantizer = nullptr;
+    QuantizeFn m_jit_quantizer = nullptr;
 };
 
 // The timed path: counts, times, and drives the tiering state machine (dispatch.cpp).

@@ -19,6 +19,7 @@ void tiers_to_reference(Dispatcher& dispatcher, const char* why)
         slot.skip = 0;
         snprintf(slot.reason, sizeof(slot.reason), "%s", why);
     }
+    dispatcher.use_jit_quantizer(false);
     // With every slot on tier 0, detaching leaves them all without a policy.
     dispatcher.attach(nullptr);
 }
@@ -34,6 +35,7 @@ void tiers_resume(Dispatcher& dispatcher, Tiering& tiering)
     }
     // attach() marks every slot not on a published kernel unsettled (when tuning is enabled).
     dispatcher.attach(&tiering);
+    dispatcher.use_jit_quantizer(tiering.options().enabled);
 }
 
 }

@@ -1,7 +1,8 @@
 // Switching the micro-JIT's tiers at run time (the console's `/jit off` and `/jit on`),
 // through the dispatcher's public slots only.
 //
-// Off: every slot serves its reference kernel again (tier 0), tuning in progress is
+// Off: every slot serves its reference kernel again (tier 0), and the Q8 quantizer too;
+// tuning in progress is
 // abandoned (its candidates go back to the code cache), and no slot tunes until the JIT is
 // switched on. Kernels that were published stay in the code cache, unused (a call on
 // another core may still be running one for an instant).

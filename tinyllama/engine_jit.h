@@ -20,6 +20,9 @@ struct JitOptions {
 class EngineJit {
 public:
     static constexpr u64 code_budget_bytes = 6 * 1024 * 1024;
+    // Models with more weights than this are taken to stream from memory (larger than a
+    // typical last-level cache share): see mjit::TieringOptions::weights_streamed.
+    static constexpr u64 weights_streamed_bytes = 16 * 1024 * 1024;
 
     // Sets the process-wide ISA cap (microjit/isa.h) for its lifetime.
     explicit EngineJit(const JitOptions& options);
@@ -44,6 +47,10 @@ public:
     mjit::CodeCache& cache() { return m_cache; }
 
 private:
+    // Q8 models: the activation quantizer for one group, generated, verified bit for bit
+    // on a sample and installed in t's dispatcher (the reference stays otherwise).
+    kl::ErrorOr<void> install_quantizer(Transformer& t);
+
     JitOptions m_options;
     kl::cpu::Isa m_previous_cap;
     mjit::CodeCache m_cache;

@@ -84,13 +84,21 @@ struct QuantizeJob {
     i8* q;
     float* scale;
     u32 gs;
+    mjit::QuantizeFn group;  // the micro-JIT's one-group quantizer, or null: the reference
 };
 
 void quantize_range(void* context, u64 begin, u64 end, u32)
 {
     const auto& j = *static_cast<const QuantizeJob*>(context);
-    mjit::ref::quantize_q8(j.x + begin * j.gs, j.q + begin * j.gs, j.scale + begin,
-        static_cast<u32>((end - begin) * j.gs), j.gs);
+    if (!j.group) {
+        mjit::ref::quantize_q8(j.x + begin * j.gs, j.q + begin * j.gs, j.scale + begin,
+            static_cast<u32>((end - begin) * j.gs), j.gs);
+        return;
+    }
+    for (u64 g = begin; g < end; ++g) {
+        const mjit::QuantizeArgs args { j.x + g * j.gs, j.q + g * j.gs, j.scale + g };
+        j.group(&args);
+    }
 }
 
 // Below this many values one core quantizes alone (a hand-off costs ~500 cycles).
@@ -101,7 +109,7 @@ MatmulInput prepare_input(Transformer& t, const float* x, i32 n, i32 tokens)
     if (t.weights.format == WeightFormat::F32)
         return { x, nullptr };
     mjit::PhaseScope phase(mjit::Phase::Quantize);
-    QuantizeJob job { x, t.state.xq, t.state.xq_scale, t.weights.group_size };
+    QuantizeJob job { x, t.state.xq, t.state.xq_scale, t.weights.group_size, t.dispatcher.quantizer() };
     const u64 values = static_cast<u64>(tokens) * static_cast<u64>(n);
     const u64 groups = values / job.gs;
     if (values < parallel_quantize_values || kl::smp::core_count() < 2)
