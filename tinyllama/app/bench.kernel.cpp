@@ -12,6 +12,7 @@
 #include "kernel_lib/time/tsc.h"
 #include "kernel_lib/util/json.h"
 #include "microjit/report.h"
+#include "microjit/tier_control.h"
 
 namespace tllama {
 
@@ -46,14 +47,27 @@ kl::mem::Bandwidth probe_bandwidth()
     return result;
 }
 
-// One variant: `runs` timed generations with the given core cap and prefill block; prints
-// an @bench line per run, then the variant's @stats and profile.
+// One variant: the JIT tunes afresh for it (the fastest kernel on one core is not always
+// the fastest split across two), `bench_warmup` tokens let it settle, then `runs` timed
+// generations with the given core cap and prefill block; prints an @bench line per run,
+// then the variant's @stats and profile.
 void bench_variant(Engine& engine, const BootSettings& settings, u32 cores, u32 prefill,
     const kl::mem::Bandwidth& bandwidth, TextSink sink)
 {
     kl::smp::set_core_limit(cores);
     set_prefill_block(engine.transformer, static_cast<i32>(prefill));
-    mjit::reset_profile(engine.transformer.dispatcher);
+    mjit::Dispatcher& dispatcher = engine.transformer.dispatcher;
+    if (engine.jit->enabled()) {
+        mjit::tiers_to_reference(dispatcher, "re-tuning for this variant");
+        mjit::tiers_resume(dispatcher, engine.jit->tiering());
+    }
+    if (settings.bench_warmup > 0) {
+        auto warm = generate(engine.transformer, engine.tokenizer, engine.sampler, settings.prompt,
+            static_cast<i32>(settings.bench_warmup), sink);
+        if (warm.is_error())
+            kl::fail(warm.error());
+    }
+    mjit::reset_profile(dispatcher);
     const u32 steps = settings.steps ? settings.steps : 200;
 
     constexpr u32 max_runs = 100;
@@ -103,18 +117,12 @@ void bench_variant(Engine& engine, const BootSettings& settings, u32 cores, u32 
 
 int run_bench(Engine& engine, const BootSettings& settings)
 {
-    kl::mem::Bandwidth bandwidth = probe_bandwidth();
-    kl::print("bench: streaming read %.2f GB/s (%s loop over %llu MiB)\n", bandwidth.gb_per_s, bandwidth.isa,
-        static_cast<unsigned long long>(bandwidth.bytes / kl::MiB));
+    const kl::mem::Bandwidth bandwidth = probe_bandwidth();
+    kl::print("bench: streaming read %.2f GB/s on one core (%s loop over %llu MiB)\n", bandwidth.gb_per_s,
+        bandwidth.isa, static_cast<unsigned long long>(bandwidth.bytes / kl::MiB));
 
     CountingSink counter;
     TextSink sink { count_bytes, &counter };
-    if (settings.bench_warmup > 0) {
-        auto warm = generate(engine.transformer, engine.tokenizer, engine.sampler, settings.prompt,
-            static_cast<i32>(settings.bench_warmup), sink);
-        if (warm.is_error())
-            kl::fail(warm.error());
-    }
 
     // Every (prefill, cores) pair in turn; without lists, the single configured one.
     const u32 one_cores[1] = { settings.cores }, one_prefill[1] = { settings.prefill };
