@@ -45,10 +45,10 @@ class Failure(Exception):
 class Guest:
     """QEMU under run-qemu, its serial port on our pipes; output collected by a thread."""
 
-    def __init__(self, image, accel, timeout, log):
+    def __init__(self, image, accel, timeout, log, extra_args=()):
         self.log = log
         cmd = [os.path.join(ROOT, "scripts", "run-qemu"), "--accel", accel, "--timeout", str(timeout),
-               "--serial-stdin", "--log", log, image]
+               "--serial-stdin", "--log", log] + list(extra_args) + [image]
         # A session of its own, so that a failure can end QEMU and nothing else.
         self.process = subprocess.Popen(cmd, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, start_new_session=True)
