@@ -10,6 +10,7 @@
 #include "kernel_lib/io/serial.h"
 #include "kernel_lib/io/vga.h"
 #include "kernel_lib/mem/alloc.h"
+#include "kernel_lib/smp/parallel.h"
 #include "kernel_lib/time/tsc.h"
 #include "kernel_lib/util/json.h"
 #include "microjit/report.h"
@@ -120,17 +121,18 @@ void print_stats_line(const Engine& engine, const GenerateStats& stats, bool jit
             static_cast<double>(stats.token_ms[i])));
     serial_line("@stats {\"prompt_tokens\": %u, \"generated_tokens\": %u, \"ttft_ms\": %.3f, \"tok_per_s\": %.2f, "
                 "\"total_ms\": %.3f, \"model\": \"%s\", \"cpu\": \"%s\", \"isa\": \"%s\", \"jit\": \"%s\", "
-                "\"cores\": 1, \"mem_mb\": %llu, \"stopped\": %s, \"first_token_ms\": [%s]}\n",
+                "\"cores\": %u, \"mem_mb\": %llu, \"stopped\": %s, \"first_token_ms\": [%s]}\n",
         stats.prompt_tokens, stats.generated_tokens, stats.ttft_ms, stats.tok_per_s, stats.total_ms, model, brand,
-        console_isa_name(engine, jit_on), jit_on ? "on" : "off",
+        console_isa_name(engine, jit_on), jit_on ? "on" : "off", kl::smp::core_count(),
         static_cast<unsigned long long>(kl::mem::available_bytes() / kl::MiB), stats.stopped ? "true" : "false",
         token_ms);
 }
 
 void print_stats_text(const Engine& engine, const GenerateStats& stats, bool jit_on)
 {
-    kl::print("last story (%s, micro-JIT %s, isa %s, 1 core)%s\n", engine.model_name, jit_on ? "on" : "off",
-        console_isa_name(engine, jit_on), stats.stopped ? ", stopped early" : "");
+    const u32 cores = kl::smp::core_count();
+    kl::print("last story (%s, micro-JIT %s, isa %s, %u core%s)%s\n", engine.model_name, jit_on ? "on" : "off",
+        console_isa_name(engine, jit_on), cores, cores == 1 ? "" : "s", stats.stopped ? ", stopped early" : "");
     kl::print("  prompt      %6u tokens (with BOS), %.1f ms\n", stats.prompt_tokens, stats.prompt_ms);
     kl::print("  generated   %6u tokens at %.2f tok/s\n", stats.generated_tokens, stats.tok_per_s);
     kl::print("  first token %9.3f ms after the start; total %.1f ms\n", stats.ttft_ms, stats.total_ms);
@@ -149,8 +151,9 @@ void draw_status_line(const Engine& engine, bool jit_on)
     if (engine.has_run)
         snprintf(speed, sizeof(speed), "%.1f tok/s", engine.last.tok_per_s);
     char row[kl::vga::columns + 1];
-    snprintf(row, sizeof(row), " BareFlow | %.24s | micro-JIT %s | 1 core | last story %s", engine.model_name,
-        console_isa_name(engine, jit_on), speed);
+    const u32 cores = kl::smp::core_count();
+    snprintf(row, sizeof(row), " BareFlow | %.24s | micro-JIT %s | %u core%s | last: %s", engine.model_name,
+        console_isa_name(engine, jit_on), cores, cores == 1 ? "" : "s", speed);
     kl::vga::write_row(0, row, kl::vga::Black, kl::vga::Cyan);
 }
 
