@@ -305,7 +305,12 @@ test-qemu: $(BOOT_PARTS) $(HOST_PROGRAMS)
 RUN_OPTS := $(if $(SMP),--smp $(SMP)) $(if $(MEM),--mem $(MEM))
 
 .PHONY: run debug size bench
-run: image
+# `make run` with no PROMPT still tells a story first (then the console follows), so that
+# the first boot shows the engine at work; MODE=generate etc. keep their own prompt.
+RUN_PROMPT := $(if $(PROMPT)$(filter-out interactive,$(MODE)),,--prompt "Once upon a time")
+run: $(BOOT_PARTS)
+	@scripts/get-model --ensure "$(or $(MODEL),stories260K.bin)" $(if $(TOKENIZER),"$(TOKENIZER)")
+	@scripts/mkimage -o $(BUILD)/bareflow.img $(IMAGE_OPTS) $(RUN_PROMPT)
 	@scripts/run-qemu --interactive $(RUN_OPTS) $(BUILD)/bareflow.img
 
 debug: image
@@ -337,7 +342,7 @@ clean:
 help:
 	@echo "BareFlow make targets:"
 	@echo "  make / make image   build build/bareflow.img"
-	@echo "  make run            boot it in QEMU (interactive)"
+	@echo "  make run            boot it in QEMU: a story (PROMPT, default \"Once upon a time\"), then the console"
 	@echo "  make test           host tests, sanitizer tests, QEMU boot tests"
 	@echo "  make bench          benchmarks -> build/bench/results.md"
 	@echo "  make size           byte sizes of stage1, stage2, kernel and its parts"
