@@ -15,6 +15,7 @@ const FuzzTarget fuzz_targets[] = {
     { "settings", fuzz_settings },
     { "keyvalue", fuzz_keyvalue },
     { "directory", fuzz_directory },
+    { "lzma", fuzz_lzma },
 };
 const size_t fuzz_target_count = sizeof(fuzz_targets) / sizeof(fuzz_targets[0]);
 
