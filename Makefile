@@ -278,7 +278,18 @@ host: $(HOST_PROGRAMS) $(HBUILD)/bareflow-tests
 # ---------------------------------------------------------------------------------------
 # Environment knobs: BAREFLOW_TEST_ACCELS="kvm tcg" limits the QEMU accelerators.
 .PHONY: test test-build test-host test-sanitize test-qemu
+# The QEMU tests boot stories260K (+ tok512.bin, its int8 twin) and the 32000-token tokenizer:
+# with them missing, `make test` stops at once with where to get them, not 30 failures later.
+# stories260K-q8.bin has no public download: it ships with ../shared/models.
+TEST_Q8_MODEL = $(firstword $(wildcard $(addsuffix /stories260K-q8.bin,models $(subst :, ,$(BAREFLOW_MODEL_PATH)))))
+define TEST_MODELS_ENSURE
+@scripts/get-model --ensure stories260K.bin tokenizer.bin
+@$(if $(TEST_Q8_MODEL),true,echo "make test: stories260K-q8.bin (stories260K in the int8 format) is not in ./models or \
+BAREFLOW_MODEL_PATH; it ships beside the other models in ../shared/models: export \
+BAREFLOW_MODEL_PATH=/path/to/shared/models" >&2; exit 3)
+endef
 test: test-build
+	$(TEST_MODELS_ENSURE)
 	@$(MAKE) --no-print-directory test-host test-sanitize test-qemu
 	@echo "make test: all tests passed"
 
@@ -294,6 +305,7 @@ test-sanitize: $(SBUILD)/bareflow-tests
 	@ASAN_OPTIONS=detect_leaks=1 $(SBUILD)/bareflow-tests --order lex $(SANITIZE_TEST_FILTER)
 
 test-qemu: $(BOOT_PARTS) $(HOST_PROGRAMS)
+	$(TEST_MODELS_ENSURE)
 	@echo "== QEMU boot tests"
 	@tests/qemu/run-tests
 	@echo "== QEMU console test"
