@@ -8,27 +8,17 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kernel_lib/base/unaligned.h"
+
 namespace tllama {
 
 using kl::Error;
 using kl::ErrorCode;
 using kl::ErrorOr;
+using kl::read_i32;
+using kl::read_u32;
 
 namespace {
-
-i32 read_i32(const u8* p)
-{
-    i32 v;
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
-
-u32 read_u32(const u8* p)
-{
-    u32 v;
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
 
 ErrorOr<void> check_field(const char* field, i64 value, i64 max)
 {

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <string.h>
 
+#include "kernel_lib/base/unaligned.h"
 #include "kernel_lib/mem/alloc.h"
 #include "tinyllama/sort.h"
 
@@ -12,15 +13,9 @@ namespace tllama {
 using kl::Error;
 using kl::ErrorCode;
 using kl::ErrorOr;
+using kl::read_i32;
 
 namespace {
-
-i32 read_i32(const u8* p)
-{
-    i32 v;
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
 
 bool is_finite(float f)
 {

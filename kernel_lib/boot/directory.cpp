@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "kernel_lib/base/unaligned.h"
 #include "kernel_lib/util/crc32c.h"
 
 namespace kl::boot {
@@ -14,20 +15,6 @@ namespace kl::boot {
 namespace {
 
 constexpr u64 four_gib = 4 * GiB;
-
-u32 read_u32(const u8* p)
-{
-    u32 v;
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
-
-u64 read_u64(const u8* p)
-{
-    u64 v;
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
 
 struct Entry {
     char name[payload_name_bytes];  // NUL-terminated once validated

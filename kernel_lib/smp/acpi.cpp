@@ -1,26 +1,14 @@
 // ACPI table walk for SMP (see acpi.h). Tables may sit at any byte address, so every field
-// is read with memcpy, never through a cast pointer.
+// is read with kl::read_u32/read_u64 (base/unaligned.h), never through a cast pointer.
 #include "kernel_lib/smp/acpi.h"
 
 #include <string.h>
 
+#include "kernel_lib/base/unaligned.h"
+
 namespace kl::acpi {
 
 namespace {
-
-u32 read_u32(const u8* p)
-{
-    u32 v;
-    memcpy(&v, p, 4);
-    return v;
-}
-
-u64 read_u64(const u8* p)
-{
-    u64 v;
-    memcpy(&v, p, 8);
-    return v;
-}
 
 unsigned long long ull(u64 v) { return static_cast<unsigned long long>(v); }
 
