@@ -17,6 +17,7 @@
 #include "tinyllama/engine_jit.h"
 #include "tinyllama/generate.h"
 #include "tinyllama/warm_start.h"
+#include "tinyllama/host/arguments.h"
 #include "tinyllama/host/load_file.h"
 #include "tinyllama/host/model_search.h"
 
@@ -56,27 +57,6 @@ struct Options {
     i32 prefill = default_prefill_block;
 };
 
-ErrorOr<float> parse_float(const char* flag, const char* text, float lo, float hi)
-{
-    char* end = nullptr;
-    errno = 0;
-    const float v = strtof(text, &end);
-    if (errno != 0 || end == text || *end != '\0' || !(v >= lo && v <= hi))
-        return Error::make(ErrorCode::UsageError, "%s expects a number in [%g, %g], got '%s'", flag, lo, hi, text);
-    return v;
-}
-
-ErrorOr<u64> parse_unsigned(const char* flag, const char* text, u64 max)
-{
-    char* end = nullptr;
-    errno = 0;
-    const unsigned long long v = strtoull(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0' || text[0] == '-' || v > max)
-        return Error::make(ErrorCode::UsageError, "%s expects a whole number in [0, %llu], got '%s'", flag,
-            static_cast<unsigned long long>(max), text);
-    return static_cast<u64>(v);
-}
-
 ErrorOr<Options> parse_options(int argc, char** argv)
 {
     Options o;
@@ -94,13 +74,13 @@ ErrorOr<Options> parse_options(int argc, char** argv)
         if (strcmp(arg, "-z") == 0) {
             o.tokenizer = value;
         } else if (strcmp(arg, "-t") == 0) {
-            o.temperature = TRY(parse_float("-t", value, 0.0f, 1e6f));
+            o.temperature = TRY(host::parse_float_argument("-t", value, 0.0f, 1e6f));
         } else if (strcmp(arg, "-p") == 0) {
-            o.topp = TRY(parse_float("-p", value, 0.0f, 1.0f));
+            o.topp = TRY(host::parse_float_argument("-p", value, 0.0f, 1.0f));
         } else if (strcmp(arg, "-s") == 0) {
-            o.seed = TRY(parse_unsigned("-s", value, ~0ull));
+            o.seed = TRY(host::parse_whole_argument("-s", value, ~0ull));
         } else if (strcmp(arg, "-n") == 0) {
-            o.steps = static_cast<i32>(TRY(parse_unsigned("-n", value, 0x7fffffff)));
+            o.steps = static_cast<i32>(TRY(host::parse_whole_argument("-n", value, 0x7fffffff)));
         } else if (strcmp(arg, "-i") == 0) {
             o.prompt = value;
         } else if (strcmp(arg, "--jit") == 0) {
@@ -110,7 +90,7 @@ ErrorOr<Options> parse_options(int argc, char** argv)
         } else if (strcmp(arg, "--profile") == 0) {
             o.profile = value;
         } else if (strcmp(arg, "--prefill") == 0) {
-            o.prefill = static_cast<i32>(TRY(parse_unsigned("--prefill", value, 1024)));
+            o.prefill = static_cast<i32>(TRY(host::parse_whole_argument("--prefill", value, 1024)));
         } else if (strcmp(arg, "--jit-isa") == 0) {
             if (mjit::parse_isa(value).is_error())
                 return Error::make(ErrorCode::UsageError, "--jit-isa expects sse2, avx2 or avx512, got '%s'", value);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "kernel_lib/time/tsc.h"
+#include "tinyllama/host/arguments.h"
 #include "tinyllama/tools/random_model.h"
 
 namespace {
@@ -30,17 +31,6 @@ struct Options {
     i32 seq_len = 0;  // 0: the shape's own
     const char* out = nullptr;
 };
-
-ErrorOr<u64> parse_number(const char* flag, const char* text, u64 max)
-{
-    char* end = nullptr;
-    errno = 0;
-    const unsigned long long v = strtoull(text, &end, 0);
-    if (errno != 0 || end == text || *end != '\0' || text[0] == '-' || v > max)
-        return Error::make(ErrorCode::UsageError, "%s expects a whole number up to %llu, got '%s'", flag,
-            static_cast<unsigned long long>(max), text);
-    return static_cast<u64>(v);
-}
 
 ErrorOr<Options> parse_options(int argc, char** argv)
 {
@@ -60,9 +50,9 @@ ErrorOr<Options> parse_options(int argc, char** argv)
             if (!o.shape)
                 return Error::make(ErrorCode::UsageError, "unknown shape '%s', expected one of %s", argv[i], tools::shape_names());
         } else if (strcmp(arg, "--seed") == 0) {
-            o.seed = TRY(parse_number("--seed", argv[++i], ~0ull));
+            o.seed = TRY(host::parse_whole_argument("--seed", argv[++i], ~0ull));
         } else if (strcmp(arg, "--seq-len") == 0) {
-            o.seq_len = static_cast<i32>(TRY(parse_number("--seq-len", argv[++i], max_seq_len)));
+            o.seq_len = static_cast<i32>(TRY(host::parse_whole_argument("--seq-len", argv[++i], max_seq_len)));
         } else {
             return Error::make(ErrorCode::UsageError, "unknown option %s", arg);
         }
