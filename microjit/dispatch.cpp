@@ -45,12 +45,7 @@ void format_kernel_name(char* buffer, usize size, Op op, Shape shape)
 void TierProfile::record(u64 cycles)
 {
     ++calls;
-    ++timed_calls;
-    timed_cycles += cycles;
-    if (min_cycles == 0 || cycles < min_cycles)
-        min_cycles = cycles;
-    if (cycles > max_cycles)
-        max_cycles = cycles;
+    note(cycles);
 }
 
 void TierProfile::note(u64 cycles)
