@@ -1,7 +1,8 @@
 // jit-bench: the micro-JIT's kernels against the scalar reference (whose results they
 // reproduce bit for bit) and against the naive loops compiled -O3 -march=native, on the
 // real model shapes, plus the single-core streaming-read bandwidth that bounds every
-// weight-streaming kernel.
+// weight-streaming kernel. Shapes ending in "_dram" serve their weights from DRAM (256 MiB
+// of copies, see dram_copies), the way big models run.
 //
 //   build/host/jit-bench [--isa sse2|avx2|avx512] [--json] [--quick] [--only TEXT] [--dump DIR]
 //
@@ -74,6 +75,17 @@ bool selected(const std::string& text)
     return !g_options.only || text.find(g_options.only) != std::string::npos;
 }
 
+// DRAM rows ("_dram"): the shape's weights are laid out `copies` times over dram_bytes in
+// all and every contestant serves one call per copy in turn, so no call finds its weights
+// in any cache, as in generation with a model far bigger than L3. One "call" of such a row
+// is the pass over all copies.
+constexpr u64 dram_bytes = 256 * kl::MiB;
+
+u64 dram_copies(u64 weight_bytes)
+{
+    return std::max<u64>(1, dram_bytes / weight_bytes);
+}
+
 // The contestants other than the JIT, each optional (null: not measured).
 struct Baselines {
     std::function<void()> ref, native, native_fast;
@@ -83,10 +95,13 @@ struct Baselines {
 
 // Generates the candidates, picks the fastest in a short interleaved contest, then times
 // it against the baselines (and the default config) in one interleaved contest.
-void measure(KernelOp op, Shape shape, const Baselines& base, const std::function<void(const GeneratedKernel&)>& run, Row& row)
+// `streamed`: the weights come from DRAM (the candidates the engine tries for models bigger
+// than the caches, stripes first).
+void measure(KernelOp op, Shape shape, const Baselines& base, const std::function<void(const GeneratedKernel&)>& run, Row& row,
+    bool streamed = false)
 {
     KernelConfig configs[max_candidates];
-    const usize count = candidate_configs(op, shape, g_options.isa, host_caps(), configs, max_candidates);
+    const usize count = candidate_configs(op, shape, g_options.isa, host_caps(), configs, max_candidates, streamed);
     std::vector<GeneratedKernel> kernels;
     for (usize i = 0; i < count; ++i) {
         auto generated = generate(configs[i]);
@@ -141,16 +156,18 @@ void measure(KernelOp op, Shape shape, const Baselines& base, const std::functio
         release(k);
 }
 
-void bench_f32(std::vector<Row>& rows, u32 n, u32 d, u32 t)
+void bench_f32(std::vector<Row>& rows, u32 n, u32 d, u32 t, bool dram = false)
 {
     Row row;
     row.group = t == 1 ? "matvec_f32" : "matmul_f32";
-    row.shape = "n" + std::to_string(n) + "_d" + std::to_string(d) + (t > 1 ? "_t" + std::to_string(t) : "");
+    row.shape = "n" + std::to_string(n) + "_d" + std::to_string(d) + (t > 1 ? "_t" + std::to_string(t) : "") + (dram ? "_dram" : "");
     if (!selected(row.group + " " + row.shape))
         return;
-    const u64 w_bytes = static_cast<u64>(n) * d * 4;
-    Buffer w(w_bytes), x(static_cast<size_t>(n) * t * 4), out(static_cast<size_t>(d) * t * 4);
-    fill(w.as<float>(), static_cast<size_t>(n) * d, 1);
+    VERIFY(!dram || t == 1);
+    const u64 w_floats = static_cast<u64>(n) * d, w_bytes = w_floats * 4;
+    const u64 copies = dram ? dram_copies(w_bytes) : 1;
+    Buffer w(w_bytes * copies), x(static_cast<size_t>(n) * t * 4), out(static_cast<size_t>(d) * t * 4);
+    fill(w.as<float>(), w_floats * copies, 1);
     fill(x.as<float>(), static_cast<size_t>(n) * t, 2);
     KernelArgs args {};
     args.out = out.as<float>();
@@ -161,47 +178,62 @@ void bench_f32(std::vector<Row>& rows, u32 n, u32 d, u32 t)
     args.n = n;
     args.d = d;
     args.t = t;
-    row.bytes = w_bytes + (static_cast<u64>(n) * t + static_cast<u64>(d) * t) * 4;
-    row.flops = 2.0 * n * d * t;
-    row.beyond_l2 = w_bytes > l2_bytes;
+    row.bytes = (w_bytes + (static_cast<u64>(n) * t + static_cast<u64>(d) * t) * 4) * copies;
+    row.flops = 2.0 * n * d * t * copies;
+    row.beyond_l2 = dram || w_bytes > l2_bytes;
+    // One call per copy of the weights (one copy unless `dram`).
+    auto each_copy = [&, copies](auto call) {
+        return [&args, &w, w_floats, copies, call] {
+            for (u64 c = 0; c < copies; ++c) {
+                args.w = w.as<float>() + c * w_floats;
+                call();
+            }
+        };
+    };
 
     // The native loops serve one token per call, like the reference's inner loops.
     auto native = [&](auto fn) {
-        return [&, fn] {
+        return each_copy([&, fn] {
             for (u32 tok = 0; tok < t; ++tok)
-                fn(out.as<float>() + static_cast<size_t>(tok) * d, w.as<float>(), x.as<float>() + static_cast<size_t>(tok) * n, n, 0, d);
-        };
+                fn(out.as<float>() + static_cast<size_t>(tok) * d, static_cast<const float*>(args.w),
+                    x.as<float>() + static_cast<size_t>(tok) * n, n, 0, d);
+        });
     };
     Baselines base;
-    base.ref = [&] { ref::matmul_f32(&args); };
+    base.ref = each_copy([&] { ref::matmul_f32(&args); });
     base.native = native(native_matvec_f32);
     base.native_fast = native(native_matvec_f32_reassoc);
     // Batched products reuse each weight t times: compute-bound, no streaming comparison.
     if (t == 1) {
         base.stream_data = w.as<u8>();
-        base.stream_bytes = w_bytes;
+        base.stream_bytes = w_bytes * copies;
     }
     Shape shape;
     shape.n = n;
     shape.d = d;
     shape.t = t;
-    measure(t == 1 ? KernelOp::MatvecF32 : KernelOp::MatmulF32, shape, base, [&](const GeneratedKernel& k) { k.kernel()(&args); }, row);
+    measure(t == 1 ? KernelOp::MatvecF32 : KernelOp::MatmulF32, shape, base,
+        [&](const GeneratedKernel& k) { each_copy([&] { k.kernel()(&args); })(); }, row, dram);
     rows.push_back(row);
 }
 
-void bench_q8(std::vector<Row>& rows, u32 n, u32 d, u32 gs, u32 t)
+void bench_q8(std::vector<Row>& rows, u32 n, u32 d, u32 gs, u32 t, bool dram = false)
 {
     Row row;
     row.group = t == 1 ? "matvec_q8" : "matmul_q8";
-    row.shape = "n" + std::to_string(n) + "_d" + std::to_string(d) + (t > 1 ? "_t" + std::to_string(t) : "") + "_gs" + std::to_string(gs);
+    row.shape = "n" + std::to_string(n) + "_d" + std::to_string(d) + (t > 1 ? "_t" + std::to_string(t) : "") + "_gs" + std::to_string(gs)
+        + (dram ? "_dram" : "");
     if (!selected(row.group + " " + row.shape))
         return;
+    VERIFY(!dram || t == 1);
     const size_t groups = n / gs;
-    const u64 w_bytes = static_cast<u64>(n) * d;
-    Buffer w(w_bytes), ws(groups * d * 4), x(static_cast<size_t>(n) * t), xs(groups * t * 4), out(static_cast<size_t>(d) * t * 4);
-    fill_q8(w.as<i8>(), w_bytes, 1);
+    const u64 w_bytes = static_cast<u64>(n) * d, scale_floats = groups * d;
+    const u64 copies = dram ? dram_copies(w_bytes + scale_floats * 4) : 1;
+    Buffer w(w_bytes * copies), ws(scale_floats * 4 * copies), x(static_cast<size_t>(n) * t), xs(groups * t * 4),
+        out(static_cast<size_t>(d) * t * 4);
+    fill_q8(w.as<i8>(), w_bytes * copies, 1);
     fill_q8(x.as<i8>(), static_cast<size_t>(n) * t, 2);
-    fill(ws.as<float>(), groups * d, 3);
+    fill(ws.as<float>(), scale_floats * copies, 3);
     fill(xs.as<float>(), groups * t, 4);
     KernelArgs args {};
     args.out = out.as<float>();
@@ -215,27 +247,38 @@ void bench_q8(std::vector<Row>& rows, u32 n, u32 d, u32 gs, u32 t)
     args.d = d;
     args.t = t;
     args.gs = gs;
-    row.bytes = w_bytes + groups * d * 4 + (static_cast<u64>(n) + groups * 4 + static_cast<u64>(d) * 4) * t;
-    row.flops = 2.0 * n * d * t;
-    row.beyond_l2 = w_bytes + groups * d * 4 > l2_bytes;
+    row.bytes = (w_bytes + scale_floats * 4 + (static_cast<u64>(n) + groups * 4 + static_cast<u64>(d) * 4) * t) * copies;
+    row.flops = 2.0 * n * d * t * copies;
+    row.beyond_l2 = dram || w_bytes + scale_floats * 4 > l2_bytes;
+    // One call per copy of the weights and scales (one copy unless `dram`).
+    auto each_copy = [&, copies](auto call) {
+        return [&args, &w, &ws, w_bytes, scale_floats, copies, call] {
+            for (u64 c = 0; c < copies; ++c) {
+                args.w = w.as<i8>() + c * w_bytes;
+                args.w_scale = ws.as<float>() + c * scale_floats;
+                call();
+            }
+        };
+    };
 
     Baselines base;
-    base.ref = [&] { ref::matmul_q8(&args); };
-    base.native = [&] {
+    base.ref = each_copy([&] { ref::matmul_q8(&args); });
+    base.native = each_copy([&] {
         for (u32 tok = 0; tok < t; ++tok)
-            native_matvec_q8(out.as<float>() + static_cast<size_t>(tok) * d, w.as<i8>(), ws.as<float>(), x.as<i8>() + static_cast<size_t>(tok) * n,
-                xs.as<float>() + groups * tok, n, gs, 0, d);
-    };
+            native_matvec_q8(out.as<float>() + static_cast<size_t>(tok) * d, static_cast<const i8*>(args.w), args.w_scale,
+                x.as<i8>() + static_cast<size_t>(tok) * n, xs.as<float>() + groups * tok, n, gs, 0, d);
+    });
     if (t == 1) {
         base.stream_data = w.as<u8>();
-        base.stream_bytes = w_bytes;
+        base.stream_bytes = w_bytes * copies;
     }
     Shape shape;
     shape.n = n;
     shape.d = d;
     shape.t = t;
     shape.gs = gs;
-    measure(t == 1 ? KernelOp::MatvecQ8 : KernelOp::MatmulQ8, shape, base, [&](const GeneratedKernel& k) { k.kernel()(&args); }, row);
+    measure(t == 1 ? KernelOp::MatvecQ8 : KernelOp::MatmulQ8, shape, base,
+        [&](const GeneratedKernel& k) { each_copy([&] { k.kernel()(&args); })(); }, row, dram);
     rows.push_back(row);
 }
 
@@ -346,6 +389,12 @@ int main(int argc, char** argv)
     for (const auto& s : q8_shapes)
         bench_q8(rows, s[0], s[1], s[2], 1);
     static constexpr u32 q8_matmul_shapes[][4] = { { 288, 768, 32, 8 }, { 768, 2048, 64, 8 }, { 2048, 2048, 64, 16 } };
+    // The shapes of stories110M and TinyLlama-1.1B once more, with their weights in DRAM.
+    static constexpr u32 dram_shapes[][2] = { { 768, 768 }, { 768, 2048 }, { 2048, 768 }, { 2048, 2048 }, { 2048, 5632 }, { 5632, 2048 } };
+    for (const auto& s : dram_shapes)
+        bench_f32(rows, s[0], s[1], 1, true);
+    for (const auto& s : dram_shapes)
+        bench_q8(rows, s[0], s[1], 64, 1, true);
     for (const auto& s : q8_matmul_shapes)
         bench_q8(rows, s[0], s[1], s[2], s[3]);
     static constexpr u32 quantize_shapes[][2] = { { 64, 4 }, { 172, 4 }, { 288, 32 }, { 768, 64 }, { 2048, 64 }, { 5632, 64 } };
