@@ -74,7 +74,7 @@ KERNEL_ASM := $(shell find kernel_lib -name '*.asm' | sort)
 HOST_LIB_CPP := $(filter-out %.kernel.cpp %.main.cpp boot/unpack/%,$(ALL_CPP))
 HOST_MAIN_CPP := $(filter %.main.cpp,$(ALL_CPP))
 HOST_PROGRAMS := $(foreach m,$(HOST_MAIN_CPP),$(HBUILD)/$(notdir $(m:.main.cpp=)))
-TEST_CPP := $(shell find tests/host -name '*.cpp' | sort)
+TEST_CPP := $(shell find tests/host tests/fuzz/targets -name '*.cpp' | sort)
 
 KERNEL_OBJS := $(KERNEL_CPP:%.cpp=$(KBUILD)/obj/%.o) $(KERNEL_ASM:%.asm=$(KBUILD)/obj/%.asm.o)
 HOST_LIB_OBJS := $(HOST_LIB_CPP:%.cpp=$(HBUILD)/obj/%.o)
@@ -139,7 +139,7 @@ $(SBUILD)/libasmjit.a: $(ASMJIT_SAN_OBJS)
 # per byte of a model: those are built for speed. The JIT's generated kernels do the heavy
 # lifting; this keeps the binary near its budget (make size).
 KERNEL_HOT_CPP := tinyllama/ops.cpp tinyllama/transformer.cpp tinyllama/sampler.cpp microjit/reference.cpp \
-	microjit/dispatch.cpp kernel_lib/util/crc32c.cpp $(wildcard kernel_lib/libm/*.cpp)
+	microjit/dispatch.cpp kernel_lib/codec/crc32c.cpp $(wildcard kernel_lib/libm/*.cpp)
 KERNEL_OPT := -Oz
 $(KERNEL_HOT_CPP:%.cpp=$(KBUILD)/obj/%.o): KERNEL_OPT := -O2
 $(KBUILD)/obj/%.o: %.cpp | $(BUILD)/asmjit.mk
@@ -183,11 +183,11 @@ $(BUILD)/unpack/unpack.o: boot/unpack/unpack.asm $(BOOT_INC)
 $(BUILD)/unpack/pvm.o: kernel_lib/arch/x86_64/pvm.asm $(BOOT_INC)
 	@mkdir -p $(@D)
 	@$(NASM) $(KERNEL_NASMFLAGS) $< -o $@
-$(BUILD)/unpack/lzma.o: kernel_lib/util/lzma.cpp kernel_lib/util/lzma.h
+$(BUILD)/unpack/lzma.o: kernel_lib/codec/lzma.cpp kernel_lib/codec/lzma.h
 	@mkdir -p $(@D)
 	@echo "  CXX(u) $<"
 	@$(CXX) $(UNPACK_CXXFLAGS) -c $< -o $@
-$(BUILD)/unpack/unpack_entry.o: boot/unpack/unpack_entry.cpp kernel_lib/util/lzma.h
+$(BUILD)/unpack/unpack_entry.o: boot/unpack/unpack_entry.cpp kernel_lib/codec/lzma.h
 	@mkdir -p $(@D)
 	@$(CXX) $(UNPACK_CXXFLAGS) -c $< -o $@
 $(BUILD)/unpack.bin: $(UNPACK_OBJS) boot/unpack/unpack.ld
@@ -373,19 +373,19 @@ help:
 #                     coverage (cov, ft) per target; fails when any target crashes
 #   make fuzz-smoke   the same, 10 s per target
 # Not part of `make test` (time budget): there the [fuzz] Catch2 test replays the kept
-# inputs in tests/fuzz/regressions/ through the same target bodies (tests/host/fuzz/).
+# inputs in tests/fuzz/regressions/ through the same target bodies (tests/fuzz/targets/).
 # The code under test is compiled here directly, with ASan + UBSan + fuzzer coverage.
 # =======================================================================================
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD := $(BUILD)/fuzz
-FUZZ_TARGETS := $(sort $(basename $(notdir $(wildcard tests/fuzz/*.cpp))))
+FUZZ_TARGETS := $(sort $(basename $(notdir $(wildcard tests/fuzz/entry/*.cpp))))
 FUZZ_BINS := $(addprefix $(FUZZ_BUILD)/,$(FUZZ_TARGETS))
-FUZZ_LIB_CPP := tinyllama/model.cpp tinyllama/tokenizer.cpp tinyllama/encode.cpp tinyllama/app/boot_settings.cpp \
-	kernel_lib/util/keyvalue.cpp kernel_lib/util/crc32c.cpp kernel_lib/boot/directory.cpp kernel_lib/base/error.cpp \
-	kernel_lib/util/lzma.cpp \
+FUZZ_LIB_CPP := tinyllama/model.cpp tinyllama/tokenizer.cpp tinyllama/encode.cpp tinyllama/kernel_app/boot_settings.cpp \
+	kernel_lib/text/keyvalue.cpp kernel_lib/codec/crc32c.cpp kernel_lib/boot/directory.cpp kernel_lib/base/error.cpp \
+	kernel_lib/codec/lzma.cpp \
 	kernel_lib/libc/strtod.cpp kernel_lib/libc/strtol.cpp kernel_lib/libc/bignum.cpp \
-	kernel_lib/cpu/features.cpp kernel_lib/platform/alloc.host.cpp kernel_lib/platform/panic.host.cpp \
-	$(wildcard tests/host/fuzz/*.cpp)
+	kernel_lib/cpu/features.cpp kernel_lib/mem/alloc.host.cpp kernel_lib/debug/panic.host.cpp \
+	$(wildcard tests/fuzz/targets/*.cpp)
 FUZZ_LIB_OBJS := $(FUZZ_LIB_CPP:%.cpp=$(FUZZ_BUILD)/obj/%.o)
 FUZZ_CXXFLAGS := $(HOST_CXXFLAGS) -O1 -fsanitize=address,undefined -fno-sanitize-recover=all
 
@@ -394,7 +394,7 @@ $(FUZZ_BUILD)/obj/%.o: %.cpp
 	@echo "  CXX(f) $<"
 	@$(CXX) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
 
-$(FUZZ_BINS): $(FUZZ_BUILD)/%: $(FUZZ_BUILD)/obj/tests/fuzz/%.o $(FUZZ_LIB_OBJS)
+$(FUZZ_BINS): $(FUZZ_BUILD)/%: $(FUZZ_BUILD)/obj/tests/fuzz/entry/%.o $(FUZZ_LIB_OBJS)
 	@echo "  LINK   $@"
 	@$(CXX) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer -o $@ $^ -lm
 

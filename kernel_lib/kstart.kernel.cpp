@@ -1,7 +1,7 @@
 // kernel_start: the C++ side of the kernel entry (after kernel_lib/arch/x86_64/entry.asm).
 //
 // Brings up what every later step relies on, in this order, then hands over to kmain()
-// (the application, tinyllama/app/kmain.kernel.cpp) and never returns:
+// (the application, tinyllama/kernel_app/kmain.kernel.cpp) and never returns:
 //   1. serial and VGA output, so every later failure can be reported;
 //   2. GDT/TSS and IDT, so a CPU exception becomes a report instead of a triple fault;
 //   3. the PICs remapped and masked (BareFlow polls its devices);
@@ -23,7 +23,7 @@
 #include "kernel_lib/io/serial.h"
 #include "kernel_lib/io/vga.h"
 #include "kernel_lib/mem/kernel_memory.h"
-#include "kernel_lib/platform/report.h"
+#include "kernel_lib/debug/report.h"
 #include "kernel_lib/smp/smp.h"
 
 // The application's entry, defined outside kernel_lib.

@@ -6,7 +6,7 @@
 
 #include "kernel_lib/io/print.h"
 #include "kernel_lib/smp/parallel.h"
-#include "kernel_lib/util/json.h"
+#include "kernel_lib/text/json.h"
 #include "microjit/profiler.h"
 
 namespace mjit {

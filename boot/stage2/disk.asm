@@ -101,7 +101,7 @@ fail_disk_read:
     call puts
     jmp fail_end
 
-; crc32c -- CRC-32C (Castagnoli, reflected; kernel_lib/util/crc32c.h) of a buffer below 64 KiB.
+; crc32c -- CRC-32C (Castagnoli, reflected; kernel_lib/codec/crc32c.h) of a buffer below 64 KiB.
 ; IN: SI = buffer, CX = length. OUT: EAX = CRC. CLOBBERS: nothing else.
 crc32c:
     push cx

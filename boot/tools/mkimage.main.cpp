@@ -18,9 +18,9 @@
 #include "boot/tools/image_checks.h"
 #include "kernel_lib/boot/bootinfo.h"
 #include "kernel_lib/boot/directory.h"
-#include "kernel_lib/util/crc32c.h"
-#include "kernel_lib/util/keyvalue.h"
-#include "tinyllama/app/boot_settings.h"
+#include "kernel_lib/codec/crc32c.h"
+#include "kernel_lib/text/keyvalue.h"
+#include "tinyllama/kernel_app/boot_settings.h"
 
 namespace {
 

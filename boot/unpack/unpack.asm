@@ -13,7 +13,7 @@
 ;        (it grows into stage2's disk bounce buffer, idle by now; the LZMA decoder's
 ;        probability model alone takes about 28 KiB of it), and the kernel's 3 MiB at 1 MiB.
 ; Failure: an @error line on COM1 and QEMU's exit device (status 17, boot.kernel), halt.
-; The decoder is kernel_lib/util/lzma.cpp, built without SSE (CR4.OSFXSR is off here); it
+; The decoder is kernel_lib/codec/lzma.cpp, built without SSE (CR4.OSFXSR is off here); it
 ; makes no library calls (should the compiler ever emit a memset or memcpy, the link fails).
 
 bits 64

@@ -4,7 +4,7 @@
 // The packed kernel is a raw LZMA1 stream of the kernel image after liblzma's x86 BCJ
 // filter (scripts/pack-kernel): decode it, then undo the filter in place. The decoder's
 // probability model (about 28 KiB) lives on the stack that unpack.asm sets up.
-#include "kernel_lib/util/lzma.h"
+#include "kernel_lib/codec/lzma.h"
 
 // Returns the unpacked size, or a negative kl::lzma_* status.
 extern "C" i64 unpack_entry(const u8* packed, usize packed_size, u8 properties_byte, u8* out, usize out_capacity)

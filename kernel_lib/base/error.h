@@ -87,7 +87,7 @@ private:
 };
 
 // Stops the program: prints the message (and an `@error` line in the kernel) and exits
-// with `code`'s status. Defined per platform (kernel_lib/platform).
+// with `code`'s status. Defined once for the kernel and once for the host (kernel_lib/debug/panic.{kernel,host}.cpp).
 [[noreturn]] void panic_with(ErrorCode code, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
 [[noreturn]] void verify_failed(const char* expr, const char* file, int line);
 

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "kernel_lib/base/unaligned.h"
-#include "kernel_lib/util/crc32c.h"
+#include "kernel_lib/codec/crc32c.h"
 
 namespace kl::boot {
 

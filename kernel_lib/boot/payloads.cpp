@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "kernel_lib/util/crc32c.h"
+#include "kernel_lib/codec/crc32c.h"
 
 namespace kl::boot {
 

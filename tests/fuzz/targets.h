@@ -3,9 +3,9 @@
 // Each fuzz_<target>() takes arbitrary bytes, feeds them to the code under test and checks
 // what it returned against properties written here (views inside the buffer, round trips,
 // a naive reference encoder), so a wrong answer fails as loudly as a crash. The bodies live
-// in tests/host/fuzz/*.cpp: they are compiled into build/host/bareflow-tests, whose
+// in tests/fuzz/targets/*.cpp: they are compiled into build/host/bareflow-tests, whose
 // [fuzz] test replays every input kept in tests/fuzz/regressions/<target>/, and into the
-// libFuzzer binaries of `make fuzz` (tests/fuzz/<target>.cpp holds only the libFuzzer hook).
+// libFuzzer binaries of `make fuzz` (tests/fuzz/entry/<target>.cpp holds only the libFuzzer hook).
 // tests/fuzz/README.md describes the layout of each target's input.
 #pragma once
 
@@ -23,7 +23,7 @@ int fuzz_directory(const u8* data, size_t size);   // kl::boot::validate_directo
 int fuzz_lzma(const u8* data, size_t size);        // kl::lzma_decode_raw + kl::x86_bcj_decode
 
 struct FuzzTarget {
-    const char* name;  // tests/fuzz/<name>.cpp, build/fuzz/<name>, regressions/<name>/
+    const char* name;  // tests/fuzz/entry/<name>.cpp, build/fuzz/<name>, regressions/<name>/
     int (*entry)(const u8* data, size_t size);
 };
 extern const FuzzTarget fuzz_targets[];

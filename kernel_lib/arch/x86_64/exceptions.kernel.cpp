@@ -14,7 +14,7 @@
 #include "kernel_lib/io/machine.h"
 #include "kernel_lib/io/print.h"
 #include "kernel_lib/io/serial.h"
-#include "kernel_lib/platform/report.h"
+#include "kernel_lib/debug/report.h"
 #include "kernel_lib/smp/parallel.h"
 
 namespace {

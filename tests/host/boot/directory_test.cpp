@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "kernel_lib/boot/directory.h"
-#include "kernel_lib/util/crc32c.h"
+#include "kernel_lib/codec/crc32c.h"
 
 using namespace kl::boot;
 

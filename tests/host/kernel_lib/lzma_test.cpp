@@ -1,4 +1,4 @@
-// Raw LZMA1 decoding and the x86 BCJ decode filter (kernel_lib/util/lzma.h) against
+// Raw LZMA1 decoding and the x86 BCJ decode filter (kernel_lib/codec/lzma.h) against
 // liblzma's encoder: random, repetitive and text data, every supported lc/lp/pb, with and
 // without the x86 filter, the real kernel image; then truncated, damaged and impossible
 // streams, which must fail cleanly. Inputs and outputs sit in exactly sized buffers, so
@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <vector>
 
-#include "kernel_lib/util/lzma.h"
+#include "kernel_lib/codec/lzma.h"
 #include "tests/host/test_support.h"
 
 namespace {

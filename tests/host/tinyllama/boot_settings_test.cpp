@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "tinyllama/app/boot_settings.h"
+#include "tinyllama/kernel_app/boot_settings.h"
 
 using namespace tllama;
 

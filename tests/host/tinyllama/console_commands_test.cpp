@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "tinyllama/app/boot_settings.h"
-#include "tinyllama/app/console_commands.h"
+#include "tinyllama/kernel_app/boot_settings.h"
+#include "tinyllama/kernel_app/console_commands.h"
 
 using tllama::Command;
 using tllama::CommandKind;

@@ -1,4 +1,4 @@
-// The random-model generator (tinyllama/tools) and end-to-end runs of a stories15M-shaped
+// The random-model generator (tinyllama/host/random_model) and end-to-end runs of a stories15M-shaped
 // checkpoint with the 32000-token tokenizer, in fp32 and Q8_0.
 #include <catch2/catch.hpp>
 #include <algorithm>
@@ -6,7 +6,7 @@
 #include <set>
 
 #include "tests/host/tinyllama/model_fixtures.h"
-#include "tinyllama/tools/random_model.h"
+#include "tinyllama/host/random_model.h"
 
 using namespace tllama;
 using namespace tllama::test;

@@ -1,0 +1,219 @@
+// Boot settings parsing and validation (see boot_settings.h).
+#include "tinyllama/kernel_app/boot_settings.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernel_lib/text/keyvalue.h"
+
+namespace tllama {
+
+namespace {
+
+constexpr int max_pairs = 64;
+
+Error bad_value(const kl::KeyValuePair& pair, const char* expected)
+{
+    return Error::make(ErrorCode::SettingsBadValue, "settings line %u: %s=%.40s is invalid; expected %s", pair.line,
+        pair.key, pair.value, expected);
+}
+
+ErrorOr<u64> parse_unsigned(const kl::KeyValuePair& pair, u64 max, const char* expected)
+{
+    const char* v = pair.value;
+    if (*v < '0' || *v > '9')
+        return bad_value(pair, expected);
+    char* end = nullptr;
+    unsigned long long value = strtoull(v, &end, 10);
+    if (*end != 0 || value > max || (value == ~0ull))
+        return bad_value(pair, expected);
+    return static_cast<u64>(value);
+}
+
+// A comma-separated list of 1..capacity whole numbers, each at most `max` ("1,2").
+ErrorOr<u32> parse_list(const kl::KeyValuePair& pair, u64 max, u32* out, u32 capacity, const char* expected)
+{
+    u32 count = 0;
+    const char* v = pair.value;
+    while (true) {
+        if (*v < '0' || *v > '9' || count == capacity)
+            return bad_value(pair, expected);
+        char* end = nullptr;
+        unsigned long long value = strtoull(v, &end, 10);
+        if (value > max || (*end != ',' && *end != 0))
+            return bad_value(pair, expected);
+        out[count++] = static_cast<u32>(value);
+        if (*end == 0)
+            return count;
+        v = end + 1;
+    }
+}
+
+// Plain decimal syntax: [+-] digits [. digits] [(e|E) [+-] digits], at least one mantissa
+// digit. mkimage validates the settings with the host libc's strtof, the kernel reads them
+// with kernel_lib's, which has no hexadecimal floats ("0x1p-1"), and both skip leading
+// blanks and take "inf"/"nan"; only the syntax both read alike gets to strtof (found by
+// the settings fuzzer: "topp= 0X1.0" passed mkimage and read as 0 in the kernel).
+bool is_decimal_number(const char* v)
+{
+    if (*v == '+' || *v == '-')
+        ++v;
+    int digits = 0;
+    while (*v >= '0' && *v <= '9')
+        ++v, ++digits;
+    if (*v == '.') {
+        ++v;
+        while (*v >= '0' && *v <= '9')
+            ++v, ++digits;
+    }
+    if (digits == 0)
+        return false;
+    if (*v == 'e' || *v == 'E') {
+        ++v;
+        if (*v == '+' || *v == '-')
+            ++v;
+        if (*v < '0' || *v > '9')
+            return false;
+        while (*v >= '0' && *v <= '9')
+            ++v;
+    }
+    return *v == 0;
+}
+
+ErrorOr<float> parse_float(const kl::KeyValuePair& pair, float min, float max, const char* expected)
+{
+    const char* v = pair.value;
+    if (!is_decimal_number(v))
+        return bad_value(pair, expected);
+    char* end = nullptr;
+    float value = strtof(v, &end);
+    // NaN fails both comparisons, so it is refused as well.
+    if (*end != 0 || !(value >= min && value <= max))
+        return bad_value(pair, expected);
+    return value;
+}
+
+bool is(const char* a, const char* b) { return strcmp(a, b) == 0; }
+
+}
+
+const char* run_mode_name(RunMode mode)
+{
+    switch (mode) {
+    case RunMode::Generate: return "generate";
+    case RunMode::Interactive: return "interactive";
+    case RunMode::Bench: return "bench";
+    case RunMode::Selftest: return "selftest";
+    }
+    return "?";
+}
+
+ErrorOr<BootSettings> parse_boot_settings(const char* text, usize length, char* scratch)
+{
+    if (length > max_settings_bytes)
+        return Error::make(ErrorCode::SettingsSyntax, "the settings payload is %zu bytes; at most %zu are accepted",
+            length, max_settings_bytes);
+    kl::KeyValuePair pairs[max_pairs];
+    int count = TRY(kl::parse_key_values(text, length, scratch, pairs, max_pairs));
+
+    BootSettings s;
+    bool seen_prompt = false;
+    for (int i = 0; i < count; ++i) {
+        const kl::KeyValuePair& p = pairs[i];
+        const char* k = p.key;
+        if (is(k, "mode")) {
+            if (is(p.value, "generate"))
+                s.mode = RunMode::Generate;
+            else if (is(p.value, "interactive"))
+                s.mode = RunMode::Interactive;
+            else if (is(p.value, "bench"))
+                s.mode = RunMode::Bench;
+            else if (is(p.value, "selftest"))
+                s.mode = RunMode::Selftest;
+            else
+                return bad_value(p, "generate, interactive, bench or selftest");
+        } else if (is(k, "prompt")) {
+            if (seen_prompt)
+                return Error::make(ErrorCode::SettingsSyntax, "settings line %u: prompt given twice", p.line);
+            seen_prompt = true;
+            s.prompt = p.value;
+        } else if (is(k, "steps")) {
+            s.steps = static_cast<u32>(TRY(parse_unsigned(p, 1u << 20, "a whole number from 0 to 1048576")));
+        } else if (is(k, "temp")) {
+            s.temperature = TRY(parse_float(p, 0.0f, 100.0f, "a number from 0 to 100"));
+        } else if (is(k, "topp")) {
+            s.topp = TRY(parse_float(p, 0.0f, 1.0f, "a number from 0 to 1"));
+        } else if (is(k, "seed")) {
+            s.seed = TRY(parse_unsigned(p, ~0ull - 1, "a whole number (0 = derived from the TSC)"));
+            s.seed_given = s.seed != 0;
+        } else if (is(k, "jit")) {
+            if (is(p.value, "on"))
+                s.jit = true;
+            else if (is(p.value, "off"))
+                s.jit = false;
+            else
+                return bad_value(p, "on or off");
+        } else if (is(k, "jit_isa")) {
+            if (is(p.value, "sse2"))
+                s.jit_isa_cap = kl::cpu::Isa::Sse2;
+            else if (is(p.value, "avx2"))
+                s.jit_isa_cap = kl::cpu::Isa::Avx2;
+            else if (is(p.value, "avx512"))
+                s.jit_isa_cap = kl::cpu::Isa::Avx512;
+            else
+                return bad_value(p, "sse2, avx2 or avx512");
+        } else if (is(k, "jit_hot_calls")) {
+            s.jit_hot_calls = static_cast<u32>(TRY(parse_unsigned(p, 1000000, "a whole number from 0 to 1000000")));
+        } else if (is(k, "jit_hot_cycles")) {
+            s.jit_hot_cycles = TRY(parse_unsigned(p, 1ull << 40, "a whole number of cycles"));
+        } else if (is(k, "prefill")) {
+            s.prefill = static_cast<u32>(TRY(parse_unsigned(p, 1024, "a block size from 0 (off) to 1024 tokens")));
+        } else if (is(k, "bench_runs")) {
+            s.bench_runs = static_cast<u32>(TRY(parse_unsigned(p, 100, "a whole number from 1 to 100")));
+            if (s.bench_runs == 0)
+                return bad_value(p, "a whole number from 1 to 100");
+        } else if (is(k, "bench_warmup")) {
+            s.bench_warmup = static_cast<u32>(TRY(parse_unsigned(p, 1u << 20, "a whole number of tokens")));
+        } else if (is(k, "bench_cores")) {
+            s.bench_cores_count = TRY(parse_list(p, 256, s.bench_cores, BootSettings::max_bench_variants,
+                "up to 4 core counts separated by commas, 0 = all (\"1,2\")"));
+        } else if (is(k, "bench_prefill")) {
+            s.bench_prefill_count = TRY(parse_list(p, 1024, s.bench_prefill, BootSettings::max_bench_variants,
+                "up to 4 prefill block sizes separated by commas (\"0,16\")"));
+        } else if (is(k, "cores")) {
+            s.cores = static_cast<u32>(TRY(parse_unsigned(p, 256, "a whole number from 0 (all) to 256")));
+        } else if (is(k, "model_name")) {
+            s.model_name = p.value;
+        } else if (is(k, "selftest_fault")) {
+            if (is(p.value, "1") || is(p.value, "on"))
+                s.selftest_fault = true;
+            else if (is(p.value, "0") || is(p.value, "off"))
+                s.selftest_fault = false;
+            else
+                return bad_value(p, "on or off");
+        } else if (is(k, "jit_dump")) {
+            if (is(p.value, "1") || is(p.value, "on"))
+                s.jit_dump = true;
+            else if (is(p.value, "0") || is(p.value, "off"))
+                s.jit_dump = false;
+            else
+                return bad_value(p, "on or off");
+        } else {
+            return Error::make(ErrorCode::SettingsUnknownKey,
+                "settings line %u: unknown key '%.40s' (known: mode prompt steps temp topp seed jit jit_isa "
+                "jit_hot_calls jit_hot_cycles prefill bench_runs bench_warmup bench_cores bench_prefill cores model_name "
+                "selftest_fault jit_dump)",
+                p.line, k);
+        }
+    }
+    // The transformer holds one block size (prefill): a bench variant can only turn it off.
+    for (u32 i = 0; i < s.bench_prefill_count; ++i) {
+        if (s.bench_prefill[i] != 0 && s.bench_prefill[i] != s.prefill)
+            return Error::make(ErrorCode::SettingsBadValue,
+                "settings: bench_prefill value %u is neither 0 (off) nor the prefill block size %u; set prefill=%u",
+                s.bench_prefill[i], s.prefill, s.bench_prefill[i]);
+    }
+    return s;
+}
+
+}

@@ -1,0 +1,287 @@
+// The interactive console's loop (see console.h).
+#include "tinyllama/kernel_app/console.h"
+
+#include <stdarg.h>
+
+#include "kernel_lib/io/console_input.h"
+#include "kernel_lib/io/line_editor.h"
+#include "kernel_lib/io/machine.h"
+#include "kernel_lib/io/print.h"
+#include "kernel_lib/io/vga.h"
+#include "kernel_lib/debug/report.h"
+#include "kernel_lib/time/tsc.h"
+#include "microjit/report.h"
+#include "microjit/tier_control.h"
+#include "tinyllama/kernel_app/console_commands.h"
+#include "tinyllama/kernel_app/console_story.h"
+#include "tinyllama/kernel_app/jit_dump.h"
+
+namespace tllama {
+
+namespace {
+
+using kl::input::Key;
+using kl::input::KeyEvent;
+using kl::input::LineEditor;
+
+// Bright cyan prompt, typed text in bright white; the colours are ANSI so that the line
+// editor's redraws repeat them (the VGA console interprets the same sequences).
+constexpr const char* prompt_text = "\x1b[96mbareflow>\x1b[97m ";
+constexpr const char* plain = "\x1b[0m";
+
+// Keys typed while a story runs that are not Ctrl-C/Esc: kept for the next prompt.
+class TypeAhead {
+public:
+    void push(KeyEvent e)
+    {
+        if (m_count < capacity)
+            m_keys[(m_head + m_count++) % capacity] = e;
+    }
+    bool pop(KeyEvent& e)
+    {
+        if (m_count == 0)
+            return false;
+        e = m_keys[m_head];
+        m_head = (m_head + 1) % capacity;
+        --m_count;
+        return true;
+    }
+
+private:
+    static constexpr u32 capacity = 128;
+    KeyEvent m_keys[capacity] {};
+    u32 m_head = 0;
+    u32 m_count = 0;
+};
+
+struct Console {
+    Engine* engine = nullptr;
+    u32 steps = 256;
+    bool jit_on = true;         // as the console switched it (/jit)
+    bool jit_at_boot = true;    // JIT=off in the image: it cannot be switched on
+    bool dump = false;          // jit_dump=on
+    u64 last_poll = 0;
+    LineEditor editor;
+    TypeAhead typeahead;
+};
+
+void editor_output(void*, const char* bytes, usize length) { kl::write(bytes, length); }
+
+// Polled after every token: a few milliseconds between polls keep the port reads (each a
+// VM exit under a hypervisor) out of the token rate.
+bool stop_requested(void* context)
+{
+    auto* c = static_cast<Console*>(context);
+    const u64 now = kl::time::rdtsc();
+    if (c->last_poll != 0 && kl::time::cycles_to_ms(now - c->last_poll) < 5.0)
+        return false;
+    c->last_poll = now;
+    KeyEvent e;
+    while (kl::input::poll_key(e)) {
+        if (e.key == Key::Interrupt || e.key == Key::Escape)
+            return true;
+        c->typeahead.push(e);
+    }
+    return false;
+}
+
+void note(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+void note(const char* fmt, ...)
+{
+    kl::vga::set_color(kl::vga::LightCyan);
+    va_list args;
+    va_start(args, fmt);
+    kl::vprint(fmt, args);
+    va_end(args);
+    kl::vga::set_color(kl::vga::LightGray);
+}
+
+void complain(const char* message)
+{
+    kl::vga::set_color(kl::vga::LightRed);
+    kl::print("error: %s\n", message);
+    kl::vga::set_color(kl::vga::LightGray);
+}
+
+void tell(Console& c, const char* prompt)
+{
+    c.last_poll = 0;
+    StoryStop stop { stop_requested, &c };
+    auto result = tell_console_story(*c.engine, prompt, c.steps, stop, c.jit_on);
+    if (result.is_error())
+        kl::report_error(result.error().code(), result.error().message());  // @error, and the console goes on
+    if (c.dump)
+        flush_jit_dump(*c.engine);
+}
+
+void show_help()
+{
+    usize count = 0;
+    const CommandHelp* rows = command_help(count);
+    note("Type the first words of a story and Enter, or a command:\n");
+    for (usize i = 0; i < count; ++i)
+        kl::print("  %-13s %s\n", rows[i].usage, rows[i].what);
+    kl::print("Editing: arrows, Home/End (Ctrl-A/E), Ctrl-U, Ctrl-W, Up/Down for history; lines up to %zu bytes.\n",
+        LineEditor::max_line);
+}
+
+void show_profile(Console& c)
+{
+    Engine& e = *c.engine;
+    if (!e.has_run)
+        note("no story yet: the table below is empty until one is told\n");
+    const double cycles = e.has_run ? e.last.total_ms * 1e-3 * static_cast<double>(kl::time::tsc_hz()) : 0.0;
+    mjit::ReportContext context { console_isa_name(e, c.jit_on), c.jit_on, cycles, e.jit->cache().stats().code_bytes };
+    mjit::print_profile(e.transformer.dispatcher, context);
+}
+
+void switch_jit(Console& c, const Command& command)
+{
+    Engine& e = *c.engine;
+    if (!command.has_value) {
+        note("micro-JIT %s (isa %s)\n", c.jit_on ? "on" : "off", console_isa_name(e, c.jit_on));
+        return;
+    }
+    if (command.on == c.jit_on) {
+        note("micro-JIT is already %s\n", c.jit_on ? "on" : "off");
+        return;
+    }
+    if (command.on && !c.jit_at_boot) {
+        complain("the image was built with JIT=off, so the micro-JIT cannot start here; rebuild with JIT=on");
+        return;
+    }
+    if (command.on) {
+        mjit::tiers_resume(e.transformer.dispatcher, e.jit->tiering());
+        note("micro-JIT on (isa %s): hot kernels are tuned again during the next stories\n", e.jit->isa_name());
+    } else {
+        mjit::tiers_to_reference(e.transformer.dispatcher, "micro-JIT switched off at the console (/jit off)");
+        note("micro-JIT off: every kernel is the reference (tier 0) until /jit on\n");
+    }
+    c.jit_on = command.on;
+    draw_status_line(e, c.jit_on);
+}
+
+void set_seed(Console& c, u64 seed)
+{
+    Engine& e = *c.engine;
+    e.seed = seed != 0 ? seed : (kl::time::rdtsc() | 1);
+    auto rebuilt = reset_sampler(e);
+    if (rebuilt.is_error()) {
+        complain(rebuilt.error().message());
+        return;
+    }
+    note("seed %llu%s: the sampler's RNG starts again from it\n", static_cast<unsigned long long>(e.seed),
+        seed == 0 ? " (from the TSC)" : "");
+}
+
+// Runs one parsed line.
+void execute(Console& c, const Command& command)
+{
+    Engine& e = *c.engine;
+    const i32 seq_len = e.transformer.config.seq_len;
+    switch (command.kind) {
+    case CommandKind::Nothing: return;
+    case CommandKind::Story: tell(c, command.prompt); return;
+    case CommandKind::Help: show_help(); return;
+    case CommandKind::Temp:
+        if (command.has_value)
+            e.temperature = e.sampler.temperature = command.number;
+        note("temperature %g%s\n", static_cast<double>(e.temperature), e.temperature == 0.0f ? " (greedy)" : "");
+        return;
+    case CommandKind::Topp:
+        if (command.has_value)
+            e.topp = e.sampler.topp = command.number;
+        note("top-p %g%s\n", static_cast<double>(e.topp),
+            e.topp <= 0.0f || e.topp >= 1.0f ? " (the whole distribution)" : "");
+        return;
+    case CommandKind::Seed:
+        if (command.has_value)
+            set_seed(c, command.integer);
+        else
+            note("seed %llu\n", static_cast<unsigned long long>(e.seed));
+        return;
+    case CommandKind::Steps:
+        if (command.has_value)
+            c.steps = static_cast<u32>(command.integer);
+        if (c.steps == 0 || c.steps > static_cast<u32>(seq_len))
+            note("steps %u: stories run to the model's context, %d tokens\n", c.steps, seq_len);
+        else
+            note("steps %u\n", c.steps);
+        return;
+    case CommandKind::Stats:
+        if (!e.has_run) {
+            note("no story yet\n");
+            return;
+        }
+        print_stats_text(e, e.last, c.jit_on);
+        print_stats_line(e, e.last, c.jit_on);
+        return;
+    case CommandKind::Profile: show_profile(c); return;
+    case CommandKind::Jit: switch_jit(c, command); return;
+    case CommandKind::Clear:
+        kl::print("\x1b[2J\x1b[H");
+        draw_status_line(e, c.jit_on);
+        return;
+    case CommandKind::Reboot:
+        note("rebooting\n");
+        kl::machine::reboot();
+    case CommandKind::Quit:
+        note("bye\n");
+        kl::machine::exit(0);
+    }
+}
+
+// Reads one line (type-ahead first). False on Ctrl-D at an empty line.
+bool read_line(Console& c)
+{
+    c.editor.begin(prompt_text, editor_output, nullptr);
+    KeyEvent e;
+    for (;;) {
+        if (!c.typeahead.pop(e))
+            e = kl::input::wait_key();
+        switch (c.editor.feed(e)) {
+        case LineEditor::Result::Editing: continue;
+        case LineEditor::Result::Submitted: kl::print("%s", plain); return true;
+        case LineEditor::Result::Interrupted:
+            kl::print("%s", plain);
+            c.editor.begin(prompt_text, editor_output, nullptr);
+            continue;
+        case LineEditor::Result::EndOfInput: kl::print("%s", plain); return false;
+        }
+    }
+}
+
+}
+
+void run_console(Engine& engine, const BootSettings& settings)
+{
+    // On the heap: the line editor holds a line buffer and the history.
+    Console& c = *new Console();
+    c.engine = &engine;
+    c.steps = settings.steps;
+    c.jit_on = c.jit_at_boot = settings.jit;
+    c.dump = settings.jit_dump;
+    if (c.dump)
+        start_jit_dump();
+
+    kl::vga::set_scroll_top(1);
+    draw_status_line(engine, c.jit_on);
+    note("\nBareFlow console: type the first words of a story, or /help. Ctrl-C stops it.\n");
+    if (settings.prompt[0]) {
+        kl::print("%s%s%s\n", prompt_text, settings.prompt, plain);
+        tell(c, settings.prompt);
+    }
+    for (;;) {
+        if (!read_line(c)) {
+            note("bye\n");
+            kl::machine::exit(0);
+        }
+        auto command = parse_command(c.editor.line());
+        if (command.is_error())
+            complain(command.error().message());
+        else
+            execute(c, command.value());
+    }
+}
+
+}
