@@ -48,7 +48,7 @@ Plan plan_for(const KernelConfig& c)
 
 kl::ErrorOr<void> Q8MatmulGenerator::check(const KernelConfig& c)
 {
-    if (!is_q8_op(c.op))
+    if (!is_matrix(c.op) || !is_q8g(c.op))
         return kl::Error::make(kl::ErrorCode::InvalidArgument, "Q8MatmulGenerator: not a Q8 matrix op");
     char name[96];
     format_config_name(name, sizeof(name), c);
@@ -57,7 +57,7 @@ kl::ErrorOr<void> Q8MatmulGenerator::check(const KernelConfig& c)
     if ((c.flags & variant::stripes) && (c.rows != 2 || c.tokens != c.shape.t || long_groups))
         return kl::Error::make(kl::ErrorCode::JitUnsupported,
             "%s: Q8 stripes need rows = 2, all tokens in one block and groups of at most 8 vectors (general registers)", name);
-    const u32 budget = c.isa == Isa::Avx512 ? 32 : 16;
+    const u32 budget = vec_budget(c.isa);
     if (p.vecs > budget || c.rows * p.toks > max_outputs || p.quads > max_quads)
         return kl::Error::make(kl::ErrorCode::JitUnsupported, "%s: %u rows x %u tokens in flight need %u vector registers, %s has %u",
             name, c.rows, p.toks, p.vecs, kl::cpu::isa_name(c.isa), budget);

@@ -300,7 +300,7 @@ def all_cases():
                             stats_keys=("cpu", "isa", "mem_mb", "tsc_mhz")), inspect=inspect_mbr),
         Case("selftest-unguarded-fault", ["--mode", "selftest", "--set", "selftest_fault=on"],
              expect_fault_report(3, r"^CPU exception: #UD invalid opcode \(vector 6\)",
-                                 r"RIP +0x[0-9a-f]+ <tllama::run_selftest", r"^  RAX [0-9a-f]{16}",
+                                 r"RIP +0x[0-9a-f]+ <kl::selftest::run", r"^  RAX [0-9a-f]{16}",
                                  r"^backtrace:", r"^  #0 +0x[0-9a-f]+ <kmain")),
         # Loader failures end in a clear @error and exit status, never a hang.
         Case("boot-directory-damaged", ["--mode", "selftest"],
