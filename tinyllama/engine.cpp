@@ -38,11 +38,18 @@ kl::ErrorOr<Engine*> Engine::open(const void* model, u64 model_size, const void*
     Engine* engine = new (memory) Engine(options);
     auto built = engine->build(model, model_size, tokenizer, tokenizer_size, options);
     if (built.is_error()) {
-        engine->~Engine();
-        kl::mem::release(memory);
+        close(engine);
         return built.release_error();
     }
     return engine;
+}
+
+void Engine::close(Engine* engine)
+{
+    if (!engine)
+        return;
+    engine->~Engine();
+    kl::mem::release(engine);
 }
 
 kl::ErrorOr<void> Engine::build(const void* model, u64 model_size, const void* tokenizer, u64 tokenizer_size,

@@ -8,7 +8,7 @@
 //   Engine* engine = TRY(Engine::open(model, model_size, tokenizer, tokenizer_size, options));
 //   GenerateStats stats = TRY(engine->generate("Once upon a time", 256, sink));
 //   char json[1024];  engine->stats_json(stats, json, sizeof(json));   // the @stats object
-//   delete engine;
+//   Engine::close(engine);
 //
 // The model and tokenizer buffers stay owned by the caller and must outlive the engine
 // (the weights are views into them).
@@ -42,6 +42,8 @@ public:
     // build_tokenizer, OutOfMemory; an unusable profile is reported and ignored.
     static kl::ErrorOr<Engine*> open(const void* model, u64 model_size, const void* tokenizer, u64 tokenizer_size,
         const EngineOptions& options);
+    // Releases an engine open() returned (null is fine).
+    static void close(Engine* engine);
     ~Engine();
     Engine(const Engine&) = delete;
     Engine& operator=(const Engine&) = delete;

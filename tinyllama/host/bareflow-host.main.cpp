@@ -123,7 +123,7 @@ struct Files {
 // The engine, deleted whichever way run() leaves.
 struct EngineHandle {
     Engine* engine = nullptr;
-    ~EngineHandle() { delete engine; }
+    ~EngineHandle() { Engine::close(engine); }
 };
 
 ErrorOr<EngineOptions> engine_options(const Options& o, Files& files, const char* model_path)
