@@ -18,7 +18,7 @@
 #include "kernel_lib/mem/kernel_memory.h"
 #include "kernel_lib/smp/parallel.h"
 #include "kernel_lib/time/tsc.h"
-#include "tinyllama/kernel_app/bench.h"
+#include "tinyllama/bench.h"
 #include "tinyllama/kernel_app/console.h"
 #include "tinyllama/kernel_app/jit_dump.h"
 #include "kernel_lib/selftest/selftest.h"
@@ -104,6 +104,25 @@ void verify_all_payloads(const BootInfo& info)
     }
 }
 
+// MODE=bench's variants from the settings: the lists bench_cores= / bench_prefill=, or the
+// single configured cores= / prefill=.
+tllama::BenchPlan bench_plan(const tllama::BootSettings& settings)
+{
+    static_assert(tllama::BootSettings::max_bench_variants <= tllama::BenchPlan::max_variants);
+    tllama::BenchPlan plan;
+    plan.prompt = settings.prompt;
+    plan.steps = settings.steps;
+    plan.runs = settings.bench_runs;
+    plan.warmup = settings.bench_warmup;
+    plan.cores_count = settings.bench_cores_count ? settings.bench_cores_count : 1;
+    plan.prefill_count = settings.bench_prefill_count ? settings.bench_prefill_count : 1;
+    for (u32 i = 0; i < plan.cores_count; ++i)
+        plan.cores[i] = settings.bench_cores_count ? settings.bench_cores[i] : settings.cores;
+    for (u32 i = 0; i < plan.prefill_count; ++i)
+        plan.prefill[i] = settings.bench_prefill_count ? settings.bench_prefill[i] : settings.prefill;
+    return plan;
+}
+
 }
 
 void kmain(const BootInfo& info)
@@ -133,7 +152,7 @@ void kmain(const BootInfo& info)
     case tllama::RunMode::Interactive:
         tllama::run_console(engine, settings);
     case tllama::RunMode::Bench:
-        kl::machine::exit(tllama::run_bench(engine, settings));
+        kl::machine::exit(tllama::run_bench(engine, bench_plan(settings)));
     default:
         kl::panic_with(ErrorCode::UsageError, "mode %s is not available in this build yet", tllama::run_mode_name(settings.mode));
     }
