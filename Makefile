@@ -261,10 +261,11 @@ $(BUILD)/BOOTX64.EFI: $(UEFI_OBJS)
 # at least 33 MiB), made by Debian's dosfstools and mtools. A fixed volume ID keeps it
 # reproducible; mkimage appends it to every image as the second partition.
 ESP_KIB := 1024
+MKFS_FAT := $(or $(shell command -v mkfs.fat 2>/dev/null),/usr/sbin/mkfs.fat)
 $(BUILD)/esp.img: $(BUILD)/BOOTX64.EFI
 	@echo "  ESP    $@"
 	@rm -f $@.tmp
-	@mkfs.fat -C -F 12 -n BAREFLOW -i 42464c57 $@.tmp $(ESP_KIB) > /dev/null
+	@$(MKFS_FAT) -C -F 12 -n BAREFLOW -i 42464c57 $@.tmp $(ESP_KIB) > /dev/null
 	@mmd -i $@.tmp ::/EFI ::/EFI/BOOT
 	@mcopy -i $@.tmp $< ::/EFI/BOOT/BOOTX64.EFI
 	@mv $@.tmp $@
@@ -357,15 +358,18 @@ test-sanitize: $(SBUILD)/bareflow-tests
 
 test-qemu: $(BOOT_PARTS) $(HOST_PROGRAMS)
 	$(TEST_MODELS_ENSURE)
-	@echo "== QEMU boot tests"
+	@echo "== QEMU boot tests (SeaBIOS, and OVMF for the uefi-* cases)"
 	@tests/qemu/run-tests
 	@echo "== QEMU console test"
 	@tests/qemu/console_test.py
+	@echo "== QEMU console test under UEFI (OVMF) and the framebuffer screen"
+	@tests/qemu/console_test.py --firmware uefi --accel tcg
+	@tests/qemu/screen_test.py
 
 # ---------------------------------------------------------------------------------------
 # Running, debugging, sizes
 # ---------------------------------------------------------------------------------------
-RUN_OPTS := $(if $(SMP),--smp $(SMP)) $(if $(MEM),--mem $(MEM))
+RUN_OPTS := $(if $(SMP),--smp $(SMP)) $(if $(MEM),--mem $(MEM)) $(if $(FIRMWARE),--firmware $(FIRMWARE))
 
 .PHONY: run debug size bench
 # `make run` with no PROMPT still tells a story first (then the console follows), so that
@@ -379,7 +383,8 @@ run: $(BOOT_PARTS)
 debug: image
 	@scripts/debug-qemu $(RUN_OPTS) $(BUILD)/bareflow.img
 
-size: $(BUILD)/stage1.bin $(BUILD)/stage2.bin $(BUILD)/kernel.elf $(BUILD)/kernel.bin $(BUILD)/kernel.raw
+size: $(BUILD)/stage1.bin $(BUILD)/stage2.bin $(BUILD)/kernel.elf $(BUILD)/kernel.bin $(BUILD)/kernel.raw \
+	$(BUILD)/esp.img
 	@scripts/size-report $(BUILD)
 
 bench:
@@ -408,12 +413,12 @@ help:
 	@echo "  make run            boot it in QEMU: a story (PROMPT, default \"Once upon a time\"), then the console"
 	@echo "  make test           host tests, sanitizer tests, QEMU boot tests"
 	@echo "  make bench          benchmarks -> build/bench/results.md"
-	@echo "  make size           byte sizes of stage1, stage2, kernel and its parts"
+	@echo "  make size           byte sizes of stage1, stage2, the UEFI loader, kernel and its parts"
 	@echo "  make debug          QEMU paused under gdb with kernel symbols"
 	@echo "  make host           host tools in build/host/"
 	@echo "  make usb DEV=/dev/sdX   write the image to a USB stick (DRY_RUN=1 to preview)"
 	@echo "  make dump-jit       disassemble every kernel the JIT installs -> build/jit-dump/"
-	@echo "Variables: MODEL TOKENIZER PROMPT STEPS TEMP TOPP SEED MODE JIT SMP MEM PROFILE"
+	@echo "Variables: MODEL TOKENIZER PROMPT STEPS TEMP TOPP SEED MODE JIT SMP MEM PROFILE FIRMWARE=bios|uefi"
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 

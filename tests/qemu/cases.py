@@ -189,6 +189,7 @@ def partition_entries(image):
 
 def check_esp(image, first, count):
     """The EFI system partition: a clean FAT file system (fsck.fat -n) holding the loader."""
+    import shutil
     import subprocess
     import tempfile
     problems = []
@@ -201,7 +202,8 @@ def check_esp(image, first, count):
         f.seek(first * 512)
         part.write(f.read(count * 512))
         part.flush()
-        fsck = subprocess.run(["fsck.fat", "-n", part.name], capture_output=True, text=True)
+        fsck_fat = shutil.which("fsck.fat") or "/usr/sbin/fsck.fat"
+        fsck = subprocess.run([fsck_fat, "-n", part.name], capture_output=True, text=True)
         if fsck.returncode != 0:
             problems.append(f"fsck.fat -n on the ESP: {fsck.stdout.strip()} {fsck.stderr.strip()}")
     return problems
