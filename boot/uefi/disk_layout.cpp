@@ -47,7 +47,8 @@ usize device_path_bytes(const u8* path, usize max_bytes)
 {
     for (usize at = 0; at + node_header_bytes <= max_bytes;) {
         usize length = node_length(path + at);
-        if (length < node_header_bytes || at + length > max_bytes)
+        // End nodes are exactly a header; any other node at least one.
+        if (length < node_header_bytes || at + length > max_bytes || (is_end_node(path + at) && length != node_header_bytes))
             return 0;
         at += length;
         if (is_final_end(path + at - length))

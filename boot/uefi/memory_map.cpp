@@ -15,13 +15,13 @@ namespace {
 
 unsigned long long ull(u64 v) { return static_cast<unsigned long long>(v); }
 
-// The end of a descriptor's range, saturated at 2^64 - 1 for garbage page counts.
-u64 descriptor_end(const efi::MemoryDescriptor& d)
+// [start, end) of a descriptor, false for an empty one or one that runs past 2^64.
+bool descriptor_range(const efi::MemoryDescriptor& d, u64& start, u64& end)
 {
-    u64 length, end;
-    if (!checked_mul(d.number_of_pages, efi::page_size, length) || !checked_add(d.physical_start, length, end))
-        return ~0ull;
-    return end;
+    u64 length;
+    start = d.physical_start;
+    return d.number_of_pages != 0 && checked_mul(d.number_of_pages, efi::page_size, length) &&
+        checked_add(start, length, end);
 }
 
 bool free_after_exit(u32 type)
@@ -97,12 +97,12 @@ ErrorOr<u32> convert_memory_map(const MemoryMapView& map, boot::MemoryRegion* ou
         const efi::MemoryDescriptor& d = map.at(i);
         if (d.number_of_pages == 0)
             continue;
-        u64 length, end;
-        if (!checked_mul(d.number_of_pages, efi::page_size, length) || !checked_add(d.physical_start, length, end))
+        u64 start, end;
+        if (!descriptor_range(d, start, end))
             return Error::make(ErrorCode::BootMemoryMap,
                 "the firmware's memory map entry %llu (%s at %#llx, %llu pages) runs past the end of the address space",
                 ull(i), memory_type_name(d.type), ull(d.physical_start), ull(d.number_of_pages));
-        count = insert_region(out, count, capacity, { d.physical_start, length, e820_type(d.type), 1 });
+        count = insert_region(out, count, capacity, { start, end - start, e820_type(d.type), 1 });
         if (count > capacity)
             return Error::make(ErrorCode::BootMemoryMap,
                 "the firmware's memory map has more than %u separate ranges (%llu descriptors); BootInfo holds %u",
@@ -115,23 +115,26 @@ ErrorOr<u32> convert_memory_map(const MemoryMapView& map, boot::MemoryRegion* ou
 
 ErrorOr<void> check_free_after_exit(const MemoryMapView& map, u64 start, u64 end, const char* what)
 {
-    // Walk the range forward: each step needs a free descriptor containing `at`.
+    // Nothing the firmware keeps may overlap the range (firmware maps can overlap)...
+    u64 d_start, d_end;
+    for (u64 i = 0; i < map.count(); ++i) {
+        const efi::MemoryDescriptor& d = map.at(i);
+        if (descriptor_range(d, d_start, d_end) && d_start < end && start < d_end && !free_after_exit(d.type))
+            return Error::make(ErrorCode::BootMemory, "%s needs %#llx..%#llx, but the firmware keeps %s at %#llx..%#llx",
+                what, ull(start), ull(end), memory_type_name(d.type), ull(d_start), ull(d_end));
+    }
+    // ... and free descriptors must cover it: each step needs one containing `at`.
     for (u64 at = start; at < end;) {
-        const efi::MemoryDescriptor* holder = nullptr;
-        for (u64 i = 0; i < map.count() && !holder; ++i) {
-            const efi::MemoryDescriptor& d = map.at(i);
-            if (at >= d.physical_start && at < descriptor_end(d))
-                holder = &d;
+        u64 next = at;
+        for (u64 i = 0; i < map.count() && next == at; ++i) {
+            if (descriptor_range(map.at(i), d_start, d_end) && at >= d_start && at < d_end)
+                next = d_end;
         }
-        if (!holder)
+        if (next == at)
             return Error::make(ErrorCode::BootMemory,
                 "%s needs %#llx..%#llx, but the firmware's memory map has no memory at %#llx", what, ull(start), ull(end),
                 ull(at));
-        if (!free_after_exit(holder->type))
-            return Error::make(ErrorCode::BootMemory,
-                "%s needs %#llx..%#llx, but the firmware keeps %s at %#llx..%#llx", what, ull(start), ull(end),
-                memory_type_name(holder->type), ull(holder->physical_start), ull(descriptor_end(*holder)));
-        at = descriptor_end(*holder);
+        at = next;
     }
     return {};
 }

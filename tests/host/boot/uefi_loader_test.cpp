@@ -110,6 +110,10 @@ TEST_CASE("device paths: the disk of a partition, and whether a console reaches 
     zero_length[2] = 0;
     zero_length[3] = 0;
     CHECK(device_path_bytes(zero_length.data(), zero_length.size()) == 0);
+    std::vector<u8> long_end = partition_path();
+    long_end.back() = 0x11;
+    long_end[long_end.size() - 4 + 2] = 5;  // an end node of 5 bytes (found by the fuzzer)
+    CHECK(device_path_bytes(long_end.data(), long_end.size()) == 0);
 
     // ConOut as OVMF sets it: a serial terminal, then (after an end-of-instance node) the GOP.
     std::vector<u8> console;

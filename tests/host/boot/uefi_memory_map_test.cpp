@@ -193,4 +193,15 @@ TEST_CASE("a fixed range is free after ExitBootServices only over boot-services 
     auto ours = check_free_after_exit(m.view(), 0x3E000000, 0x3E001000, "the kernel");
     REQUIRE(ours.is_error());
     CHECK(std::string(ours.error().message()).find("EfiLoaderCode") != std::string::npos);
+
+    // Overlapping descriptors (firmware bugs): anything kept over the range wins, and a
+    // descriptor whose size runs past 2^64 vouches for nothing.
+    Map overlap;
+    overlap.add(efi::ConventionalMemory, 0x100000, 0x300).add(efi::RuntimeServicesData, 0x200000, 1);
+    auto kept = check_free_after_exit(overlap.view(), 0x100000, 0x400000, "the kernel");
+    REQUIRE(kept.is_error());
+    CHECK(std::string(kept.error().message()).find("EfiRuntimeServicesData at 0x200000..0x201000") != std::string::npos);
+    Map garbage;
+    garbage.add(efi::ConventionalMemory, 0, 1ull << 60);
+    CHECK(check_free_after_exit(garbage.view(), 0, 0x2000, "a page at 0").is_error());
 }
