@@ -102,6 +102,19 @@ u64 measure_hpet(u64 rsdp)
         femtoseconds / period });
 }
 
+// The PIT's own measurement: a window ends on the terminal count, so it only ever
+// stretches, and the shortest of five is the truest.
+u64 measure_pit()
+{
+    u64 cycles = 0;
+    for (int i = 0; i < 5; ++i) {
+        u64 sample = arch::pit_measure_tsc(10000);
+        if (sample != 0 && (cycles == 0 || sample < cycles))
+            cycles = sample;
+    }
+    return cycles * 100;
+}
+
 bool found(u64 hz, const char* source)
 {
     if (hz == 0)
@@ -126,22 +139,23 @@ void calibrate()
     if (f.hypervisor && x86::cpuid(0x40000000).eax >= 0x40000010 &&
         found(static_cast<u64>(x86::cpuid(0x40000010).eax) * 1000, "hypervisor-leaf"))
         return;
-    auto rsdp = acpi::machine_rsdp();
-    if (!rsdp.is_error() && (found(measure_pm_timer(rsdp.value()), "acpi-pm-timer") ||
-                                found(measure_hpet(rsdp.value()), "hpet")))
-        return;
-    u64 cycles = 0;
-    for (int i = 0; i < 5; ++i) {
-        u64 sample = arch::pit_measure_tsc(10000);
-        if (sample != 0 && (cycles == 0 || sample < cycles))
-            cycles = sample;
-    }
-    if (found(cycles * 100, "pit"))
+    if (found(measure_tsc_hz(TscReference::AcpiPmTimer), "acpi-pm-timer") ||
+        found(measure_tsc_hz(TscReference::Hpet), "hpet") || found(measure_tsc_hz(TscReference::Pit), "pit"))
         return;
     if (!found(static_cast<u64>(f.base_mhz) * 1000000, "cpuid-16h"))
         found(2000000000ull, "assumed-2GHz");
 }
 
+}
+
+u64 measure_tsc_hz(TscReference reference)
+{
+    if (reference == TscReference::Pit)
+        return measure_pit();
+    auto rsdp = acpi::machine_rsdp();
+    if (rsdp.is_error())
+        return 0;
+    return reference == TscReference::Hpet ? measure_hpet(rsdp.value()) : measure_pm_timer(rsdp.value());
 }
 
 u64 tsc_hz()

@@ -20,6 +20,12 @@ u64 tsc_hz();
 // "clock_gettime" on the host.
 const char* tsc_source();
 
+// A fresh measurement of the TSC frequency in Hz against one of the machine's clocks (the
+// ACPI PM timer and the HPET through the ACPI tables, the PIT directly); 0 when the machine
+// lacks that clock or it does not count. Calibration uses the first that answers.
+enum class TscReference : u8 { AcpiPmTimer, Hpet, Pit };
+u64 measure_tsc_hz(TscReference reference);
+
 inline double cycles_to_ns(u64 cycles) { return static_cast<double>(cycles) * 1e9 / static_cast<double>(tsc_hz()); }
 inline double cycles_to_ms(u64 cycles) { return static_cast<double>(cycles) * 1e3 / static_cast<double>(tsc_hz()); }
 inline double cycles_to_s(u64 cycles) { return static_cast<double>(cycles) / static_cast<double>(tsc_hz()); }

@@ -4,7 +4,8 @@ partition and boot/uefi/'s loader instead of SeaBIOS and stage1/stage2.
 cases.py's all_cases() includes uefi_cases(). OVMF boots only under TCG here (-cpu max), and
 each boot costs a few seconds of firmware start-up, so the list covers each path once: the
 self-test on two cores with a payload beyond 16 MiB (memory map, RSDP, SMP, TSC, progress),
-the reference stories in fp32 and Q8, and the loader's own failures, which end in the same
+(the self-test also measures the TSC against the PM timer and the HPET, so both calibration
+clocks are exercised), the reference stories in fp32 and Q8, and the loader's own failures, which end in the same
 `@error` codes as stage2's. The framebuffer console is checked by tests/qemu/screen_test.py,
 the console over serial by tests/qemu/console_test.py --firmware uefi.
 """
@@ -37,7 +38,8 @@ def uefi_cases():
              expect_success(r"^BareFlow UEFI loader: loading", r"^BareFlow UEFI loader: entering the kernel",
                             r"^memory: \d+ MiB usable in \d+ regions \(UEFI\)", r"^selftest load>16MiB\s+ok",
                             r"^smp: 2 of 2 listed cores online", r"^selftest parallel_for\s+ok: 2 cores",
-                            r"^selftest tsc\s+ok: [\d.]+ MHz from (acpi-pm-timer|hpet|cpuid)", r"^@exit 0$",
+                            r"^selftest tsc\s+ok: [\d.]+ MHz from (acpi-pm-timer|hpet|cpuid)\S*; "
+                            r"PM timer says [1-9]\d* MHz, HPET [1-9]\d* MHz", r"^@exit 0$",
                             stats_keys=("cpu", "isa", "cores", "tsc_mhz")),
              accels=("tcg",), qemu_args=UEFI + ["--smp", "2"], inspect=inspect_mbr),
         Case("uefi-story-260K-greedy-once-smp2",
