@@ -13,6 +13,9 @@
 //   5. read the memory map, exit boot services, convert the map into BootInfo and jump.
 // A failure before step 5 prints a message, an `@error` and an `@exit` line, frees what was
 // allocated and returns to the firmware.
+#include <stdio.h>
+#include <string.h>
+
 #include "boot/uefi/bootinfo_builder.h"
 #include "boot/uefi/console.efi.h"
 #include "boot/uefi/disk.efi.h"
@@ -25,9 +28,6 @@
 #include "kernel_lib/boot/directory.h"
 #include "kernel_lib/boot/payloads.h"
 #include "kernel_lib/cpu/features.h"
-
-#include <stdio.h>
-#include <string.h>
 
 // The last step, in boot/uefi/handover.asm: no firmware state is used from its first
 // instruction on (own GDT, page tables and stack), then kernel.bin is copied to 1 MiB.
@@ -264,6 +264,22 @@ void quiet_interrupt_sources()
         *reinterpret_cast<volatile u32*>((apic & ~0xFFFull) + lvt_timer) = lvt_masked;
 }
 
+// The memory map, a dry run of BootInfo on it (so that every error build_bootinfo can raise
+// is raised while the firmware can still show it), then ExitBootServices. On success the
+// firmware is gone and `map` is the final map.
+ErrorOr<void> leave_firmware(BootInfo& info, LoaderFacts& facts, firmware::MemoryMap& map)
+{
+    console::write("BareFlow UEFI loader: entering the kernel\n");
+    map = TRY(firmware::get_memory_map());
+    facts.memory_map = map.view;
+    auto left = build_bootinfo(info, facts);
+    if (!left.is_error())
+        left = firmware::exit_boot_services(map);
+    if (left.is_error())
+        firmware::free_memory_map(map);
+    return left;
+}
+
 ErrorOr<void> load_and_enter(Placement& placement, u64 loader_tsc)
 {
     (void)firmware::boot_services()->set_watchdog_timer(0, 0, 0, nullptr);  // a big model may take minutes
@@ -277,20 +293,16 @@ ErrorOr<void> load_and_enter(Placement& placement, u64 loader_tsc)
     Payloads loaded = TRY(load_payloads(disk, directory, placement));
 
     Framebuffer framebuffer = find_framebuffer();
-    if (!framebuffer.address)
-        console::write("BareFlow UEFI loader: no linear framebuffer; the console is on the serial port only\n");
     Handover h = TRY(prepare_handover(placement, framebuffer));
     if (framebuffer.address + framebuffer.size > h.plan.mapped_bytes)
-        framebuffer = {};  // beyond what 2 MiB pages can map: serial only
+        framebuffer = {};  // beyond what 2 MiB pages can map
+    if (!framebuffer.address)
+        console::write("BareFlow UEFI loader: no usable linear framebuffer; the console is on the serial port only\n");
     LoaderFacts facts { directory, loaded.addresses, {}, h.plan, find_rsdp(), framebuffer, loader_tsc };
+    firmware::MemoryMap map {};
+    TRY(leave_firmware(*h.info, facts, map));
 
-    console::write("BareFlow UEFI loader: entering the kernel\n");
-    auto map = TRY(firmware::get_memory_map());
-    facts.memory_map = map.view;
-    TRY(build_bootinfo(*h.info, facts));  // every error it can raise, while it can be reported
-    TRY(firmware::exit_boot_services(map));
     console::boot_services_ended();
-
     facts.memory_map = map.view;
     auto built = build_bootinfo(*h.info, facts);
     if (built.is_error()) {
