@@ -92,6 +92,17 @@ ErrorOr<void> claim_fixed_range(Placement& placement, u64 start, u64 end, const 
     return free;
 }
 
+// The unpacker's stack below unpack_address and kernel.bin's copy above it: only as much as
+// this kernel.bin needs, since many PCs keep a page at 0x58000 reserved.
+ErrorOr<void> claim_unpacker_area(Placement& placement, u64 kernel_size)
+{
+    u64 end = align_up<u64>(unpack_address + kernel_size, efi::page_size);
+    if (end > unpack_area_end)
+        return Error::make(ErrorCode::BootKernel, "kernel.bin is %llu bytes; the unpacker has room for %llu",
+            static_cast<unsigned long long>(kernel_size), static_cast<unsigned long long>(unpack_area_end - unpack_address));
+    return claim_fixed_range(placement, unpack_area_begin, end, "the kernel unpacker");
+}
+
 // `pages` below 4 GiB on a 2 MiB boundary (so the kernel can map a model with large pages),
 // or on any page boundary when memory is too fragmented for that.
 ErrorOr<u64> allocate_payload(Placement& placement, u64 pages, const char* name)
@@ -287,7 +298,7 @@ ErrorOr<void> load_and_enter(Placement& placement, u64 loader_tsc)
     u8 directory[sector_size];
     TRY(read_directory(disk, placement, directory));
     TRY(claim_fixed_range(placement, kernel_load_address, kernel_load_address + kernel_max_bytes, "the kernel"));
-    TRY(claim_fixed_range(placement, unpack_area_begin, unpack_area_end, "the kernel unpacker"));
+    TRY(claim_unpacker_area(placement, read_u64(directory + sizeof(DirectoryHeader) + offsetof(DirectoryEntry, size))));
     TRY(claim_fixed_range(placement, ap_trampoline_address, ap_trampoline_address + ap_trampoline_bytes,
         "the SMP start-up code"));
     Payloads loaded = TRY(load_payloads(disk, directory, placement));

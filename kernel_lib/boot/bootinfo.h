@@ -65,9 +65,11 @@ constexpr u64 bootinfo_address = 0x1000;
 constexpr u64 ap_trampoline_address = 0x10000;
 constexpr u64 pvm_vif_page_address = 0x3000;
 // The AP trampoline and its start parameters (two pages), and the area the kernel unpacker
-// uses: its stack grows down from 0x30000, its code and the packed kernel sit above.
+// uses: its stack grows down from unpack_address, where it copies itself and the packed
+// kernel (kernel.bin), which must end by unpack_area_end.
 constexpr u64 ap_trampoline_bytes = 0x2000;
 constexpr u64 unpack_area_begin = 0x20000;
+constexpr u64 unpack_address = 0x30000;
 constexpr u64 unpack_area_end = 0x60000;
 
 // ---- BootInfo -------------------------------------------------------------------------

@@ -257,8 +257,10 @@ void put(char c)
 
 void init(const boot::BootInfo& info)
 {
-    if (use_framebuffer(info) || (info.flags & boot::BootInfoFlagUefi)) {
-        g_display = g_surface.base ? Display::Framebuffer : Display::None;
+    bool framebuffer = use_framebuffer(info);
+    if (framebuffer || (info.flags & boot::BootInfoFlagUefi)) {
+        // A UEFI machine may have no VGA text mode at all: without a framebuffer, no screen.
+        g_display = framebuffer ? Display::Framebuffer : Display::None;
         for (u16& cell_value : g_buffer)
             cell_value = cell(' ', LightGray);
         memset(g_drawn, 0xFF, sizeof(g_drawn));

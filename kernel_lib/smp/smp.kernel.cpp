@@ -384,7 +384,9 @@ void init(const boot::BootInfo&)
         return;
     }
 
-    g_probe_timeout = time::tsc_hz() / 10;  // 100 ms for any one answer
+    // Any one answer may take up to start_timeout_ms (what the failure message says): under a
+    // busy hypervisor a virtual CPU is descheduled for longer than 100 ms now and then.
+    g_probe_timeout = time::tsc_hz() / 1000 * start_timeout_ms;
     u32 online = 1;
     for (u32 k = 0; k < aps; ++k) {
         if (start_core(online, resources[k]))

@@ -114,7 +114,8 @@ int fuzz_uefi_memory_map(const u8* data, size_t size)
 int fuzz_uefi_disk(const u8* data, size_t size)
 {
     u8 mbr[512] = {};
-    memcpy(mbr, data, size < 512 ? size : 512);
+    if (size)
+        memcpy(mbr, data, size < 512 ? size : 512);
     const u64 disk_sectors = read_or_zero<u64>(data, size, 512);
     auto lba = uefi::payload_directory_lba(mbr, disk_sectors);
     if (lba.is_error()) {

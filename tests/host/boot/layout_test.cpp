@@ -244,6 +244,7 @@ TEST_CASE("boot constants agree between NASM and C++", "[boot]")
     CHECK(d.values.at("AP_TRAMPOLINE_ADDR") == static_cast<long long>(ap_trampoline_address));
     CHECK(d.values.at("PVM_VIF_PAGE") == static_cast<long long>(pvm_vif_page_address));
     CHECK(d.values.at("BOUNCE_ADDR") == static_cast<long long>(unpack_area_begin));
+    CHECK(d.values.at("UNPACK_ADDR") == static_cast<long long>(unpack_address));
     CHECK(d.values.at("UNPACK_LIMIT") == static_cast<long long>(unpack_area_end));
     CHECK(d.values.at("KERNEL_LOAD_ADDR") + d.values.at("KERNEL_MAX_BYTES") <= d.values.at("PAYLOAD_BASE"));
 }

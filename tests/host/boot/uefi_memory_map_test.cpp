@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <string.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -28,7 +29,7 @@ struct Map {
         d.physical_start = start;
         d.number_of_pages = pages;
         d.attribute = 0xF;
-        memcpy(bytes.data() + bytes.size() - descriptor_size, &d, sizeof(d));
+        memcpy(bytes.data() + bytes.size() - descriptor_size, &d, std::min<size_t>(sizeof(d), descriptor_size));
         return *this;
     }
     MemoryMapView view() const { return { bytes.data(), bytes.size(), descriptor_size }; }
