@@ -1,5 +1,7 @@
-// ACPI, as far as SMP needs it: find the RSDP, walk the RSDT/XSDT to the MADT ("APIC") and
-// read the local APIC address and the APIC ID of every enabled processor from it.
+// ACPI, as far as SMP and timing need it: find the RSDP (handed over by the UEFI loader, or
+// searched for in the BIOS areas), walk the RSDT/XSDT to the MADT ("APIC") and read the
+// local APIC address and the APIC ID of every enabled processor from it; find the ACPI PM
+// timer (FADT) and the HPET, the clocks the TSC is calibrated against when CPUID is silent.
 //
 // Everything here is shared code and touches memory only through a PhysicalMemory view,
 // so the host tests (tests/host/kernel_lib/smp_acpi_test.cpp) feed it hand-made tables,
@@ -40,6 +42,10 @@ constexpr u64 ebda_search_bytes = 1024;
 // start (0 to skip it). Candidates whose checksums fail are skipped, not fatal.
 ErrorOr<u64> find_rsdp(const PhysicalMemory& memory, u64 ebda_address);
 
+// The RSDP to use: the one the firmware handed over (`firmware_rsdp`, BootInfo.rsdp_address
+// under UEFI; 0 for none) when it is valid, else find_rsdp()'s search.
+ErrorOr<u64> locate_rsdp(const PhysicalMemory& memory, u64 firmware_rsdp, u64 ebda_address);
+
 // The physical address and length of the table with `signature` ("APIC", "FACP", ...),
 // found through the XSDT when the RSDP has one and it is valid, else through the RSDT.
 // The table's own checksum and length are checked. `used_xsdt` (optional) says which.
@@ -66,8 +72,21 @@ struct MadtInfo {
 // is the header's length field. Errors for entries that are too short or run past the end.
 ErrorOr<MadtInfo> parse_madt(const u8* table, u32 length);
 
-// The whole walk: RSDP -> RSDT/XSDT -> MADT -> MadtInfo.
-ErrorOr<MadtInfo> read_madt(const PhysicalMemory& memory, u64 ebda_address);
+// The whole walk from a located RSDP: RSDT/XSDT -> MADT -> MadtInfo.
+ErrorOr<MadtInfo> read_madt(const PhysicalMemory& memory, u64 rsdp_address);
+
+// The ACPI power management timer: a 3.579545 MHz counter read from an I/O port, 24 bits
+// wide unless the FADT's TMR_VAL_EXT flag says 32. Taken from X_PM_TMR_BLK when that is an
+// I/O address, else PM_TMR_BLK. Errors for hardware-reduced ACPI and FADTs without one.
+constexpr u64 pm_timer_hz = 3579545;
+struct PmTimer {
+    u16 port;
+    bool wide;  // 32-bit counter
+};
+ErrorOr<PmTimer> read_pm_timer(const PhysicalMemory& memory, u64 rsdp_address);
+
+// The HPET's register block (physical address, from the "HPET" table's base address).
+ErrorOr<u64> read_hpet_address(const PhysicalMemory& memory, u64 rsdp_address);
 
 // The 8-bit sum of `length` bytes (a valid ACPI structure sums to zero).
 u8 checksum(const u8* bytes, u64 length);

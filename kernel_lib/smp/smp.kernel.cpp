@@ -3,7 +3,8 @@
 //
 // Order, all on the boot core:
 //   1. the boot core's PerCpu and GS base; the work team reset;
-//   2. the MADT (EBDA pointer read through a momentarily readable page 0);
+//   2. the MADT, through the RSDP kernel_lib/smp/acpi_tables.h found (the UEFI loader's or
+//      the BIOS areas');
 //   3. the local APIC (xAPIC MMIO, or x2APIC when the firmware enabled it), and the
 //      wake-up interrupt that ends an idle worker's sleep (not under PVM, see init());
 //   4. every AP's stack (64 KiB over a guard page), IST stacks and, under PVM, its own VIF
@@ -28,6 +29,7 @@
 #include "kernel_lib/mem/kernel_memory.h"
 #include "kernel_lib/mem/paging.h"
 #include "kernel_lib/smp/acpi.h"
+#include "kernel_lib/smp/acpi_tables.h"
 #include "kernel_lib/smp/lapic.h"
 #include "kernel_lib/smp/parallel.h"
 #include "kernel_lib/smp/percpu.h"
@@ -54,7 +56,6 @@ constexpr u64 ist_stack_bytes = 8 * KiB;
 constexpr u64 start_timeout_ms = 1000;
 constexpr u32 tsc_probe_rounds = 1000;
 constexpr u32 msr_gs_base = 0xC0000101;
-constexpr u64 bda_ebda_segment = 0x40E;
 constexpr u8 startup_vector = boot::ap_trampoline_address >> 12;
 constexpr u8 wake_vector = 0xF0;
 constexpr u8 spurious_vector = 0xFF;    // lapic.kernel.cpp programs it
@@ -101,25 +102,6 @@ void wake_workers(u64 members)
         if (sent.is_error())
             PANIC("smp: cannot wake core %u (APIC ID %u): %s", i, g_cpus[i].apic_id, sent.error().message());
     }
-}
-
-const u8* identity_view(void*, u64 address, u64 length)
-{
-    u64 end;
-    if (address < page_size || !checked_add(address, length, end) || end > mem::mapped_end())
-        return nullptr;
-    return reinterpret_cast<const u8*>(address);
-}
-
-// The EBDA's address from the BIOS data area, which lies in page 0 (unmapped, so that null
-// pointers fault): mapped read-only for the one read.
-u64 read_ebda_address()
-{
-    if (mem::protect(0, page_size, mem::Protection::Read).is_error())
-        return 0;
-    u16 segment = *reinterpret_cast<volatile const u16*>(bda_ebda_segment);
-    (void)mem::protect(0, page_size, mem::Protection::None);
-    return static_cast<u64>(segment) << 4;
 }
 
 void set_gs_base(PerCpu& c) { x86::wrmsr(msr_gs_base, reinterpret_cast<u64>(&c)); }
@@ -332,8 +314,12 @@ void init(const boot::BootInfo&)
     g_gs_ready = true;
     g_team.init();
 
-    const acpi::PhysicalMemory memory { identity_view, nullptr };
-    auto madt = acpi::read_madt(memory, read_ebda_address());
+    auto rsdp = acpi::machine_rsdp();
+    if (rsdp.is_error()) {
+        print("smp: %s; running on one core\n", rsdp.error().message());
+        return;
+    }
+    auto madt = acpi::read_madt(acpi::identity_memory(), rsdp.value());
     if (madt.is_error()) {
         print("smp: %s; running on one core\n", madt.error().message());
         return;
@@ -398,9 +384,9 @@ void init(const boot::BootInfo&)
         return;
     }
 
-    // 1 s for any one answer: microseconds on hardware, but an emulated core (TCG on a busy
-    // host) may wait that long for its thread to run.
-    g_probe_timeout = time::tsc_hz();
+    // Any one answer may take up to start_timeout_ms (what the failure message says): under a
+    // busy hypervisor a virtual CPU is descheduled for longer than 100 ms now and then.
+    g_probe_timeout = time::tsc_hz() / 1000 * start_timeout_ms;
     u32 online = 1;
     for (u32 k = 0; k < aps; ++k) {
         if (start_core(online, resources[k]))

@@ -76,7 +76,7 @@ void print_banner(const BootInfo& info, const tllama::BootSettings& settings)
         kl::cpu::isa_name(cpu.best_isa()));
     kl::print("memory: %llu MiB usable in %u regions (%s), identity mapped up to %llu GiB\n",
         static_cast<unsigned long long>(usable_bytes(info) / kl::MiB), info.region_count,
-        (info.flags & kl::boot::BootInfoFlagE820) ? "E820" : "E801",
+        kl::boot::memory_map_source(info),
         static_cast<unsigned long long>(info.mapped_bytes / kl::GiB));
     for (u32 i = 0; i < info.region_count; ++i) {
         const auto& r = info.regions[i];
