@@ -286,8 +286,9 @@ ErrorOr<GgufWriter> plan_gguf_model(const GgufModelSpec& spec)
     for (const TensorPlan& t : tensor_plans(spec)) {
         auto added = t.rows ? w.add_tensor(t.name, { t.cols, t.rows }, t.format) : w.add_tensor(t.name, { t.cols }, t.format);
         if (added.is_error())
-            return Error::make(ErrorCode::InvalidArgument, "%s cannot be %s: %s (the K formats need widths that are multiples of 256)",
-                t.name.c_str(), mjit::format_name(t.format), added.error().message());
+            return Error::make(ErrorCode::InvalidArgument, "%s cannot be %s: %s%s", t.name.c_str(), mjit::format_name(t.format),
+                added.error().message(),
+                mjit::format_info(t.format).block_values == 256 ? " (the K formats need widths that are multiples of 256)" : "");
     }
     return w;
 }
