@@ -16,6 +16,14 @@ namespace {
 
 using namespace ref;
 
+// The kernel never quantises weights, and the K formats' searches are 7 KB of code: their
+// quantisers live in quantize_k.host.cpp, and the kernel's table has null there.
+#if defined(BAREFLOW_KERNEL)
+#define HOST_ONLY(fn) nullptr
+#else
+#define HOST_ONLY(fn) fn
+#endif
+
 // name, ggml type, values and bytes per block, activation format, activation only,
 // dequantise, quantise, quantise in groups, reference kernel.
 constexpr FormatInfo format_table[format_count] = {
@@ -28,11 +36,11 @@ constexpr FormatInfo format_table[format_count] = {
     { "q4_1", 3, 32, sizeof(BlockQ4_1), Format::Q8_1, false, dequantize_q4_1, quantize_q4_1, nullptr, matmul_q4_1 },
     { "q5_0", 6, 32, sizeof(BlockQ5_0), Format::Q8_0, false, dequantize_q5_0, quantize_q5_0, nullptr, matmul_q5_0 },
     { "q5_1", 7, 32, sizeof(BlockQ5_1), Format::Q8_1, false, dequantize_q5_1, quantize_q5_1, nullptr, matmul_q5_1 },
-    { "q2_k", 10, 256, sizeof(BlockQ2_K), Format::Q8_K, false, dequantize_q2_k, quantize_q2_k, nullptr, matmul_q2_k },
-    { "q3_k", 11, 256, sizeof(BlockQ3_K), Format::Q8_K, false, dequantize_q3_k, quantize_q3_k, nullptr, matmul_q3_k },
-    { "q4_k", 12, 256, sizeof(BlockQ4_K), Format::Q8_K, false, dequantize_q4_k, quantize_q4_k, nullptr, matmul_q4_k },
-    { "q5_k", 13, 256, sizeof(BlockQ5_K), Format::Q8_K, false, dequantize_q5_k, quantize_q5_k, nullptr, matmul_q5_k },
-    { "q6_k", 14, 256, sizeof(BlockQ6_K), Format::Q8_K, false, dequantize_q6_k, quantize_q6_k, nullptr, matmul_q6_k },
+    { "q2_k", 10, 256, sizeof(BlockQ2_K), Format::Q8_K, false, dequantize_q2_k, HOST_ONLY(quantize_q2_k), nullptr, matmul_q2_k },
+    { "q3_k", 11, 256, sizeof(BlockQ3_K), Format::Q8_K, false, dequantize_q3_k, HOST_ONLY(quantize_q3_k), nullptr, matmul_q3_k },
+    { "q4_k", 12, 256, sizeof(BlockQ4_K), Format::Q8_K, false, dequantize_q4_k, HOST_ONLY(quantize_q4_k), nullptr, matmul_q4_k },
+    { "q5_k", 13, 256, sizeof(BlockQ5_K), Format::Q8_K, false, dequantize_q5_k, HOST_ONLY(quantize_q5_k), nullptr, matmul_q5_k },
+    { "q6_k", 14, 256, sizeof(BlockQ6_K), Format::Q8_K, false, dequantize_q6_k, HOST_ONLY(quantize_q6_k), nullptr, matmul_q6_k },
     { "q8_1", 9, 32, sizeof(BlockQ8_1), Format::Q8_1, true, dequantize_q8_1, quantize_q8_1, nullptr, nullptr },
     { "q8_k", 15, 256, sizeof(BlockQ8_K), Format::Q8_K, true, dequantize_q8_k, quantize_q8_k, nullptr, nullptr },
 };

@@ -57,7 +57,8 @@ struct FormatInfo {
     Format activation;              // the format the activations are converted to
     bool activation_only;           // Q8_1, Q8_K: no weight kernel
     DequantizeRowFn dequantize_row; // null for Q8G (its scales live apart)
-    QuantizeRowFn quantize_row;     // null for Q8G (quantize_groups instead)
+    QuantizeRowFn quantize_row;     // null for Q8G (quantize_groups instead), and in the kernel for Q2_K..Q6_K
+                                    // (weights are quantised on the host: quantize_k.host.cpp)
     QuantizeGroupsFn quantize_groups; // Q8G only
     KernelFn matmul;                // the reference kernel; null for activation-only formats
 };

@@ -20,7 +20,8 @@
 // Q6_K: make_qx_quants' scale sweep). Built with -ffp-contract=off they reproduce ggml's
 // reference built the same way; ggml builds that fuse multiply-adds can differ in a few
 // rounding decisions, which changes nothing about what the files mean.
-// `n` is a multiple of the format's block size in every function.
+// `n` is a multiple of the format's block size in every function. The K formats'
+// weight quantisers are host-only (quantize_k.host.cpp): the kernel never quantises weights.
 #pragma once
 
 #include "kernel_lib/base/types.h"
@@ -37,6 +38,7 @@ void quantize_q4_0(const float* x, void* out, u64 n);
 void quantize_q4_1(const float* x, void* out, u64 n);
 void quantize_q5_0(const float* x, void* out, u64 n);
 void quantize_q5_1(const float* x, void* out, u64 n);
+// Host only:
 void quantize_q2_k(const float* x, void* out, u64 n);
 void quantize_q3_k(const float* x, void* out, u64 n);
 void quantize_q4_k(const float* x, void* out, u64 n);

@@ -1,5 +1,6 @@
 // Reference quantisers of the K formats (Q2_K .. Q6_K), following ggml's reference
-// algorithms step for step and in the same float order (see quantize_blocks.h).
+// algorithms step for step and in the same float order (see quantize_blocks.h). Host
+// only: the kernel never quantises weights (formats.cpp has null for them there).
 //
 // Each super-block of 256 values is cut into sub-blocks (16 or 32 values); a search
 // finds each sub-block's best scale (and min), the scales (and mins) are quantised
