@@ -270,6 +270,11 @@ $(SBUILD)/bareflow-tests: $(SAN_TEST_OBJS) $(SBUILD)/libbareflow.a $(SBUILD)/lib
 	@echo "  LINK   $@"
 	@$(CXX) $(SANITIZE_FLAGS) -o $@ $^ -lm -llzma
 
+# The host tool itself under ASan + UBSan: a whole run, start to exit (test-sanitize).
+$(SBUILD)/bareflow-host: $(SBUILD)/obj/tinyllama/host/bareflow-host.main.o $(SBUILD)/libbareflow.a $(SBUILD)/libasmjit.a
+	@echo "  LINK   $@"
+	@$(CXX) $(SANITIZE_FLAGS) -o $@ $^ -lm
+
 .PHONY: host
 host: $(HOST_PROGRAMS) $(HBUILD)/bareflow-tests
 
@@ -294,15 +299,17 @@ test: test-build
 	@echo "make test: all tests passed"
 
 # Everything the tests need, so `make -jN test` builds in parallel and then tests in order.
-test-build: $(HBUILD)/bareflow-tests $(SBUILD)/bareflow-tests $(BOOT_PARTS) $(HOST_PROGRAMS)
+test-build: $(HBUILD)/bareflow-tests $(SBUILD)/bareflow-tests $(SBUILD)/bareflow-host $(BOOT_PARTS) $(HOST_PROGRAMS)
 
 test-host: $(HBUILD)/bareflow-tests
 	@echo "== host tests (Catch2)"
 	@$(HBUILD)/bareflow-tests --order lex
 
-test-sanitize: $(SBUILD)/bareflow-tests
+test-sanitize: $(SBUILD)/bareflow-tests $(SBUILD)/bareflow-host
 	@echo "== host tests under ASan + UBSan"
 	@ASAN_OPTIONS=detect_leaks=1 $(SBUILD)/bareflow-tests --order lex $(SANITIZE_TEST_FILTER)
+	@echo "== bareflow-host under ASan + UBSan (stack use after return detected), a reference story to the exit"
+	@tests/host/sanitized-host-run $(SBUILD)/bareflow-host
 
 test-qemu: $(BOOT_PARTS) $(HOST_PROGRAMS)
 	$(TEST_MODELS_ENSURE)
@@ -316,7 +323,7 @@ test-qemu: $(BOOT_PARTS) $(HOST_PROGRAMS)
 # ---------------------------------------------------------------------------------------
 RUN_OPTS := $(if $(SMP),--smp $(SMP)) $(if $(MEM),--mem $(MEM))
 
-.PHONY: run debug size bench
+.PHONY: run debug size bench bench-host
 # `make run` with no PROMPT still tells a story first (then the console follows), so that
 # the first boot shows the engine at work; MODE=generate etc. keep their own prompt.
 RUN_PROMPT := $(if $(PROMPT)$(filter-out interactive,$(MODE)),,--prompt "Once upon a time")
@@ -333,6 +340,10 @@ size: $(BUILD)/stage1.bin $(BUILD)/stage2.bin $(BUILD)/kernel.elf $(BUILD)/kerne
 
 bench:
 	@scripts/bench $(BENCH_ARGS)
+
+# The same workloads through the host tool, on one pinned core (where KVM is missing).
+bench-host:
+	@scripts/bench-host $(BENCH_ARGS)
 
 # Writing the image to a USB stick (scripts/usb-write refuses anything that does not look
 # like a removable, unmounted disk; DRY_RUN=1 shows what it would do).
@@ -356,7 +367,8 @@ help:
 	@echo "  make / make image   build build/bareflow.img"
 	@echo "  make run            boot it in QEMU: a story (PROMPT, default \"Once upon a time\"), then the console"
 	@echo "  make test           host tests, sanitizer tests, QEMU boot tests"
-	@echo "  make bench          benchmarks -> build/bench/results.md"
+	@echo "  make bench          benchmarks of the kernel under KVM -> build/bench/results.md"
+	@echo "  make bench-host     the same workloads through the host tool -> build/bench/host-results.md"
 	@echo "  make size           byte sizes of stage1, stage2, kernel and its parts"
 	@echo "  make debug          QEMU paused under gdb with kernel symbols"
 	@echo "  make host           host tools in build/host/"
@@ -381,10 +393,10 @@ FUZZ_BUILD := $(BUILD)/fuzz
 FUZZ_TARGETS := $(sort $(basename $(notdir $(wildcard tests/fuzz/entry/*.cpp))))
 FUZZ_BINS := $(addprefix $(FUZZ_BUILD)/,$(FUZZ_TARGETS))
 FUZZ_LIB_CPP := tinyllama/model.cpp tinyllama/tokenizer.cpp tinyllama/encode.cpp tinyllama/kernel_app/boot_settings.cpp \
-	kernel_lib/text/keyvalue.cpp kernel_lib/codec/crc32c.cpp kernel_lib/boot/directory.cpp kernel_lib/base/error.cpp \
+	kernel_lib/text/keyvalue.cpp kernel_lib/text/json.cpp kernel_lib/codec/crc32c.cpp kernel_lib/boot/directory.cpp kernel_lib/base/error.cpp \
 	kernel_lib/codec/lzma.cpp \
 	$(wildcard tinyllama/gguf/*.cpp) microjit/formats.cpp microjit/blocks.cpp microjit/reference_blocks.cpp \
-	microjit/quantize_blocks.cpp microjit/quantize_k.host.cpp microjit/reference.cpp kernel_lib/libm/math.cpp \
+	microjit/quantize_blocks.cpp microjit/quantize_weights.host.cpp microjit/reference.cpp kernel_lib/libm/math.cpp \
 	kernel_lib/libc/strtod.cpp kernel_lib/libc/strtol.cpp kernel_lib/libc/bignum.cpp \
 	kernel_lib/cpu/features.cpp kernel_lib/mem/alloc.host.cpp kernel_lib/debug/panic.host.cpp \
 	$(wildcard tests/fuzz/targets/*.cpp)

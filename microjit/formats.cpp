@@ -16,8 +16,9 @@ namespace {
 
 using namespace ref;
 
-// The kernel never quantises weights, and the K formats' searches are 7 KB of code: their
-// quantisers live in quantize_k.host.cpp, and the kernel's table has null there.
+// The kernel never quantises weights (the K formats' searches alone are 7 KB of code):
+// the weight formats' quantisers live in quantize_weights.host.cpp, and the kernel's table
+// has null there.
 #if defined(BAREFLOW_KERNEL)
 #define HOST_ONLY(fn) nullptr
 #else
@@ -28,14 +29,14 @@ using namespace ref;
 // dequantise, quantise, quantise in groups, reference kernel.
 constexpr FormatInfo format_table[format_count] = {
     { "f32", 0, 1, 4, Format::F32, false, dequantize_f32, quantize_f32, nullptr, matmul_f32 },
-    { "q8", no_ggml_type, 1, 1, Format::Q8G, false, nullptr, nullptr, quantize_q8, matmul_q8 },
+    { "q8", no_ggml_type, 0, 0, Format::Q8G, false, nullptr, nullptr, quantize_q8, matmul_q8 },
     { "f16", 1, 1, 2, Format::F16, false, dequantize_f16, quantize_f16, nullptr, matmul_f16 },
     { "bf16", 30, 1, 2, Format::BF16, false, dequantize_bf16, quantize_bf16, nullptr, matmul_bf16 },
     { "q8_0", 8, 32, sizeof(BlockQ8_0), Format::Q8_0, false, dequantize_q8_0, quantize_q8_0, nullptr, matmul_q8_0 },
-    { "q4_0", 2, 32, sizeof(BlockQ4_0), Format::Q8_0, false, dequantize_q4_0, quantize_q4_0, nullptr, matmul_q4_0 },
-    { "q4_1", 3, 32, sizeof(BlockQ4_1), Format::Q8_1, false, dequantize_q4_1, quantize_q4_1, nullptr, matmul_q4_1 },
-    { "q5_0", 6, 32, sizeof(BlockQ5_0), Format::Q8_0, false, dequantize_q5_0, quantize_q5_0, nullptr, matmul_q5_0 },
-    { "q5_1", 7, 32, sizeof(BlockQ5_1), Format::Q8_1, false, dequantize_q5_1, quantize_q5_1, nullptr, matmul_q5_1 },
+    { "q4_0", 2, 32, sizeof(BlockQ4_0), Format::Q8_0, false, dequantize_q4_0, HOST_ONLY(quantize_q4_0), nullptr, matmul_q4_0 },
+    { "q4_1", 3, 32, sizeof(BlockQ4_1), Format::Q8_1, false, dequantize_q4_1, HOST_ONLY(quantize_q4_1), nullptr, matmul_q4_1 },
+    { "q5_0", 6, 32, sizeof(BlockQ5_0), Format::Q8_0, false, dequantize_q5_0, HOST_ONLY(quantize_q5_0), nullptr, matmul_q5_0 },
+    { "q5_1", 7, 32, sizeof(BlockQ5_1), Format::Q8_1, false, dequantize_q5_1, HOST_ONLY(quantize_q5_1), nullptr, matmul_q5_1 },
     { "q2_k", 10, 256, sizeof(BlockQ2_K), Format::Q8_K, false, dequantize_q2_k, HOST_ONLY(quantize_q2_k), nullptr, matmul_q2_k },
     { "q3_k", 11, 256, sizeof(BlockQ3_K), Format::Q8_K, false, dequantize_q3_k, HOST_ONLY(quantize_q3_k), nullptr, matmul_q3_k },
     { "q4_k", 12, 256, sizeof(BlockQ4_K), Format::Q8_K, false, dequantize_q4_k, HOST_ONLY(quantize_q4_k), nullptr, matmul_q4_k },
@@ -57,7 +58,7 @@ constexpr u32 ggml_type_name_count = 40;
 
 const FormatInfo& format_info(Format format)
 {
-    const u32 index = static_cast<u32>(format);
+    const int index = static_cast<int>(format);
     VERIFY(index < format_count);
     return format_table[index];
 }
@@ -77,7 +78,7 @@ const char* ggml_type_name(u32 ggml_type)
 
 ErrorOr<Format> format_from_ggml_type(u32 ggml_type)
 {
-    for (u32 i = 0; i < format_count; ++i) {
+    for (int i = 0; i < format_count; ++i) {
         if (ggml_type != no_ggml_type && format_table[i].ggml_type == ggml_type && !format_table[i].activation_only)
             return static_cast<Format>(i);
     }
@@ -87,9 +88,19 @@ ErrorOr<Format> format_from_ggml_type(u32 ggml_type)
         ggml_type, ggml_type_name(ggml_type));
 }
 
+u64 weight_row_bytes(Format format, u64 n)
+{
+    const FormatInfo& f = format_info(format);
+    if (f.block_values == 0)
+        return n;  // Q8G: one byte per value
+    return n / f.block_values * f.block_bytes;
+}
+
 ErrorOr<u64> row_bytes(Format format, u64 n)
 {
     const FormatInfo& f = format_info(format);
+    if (f.block_values == 0)
+        return n;  // Q8G: one byte per value
     if (n % f.block_values != 0)
         return Error::make(ErrorCode::InvalidArgument, "a %s row of %llu values is not a whole number of %u-value blocks", f.name,
             static_cast<unsigned long long>(n), f.block_values);

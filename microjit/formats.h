@@ -39,7 +39,7 @@ enum class Format : u8 {
     Q8_1,  // activations only (Q4_1, Q5_1)
     Q8_K,  // activations only (the K formats)
 };
-constexpr u32 format_count = 16;
+constexpr int format_count = 16;
 
 constexpr u32 no_ggml_type = 0xffffffffu;
 
@@ -52,15 +52,15 @@ using QuantizeGroupsFn = void (*)(const float* x, i8* q, float* scales, u32 n, u
 struct FormatInfo {
     const char* name;               // "f32", "q8", "f16", "q4_0", "q4_k", ...
     u32 ggml_type;                  // GGUF / ggml type id; no_ggml_type for Q8G
-    u32 block_values;               // values per block (1 for F32, F16, BF16, Q8G)
-    u32 block_bytes;                // bytes per block (Q8G: the int8 value only)
+    u32 block_values;               // values per block (1 for F32, F16, BF16; 0 for Q8G: the group size is the shape's gs)
+    u32 block_bytes;                // bytes per block (Q8G: 0; its rows are one byte per value, scales apart)
     Format activation;              // the format the activations are converted to
     bool activation_only;           // Q8_1, Q8_K: no weight kernel
     DequantizeRowFn dequantize_row; // null for Q8G (its scales live apart)
-    QuantizeRowFn quantize_row;     // null for Q8G (quantize_groups instead), and in the kernel for Q2_K..Q6_K
-                                    // (weights are quantised on the host: quantize_k.host.cpp)
+    QuantizeRowFn quantize_row;     // null for Q8G (quantize_groups instead), and in the kernel for the
+                                    // weight-only formats (quantised on the host: quantize_weights.host.cpp)
     QuantizeGroupsFn quantize_groups; // Q8G only
-    KernelFn matmul;                // the reference kernel; null for activation-only formats
+    KernelFn reference;             // the reference matrix kernel; null for activation-only formats
 };
 
 const FormatInfo& format_info(Format format);
@@ -72,8 +72,12 @@ kl::ErrorOr<Format> format_from_ggml_type(u32 ggml_type);
 // ggml's name of a type id ("Q4_K", "IQ2_XXS"), or "unknown".
 const char* ggml_type_name(u32 ggml_type);
 
-// Bytes of a row of n values: n must be a multiple of the block size (InvalidArgument
-// otherwise, naming both); overflow-checked. For Q8G the int8 values only.
+// Bytes of one row of n values (n a multiple of the block size; Q8G: the int8 values only,
+// its scales live apart). Unchecked: for shapes already validated.
+u64 weight_row_bytes(Format format, u64 n);
+
+// The same for sizes from untrusted files: n must be a multiple of the block size
+// (InvalidArgument otherwise, naming both); overflow-checked.
 kl::ErrorOr<u64> row_bytes(Format format, u64 n);
 // Bytes of rows x n values (overflow-checked, InvalidArgument on overflow).
 kl::ErrorOr<u64> matrix_bytes(Format format, u64 rows, u64 n);

@@ -1,5 +1,5 @@
-// Reference quantisers of the halves, the activation formats and the legacy 32-value
-// blocks (see quantize_blocks.h; the K formats are in quantize_k.cpp).
+// Reference quantisers of the halves and the activation formats, shared by the kernel and
+// the host (see quantize_blocks.h; the weight formats' are in quantize_weights.host.cpp).
 #include "microjit/quantize_blocks.h"
 
 #include <float.h>
@@ -42,15 +42,26 @@ void quantize_bf16(const float* x, void* out, u64 n)
         h[i] = f32_to_bf16(x[i]);
 }
 
-namespace {
-
-// float -> int truncating toward zero, as C's conversion does for the values the
-// quantisers produce; NaN and values beyond the int range (only from non-finite input)
-// give 0 instead of undefined behaviour.
-i32 truncate(float v)
+i32 truncate_to_int(float v)
 {
     return v > -2147483648.0f && v < 2147483648.0f ? static_cast<i32>(v) : 0;
 }
+
+float signed_abs_max(const float* x, u32 count, float* amax_out)
+{
+    float amax = 0.0f, max = 0.0f;
+    for (u32 i = 0; i < count; ++i) {
+        if (amax < kl::fabsf(x[i])) {
+            amax = kl::fabsf(x[i]);
+            max = x[i];
+        }
+    }
+    if (amax_out)
+        *amax_out = amax;
+    return max;
+}
+
+namespace {
 
 float abs_max(const float* x, u32 count)
 {
@@ -62,32 +73,6 @@ float abs_max(const float* x, u32 count)
     return amax;
 }
 
-// The value with the largest magnitude (the first on ties), with its sign: the legacy
-// scale-only formats map it to -8 (-16) so that the other end keeps one more level.
-float signed_abs_max(const float* x, u32 count)
-{
-    float amax = 0.0f, max = 0.0f;
-    for (u32 i = 0; i < count; ++i) {
-        if (amax < kl::fabsf(x[i])) {
-            amax = kl::fabsf(x[i]);
-            max = x[i];
-        }
-    }
-    return max;
-}
-
-void min_max(const float* x, u32 count, float& min, float& max)
-{
-    min = FLT_MAX;
-    max = -FLT_MAX;
-    for (u32 i = 0; i < count; ++i) {
-        if (x[i] < min)
-            min = x[i];
-        if (x[i] > max)
-            max = x[i];
-    }
-}
-
 // One Q8_0 / Q8_1 block: q = roundf(x * id); returns the sum of the q.
 i32 quantize_q8_block(const float* x, i8* qs, float& d)
 {
@@ -95,43 +80,10 @@ i32 quantize_q8_block(const float* x, i8* qs, float& d)
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     i32 sum = 0;
     for (u32 i = 0; i < 32; ++i) {
-        qs[i] = static_cast<i8>(truncate(kl::roundf(x[i] * id)));
+        qs[i] = static_cast<i8>(truncate_to_int(kl::roundf(x[i] * id)));
         sum += qs[i];
     }
     return sum;
-}
-
-// Nibble packing of the legacy formats: value i < 16 in the low half of byte i, value
-// 16 + i in the high half; the fifth bits (Q5) go to bit i of qh.
-void pack_nibbles(const u8* levels, u8* qs)
-{
-    for (u32 i = 0; i < 16; ++i)
-        qs[i] = static_cast<u8>((levels[i] & 0xf) | ((levels[i + 16] & 0xf) << 4));
-}
-
-void pack_fifth_bits(const u8* levels, u8* qh)
-{
-    u32 high = 0;
-    for (u32 i = 0; i < 32; ++i)
-        high |= static_cast<u32>((levels[i] >> 4) & 1) << i;
-    memcpy(qh, &high, sizeof(high));
-}
-
-// Scale-only levels: level = min(top, trunc(x * id + bias)) with bias = top/2 + 0.5.
-void scale_levels(const float* x, float id, float bias, u8 top, u8* levels)
-{
-    for (u32 i = 0; i < 32; ++i)
-        levels[i] = kl::min<u8>(top, static_cast<u8>(static_cast<i8>(truncate(x[i] * id + bias))));
-}
-
-// Scale-and-min levels: trunc((x - min) * id + 0.5), capped at 15 for Q4_1 (Q5_1 is not
-// capped in ggml; its levels cannot pass 31).
-void min_levels(const float* x, float min, float id, u8 cap, u8* levels)
-{
-    for (u32 i = 0; i < 32; ++i) {
-        const u8 level = static_cast<u8>(truncate((x[i] - min) * id + 0.5f));
-        levels[i] = cap ? kl::min<u8>(cap, level) : level;
-    }
 }
 
 }
@@ -171,66 +123,6 @@ void quantize_q8_k(const float* x, void* out, u64 n)
             b[k].bsums[i / 16] = static_cast<i16>(b[k].bsums[i / 16] + b[k].qs[i]);
         }
         b[k].d = 1.0f / iscale;
-    }
-}
-
-void quantize_q4_0(const float* x, void* out, u64 n)
-{
-    auto* b = static_cast<BlockQ4_0*>(out);
-    for (u64 k = 0; k < n / qk_legacy; ++k, x += qk_legacy) {
-        const float d = signed_abs_max(x, 32) / -8.0f;
-        const float id = d != 0.0f ? 1.0f / d : 0.0f;
-        b[k].d = f32_to_fp16(d);
-        u8 levels[32];
-        scale_levels(x, id, 8.5f, 15, levels);
-        pack_nibbles(levels, b[k].qs);
-    }
-}
-
-void quantize_q5_0(const float* x, void* out, u64 n)
-{
-    auto* b = static_cast<BlockQ5_0*>(out);
-    for (u64 k = 0; k < n / qk_legacy; ++k, x += qk_legacy) {
-        const float d = signed_abs_max(x, 32) / -16.0f;
-        const float id = d != 0.0f ? 1.0f / d : 0.0f;
-        b[k].d = f32_to_fp16(d);
-        u8 levels[32];
-        scale_levels(x, id, 16.5f, 31, levels);
-        pack_nibbles(levels, b[k].qs);
-        pack_fifth_bits(levels, b[k].qh);
-    }
-}
-
-void quantize_q4_1(const float* x, void* out, u64 n)
-{
-    auto* b = static_cast<BlockQ4_1*>(out);
-    for (u64 k = 0; k < n / qk_legacy; ++k, x += qk_legacy) {
-        float min, max;
-        min_max(x, 32, min, max);
-        const float d = (max - min) / 15.0f;
-        const float id = d != 0.0f ? 1.0f / d : 0.0f;
-        b[k].d = f32_to_fp16(d);
-        b[k].m = f32_to_fp16(min);
-        u8 levels[32];
-        min_levels(x, min, id, 15, levels);
-        pack_nibbles(levels, b[k].qs);
-    }
-}
-
-void quantize_q5_1(const float* x, void* out, u64 n)
-{
-    auto* b = static_cast<BlockQ5_1*>(out);
-    for (u64 k = 0; k < n / qk_legacy; ++k, x += qk_legacy) {
-        float min, max;
-        min_max(x, 32, min, max);
-        const float d = (max - min) / 31.0f;
-        const float id = d != 0.0f ? 1.0f / d : 0.0f;
-        b[k].d = f32_to_fp16(d);
-        b[k].m = f32_to_fp16(min);
-        u8 levels[32];
-        min_levels(x, min, id, 0, levels);
-        pack_nibbles(levels, b[k].qs);
-        pack_fifth_bits(levels, b[k].qh);
     }
 }
 

@@ -20,8 +20,8 @@
 // Q6_K: make_qx_quants' scale sweep). Built with -ffp-contract=off they reproduce ggml's
 // reference built the same way; ggml builds that fuse multiply-adds can differ in a few
 // rounding decisions, which changes nothing about what the files mean.
-// `n` is a multiple of the format's block size in every function. The K formats'
-// weight quantisers are host-only (quantize_k.host.cpp): the kernel never quantises weights.
+// `n` is a multiple of the format's block size in every function. The weight formats'
+// quantisers are host-only (quantize_weights.host.cpp): the kernel never quantises weights.
 #pragma once
 
 #include "kernel_lib/base/types.h"
@@ -34,16 +34,26 @@ void quantize_bf16(const float* x, void* out, u64 n);
 void quantize_q8_0(const float* x, void* out, u64 n);
 void quantize_q8_1(const float* x, void* out, u64 n);
 void quantize_q8_k(const float* x, void* out, u64 n);
+// Host only:
 void quantize_q4_0(const float* x, void* out, u64 n);
 void quantize_q4_1(const float* x, void* out, u64 n);
 void quantize_q5_0(const float* x, void* out, u64 n);
 void quantize_q5_1(const float* x, void* out, u64 n);
-// Host only:
 void quantize_q2_k(const float* x, void* out, u64 n);
 void quantize_q3_k(const float* x, void* out, u64 n);
 void quantize_q4_k(const float* x, void* out, u64 n);
 void quantize_q5_k(const float* x, void* out, u64 n);
 void quantize_q6_k(const float* x, void* out, u64 n);
+
+// Helpers the quantisers share. The value of largest magnitude, with its sign (the first
+// on ties; 0 for an all-zero block), and that magnitude in *amax when asked: the
+// scale-only formats map it to their most negative level, which leaves the other end one
+// more level.
+float signed_abs_max(const float* x, u32 count, float* amax = nullptr);
+// float -> int truncating toward zero, as C's conversion does for the values the
+// quantisers produce; NaN and values beyond the int range (only from non-finite input)
+// give 0 instead of undefined behaviour.
+i32 truncate_to_int(float v);
 
 // round-to-nearest-even of |v| <= 2^22 through the 1.5 * 2^23 addition trick ggml uses
 // (nearest_int); beyond that range the result wraps the same way ggml's does.

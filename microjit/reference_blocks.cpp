@@ -239,7 +239,7 @@ void matmul_blocks(const KernelArgs* a, u32 block_values, Term term)
     const auto* x = static_cast<const XBlock*>(a->x);
     for (u32 tok = 0; tok < a->t; ++tok) {
         const XBlock* xt = x + tok * blocks;
-        float* out = a->out + static_cast<u64>(tok) * a->d;
+        float* out = static_cast<float*>(a->out) + static_cast<u64>(tok) * a->d;
         for (u64 row = a->row_begin; row < a->row_end; ++row) {
             const WBlock* wr = w + row * blocks;
             float sum = 0.0f;
@@ -277,7 +277,7 @@ void matmul_halves(const KernelArgs* a)
     const u16* x = static_cast<const u16*>(a->x);
     for (u32 tok = 0; tok < a->t; ++tok) {
         const u16* xt = x + static_cast<u64>(tok) * a->n;
-        float* out = a->out + static_cast<u64>(tok) * a->d;
+        float* out = static_cast<float*>(a->out) + static_cast<u64>(tok) * a->d;
         for (u64 row = a->row_begin; row < a->row_end; ++row) {
             const u16* wr = w + row * a->n;
             out[row] = dot_lanes16(a->n, [&](u32 j) { return Convert(wr[j]) * Convert(xt[j]); });

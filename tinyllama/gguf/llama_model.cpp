@@ -198,7 +198,7 @@ void describe_formats(const LlamaModel& m, char* buffer, usize size)
     }
     usize used = 0;
     buffer[0] = 0;
-    for (u32 i = 0; i < mjit::format_count && used < size; ++i) {
+    for (int i = 0; i < mjit::format_count && used < size; ++i) {
         if (counts[i] == 0)
             continue;
         const int n = snprintf(buffer + used, size - used, "%s%s %u", used ? ", " : "", mjit::format_name(static_cast<Format>(i)),

@@ -14,9 +14,8 @@
 
 #include "kernel_lib/time/tsc.h"
 #include "microjit/isa.h"
-#include "tinyllama/engine_jit.h"
-#include "tinyllama/generate.h"
-#include "tinyllama/warm_start.h"
+#include "tinyllama/bench.h"
+#include "tinyllama/engine.h"
 #include "tinyllama/host/arguments.h"
 #include "tinyllama/host/load_file.h"
 #include "tinyllama/host/model_search.h"
@@ -41,7 +40,12 @@ constexpr const char* usage_text =
     "  -i PROMPT   prompt text (default empty)\n"
     "  --jit on|off, --jit-isa sse2|avx2|avx512   micro-JIT controls\n"
     "  --profile FILE  warm start: generate the kernels a saved profile chose (scripts/profile-report --save)\n"
-    "  --prefill N     prompt tokens per prefill block (default 16; 0 = one token at a time)\n";
+    "  --prefill N     prompt tokens per prefill block (default 16; 0 = one token at a time)\n"
+    "  --bench RUNS    measure instead of telling: the streaming-read bandwidth, a warm-up, then RUNS timed\n"
+    "                  generations of -n tokens from -i (text counted, not printed); @bench/@stats/@profile\n"
+    "                  lines on stderr, as the kernel's MODE=bench (scripts/bench-host runs it)\n"
+    "  --bench-warmup N  tokens of the warm-up generation (default 48)\n"
+    "  --bench-prefill LIST  prefill blocks to measure in turn, e.g. 0,16 (default: --prefill's)\n";
 
 struct Options {
     const char* model = nullptr;
@@ -55,7 +59,34 @@ struct Options {
     const char* jit_isa = nullptr;
     const char* profile = nullptr;
     i32 prefill = default_prefill_block;
+    u32 bench_runs = 0;  // 0: tell a story
+    u32 bench_warmup = 48;
+    u32 bench_prefill[BenchPlan::max_variants] {};
+    u32 bench_prefill_count = 0;
 };
+
+// "0,16" into up to BenchPlan::max_variants prefill blocks.
+ErrorOr<void> parse_prefill_list(Options& o, const char* value)
+{
+    o.bench_prefill_count = 0;
+    const char* p = value;
+    for (;;) {
+        char item[16] {};
+        usize n = 0;
+        while (*p && *p != ',' && n + 1 < sizeof(item))
+            item[n++] = *p++;
+        if (o.bench_prefill_count == BenchPlan::max_variants)
+            return Error::make(ErrorCode::UsageError, "--bench-prefill takes at most %u blocks, got '%s'",
+                BenchPlan::max_variants, value);
+        o.bench_prefill[o.bench_prefill_count++] = static_cast<u32>(TRY(host::parse_whole_argument("--bench-prefill", item, 1024)));
+        if (*p != ',')
+            break;
+        ++p;
+    }
+    if (*p)
+        return Error::make(ErrorCode::UsageError, "--bench-prefill expects numbers separated by commas, got '%s'", value);
+    return {};
+}
 
 ErrorOr<Options> parse_options(int argc, char** argv)
 {
@@ -89,6 +120,12 @@ ErrorOr<Options> parse_options(int argc, char** argv)
             o.jit = strcmp(value, "on") == 0;
         } else if (strcmp(arg, "--profile") == 0) {
             o.profile = value;
+        } else if (strcmp(arg, "--bench") == 0) {
+            o.bench_runs = static_cast<u32>(TRY(host::parse_whole_argument("--bench", value, 100)));
+        } else if (strcmp(arg, "--bench-warmup") == 0) {
+            o.bench_warmup = static_cast<u32>(TRY(host::parse_whole_argument("--bench-warmup", value, 1u << 20)));
+        } else if (strcmp(arg, "--bench-prefill") == 0) {
+            TRY(parse_prefill_list(o, value));
         } else if (strcmp(arg, "--prefill") == 0) {
             o.prefill = static_cast<i32>(TRY(host::parse_whole_argument("--prefill", value, 1024)));
         } else if (strcmp(arg, "--jit-isa") == 0) {
@@ -110,66 +147,90 @@ void write_stdout(void*, const char* bytes, usize length)
     fflush(stdout);  // stream the story as it is told
 }
 
-// Releases what run() acquired, whichever way it leaves.
-struct Resources {
-    host::FileBuffer model_file, tokenizer_file;
-    Transformer transformer;
-    Tokenizer tokenizer {};
-    Sampler sampler {};
-    ~Resources()
+// The files run() maps, unmapped whichever way it leaves (after the engine, whose weights
+// are views into them).
+struct Files {
+    host::FileBuffer model, tokenizer, profile;
+    ~Files()
     {
-        free_sampler(sampler);
-        free_tokenizer(tokenizer);
-        free_transformer(transformer);
-        host::free_file(tokenizer_file);
-        host::free_file(model_file);
+        host::free_file(profile);
+        host::free_file(tokenizer);
+        host::free_file(model);
     }
 };
 
+// The engine, deleted whichever way run() leaves.
+struct EngineHandle {
+    Engine* engine = nullptr;
+    ~EngineHandle() { Engine::close(engine); }
+};
+
+ErrorOr<EngineOptions> engine_options(const Options& o, Files& files, const char* model_path)
+{
+    EngineOptions e;
+    e.model_name = model_path;
+    e.prefill_block = o.prefill;
+    e.jit.enabled = o.jit;
+    if (o.jit_isa)
+        e.jit.isa_cap = mjit::parse_isa(o.jit_isa).value();
+    e.temperature = o.temperature;
+    e.topp = o.topp;
+    e.seed = o.seed;
+    if (e.seed == 0) {
+        e.seed = static_cast<u64>(time(nullptr));
+        if (o.temperature > 0.0f)  // greedy decoding draws nothing
+            fprintf(stderr, "seed %llu (from the clock; pass -s to repeat this run)\n", static_cast<unsigned long long>(e.seed));
+    }
+    if (o.profile) {
+        files.profile = TRY(host::load_file(o.profile, "profile"));
+        e.profile = reinterpret_cast<const char*>(files.profile.data);
+        e.profile_size = files.profile.size;
+    }
+    return e;
+}
+
+ErrorOr<void> bench(Engine& engine, const Options& o)
+{
+    BenchPlan plan;
+    plan.prompt = o.prompt;
+    plan.steps = static_cast<u32>(o.steps);
+    plan.runs = o.bench_runs;
+    plan.warmup = o.bench_warmup;
+    plan.cores_count = 1;
+    plan.prefill_count = o.bench_prefill_count ? o.bench_prefill_count : 1;
+    for (u32 i = 0; i < plan.prefill_count; ++i)
+        plan.prefill[i] = o.bench_prefill_count ? o.bench_prefill[i] : static_cast<u32>(o.prefill);
+    const int status = run_bench(engine, plan);
+    if (status != 0)
+        return Error::make(ErrorCode::InvalidArgument, "the benchmark failed (status %d, see above)", status);
+    return {};
+}
+
 ErrorOr<void> run(const Options& o)
 {
-    Resources r;
+    Files files;
     const host::FoundFile model_path = TRY(host::find_model_file(o.model, host::FileKind::Model));
-    r.model_file = TRY(host::load_file(model_path.path, "model"));
-    TRY(build_transformer(r.transformer, r.model_file.data, r.model_file.size, o.prefill));
-    print_model_summary(r.transformer, model_path.path);
-
+    files.model = TRY(host::load_file(model_path.path, "model"));
     const host::FoundFile tokenizer_path = TRY(host::find_model_file(o.tokenizer, host::FileKind::Tokenizer));
-    r.tokenizer_file = TRY(host::load_file(tokenizer_path.path, "tokenizer"));
-    TRY(build_tokenizer(r.tokenizer, r.tokenizer_file.data, r.tokenizer_file.size, r.transformer.config.vocab_size));
-
-    u64 seed = o.seed;
-    if (seed == 0) {
-        seed = static_cast<u64>(time(nullptr));
-        if (o.temperature > 0.0f)  // greedy decoding draws nothing
-            fprintf(stderr, "seed %llu (from the clock; pass -s to repeat this run)\n", static_cast<unsigned long long>(seed));
-    }
-    TRY(build_sampler(r.sampler, r.transformer.config.vocab_size, o.temperature, o.topp, seed));
-    JitOptions jit_options;
-    jit_options.enabled = o.jit;
-    if (o.jit_isa)
-        jit_options.isa_cap = mjit::parse_isa(o.jit_isa).value();
-    static EngineJit jit(jit_options);
-    jit.attach(r.transformer);
-    fprintf(stderr, "micro-JIT %s (isa %s)\n", o.jit ? "on" : "off", jit.isa_name());
-    if (o.profile) {
-        host::FileBuffer profile = TRY(host::load_file(o.profile, "profile"));
-        auto warm = warm_start(r.transformer, jit, reinterpret_cast<const char*>(profile.data), profile.size);
-        host::free_file(profile);
-        if (warm.is_error())
-            return warm.release_error();
-        const WarmStartResult started = warm.value();
-        fprintf(stderr, "warm start: %u of %u decisions in use before the first token\n", started.published,
-            started.decisions);
-    }
+    files.tokenizer = TRY(host::load_file(tokenizer_path.path, "tokenizer"));
+    const EngineOptions options = TRY(engine_options(o, files, model_path.path));
+    EngineHandle handle;
+    handle.engine = TRY(Engine::open(files.model.data, files.model.size, files.tokenizer.data, files.tokenizer.size,
+        options));
+    Engine& engine = *handle.engine;
+    if (o.bench_runs)
+        return bench(engine, o);
 
     TextSink sink { write_stdout, nullptr };
-    const GenerateStats stats = TRY(generate(r.transformer, r.tokenizer, r.sampler, o.prompt, o.steps, sink));
+    const GenerateStats stats = TRY(engine.generate(o.prompt, o.steps, sink));
     if (ferror(stdout) || fflush(stdout) != 0)
         return Error::make(ErrorCode::IoWrite, "writing the text to stdout failed: %s", strerror(errno));
-    fprintf(stderr, "prompt %u tokens in %.1f ms; generated %u tokens, %.1f tok/s; ttft %.1f ms; total %.1f ms\n",
-        stats.prompt_tokens, stats.prompt_ms, stats.generated_tokens, stats.tok_per_s, stats.ttft_ms, stats.total_ms);
-    jit.report(r.transformer, stats.total_ms * 1e-3 * static_cast<double>(kl::time::tsc_hz()));
+    char summary[128], json[1024];
+    engine.stats_summary(stats, summary, sizeof(summary));
+    engine.stats_json(stats, json, sizeof(json));
+    fprintf(stderr, "%s; prompt %u tokens in %.1f ms; total %.1f ms\n@stats %s\n", summary, stats.prompt_tokens,
+        stats.prompt_ms, stats.total_ms, json);
+    engine.report(stats.total_ms * 1e-3 * static_cast<double>(kl::time::tsc_hz()));
     return {};
 }
 

@@ -17,7 +17,8 @@
 #include "tinyllama/kernel_app/boot_settings.h"
 #include "kernel_lib/mem/kernel_memory.h"
 #include "kernel_lib/smp/parallel.h"
-#include "tinyllama/kernel_app/bench.h"
+#include "kernel_lib/time/tsc.h"
+#include "tinyllama/bench.h"
 #include "tinyllama/kernel_app/console.h"
 #include "tinyllama/kernel_app/jit_dump.h"
 #include "kernel_lib/selftest/selftest.h"
@@ -103,6 +104,25 @@ void verify_all_payloads(const BootInfo& info)
     }
 }
 
+// MODE=bench's variants from the settings: the lists bench_cores= / bench_prefill=, or the
+// single configured cores= / prefill=.
+tllama::BenchPlan bench_plan(const tllama::BootSettings& settings)
+{
+    static_assert(tllama::BootSettings::max_bench_variants <= tllama::BenchPlan::max_variants);
+    tllama::BenchPlan plan;
+    plan.prompt = settings.prompt;
+    plan.steps = settings.steps;
+    plan.runs = settings.bench_runs;
+    plan.warmup = settings.bench_warmup;
+    plan.cores_count = settings.bench_cores_count ? settings.bench_cores_count : 1;
+    plan.prefill_count = settings.bench_prefill_count ? settings.bench_prefill_count : 1;
+    for (u32 i = 0; i < plan.cores_count; ++i)
+        plan.cores[i] = settings.bench_cores_count ? settings.bench_cores[i] : settings.cores;
+    for (u32 i = 0; i < plan.prefill_count; ++i)
+        plan.prefill[i] = settings.bench_prefill_count ? settings.bench_prefill[i] : settings.prefill;
+    return plan;
+}
+
 }
 
 void kmain(const BootInfo& info)
@@ -119,20 +139,20 @@ void kmain(const BootInfo& info)
     if (settings.mode == tllama::RunMode::Selftest)
         kl::machine::exit(kl::selftest::run(info, settings.selftest_fault));
 
-    // On the heap: the engine's tables are large, and a static would sit in the image.
-    tllama::Engine& engine = *new tllama::Engine();
-    must(tllama::build_engine(engine, info, settings));
+    if (settings.jit_dump)
+        tllama::start_jit_dump();
+    tllama::Engine& engine = *must(tllama::open_engine(info, settings));
     switch (settings.mode) {
-    case tllama::RunMode::Generate:
-        if (settings.jit_dump)
-            tllama::start_jit_dump();
-        must(tllama::tell_story(engine, settings.prompt, settings.steps));
+    case tllama::RunMode::Generate: {
+        const tllama::GenerateStats stats = must(tllama::tell_story(engine, settings.prompt, settings.steps));
+        engine.report(stats.total_ms * 1e-3 * static_cast<double>(kl::time::tsc_hz()));
         tllama::flush_jit_dump(engine);
         kl::machine::exit(0);
+    }
     case tllama::RunMode::Interactive:
         tllama::run_console(engine, settings);
     case tllama::RunMode::Bench:
-        kl::machine::exit(tllama::run_bench(engine, settings));
+        kl::machine::exit(tllama::run_bench(engine, bench_plan(settings)));
     default:
         kl::panic_with(ErrorCode::UsageError, "mode %s is not available in this build yet", tllama::run_mode_name(settings.mode));
     }

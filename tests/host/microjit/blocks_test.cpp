@@ -89,7 +89,7 @@ TEST_CASE("formats: the table agrees with ggml's type ids and block sizes", "[fo
         CHECK(f.activation == e.activation);
         CHECK(f.dequantize_row != nullptr);
         CHECK(f.quantize_row != nullptr);
-        CHECK((f.matmul == nullptr) == f.activation_only);
+        CHECK((f.reference == nullptr) == f.activation_only);
         const auto back = format_from_ggml_type(e.ggml_type);
         if (f.activation_only) {
             CHECK(back.is_error());
@@ -102,7 +102,7 @@ TEST_CASE("formats: the table agrees with ggml's type ids and block sizes", "[fo
     CHECK(std::string(q8g.name) == "q8");
     CHECK(q8g.ggml_type == no_ggml_type);
     CHECK(q8g.quantize_groups != nullptr);
-    CHECK(q8g.matmul != nullptr);
+    CHECK(q8g.reference != nullptr);
 }
 
 TEST_CASE("formats: unsupported ggml types are errors that name them", "[formats]")

@@ -1,11 +1,14 @@
-// Reference quantisers of the K formats (Q2_K .. Q6_K), following ggml's reference
-// algorithms step for step and in the same float order (see quantize_blocks.h). Host
-// only: the kernel never quantises weights (formats.cpp has null for them there).
+// Reference quantisers of the weight formats (Q4_0, Q4_1, Q5_0, Q5_1, Q2_K .. Q6_K),
+// following ggml's reference algorithms step for step and in the same float order (see
+// quantize_blocks.h). Host only: the kernel never quantises weights (formats.cpp has null
+// for them there).
 //
-// Each super-block of 256 values is cut into sub-blocks (16 or 32 values); a search
+// The legacy blocks take one pass from the block's largest magnitude (Q4_0, Q5_0) or its
+// min and max (Q4_1, Q5_1). For the K formats, each super-block of 256 values is cut into sub-blocks (16 or 32 values); a search
 // finds each sub-block's best scale (and min), the scales (and mins) are quantised
 // against the super-block's largest one, and finally every value is re-quantised with
 // the scale it will actually be decoded with.
+#include <float.h>
 #include <string.h>
 
 #include "kernel_lib/libm/math.h"
@@ -27,18 +30,49 @@ i32 clamp(i32 v, i32 lo, i32 hi)
     return v < lo ? lo : (v > hi ? hi : v);
 }
 
-// The x of largest |x| (first on ties) and that magnitude.
-float signed_max(const float* x, u32 n, float& amax)
+void min_max(const float* x, u32 count, float& min, float& max)
 {
-    float max = 0.0f;
-    amax = 0.0f;
-    for (u32 i = 0; i < n; ++i) {
-        if (kl::fabsf(x[i]) > amax) {
-            amax = kl::fabsf(x[i]);
+    min = FLT_MAX;
+    max = -FLT_MAX;
+    for (u32 i = 0; i < count; ++i) {
+        if (x[i] < min)
+            min = x[i];
+        if (x[i] > max)
             max = x[i];
-        }
     }
-    return max;
+}
+
+// Nibble packing of the legacy formats: value i < 16 in the low half of byte i, value
+// 16 + i in the high half; the fifth bits (Q5) go to bit i of qh.
+void pack_nibbles(const u8* levels, u8* qs)
+{
+    for (u32 i = 0; i < 16; ++i)
+        qs[i] = static_cast<u8>((levels[i] & 0xf) | ((levels[i + 16] & 0xf) << 4));
+}
+
+void pack_fifth_bits(const u8* levels, u8* qh)
+{
+    u32 high = 0;
+    for (u32 i = 0; i < 32; ++i)
+        high |= static_cast<u32>((levels[i] >> 4) & 1) << i;
+    memcpy(qh, &high, sizeof(high));
+}
+
+// Scale-only levels: level = min(top, trunc(x * id + bias)) with bias = top/2 + 0.5.
+void scale_levels(const float* x, float id, float bias, u8 top, u8* levels)
+{
+    for (u32 i = 0; i < 32; ++i)
+        levels[i] = kl::min<u8>(top, static_cast<u8>(static_cast<i8>(truncate_to_int(x[i] * id + bias))));
+}
+
+// Scale-and-min levels: trunc((x - min) * id + 0.5), capped at 15 for Q4_1 (Q5_1 is not
+// capped in ggml; its levels cannot pass 31).
+void min_levels(const float* x, float min, float id, u8 cap, u8* levels)
+{
+    for (u32 i = 0; i < 32; ++i) {
+        const u8 level = static_cast<u8>(truncate_to_int((x[i] - min) * id + 0.5f));
+        levels[i] = cap ? kl::min<u8>(cap, level) : level;
+    }
 }
 
 // --- scale and min search (make_qkx2_quants) ---------------------------------------------
@@ -153,7 +187,7 @@ void symmetric_levels(const float* x, u32 n, float iscale, i32 nmax, i8* l)
 float search_q3(const float* x, u32 n, i32 nmax, i8* levels)
 {
     float amax;
-    const float max = signed_max(x, n, amax);
+    const float max = signed_abs_max(x, n, &amax);
     if (amax < group_max_eps) {
         memset(levels, 0, n);
         return 0.0f;
@@ -194,7 +228,7 @@ float search_q3(const float* x, u32 n, i32 nmax, i8* levels)
 float search_qx(const float* x, u32 n, i32 nmax, i8* levels)
 {
     float amax;
-    const float max = signed_max(x, n, amax);
+    const float max = signed_abs_max(x, n, &amax);
     if (amax < group_max_eps) {
         memset(levels, 0, n);
         return 0.0f;
@@ -249,6 +283,68 @@ void pack_k4_scales(const u8* scales, const u8* mins, u8* out)
     }
 }
 
+}
+
+// --- Q4_0, Q4_1, Q5_0, Q5_1 ---------------------------------------------------------------
+
+void quantize_q4_0(const float* x, void* out, u64 n)
+{
+    auto* b = static_cast<BlockQ4_0*>(out);
+    for (u64 k = 0; k < n / qk_legacy; ++k, x += qk_legacy) {
+        const float d = signed_abs_max(x, 32) / -8.0f;
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        b[k].d = f32_to_fp16(d);
+        u8 levels[32];
+        scale_levels(x, id, 8.5f, 15, levels);
+        pack_nibbles(levels, b[k].qs);
+    }
+}
+
+void quantize_q5_0(const float* x, void* out, u64 n)
+{
+    auto* b = static_cast<BlockQ5_0*>(out);
+    for (u64 k = 0; k < n / qk_legacy; ++k, x += qk_legacy) {
+        const float d = signed_abs_max(x, 32) / -16.0f;
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        b[k].d = f32_to_fp16(d);
+        u8 levels[32];
+        scale_levels(x, id, 16.5f, 31, levels);
+        pack_nibbles(levels, b[k].qs);
+        pack_fifth_bits(levels, b[k].qh);
+    }
+}
+
+void quantize_q4_1(const float* x, void* out, u64 n)
+{
+    auto* b = static_cast<BlockQ4_1*>(out);
+    for (u64 k = 0; k < n / qk_legacy; ++k, x += qk_legacy) {
+        float min, max;
+        min_max(x, 32, min, max);
+        const float d = (max - min) / 15.0f;
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        b[k].d = f32_to_fp16(d);
+        b[k].m = f32_to_fp16(min);
+        u8 levels[32];
+        min_levels(x, min, id, 15, levels);
+        pack_nibbles(levels, b[k].qs);
+    }
+}
+
+void quantize_q5_1(const float* x, void* out, u64 n)
+{
+    auto* b = static_cast<BlockQ5_1*>(out);
+    for (u64 k = 0; k < n / qk_legacy; ++k, x += qk_legacy) {
+        float min, max;
+        min_max(x, 32, min, max);
+        const float d = (max - min) / 31.0f;
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        b[k].d = f32_to_fp16(d);
+        b[k].m = f32_to_fp16(min);
+        u8 levels[32];
+        min_levels(x, min, id, 0, levels);
+        pack_nibbles(levels, b[k].qs);
+        pack_fifth_bits(levels, b[k].qh);
+    }
 }
 
 // --- Q2_K ---------------------------------------------------------------------------------
