@@ -57,7 +57,7 @@ struct LlamaModel {
 kl::ErrorOr<void> map_llama(LlamaModel& model, const File& file);
 void free_llama(LlamaModel& model);
 
-// "Q4_K 154 tensors, Q6_K 23, F32 45": the formats in use, for the model summary.
+// "f32 45, q4_k 154, q6_k 23": the formats in use and their tensor counts, for the model summary.
 void describe_formats(const LlamaModel& model, char* buffer, usize size);
 
 }
