@@ -453,6 +453,8 @@ FUZZ_BINS := $(addprefix $(FUZZ_BUILD)/,$(FUZZ_TARGETS))
 FUZZ_LIB_CPP := tinyllama/model.cpp tinyllama/tokenizer.cpp tinyllama/encode.cpp tinyllama/kernel_app/boot_settings.cpp \
 	kernel_lib/text/keyvalue.cpp kernel_lib/text/json.cpp kernel_lib/codec/crc32c.cpp kernel_lib/boot/directory.cpp kernel_lib/base/error.cpp \
 	kernel_lib/codec/lzma.cpp boot/uefi/memory_map.cpp boot/uefi/disk_layout.cpp \
+	$(wildcard tinyllama/gguf/*.cpp) microjit/formats.cpp microjit/blocks.cpp microjit/reference_blocks.cpp \
+	microjit/quantize_blocks.cpp microjit/quantize_weights.host.cpp microjit/reference.cpp kernel_lib/libm/math.cpp \
 	kernel_lib/libc/strtod.cpp kernel_lib/libc/strtol.cpp kernel_lib/libc/bignum.cpp \
 	kernel_lib/cpu/features.cpp kernel_lib/mem/alloc.host.cpp kernel_lib/debug/panic.host.cpp \
 	$(wildcard tests/fuzz/targets/*.cpp)

@@ -153,7 +153,7 @@ ErrorOr<u32> encode(const Tokenizer& t, const char* text, u64 length, bool bos, 
     const u8* bytes = reinterpret_cast<const u8*>(text);
     u32 n = 0;
     if (bos)
-        tokens[n++] = token_bos;
+        tokens[n++] = t.bos_id;
     if (length > 0)
         tokens[n++] = t.space_id;
 
@@ -189,7 +189,7 @@ ErrorOr<u32> encode(const Tokenizer& t, const char* text, u64 length, bool bos, 
         kl::mem::release(block);
     }
     if (eos)
-        tokens[n++] = token_eos;
+        tokens[n++] = t.eos_id;
     return n;
 }
 

@@ -108,6 +108,49 @@ ErrorOr<void> check_byte_tokens(const Tokenizer& t)
 
 }
 
+ErrorOr<u8*> allocate_tokenizer(Tokenizer& t, i32 vocab_size, u64 extra)
+{
+    t = {};
+    if (vocab_size < first_byte_token + 256)
+        return Error::make(ErrorCode::InvalidArgument, "tokenizer: vocab_size %d is too small for the 259 special and byte tokens",
+            vocab_size);
+    // One block: piece pointers, lengths, scores, sorted ids, the sort's scratch, extra.
+    const u64 n = static_cast<u64>(vocab_size);
+    const u64 bytes = n * (sizeof(const u8*) + 4 * sizeof(u32)) + extra;
+    void* block = TRY(kl::mem::allocate(bytes, 64, "the tokenizer tables"));
+    t.block = block;
+    t.vocab_size = vocab_size;
+    t.vocab = static_cast<const u8**>(block);
+    t.vocab_length = reinterpret_cast<u32*>(t.vocab + n);
+    t.vocab_scores = reinterpret_cast<float*>(t.vocab_length + n);
+    t.sorted_vocab = reinterpret_cast<u32*>(t.vocab_scores + n);
+    t.lookup_count = static_cast<u32>(n);
+    t.bos_id = token_bos;
+    t.eos_id = token_eos;
+    t.add_bos = true;
+    for (u32 b = 0; b < 256; ++b)
+        t.byte_pieces[b] = static_cast<u8>(b);
+    return reinterpret_cast<u8*>(t.sorted_vocab + 2 * n);
+}
+
+ErrorOr<void> finish_tokenizer(Tokenizer& t)
+{
+    auto fail = [&](Error e) -> ErrorOr<void> {
+        free_tokenizer(t);
+        return e;
+    };
+    if (auto r = check_byte_tokens(t); r.is_error())
+        return fail(r.release_error());
+    u32* scratch = t.sorted_vocab + t.vocab_size;
+    stable_sort(t.sorted_vocab, scratch, t.lookup_count, [&t](u32 a, u32 b) {
+        return compare_pieces(t.vocab[a], t.vocab_length[a], t.vocab[b], t.vocab_length[b]) < 0;
+    });
+    t.space_id = lookup_piece(t, reinterpret_cast<const u8*>(" "), 1);
+    if (t.space_id < 0)
+        return fail(Error::make(ErrorCode::TokenizerInvalid, "tokenizer has no \" \" token (needed as the dummy prefix of a prompt)"));
+    return {};
+}
+
 ErrorOr<void> build_tokenizer(Tokenizer& t, const void* file, u64 size, i32 vocab_size)
 {
     const u8* data = static_cast<const u8*>(file);
@@ -122,40 +165,15 @@ ErrorOr<void> build_tokenizer(Tokenizer& t, const void* file, u64 size, i32 voca
     if (max_length <= 0 || max_length > max_token_length_limit)
         return Error::make(ErrorCode::TokenizerInvalid, "tokenizer: max_token_length is %d, expected 1..%d (is this a tokenizer.bin?)",
             max_length, max_token_length_limit);
-
-    // One block: piece pointers, lengths, scores, sorted ids and the sort's scratch.
-    const u64 n = static_cast<u64>(vocab_size);
-    const u64 bytes = n * (sizeof(const u8*) + 4 * sizeof(u32));
-    void* block = TRY(kl::mem::allocate(bytes, 64, "the tokenizer tables"));
-    t.block = block;
-    t.vocab_size = vocab_size;
+    TRY(allocate_tokenizer(t, vocab_size, 0));
     t.max_token_length = static_cast<u32>(max_length);
-    t.vocab = static_cast<const u8**>(block);
-    t.vocab_length = reinterpret_cast<u32*>(t.vocab + n);
-    t.vocab_scores = reinterpret_cast<float*>(t.vocab_length + n);
-    t.sorted_vocab = reinterpret_cast<u32*>(t.vocab_scores + n);
-    u32* scratch = t.sorted_vocab + n;
-    for (u32 b = 0; b < 256; ++b)
-        t.byte_pieces[b] = static_cast<u8>(b);
-
-    auto fail = [&](Error e) -> ErrorOr<void> {
+    if (auto r = read_entries(t, data, size); r.is_error()) {
         free_tokenizer(t);
-        return e;
-    };
-    if (auto r = read_entries(t, data, size); r.is_error())
-        return fail(r.release_error());
-    if (auto r = check_byte_tokens(t); r.is_error())
-        return fail(r.release_error());
-
-    for (u32 id = 0; id < n; ++id)
+        return r.release_error();
+    }
+    for (u32 id = 0; id < t.lookup_count; ++id)
         t.sorted_vocab[id] = id;
-    stable_sort(t.sorted_vocab, scratch, n, [&t](u32 a, u32 b) {
-        return compare_pieces(t.vocab[a], t.vocab_length[a], t.vocab[b], t.vocab_length[b]) < 0;
-    });
-    t.space_id = lookup_piece(t, reinterpret_cast<const u8*>(" "), 1);
-    if (t.space_id < 0)
-        return fail(Error::make(ErrorCode::TokenizerInvalid, "tokenizer has no \" \" token (needed as the dummy prefix of a prompt)"));
-    return {};
+    return finish_tokenizer(t);
 }
 
 void free_tokenizer(Tokenizer& t)
@@ -168,7 +186,7 @@ void free_tokenizer(Tokenizer& t)
 i32 lookup_piece(const Tokenizer& t, const u8* bytes, u32 length)
 {
     // Lower bound: the first id whose piece is not below the key.
-    u32 lo = 0, hi = static_cast<u32>(t.vocab_size);
+    u32 lo = 0, hi = t.lookup_count;
     while (lo < hi) {
         const u32 mid = lo + (hi - lo) / 2;
         const u32 id = t.sorted_vocab[mid];
@@ -177,7 +195,7 @@ i32 lookup_piece(const Tokenizer& t, const u8* bytes, u32 length)
         else
             hi = mid;
     }
-    if (lo == static_cast<u32>(t.vocab_size))
+    if (lo == t.lookup_count)
         return -1;
     const u32 id = t.sorted_vocab[lo];
     return compare_pieces(t.vocab[id], t.vocab_length[id], bytes, length) == 0 ? static_cast<i32>(id) : -1;
@@ -186,7 +204,7 @@ i32 lookup_piece(const Tokenizer& t, const u8* bytes, u32 length)
 TokenPiece decode(const Tokenizer& t, i32 prev_token, i32 token)
 {
     TokenPiece piece { t.vocab[token], t.vocab_length[token] };
-    if (prev_token == token_bos && piece.length > 0 && piece.bytes[0] == ' ') {
+    if (prev_token == t.bos_id && piece.length > 0 && piece.bytes[0] == ' ') {
         ++piece.bytes;
         --piece.length;
     }

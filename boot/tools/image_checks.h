@@ -15,6 +15,12 @@ std::string default_tokenizer_for(const std::string& model);
 // directory of $BAREFLOW_MODEL_PATH; exits with a message naming the places otherwise.
 std::string resolve_model_file(const std::string& name, const char* what);
 
+// A GGUF model by its name (".gguf", any case).
+bool is_gguf_name(const std::string& model);
+
+// Validates a GGUF model with the engine's reader, llama mapping and tokenizer builder.
+kl::ErrorOr<void> check_gguf_model(const std::vector<u8>& model, const std::string& model_path);
+
 // Validates the model header/size and the tokenizer against it, as the kernel will.
 kl::ErrorOr<void> check_model_and_tokenizer(const std::vector<u8>& model, const std::vector<u8>& tokenizer,
     const std::string& model_path, const std::string& tokenizer_path);

@@ -4,7 +4,11 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 
+#include "tinyllama/gguf/gguf.h"
+#include "tinyllama/gguf/llama_model.h"
+#include "tinyllama/gguf/tokenizer_gguf.h"
 #include "tinyllama/host/model_search.h"
 #include "tinyllama/model.h"
 #include "tinyllama/tokenizer.h"
@@ -39,5 +43,30 @@ kl::ErrorOr<void> check_model_and_tokenizer(const std::vector<u8>& model, const 
     if (built.is_error())
         return kl::Error::make(built.error().code(), "tokenizer %s: %s", tokenizer_path.c_str(), built.error().message());
     tllama::free_tokenizer(t);
+    return {};
+}
+
+bool is_gguf_name(const std::string& model)
+{
+    return model.size() >= 5 && strcasecmp(model.c_str() + model.size() - 5, ".gguf") == 0;
+}
+
+kl::ErrorOr<void> check_gguf_model(const std::vector<u8>& model, const std::string& model_path)
+{
+    namespace gguf = tllama::gguf;
+    gguf::File file {};
+    gguf::LlamaModel llama {};
+    tllama::Tokenizer t {};
+    auto checked = [&]() -> kl::ErrorOr<void> {
+        TRY(gguf::parse(file, model.data(), model.size()));
+        TRY(gguf::map_llama(llama, file));
+        TRY(gguf::build_tokenizer_gguf(t, file, llama.config.vocab_size));
+        return {};
+    }();
+    tllama::free_tokenizer(t);
+    gguf::free_llama(llama);
+    gguf::free_file(file);
+    if (checked.is_error())
+        return kl::Error::make(checked.error().code(), "model %s: %s", model_path.c_str(), checked.error().message());
     return {};
 }

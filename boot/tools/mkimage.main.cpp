@@ -66,7 +66,8 @@ void usage()
         "         [--set key=value]... [--payload NAME=FILE]... [--profile FILE]\n"
         "         [--test-payload BYTES] [--stage1 F] [--stage2 F] [--symbols F] [--esp F] [--quiet]\n"
         "         [--raw-settings FILE --no-check]\n"
-        "M and T are paths or file names looked up in ./models and $BAREFLOW_MODEL_PATH.\n");
+        "M and T are paths or file names looked up in ./models and $BAREFLOW_MODEL_PATH.\n"
+        "A GGUF model (M ending in .gguf) carries its own tokenizer: no T, no tokenizer payload.\n");
 }
 
 std::vector<u8> read_file(const std::string& path, const char* what)
@@ -175,8 +176,13 @@ Options parse_options(int argc, char** argv)
     if (!o.raw_settings.empty() && (o.check || !o.settings.empty()))
         die(static_cast<int>(kl::ErrorCode::UsageError),
             "--raw-settings FILE is for testing the kernel's checks: it needs --no-check and no other settings options");
-    if (!tokenizer_given)
+    if (is_gguf_name(o.model)) {
+        if (tokenizer_given)
+            die(static_cast<int>(kl::ErrorCode::UsageError), "%s is a GGUF model, which holds its own tokenizer: drop --tokenizer",
+                o.model.c_str());
+    } else if (!tokenizer_given) {
         o.tokenizer = default_tokenizer_for(o.model);
+    }
     return o;
 }
 
@@ -277,7 +283,8 @@ int main(int argc, char** argv)
             stage2.size(), static_cast<unsigned long long>(stage2_sectors), stage2_max_sectors);
 
     std::string model_path = resolve_model_file(o.model, "model");
-    std::string tokenizer_path = resolve_model_file(o.tokenizer, "tokenizer");
+    const bool gguf = is_gguf_name(o.model);
+    std::string tokenizer_path = gguf ? "" : resolve_model_file(o.tokenizer, "tokenizer");
 
     std::vector<Payload> payloads;
     payloads.push_back({ "kernel", read_file(o.kernel, "kernel") });
@@ -294,7 +301,8 @@ int main(int argc, char** argv)
     payloads.push_back({ "settings", std::vector<u8>(settings.begin(), settings.end()) });
     if (!o.symbols.empty())
         payloads.push_back({ "ksyms", read_file(o.symbols, "kernel symbol table") });
-    payloads.push_back({ "tokenizer", read_file(tokenizer_path, "tokenizer") });
+    if (!gguf)
+        payloads.push_back({ "tokenizer", read_file(tokenizer_path, "tokenizer") });
     if (!o.profile.empty())
         payloads.push_back({ "profile", read_file(o.profile, "profile") });
     for (auto& [name, file] : o.extra_payloads)
@@ -325,7 +333,8 @@ int main(int argc, char** argv)
             if (p.name == "tokenizer")
                 tokenizer = &p;
         }
-        auto checked = check_model_and_tokenizer(model->data, tokenizer->data, model_path, tokenizer_path);
+        auto checked = gguf ? check_gguf_model(model->data, model_path)
+                            : check_model_and_tokenizer(model->data, tokenizer->data, model_path, tokenizer_path);
         if (checked.is_error())
             die(checked.error().exit_status(), "%s (use --no-check to build the image anyway)",
                 checked.error().message());

@@ -35,10 +35,16 @@
     X(ModelSize, 31, "model.size")                               \
     X(ModelDims, 32, "model.dims")                               \
     X(ModelQ8Header, 33, "model.q8_header")                      \
+    X(GgufHeader, 34, "gguf.header")                             \
+    X(GgufTruncated, 35, "gguf.truncated")                       \
+    X(GgufMetadata, 36, "gguf.metadata")                         \
+    X(GgufTensor, 37, "gguf.tensor")                             \
+    X(GgufModel, 38, "gguf.model")                               \
     X(TokenizerInvalid, 40, "tokenizer.invalid")                 \
     X(TokenizerTruncated, 41, "tokenizer.truncated")             \
     X(TokenizerMismatch, 42, "tokenizer.mismatch")               \
     X(PromptTooLong, 43, "prompt.too_long")                      \
+    X(TokenizerUnsupported, 44, "tokenizer.unsupported")         \
     X(SettingsUnknownKey, 50, "settings.unknown_key")            \
     X(SettingsBadValue, 51, "settings.bad_value")                \
     X(SettingsSyntax, 52, "settings.syntax")                     \

@@ -23,6 +23,7 @@ int fuzz_directory(const u8* data, size_t size);   // kl::boot::validate_directo
 int fuzz_lzma(const u8* data, size_t size);        // kl::lzma_decode_raw + kl::x86_bcj_decode
 int fuzz_uefi_memory_map(const u8* data, size_t size);  // boot/uefi: UEFI memory map -> E820 regions
 int fuzz_uefi_disk(const u8* data, size_t size);        // boot/uefi: MBR and device paths
+int fuzz_gguf(const u8* data, size_t size);        // tllama::gguf::parse, map_llama, build_tokenizer_gguf
 
 struct FuzzTarget {
     const char* name;  // tests/fuzz/entry/<name>.cpp, build/fuzz/<name>, regressions/<name>/

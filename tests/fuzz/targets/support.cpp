@@ -18,6 +18,7 @@ const FuzzTarget fuzz_targets[] = {
     { "lzma", fuzz_lzma },
     { "uefi_memory_map", fuzz_uefi_memory_map },
     { "uefi_disk", fuzz_uefi_disk },
+    { "gguf", fuzz_gguf },
 };
 const size_t fuzz_target_count = sizeof(fuzz_targets) / sizeof(fuzz_targets[0]);
 
