@@ -16,6 +16,8 @@ const FuzzTarget fuzz_targets[] = {
     { "keyvalue", fuzz_keyvalue },
     { "directory", fuzz_directory },
     { "lzma", fuzz_lzma },
+    { "json", fuzz_json },
+    { "http", fuzz_http },
 };
 const size_t fuzz_target_count = sizeof(fuzz_targets) / sizeof(fuzz_targets[0]);
 
