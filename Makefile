@@ -385,6 +385,7 @@ FUZZ_LIB_CPP := tinyllama/model.cpp tinyllama/tokenizer.cpp tinyllama/encode.cpp
 	kernel_lib/codec/lzma.cpp kernel_lib/net/http.cpp kernel_lib/text/json.cpp kernel_lib/text/json_reader.cpp \
 	kernel_lib/text/text_buffer.cpp kernel_lib/text/string_view.cpp kernel_lib/text/utf8.cpp \
 	kernel_lib/libc/format.cpp kernel_lib/libc/format_float.cpp kernel_lib/libc/string.cpp \
+	$(filter-out %.kernel.cpp,$(wildcard tinyllama/serve/*.cpp)) tests/host/tinyllama/serve_fakes.cpp \
 	kernel_lib/libc/strtod.cpp kernel_lib/libc/strtol.cpp kernel_lib/libc/bignum.cpp \
 	kernel_lib/cpu/features.cpp kernel_lib/mem/alloc.host.cpp kernel_lib/debug/panic.host.cpp \
 	$(wildcard tests/fuzz/targets/*.cpp)

@@ -29,6 +29,8 @@ public:
     bool empty() const { return m_end == m_begin; }
     StringView view() const { return { data(), size() }; }
     usize max_bytes() const { return m_max; }
+    // A new cap (for buffers made before their limits were known); at least size().
+    void set_max_bytes(usize max_bytes) { m_max = max_bytes > size() ? max_bytes : size(); }
 
     // Each fails (false, buffer unchanged) when the cap or the heap says no.
     bool append(const char* bytes, usize length);

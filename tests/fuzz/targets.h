@@ -23,6 +23,7 @@ int fuzz_directory(const u8* data, size_t size);   // kl::boot::validate_directo
 int fuzz_lzma(const u8* data, size_t size);        // kl::lzma_decode_raw + kl::x86_bcj_decode
 int fuzz_json(const u8* data, size_t size);        // kl::parse_json + JsonWriter (round trip)
 int fuzz_http(const u8* data, size_t size);        // kl::http::parse_request + ChunkedDecoder
+int fuzz_serve(const u8* data, size_t size);       // tllama::serve::Server with fake clients and backend
 
 struct FuzzTarget {
     const char* name;  // tests/fuzz/entry/<name>.cpp, build/fuzz/<name>, regressions/<name>/

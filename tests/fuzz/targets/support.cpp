@@ -18,6 +18,7 @@ const FuzzTarget fuzz_targets[] = {
     { "lzma", fuzz_lzma },
     { "json", fuzz_json },
     { "http", fuzz_http },
+    { "serve", fuzz_serve },
 };
 const size_t fuzz_target_count = sizeof(fuzz_targets) / sizeof(fuzz_targets[0]);
 

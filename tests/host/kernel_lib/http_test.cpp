@@ -11,9 +11,12 @@ using kl::http::ParseStatus;
 
 namespace {
 
+// Parses a copy of `text` that lives until the next call (the request's views point into it).
 kl::http::ParseResult parse(const std::string& text, kl::http::Request& out, usize max_head = 8192)
 {
-    return kl::http::parse_request(text.data(), text.size(), max_head, out);
+    static std::string kept;
+    kept = text;
+    return kl::http::parse_request(kept.data(), kept.size(), max_head, out);
 }
 
 std::string view(kl::StringView v) { return std::string(v.data, v.length); }
