@@ -69,7 +69,12 @@ SANITIZE_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all
 # ---------------------------------------------------------------------------------------
 SRC_DIRS := kernel_lib microjit tinyllama
 ALL_CPP := $(shell find $(SRC_DIRS) boot -name '*.cpp' 2>/dev/null | sort)
-KERNEL_CPP := $(filter-out %.host.cpp %.main.cpp %.native.cpp boot/%,$(ALL_CPP))
+KERNEL_ALL_CPP := $(filter-out %.host.cpp %.main.cpp %.native.cpp boot/%,$(ALL_CPP))
+# The network (kernel_lib/net: PCI, NIC drivers, the lwIP glue, HTTP) and the HTTP API
+# (tinyllama/serve) go only into the serve kernel, build/kernel-serve.bin ("Serve kernel"
+# below); the kernel `make run` boots has no network code.
+SERVE_CPP := $(filter kernel_lib/net/% tinyllama/serve/%,$(KERNEL_ALL_CPP))
+KERNEL_CPP := $(filter-out $(SERVE_CPP),$(KERNEL_ALL_CPP))
 KERNEL_ASM := $(shell find kernel_lib -name '*.asm' | sort)
 HOST_LIB_CPP := $(filter-out %.kernel.cpp %.main.cpp boot/unpack/%,$(ALL_CPP))
 HOST_MAIN_CPP := $(filter %.main.cpp,$(ALL_CPP))
@@ -77,6 +82,7 @@ HOST_PROGRAMS := $(foreach m,$(HOST_MAIN_CPP),$(HBUILD)/$(notdir $(m:.main.cpp=)
 TEST_CPP := $(shell find tests/host tests/fuzz/targets -name '*.cpp' | sort)
 
 KERNEL_OBJS := $(KERNEL_CPP:%.cpp=$(KBUILD)/obj/%.o) $(KERNEL_ASM:%.asm=$(KBUILD)/obj/%.asm.o)
+SERVE_OBJS := $(SERVE_CPP:%.cpp=$(KBUILD)/obj/%.o)
 HOST_LIB_OBJS := $(HOST_LIB_CPP:%.cpp=$(HBUILD)/obj/%.o)
 TEST_OBJS := $(TEST_CPP:%.cpp=$(HBUILD)/obj/%.o)
 SAN_LIB_OBJS := $(HOST_LIB_CPP:%.cpp=$(SBUILD)/obj/%.o)
@@ -133,6 +139,34 @@ $(SBUILD)/libasmjit.a: $(ASMJIT_SAN_OBJS)
 	@rm -f $@ && ar rcs $@ $^
 
 # ---------------------------------------------------------------------------------------
+# lwIP (fetched into build/ by scripts/fetch-lwip; only the serve kernel links it)
+# ---------------------------------------------------------------------------------------
+# C, compiled with the kernel's flags (NO_SYS=1, raw API: kernel_lib/net/lwip/lwipopts.h).
+# The file list is fixed, so nothing is fetched until a serve kernel is built.
+LWIP_DIR := $(BUILD)/lwip-src
+LWIP_STAMP := $(LWIP_DIR)/.fetched
+LWIP_FILES := core/init core/def core/inet_chksum core/ip core/mem core/memp core/netif core/pbuf \
+	core/tcp core/tcp_in core/tcp_out core/timeouts core/udp core/ipv4/dhcp core/ipv4/etharp \
+	core/ipv4/icmp core/ipv4/ip4 core/ipv4/ip4_addr netif/ethernet
+LWIP_OBJS := $(LWIP_FILES:%=$(KBUILD)/lwip/%.o)
+LWIP_INCLUDE := -I kernel_lib/net/lwip -isystem $(LWIP_DIR)/src/include
+LWIP_CFLAGS := --target=x86_64-unknown-none-elf -march=x86-64 -std=c11 -Oz -ffreestanding -nostdlib \
+	-nostdinc -static -mno-red-zone -fno-pic -fno-pie -mcmodel=small -fno-asynchronous-unwind-tables \
+	-fno-omit-frame-pointer -ffunction-sections -fdata-sections -ffp-contract=off -fstack-protector-strong \
+	-mstack-protector-guard=global -isystem kernel_lib/libc/include -isystem $(CLANG_RESOURCE)/include \
+	$(LWIP_INCLUDE) -w
+
+$(LWIP_STAMP): scripts/fetch-lwip
+	@scripts/fetch-lwip $(LWIP_DIR)
+	@touch $@
+$(LWIP_DIR)/src/%.c: | $(LWIP_STAMP)
+	@:
+$(KBUILD)/lwip/%.o: $(LWIP_DIR)/src/%.c kernel_lib/net/lwip/lwipopts.h kernel_lib/net/lwip/arch/cc.h
+	@mkdir -p $(@D)
+	@echo "  CC(k)  lwip/$*"
+	@clang $(LWIP_CFLAGS) -c $< -o $@
+
+# ---------------------------------------------------------------------------------------
 # Kernel
 # ---------------------------------------------------------------------------------------
 # The kernel is built for size (-Oz), except the few files whose code runs per token or
@@ -145,19 +179,43 @@ $(KERNEL_HOT_CPP:%.cpp=$(KBUILD)/obj/%.o): KERNEL_OPT := -O2
 $(KBUILD)/obj/%.o: %.cpp | $(BUILD)/asmjit.mk
 	@mkdir -p $(@D)
 	@echo "  CXX(k) $<"
-	@$(CXX) $(KERNEL_CXXFLAGS) $(KERNEL_OPT) $(ASMJIT_INCLUDE) $(ASMJIT_KERNEL_DEFS) -MMD -MP -c $< -o $@
+	@$(CXX) $(KERNEL_CXXFLAGS) $(KERNEL_OPT) $(ASMJIT_INCLUDE) $(ASMJIT_KERNEL_DEFS) $(KERNEL_EXTRA_INCLUDE) \
+		-MMD -MP -c $< -o $@
+# The network's glue includes lwIP's headers.
+$(SERVE_OBJS): KERNEL_EXTRA_INCLUDE := $(LWIP_INCLUDE)
+$(SERVE_OBJS): | $(LWIP_STAMP)
 
 $(KBUILD)/obj/%.asm.o: %.asm
 	@mkdir -p $(@D)
 	@echo "  NASM   $<"
 	@$(NASM) $(KERNEL_NASMFLAGS) -MD $(@:.o=.d) -MP $< -o $@
 
-$(BUILD)/kernel.elf: $(KERNEL_OBJS) $(ASMJIT_KERNEL_OBJS) kernel_lib/arch/x86_64/kernel.ld
-	@echo "  LD     $@"
-	@$(LD) $(KERNEL_LDFLAGS) -Map=$(BUILD)/kernel.map -o $@ $(KERNEL_OBJS) \
-		--start-group $(ASMJIT_KERNEL_OBJS) --end-group
-	@$(NM) -n -C $@ > $(BUILD)/kernel.sym
-	@$(OBJDUMP) -d -C --no-show-raw-insn $@ > $(BUILD)/kernel.lst
+# A kernel build: NAME.elf (with symbols, map, listing), NAME.raw, and NAME.syms (the
+# symbol payload). $(1) = name, $(2) = objects. kernel is what `make run` boots;
+# kernel-serve adds the network ("Serve kernel" below).
+define kernel_build
+$(BUILD)/$(1).elf: $(2) $$(ASMJIT_KERNEL_OBJS) kernel_lib/arch/x86_64/kernel.ld
+	@echo "  LD     $$@"
+	@$$(LD) $$(KERNEL_LDFLAGS) -Map=$(BUILD)/$(1).map -o $$@ $(2) \
+		--start-group $$(ASMJIT_KERNEL_OBJS) --end-group
+	@$$(NM) -n -C $$@ > $(BUILD)/$(1).sym
+	@$$(OBJDUMP) -d -C --no-show-raw-insn $$@ > $(BUILD)/$(1).lst
+$(BUILD)/$(1).raw: $(BUILD)/$(1).elf
+	@$$(OBJCOPY) -O binary $$< $$@
+$(BUILD)/$(1).bin: $(BUILD)/unpack.bin $(BUILD)/$(1).raw scripts/pack-kernel
+	@echo "  PACK   $$@"
+	@scripts/pack-kernel $(BUILD)/unpack.bin $(BUILD)/$(1).raw $$@
+# Symbol table payload for fault reports: sorted (address, name) pairs, see
+# kernel_lib/debug/symbols.h for the format.
+$(BUILD)/$(1).syms: $(BUILD)/$(1).elf scripts/make-symbols
+	@scripts/make-symbols $$< $$@
+endef
+$(eval $(call kernel_build,kernel,$(KERNEL_OBJS)))
+
+# Serve kernel: the same objects plus the network and the HTTP API (MODE=serve, make serve).
+# Its own size is reported by `make size`; the 128 KiB budget is the default kernel's.
+$(eval $(call kernel_build,kernel-serve,$(KERNEL_OBJS) $(SERVE_OBJS) $(LWIP_OBJS)))
+SERVE_PARTS := $(BUILD)/kernel-serve.bin $(BUILD)/kernel-serve.syms
 
 # Compile every kernel object without linking (checks freestanding builds of shared code).
 .PHONY: kernel-objs
@@ -166,9 +224,6 @@ kernel-objs: $(KERNEL_OBJS) $(ASMJIT_KERNEL_OBJS)
 # kernel.bin is the unpacker stub plus the kernel image, x86-BCJ-filtered and LZMA-compressed
 # (boot/unpack/): the image stage2 loads stays small; the stub restores the kernel at 1 MiB
 # before it runs.
-$(BUILD)/kernel.raw: $(BUILD)/kernel.elf
-	@$(OBJCOPY) -O binary $< $@
-
 UNPACK_CXXFLAGS := --target=x86_64-unknown-none-elf -march=x86-64 -std=c++20 -Oz -ffreestanding \
 	-fno-exceptions -fno-rtti -nostdlib -nostdinc -nostdinc++ -mno-red-zone -fno-pic -fno-pie \
 	-mgeneral-regs-only -fno-stack-protector -fno-builtin -isystem kernel_lib/libc/include \
@@ -194,14 +249,6 @@ $(BUILD)/unpack.bin: $(UNPACK_OBJS) boot/unpack/unpack.ld
 	@$(LD) -nostdlib -static -T boot/unpack/unpack.ld -o $(BUILD)/unpack.elf $(UNPACK_OBJS)
 	@$(OBJCOPY) -O binary $(BUILD)/unpack.elf $@
 
-$(BUILD)/kernel.bin: $(BUILD)/unpack.bin $(BUILD)/kernel.raw scripts/pack-kernel
-	@echo "  PACK   $@"
-	@scripts/pack-kernel $(BUILD)/unpack.bin $(BUILD)/kernel.raw $@
-
-# Symbol table payload for fault reports: sorted (address, name) pairs, see
-# kernel_lib/debug/symbols.h for the format.
-$(BUILD)/kernel.syms: $(BUILD)/kernel.elf scripts/make-symbols
-	@scripts/make-symbols $< $@
 
 # ---------------------------------------------------------------------------------------
 # Boot stages and the disk image
