@@ -317,6 +317,11 @@ $(SBUILD)/bareflow-tests: $(SAN_TEST_OBJS) $(SBUILD)/libbareflow.a $(SBUILD)/lib
 	@echo "  LINK   $@"
 	@$(CXX) $(SANITIZE_FLAGS) -o $@ $^ -lm -llzma
 
+# The host tool itself under ASan + UBSan: a whole run, start to exit (test-sanitize).
+$(SBUILD)/bareflow-host: $(SBUILD)/obj/tinyllama/host/bareflow-host.main.o $(SBUILD)/libbareflow.a $(SBUILD)/libasmjit.a
+	@echo "  LINK   $@"
+	@$(CXX) $(SANITIZE_FLAGS) -o $@ $^ -lm
+
 .PHONY: host
 host: $(HOST_PROGRAMS) $(HBUILD)/bareflow-tests
 
@@ -341,15 +346,17 @@ test: test-build
 	@echo "make test: all tests passed"
 
 # Everything the tests need, so `make -jN test` builds in parallel and then tests in order.
-test-build: $(HBUILD)/bareflow-tests $(SBUILD)/bareflow-tests $(BOOT_PARTS) $(HOST_PROGRAMS)
+test-build: $(HBUILD)/bareflow-tests $(SBUILD)/bareflow-tests $(SBUILD)/bareflow-host $(BOOT_PARTS) $(HOST_PROGRAMS)
 
 test-host: $(HBUILD)/bareflow-tests
 	@echo "== host tests (Catch2)"
 	@$(HBUILD)/bareflow-tests --order lex
 
-test-sanitize: $(SBUILD)/bareflow-tests
+test-sanitize: $(SBUILD)/bareflow-tests $(SBUILD)/bareflow-host
 	@echo "== host tests under ASan + UBSan"
 	@ASAN_OPTIONS=detect_leaks=1 $(SBUILD)/bareflow-tests --order lex $(SANITIZE_TEST_FILTER)
+	@echo "== bareflow-host under ASan + UBSan (stack use after return detected), a reference story to the exit"
+	@tests/host/sanitized-host-run $(SBUILD)/bareflow-host
 
 test-qemu: $(BOOT_PARTS) $(HOST_PROGRAMS)
 	$(TEST_MODELS_ENSURE)

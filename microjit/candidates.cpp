@@ -18,11 +18,15 @@ struct Knobs {
 
 // Weights that do not fit a typical L2, or that the caller knows are streamed (the whole
 // model exceeds the caches), come from memory: prefetching ahead may help.
-bool streams_from_memory(KernelOp op, Shape s, bool streamed)
+bool streams_from_memory(Op op, Shape s, bool streamed)
 {
-    const u64 bytes = static_cast<u64>(s.n) * s.d * (is_q8_op(op) ? 1 : 4);
+    const u64 bytes = weight_row_bytes(op.format, s.n) * s.d;
     return streamed || bytes > 2 * kl::MiB;
 }
+
+// Copies at least this long are worth trying with streaming stores (they would evict
+// more than a typical L2 holds).
+constexpr u32 nontemporal_copy_bytes = 256 * 1024;
 
 class Collector {
 public:
@@ -46,12 +50,12 @@ private:
     usize m_count = 0;
 };
 
-void add_matrix(Collector& out, KernelOp op, Shape shape, Isa isa, const CpuCaps& caps, const Knobs* knobs, usize count,
+void add_matrix(Collector& out, Op op, Shape shape, Isa isa, const CpuCaps& caps, const Knobs* knobs, usize count,
     bool streamed)
 {
     const bool stream = streams_from_memory(op, shape, streamed);
-    const u64 elem = is_q8_op(op) ? 1 : 4;
-    const bool matvec = op == KernelOp::MatvecF32 || op == KernelOp::MatvecQ8;
+    const u64 row_bytes = weight_row_bytes(op.format, shape.n);
+    const bool matvec = op.kind == OpKind::Matvec;
     auto add = [&](Knobs k, u16 prefetch, u8 flags = 0) {
         KernelConfig c = default_config(op, shape, isa);
         c.rows = k.rows;
@@ -59,7 +63,7 @@ void add_matrix(Collector& out, KernelOp op, Shape shape, Isa isa, const CpuCaps
         c.unroll = k.unroll;
         c.prefetch = prefetch;
         c.flags = flags;
-        if (is_q8_op(op) && isa == Isa::Avx512 && caps.avx512vnni)
+        if (is_q8g(op) && isa == Isa::Avx512 && caps.avx512vnni)
             c.flags |= variant::vnni;
         out.add(c);
     };
@@ -83,55 +87,65 @@ void add_matrix(Collector& out, KernelOp op, Shape shape, Isa isa, const CpuCaps
             // Prefetching: a fixed distance along each row, and one block of rows ahead
             // (fetches the next block while this one is summed).
             add(knobs[i], 512);
-            const u64 block = knobs[i].rows * shape.n * elem;
+            const u64 block = knobs[i].rows * row_bytes;
             if (block <= 32768 && block != 512)
                 add(knobs[i], static_cast<u16>(block));
         }
     }
 }
 
+// The register blockings worth timing per matrix op, best guess first. Every output keeps
+// its 16 canonical lanes (fp32: 64 / vector-bytes accumulators; Q8: one lane of a quad's
+// accumulator), so AVX2 and SSE2 hold fewer outputs than AVX-512; the entries that do not
+// fit an ISA drop out.
+struct KnobList {
+    const Knobs* knobs;
+    usize count;
+};
+
+KnobList matrix_knobs(Op op)
+{
+    static constexpr Knobs matvec_f32[] = { { 4, 1, 2 }, { 6, 1, 2 }, { 4, 1, 4 }, { 8, 1, 1 }, { 8, 1, 2 }, { 12, 1, 1 }, { 2, 1, 4 } };
+    static constexpr Knobs matmul_f32[] = { { 4, 3, 1 }, { 3, 2, 1 }, { 2, 2, 1 }, { 3, 4, 1 }, { 6, 2, 1 }, { 8, 3, 1 }, { 1, 4, 1 } };
+    static constexpr Knobs matvec_q8[] = { { 4, 1, 1 }, { 8, 1, 1 }, { 4, 1, 2 }, { 2, 1, 2 }, { 12, 1, 1 } };
+    static constexpr Knobs matmul_q8[] = { { 4, 2, 1 }, { 4, 1, 1 }, { 8, 2, 1 }, { 4, 4, 1 }, { 2, 2, 1 }, { 8, 1, 1 } };
+    const bool matvec = op.kind == OpKind::Matvec;
+    if (is_q8g(op))
+        return matvec ? KnobList { matvec_q8, sizeof(matvec_q8) / sizeof(Knobs) } : KnobList { matmul_q8, sizeof(matmul_q8) / sizeof(Knobs) };
+    return matvec ? KnobList { matvec_f32, sizeof(matvec_f32) / sizeof(Knobs) } : KnobList { matmul_f32, sizeof(matmul_f32) / sizeof(Knobs) };
 }
 
-usize candidate_configs(KernelOp op, Shape shape, Isa isa, const CpuCaps& caps, KernelConfig* out, usize capacity,
+void add_copy(Collector& collect, Shape shape, Isa isa, const CpuCaps& caps)
+{
+    KernelConfig c = default_config(ops::copy, shape, isa);
+    collect.add(c);
+    if (caps.erms || caps.fsrm) {
+        KernelConfig rep = c;
+        rep.flags |= variant::rep_movsb;
+        collect.add(rep);
+    }
+    if (shape.n >= nontemporal_copy_bytes) {
+        KernelConfig stream = c;
+        stream.flags |= variant::nontemporal;
+        collect.add(stream);
+    }
+}
+
+}
+
+usize candidate_configs(Op op, Shape shape, Isa isa, const CpuCaps& caps, KernelConfig* out, usize capacity,
     bool streamed)
 {
     Collector collect(caps, out, capacity);
-    switch (op) {
-    // Every output keeps its 16 canonical lanes (fp32: 64 / vector-bytes accumulators;
-    // Q8: one lane of a quad's accumulator), so AVX2 and SSE2 hold fewer outputs than
-    // AVX-512; the entries that do not fit an ISA drop out.
-    case KernelOp::MatvecF32: {
-        static constexpr Knobs knobs[] = { { 4, 1, 2 }, { 6, 1, 2 }, { 4, 1, 4 }, { 8, 1, 1 }, { 8, 1, 2 }, { 12, 1, 1 }, { 2, 1, 4 } };
-        add_matrix(collect, op, shape, isa, caps, knobs, sizeof(knobs) / sizeof(knobs[0]), streamed);
+    switch (op.kind) {
+    case OpKind::Matvec:
+    case OpKind::Matmul: {
+        const KnobList list = matrix_knobs(op);
+        add_matrix(collect, op, shape, isa, caps, list.knobs, list.count, streamed);
         break;
     }
-    case KernelOp::MatmulF32: {
-        static constexpr Knobs knobs[] = { { 4, 3, 1 }, { 3, 2, 1 }, { 2, 2, 1 }, { 3, 4, 1 }, { 6, 2, 1 }, { 8, 3, 1 }, { 1, 4, 1 } };
-        add_matrix(collect, op, shape, isa, caps, knobs, sizeof(knobs) / sizeof(knobs[0]), streamed);
-        break;
-    }
-    case KernelOp::MatvecQ8: {
-        static constexpr Knobs knobs[] = { { 4, 1, 1 }, { 8, 1, 1 }, { 4, 1, 2 }, { 2, 1, 2 }, { 12, 1, 1 } };
-        add_matrix(collect, op, shape, isa, caps, knobs, sizeof(knobs) / sizeof(knobs[0]), streamed);
-        break;
-    }
-    case KernelOp::MatmulQ8: {
-        static constexpr Knobs knobs[] = { { 4, 2, 1 }, { 4, 1, 1 }, { 8, 2, 1 }, { 4, 4, 1 }, { 2, 2, 1 }, { 8, 1, 1 } };
-        add_matrix(collect, op, shape, isa, caps, knobs, sizeof(knobs) / sizeof(knobs[0]), streamed);
-        break;
-    }
-    case KernelOp::QuantizeQ8:
-        collect.add(default_config(op, shape, isa));
-        break;
-    case KernelOp::Copy: {
-        KernelConfig c = default_config(op, shape, isa);
-        collect.add(c);
-        if (caps.erms || caps.fsrm) {
-            c.flags |= variant::rep_movsb;
-            collect.add(c);
-        }
-        break;
-    }
+    case OpKind::Quantize: collect.add(default_config(op, shape, isa)); break;
+    case OpKind::Copy: add_copy(collect, shape, isa, caps); break;
     }
     // Where none of the listed blockings fits the registers (SSE2), the default shrinks
     // until one does.

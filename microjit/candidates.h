@@ -12,7 +12,7 @@ namespace mjit {
 // a-priori best guess (what to use without tuning). Returns 0 when nothing can be
 // generated (the reference kernel stays). `streamed`: the weights come from memory on
 // every call even if this matrix alone would fit the caches (see TieringOptions).
-usize candidate_configs(KernelOp op, Shape shape, Isa isa, const CpuCaps& caps, KernelConfig* out, usize capacity,
+usize candidate_configs(Op op, Shape shape, Isa isa, const CpuCaps& caps, KernelConfig* out, usize capacity,
     bool streamed = false);
 
 constexpr usize max_candidates = 32;

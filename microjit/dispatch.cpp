@@ -22,24 +22,42 @@ u32 sample_interval(const KernelSlot& slot)
 
 }
 
-const char* op_name(Op op)
+const char* tier_name(Tier tier)
 {
-    switch (op) {
-    case Op::MatvecF32: return "matvec_f32";
-    case Op::MatvecQ8: return "matvec_q8";
-    case Op::MatmulF32: return "matmul_f32";
-    case Op::MatmulQ8: return "matmul_q8";
+    switch (tier) {
+    case Tier::Reference: return "ref";
+    case Tier::Default: return "default";
+    case Tier::Tuned: return "tuned";
     }
     return "?";
 }
 
 void format_kernel_name(char* buffer, usize size, Op op, Shape shape)
 {
-    int used = snprintf(buffer, size, "%s_n%u_d%u", op_name(op), shape.n, shape.d);
-    if (shape.t > 1 && used > 0 && static_cast<usize>(used) < size)
-        used += snprintf(buffer + used, size - used, "_t%u", shape.t);
-    if (op_is_q8(op) && used > 0 && static_cast<usize>(used) < size)
-        snprintf(buffer + used, size - used, "_gs%u", shape.gs);
+    char name[32];
+    format_op_name(name, sizeof(name), op);
+    int used = snprintf(buffer, size, "%s_n%u", name, shape.n);
+    auto append = [&](const char* fmt, u32 value) {
+        if (used > 0 && static_cast<usize>(used) < size)
+            used += snprintf(buffer + used, size - used, fmt, value);
+    };
+    if (is_matrix(op))
+        append("_d%u", shape.d);
+    if (shape.t > 1)
+        append("_t%u", shape.t);
+    if (is_q8g(op) && op.kind != OpKind::Copy)
+        append("_gs%u", shape.gs);
+}
+
+u64 call_work(Op op, Shape shape)
+{
+    switch (op.kind) {
+    case OpKind::Matvec:
+    case OpKind::Matmul: return static_cast<u64>(shape.n) * shape.d * shape.t;
+    case OpKind::Quantize: return 16ull * shape.n * shape.t;
+    case OpKind::Copy: return 0;  // one contiguous range: never split
+    }
+    return 0;
 }
 
 void TierProfile::record(u64 cycles)
@@ -58,7 +76,7 @@ void TierProfile::note(u64 cycles)
         max_cycles = cycles;
 }
 
-KernelSlot* Dispatcher::slot(Op op, Shape shape)
+KernelSlot* Dispatcher::slot(Op op, Shape shape, SampleWeights sample)
 {
     for (int i = 0; i < m_count; ++i) {
         if (m_slots[i].op == op && m_slots[i].shape == shape)
@@ -68,10 +86,14 @@ KernelSlot* Dispatcher::slot(Op op, Shape shape)
     KernelSlot& s = m_slots[m_count++];
     s.op = op;
     s.shape = shape;
+    s.sample = sample;
     s.reference = ref::kernel_for(op);
+    VERIFY(s.reference != nullptr);
     s.fn = s.reference;
     format_kernel_name(s.name, sizeof(s.name), op, shape);
-    s.split = static_cast<u64>(shape.n) * shape.d * shape.t >= split_threshold_macs;
+    // Static: whether the work could pay for a split; run_split itself does nothing
+    // special on one core.
+    s.split = call_work(op, shape) >= kl::smp::split_min_work;
     s.tiering = m_tiering;
     s.settled = !m_tiering || !m_tiering->options().enabled;
     return &s;
@@ -82,8 +104,8 @@ void Dispatcher::attach(Tiering* tiering)
     m_tiering = tiering;
     for (int i = 0; i < m_count; ++i) {
         KernelSlot& s = m_slots[i];
-        if (s.tier == Tier::Jit)
-            continue;
+        if (s.tier == Tier::Tuned)
+            continue;  // keeps serving its kernel
         s.tiering = tiering;
         s.settled = !tiering || !tiering->options().enabled;
     }
@@ -123,7 +145,7 @@ void call_timed(KernelSlot& slot, const KernelArgs& args)
     u64 begin = kl::time::rdtsc_begin();
     run(slot, fn, args);
     u64 cycles = kl::time::rdtsc_end() - begin;
-    (slot.tier == Tier::Jit ? slot.jit : slot.ref).record(cycles);
+    slot.current().record(cycles);
     if (slot.settled)
         slot.skip = sample_interval(slot) - 1;
 }

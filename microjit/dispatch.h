@@ -1,16 +1,19 @@
 // The dispatcher: one slot per (operation, shape) the program uses, holding the kernel
 // that currently serves it, and the profile of its calls.
 //
-// Every matrix product of the engine goes through `call(slot, args)`. A slot starts on the
-// reference kernel (tier 0). When a Tiering policy is attached (microjit/tiering.h), the
-// calls it times show which slots are hot; the micro-JIT then generates, verifies and
-// times candidate kernels on live calls and publishes the fastest by swapping `fn`
-// atomically, so a call in flight always sees one complete kernel.
+// Every dispatched operation of the engine (matrix products, activation quantization,
+// copies) goes through `call(slot, args)`. A slot serves one of three tiers:
+//   tier 0  Reference  the scalar reference kernel (JIT off, or nothing could be generated)
+//   tier 1  Default    the generated default kernel, installed and verified when the model
+//                      is loaded (tiering.h), so the first token already runs on it
+//   tier 2  Tuned      the fastest candidate the tuner found on live calls (or a warm
+//                      start's decision), published by swapping `fn` atomically, so a call
+//                      in flight always sees one complete kernel
 //
 // Profiling: every call is counted; calls are timed with fenced rdtsc (kernel_lib/time)
-// until the slot has settled on a tier, then one call in `sample_interval`, so the
-// profiler's cost stays far below the kernels' own. Slots are created while the model is
-// set up and never move afterwards.
+// until the slot has settled, then one call in `sample_interval`, so the profiler's cost
+// stays far below the kernels' own. Slots are created while the model is set up and never
+// move afterwards.
 #pragma once
 
 #include "microjit/kernel_config.h"
@@ -20,11 +23,8 @@ namespace mjit {
 class Tiering;
 struct TuningState;
 
-enum class Tier : u8 {
-    Reference,  // tier 0: the scalar reference kernel
-    Tuning,     // candidates are being generated, verified and timed on live calls
-    Jit,        // a generated kernel is published
-};
+enum class Tier : u8 { Reference, Default, Tuned };
+const char* tier_name(Tier tier);  // "ref", "default", "tuned"
 
 // Measurements of the calls one tier served (cycles of the timed calls only).
 struct TierProfile {
@@ -35,13 +35,20 @@ struct TierProfile {
     u64 max_cycles = 0;
 
     void record(u64 cycles);
-    // A timing taken outside the served calls (warm start's reference run): it informs the
-    // mean, not the call count.
+    // A timing taken outside the served calls (the reference's run on a verification
+    // sample): it informs the mean, not the call count.
     void note(u64 cycles);
     // Mean cycles per timed call (0 when none was timed).
     double mean() const { return timed_calls ? static_cast<double>(timed_cycles) / timed_calls : 0.0; }
     // All calls' cycles, extrapolated from the timed ones.
     double estimated_cycles() const { return mean() * static_cast<double>(calls); }
+};
+
+// The operands a slot's kernels are verified on before they serve a call: the model's own
+// weights of that shape (null for ops without weights); the input is synthetic.
+struct SampleWeights {
+    const void* w = nullptr;
+    const float* w_scale = nullptr;
 };
 
 struct KernelSlot {
@@ -50,27 +57,32 @@ struct KernelSlot {
     KernelFn reference;  // tier 0, always valid
     KernelFn fn;         // current kernel; read with acquire, published with release
     char name[48];       // "matvec_f32_n288_d768"
+    SampleWeights sample;
 
     Tier tier = Tier::Reference;
     bool settled = false;       // no further tier change will be tried
     bool split = false;         // big enough to split its rows across the cores
     u32 skip = 0;               // untimed calls left before the next timed one
     TierProfile ref;            // calls served by the reference kernel
-    TierProfile jit;            // calls served by the published kernel
-    KernelConfig config {};     // the published kernel's config (valid when tier == Jit)
-    char config_name[80] {};    // its name ("matvec_avx2_n288_d768_r4u2")
-    char reason[120] {};        // why the slot stays on tier 0 (empty otherwise)
+    TierProfile jit;            // calls served by the current generated kernel
+    double default_cycles = 0;  // mean cycles per call of the default kernel a tuned one replaced
+    KernelConfig config {};     // the generated kernel's config (tier Default or Tuned)
+    char config_name[80] {};    // its name ("matvec_f32_avx2_n288_d768_r4u2")
+    char reason[120] {};        // why the slot is on tier 0 or kept its default (empty otherwise)
     Tiering* tiering = nullptr;
     TuningState* tuning = nullptr;
+
+    TierProfile& current() { return tier == Tier::Reference ? ref : jit; }
 };
 
 class Dispatcher {
 public:
-    static constexpr int max_slots = 64;
+    static constexpr int max_slots = 96;
 
-    // The slot for (op, shape), created on first request. VERIFY()s that the table has
-    // room: the engine asks for a handful of shapes per model.
-    KernelSlot* slot(Op op, Shape shape);
+    // The slot for (op, shape), created on first request with its verification sample.
+    // VERIFY()s that the op has a reference kernel and that the table has room: the engine
+    // asks for a few dozen shapes per model.
+    KernelSlot* slot(Op op, Shape shape, SampleWeights sample = {});
 
     int slot_count() const { return m_count; }
     KernelSlot& slot_at(int index) { return m_slots[index]; }
@@ -82,19 +94,10 @@ public:
     // Publishes `fn` for the slot (atomic pointer swap).
     static void publish(KernelSlot& slot, KernelFn fn) { __atomic_store_n(&slot.fn, fn, __ATOMIC_RELEASE); }
 
-    // The Q8 activation quantizer for one group of `gs` values (n = gs), or null for
-    // mjit::ref::quantize_q8. The engine generates and verifies it (tinyllama/engine_jit.h);
-    // use_jit_quantizer(false) returns to the reference, (true) to the verified kernel.
-    void set_jit_quantizer(QuantizeFn fn) { m_jit_quantizer = m_quantizer = fn; }
-    void use_jit_quantizer(bool on) { m_quantizer = on ? m_jit_quantizer : nullptr; }
-    QuantizeFn quantizer() const { return m_quantizer; }
-
 private:
     KernelSlot m_slots[max_slots] {};
     int m_count = 0;
     Tiering* m_tiering = nullptr;
-    QuantizeFn m_quantizer = nullptr;
-    QuantizeFn m_jit_quantizer = nullptr;
 };
 
 // The timed path: counts, times, and drives the tiering state machine (dispatch.cpp).
@@ -117,18 +120,17 @@ inline void call(KernelSlot& slot, const KernelArgs& args)
 {
     if (slot.skip != 0) [[likely]] {
         --slot.skip;
-        ++(slot.tier == Tier::Jit ? slot.jit : slot.ref).calls;
+        ++slot.current().calls;
         run(slot, __atomic_load_n(&slot.fn, __ATOMIC_ACQUIRE), args);
         return;
     }
     call_timed(slot, args);
 }
 
-// Slots with at least this many multiply-adds per call split their rows across cores
-// (below it the dispatch and barrier cost more than the second core saves).
-constexpr u64 split_threshold_macs = 32768;
-
-// "matvec_f32_n288_d768", "matmul_q8_n288_d768_t16_gs64": the name of a kernel's shape.
+// "matvec_f32_n288_d768", "matmul_q8_n288_d768_t16_gs64", "copy_n1152": a slot's name.
 void format_kernel_name(char* buffer, usize size, Op op, Shape shape);
+
+// The work of one call in multiply-add equivalents (kl::smp::worth_splitting).
+u64 call_work(Op op, Shape shape);
 
 }

@@ -62,6 +62,10 @@ public:
     // Relocates the flattened code to `base_address` and copies it into `dest`.
     kl::ErrorOr<void> copy_to(u8* dest, usize capacity, u64 base_address);
 
+    // Vector registers an ISA has (xmm/ymm 0-15, zmm 0-31): the budget every generator's
+    // check() and new_vec() count against.
+    static constexpr u32 vec_budget(Isa isa) { return isa == Isa::Avx512 ? 32 : 16; }
+
 protected:
     virtual void generate() = 0;
 
@@ -83,7 +87,6 @@ protected:
     // A vector register from the low 16 (VEX-encodable), also full width.
     x86::Vec new_low_vec();
     u32 vecs_used() const { return m_low_used + m_high_used; }
-    static u32 vec_budget(Isa isa) { return isa == Isa::Avx512 ? 32 : 16; }
     // The next free general register (caller-saved first, then callee-saved, which the
     // prologue pushes). rdi always holds the argument pointer.
     x86::Gp new_gp();

@@ -12,8 +12,10 @@ constexpr u64 straight_line_vectors = 16;
 
 kl::ErrorOr<void> CopyGenerator::check(const KernelConfig& c)
 {
-    if (c.op != KernelOp::Copy)
+    if (c.op.kind != OpKind::Copy)
         return kl::Error::make(kl::ErrorCode::InvalidArgument, "CopyGenerator: not a copy config");
+    if ((c.flags & variant::nontemporal) && c.shape.n < 4 * vector_bytes(c.isa))
+        return kl::Error::make(kl::ErrorCode::JitUnsupported, "copy of %u bytes: streaming stores need at least four vectors", c.shape.n);
     if (c.shape.n >= (1u << 30))
         return kl::Error::make(kl::ErrorCode::JitUnsupported, "copy of %u bytes: sizes up to 1 GiB are generated", c.shape.n);
     return {};
@@ -39,9 +41,16 @@ x86::Vec CopyGenerator::w(const x86::Vec& v) const
 
 void CopyGenerator::generate()
 {
-    // SysV: dst arrives in rdi and src in rsi, exactly where rep movsb wants them.
+    // The pointers go where rep movsb wants them: dst in rdi (replacing the argument
+    // pointer, read last), src in rsi.
     m_dst = x86::rdi;
     m_src = x86::rsi;
+    as().mov(m_src, x86::qword_ptr(x86::rdi, offsetof(KernelArgs, x)));
+    as().mov(m_dst, x86::qword_ptr(x86::rdi, offsetof(KernelArgs, out)));
+    if (config().flags & variant::nontemporal) {
+        streaming_copy();
+        return;
+    }
     if (config().flags & variant::rep_movsb) {
         as().mov(x86::ecx, static_cast<u32>(m_n));
         as().rep().movsb();
@@ -101,26 +110,77 @@ void CopyGenerator::small_copy()
         store(b, n - static_cast<i32>(size));
 }
 
+void CopyGenerator::load(const x86::Vec& v, const x86::Mem& from, bool aligned)
+{
+    if (is_sse())
+        aligned ? as().movaps(v.xmm(), from) : as().movups(v.xmm(), from);
+    else
+        aligned ? as().vmovaps(v, from) : as().vmovups(v, from);
+}
+
+void CopyGenerator::store(const x86::Mem& to, const x86::Vec& v, bool aligned)
+{
+    if (is_sse())
+        aligned ? as().movaps(to, v.xmm()) : as().movups(to, v.xmm());
+    else
+        aligned ? as().vmovaps(to, v) : as().vmovups(to, v);
+}
+
 void CopyGenerator::move(i64 offset, u32 reg, bool aligned)
 {
     const x86::Vec v = w(m_regs[reg]);
-    const x86::Mem from = x86::ptr(m_src, static_cast<i32>(offset));
-    const x86::Mem to = x86::ptr(m_dst, static_cast<i32>(offset));
-    if (is_sse()) {
-        if (aligned) {
-            as().movaps(v.xmm(), from);
-            as().movaps(to, v.xmm());
-        } else {
-            as().movups(v.xmm(), from);
-            as().movups(to, v.xmm());
-        }
-    } else if (aligned) {
-        as().vmovaps(v, from);
-        as().vmovaps(to, v);
-    } else {
-        as().vmovups(v, from);
-        as().vmovups(to, v);
-    }
+    load(v, x86::ptr(m_src, static_cast<i32>(offset)), aligned);
+    store(x86::ptr(m_dst, static_cast<i32>(offset)), v, aligned);
+}
+
+void CopyGenerator::streaming_copy()
+{
+    // The first and the last vector with ordinary moves (they may overlap the middle);
+    // the middle from the first vector-aligned destination address on, in streaming
+    // stores: four vectors per step, then one at a time. The count depends on the
+    // destination's alignment, known only at run time.
+    // Two general registers (rax, rcx): new_gp() would hand out rsi, the source, as the fourth.
+    const x86::Gp skip = new_gp(), left = new_gp();
+    const x86::Gp src = m_src, dst = m_dst;
+    for (auto& r : m_regs)
+        r = new_vec();
+    prologue();
+    const x86::Vec v0 = w(m_regs[0]);
+    const i32 width = static_cast<i32>(m_width);
+    move(0, 0, false);
+    move(static_cast<i64>(m_n) - width, 1, false);
+    as().mov(skip, m_dst);
+    as().neg(skip);
+    as().and_(skip, width - 1);                      // bytes to the first aligned address
+    as().add(dst, skip);
+    as().add(src, skip);
+    as().mov(left, static_cast<i64>(m_n) - width);  // bytes up to the last vector, already done
+    as().sub(left, skip);
+    asmjit::Label quads = as().newLabel(), singles = as().newLabel(), done = as().newLabel();
+    as().bind(quads);
+    as().cmp(left, 4 * width);
+    as().jl(singles);
+    for (i32 k = 0; k < 4; ++k)
+        load(w(m_regs[k]), x86::ptr(src, k * width), false);
+    for (i32 k = 0; k < 4; ++k)
+        is_sse() ? as().movntps(x86::ptr(dst, k * width), m_regs[k].xmm()) : as().vmovntps(x86::ptr(dst, k * width), w(m_regs[k]));
+    as().add(src, 4 * width);
+    as().add(dst, 4 * width);
+    as().sub(left, 4 * width);
+    as().jmp(quads);
+    // The last vectors may reach into the final one, already copied: never past n.
+    as().bind(singles);
+    as().cmp(left, 0);
+    as().jle(done);
+    load(v0, x86::ptr(src), false);
+    is_sse() ? as().movntps(x86::ptr(dst), v0.xmm()) : as().vmovntps(x86::ptr(dst), v0);
+    as().add(src, width);
+    as().add(dst, width);
+    as().sub(left, width);
+    as().jmp(singles);
+    as().bind(done);
+    as().sfence();
+    epilogue();
 }
 
 void CopyGenerator::vector_copy()
@@ -139,22 +199,10 @@ void CopyGenerator::vector_copy()
         as().mov(m_index, -static_cast<i64>(loop_bytes));
         as().align(asmjit::AlignMode::kCode, 16);
         as().bind(loop);
-        for (u32 k = 0; k < 4; ++k) {
-            const x86::Vec v = w(m_regs[k]);
-            const x86::Mem from = x86::ptr(m_src, m_index, 0, static_cast<i32>(k * m_width));
-            if (is_sse())
-                aligned ? as().movaps(v.xmm(), from) : as().movups(v.xmm(), from);
-            else
-                aligned ? as().vmovaps(v, from) : as().vmovups(v, from);
-        }
-        for (u32 k = 0; k < 4; ++k) {
-            const x86::Vec v = w(m_regs[k]);
-            const x86::Mem to = x86::ptr(m_dst, m_index, 0, static_cast<i32>(k * m_width));
-            if (is_sse())
-                aligned ? as().movaps(to, v.xmm()) : as().movups(to, v.xmm());
-            else
-                aligned ? as().vmovaps(to, v) : as().vmovups(to, v);
-        }
+        for (u32 k = 0; k < 4; ++k)
+            load(w(m_regs[k]), x86::ptr(m_src, m_index, 0, static_cast<i32>(k * m_width)), aligned);
+        for (u32 k = 0; k < 4; ++k)
+            store(x86::ptr(m_dst, m_index, 0, static_cast<i32>(k * m_width)), w(m_regs[k]), aligned);
         as().add(m_index, static_cast<i32>(step));
         as().jnz(loop);
         // Offsets below are relative to the moved pointers.

@@ -40,10 +40,10 @@ Plan plan_for(const KernelConfig& c)
 
 kl::ErrorOr<void> F32MatmulGenerator::check(const KernelConfig& c)
 {
-    if (c.op != KernelOp::MatvecF32 && c.op != KernelOp::MatmulF32)
+    if (!is_matrix(c.op) || c.op.format != Format::F32)
         return kl::Error::make(kl::ErrorCode::InvalidArgument, "F32MatmulGenerator: not an fp32 matrix op");
     const Plan p = plan_for(c);
-    const u32 budget = c.isa == Isa::Avx512 ? 32 : 16;
+    const u32 budget = vec_budget(c.isa);
     if (p.vecs > budget || c.rows * p.toks * p.parts > max_accumulators) {
         char name[96];
         format_config_name(name, sizeof(name), c);

@@ -48,7 +48,7 @@ Plan plan_for(const KernelConfig& c)
 
 kl::ErrorOr<void> Q8MatmulGenerator::check(const KernelConfig& c)
 {
-    if (!is_q8_op(c.op))
+    if (!is_matrix(c.op) || !is_q8g(c.op))
         return kl::Error::make(kl::ErrorCode::InvalidArgument, "Q8MatmulGenerator: not a Q8 matrix op");
     char name[96];
     format_config_name(name, sizeof(name), c);
@@ -57,7 +57,7 @@ kl::ErrorOr<void> Q8MatmulGenerator::check(const KernelConfig& c)
     if ((c.flags & variant::stripes) && (c.rows != 2 || c.tokens != c.shape.t || long_groups))
         return kl::Error::make(kl::ErrorCode::JitUnsupported,
             "%s: Q8 stripes need rows = 2, all tokens in one block and groups of at most 8 vectors (general registers)", name);
-    const u32 budget = c.isa == Isa::Avx512 ? 32 : 16;
+    const u32 budget = vec_budget(c.isa);
     if (p.vecs > budget || c.rows * p.toks > max_outputs || p.quads > max_quads)
         return kl::Error::make(kl::ErrorCode::JitUnsupported, "%s: %u rows x %u tokens in flight need %u vector registers, %s has %u",
             name, c.rows, p.toks, p.vecs, kl::cpu::isa_name(c.isa), budget);
@@ -126,9 +126,8 @@ void Q8MatmulGenerator::assign_registers()
     if (m_long)
         m_kcount = new_gp();
 
+    assign_temps(plan_for(config()).temps);
     const Plan p = plan_for(config());
-    for (u32 i = 0; i < p.temps; ++i)
-        m_tmp[i] = new_vec();
     for (auto& f : m_f)
         f = new_vec();
     for (u32 q = 0; q < p.quads; ++q)
@@ -144,7 +143,43 @@ void Q8MatmulGenerator::assign_registers()
     }
     // SSE2's tails borrow the pair-add scratch (free whenever a tail is loaded).
     if (is_sse())
-        m_byte_tail.tmp = m_scale_tail.tmp = m_tmp[6];
+        m_byte_tail.tmp = m_scale_tail.tmp = m_t.pair_scratch;
+}
+
+void Q8MatmulGenerator::assign_temps(u32 count)
+{
+    x86::Vec r[7];
+    for (u32 i = 0; i < count; ++i)
+        r[i] = new_vec();
+    m_t.pair_left = r[0];
+    m_t.pair_right = r[1];
+    for (u32 i = 0; i < 5; ++i)
+        m_t.transpose[i] = r[i];
+    m_t.scale = r[2];
+    m_t.spare = r[3];
+    if (is_sse()) {
+        m_t.x = r[2];
+        m_t.x_high = r[3];
+        m_t.w = r[4];
+        m_t.w_high = r[5];
+        m_t.pair_scratch = r[6];
+    } else if (m_vnni) {
+        m_t.x = r[2];
+        m_t.bias_sum = r[3];
+        m_t.w = r[4];
+        m_t.pair_scratch = r[6];
+    } else if (is_avx512()) {
+        m_t.x = r[2];
+        m_t.abs_x = r[3];
+        m_t.signed_w = r[4];
+        m_t.product = r[5];
+        m_t.pair_scratch = r[6];
+    } else {
+        // AVX2: the signed w is consumed by the product that replaces it.
+        m_t.w = r[2];
+        m_t.signed_w = m_t.product = r[3];
+        m_t.abs_x = r[4];
+    }
 }
 
 x86::Vec Q8MatmulGenerator::at(const x86::Vec& v, u32 bytes) const
@@ -197,7 +232,7 @@ void Q8MatmulGenerator::store(u32 rows, u32 toks)
         for (u32 r0 = 0; r0 < rows; r0 += 4) {
             x86::Mem outs[4];
             const bool contiguous = out_mems(r0, t, outs);
-            store_lanes(acc(t * quads_per_tok + r0 / 4), rows - r0 < 4 ? rows - r0 : 4, outs, contiguous, m_tmp[0]);
+            store_lanes(acc(t * quads_per_tok + r0 / 4), rows - r0 < 4 ? rows - r0 : 4, outs, contiguous, m_t.pair_left);
         }
 }
 

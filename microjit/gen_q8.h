@@ -43,10 +43,10 @@ private:
     // Groups of more full vectors than this run an inner loop over their vectors.
     static constexpr u32 long_group_chunks = 8;
     static constexpr u32 max_quads = 8;
-    static constexpr u32 max_temps = 7;
 
     void generate() override;
     void assign_registers();
+    void assign_temps(u32 count);
     void sweep(u32 rows, u32 toks) override;
     void store(u32 rows, u32 toks) override;
     void prefetch_rows(u32 rows, bool indexed, i64 disp, i64 sdisp, u32 bytes);
@@ -68,7 +68,7 @@ private:
 
     const x86::Vec& acc(u32 quad) const { return m_acc[quad]; }
     x86::Vec at(const x86::Vec& v, u32 bytes) const;  // v as xmm/ymm/zmm
-    x86::Vec tmp(u32 i) const { return at(m_tmp[i], m_width); }
+    x86::Vec wide(const x86::Vec& v) const { return at(v, m_width); }  // at the integer stage's width
 
     // Shape, baked in.
     u32 m_n, m_gs, m_groups;
@@ -84,12 +84,27 @@ private:
     u32 m_loop_batches;  // batches covered by the loop
     i64 m_batch_bytes, m_loop_bytes, m_loop_sbytes;
 
+    // The temporaries by role, assigned once in assign_registers(). Roles never live at the
+    // same time share a register: the transpose's five are the integer stage's too, and
+    // each ISA's products use their own few (SSE2 and AVX-512 two more than AVX2).
+    struct Temps {
+        x86::Vec pair_left, pair_right;      // group sums waiting in the pair-add tree
+        x86::Vec x, x_high;                  // x as loaded (SSE2: i16 halves; VNNI: x + 128)
+        x86::Vec w, w_high;                  // w as loaded (SSE2: i16 halves)
+        x86::Vec abs_x, signed_w, product;   // AVX2 / AVX-512: |x|, w with x's sign, pair products
+        x86::Vec bias_sum;                   // VNNI: the 128 * w sums
+        x86::Vec pair_scratch;               // hadd's scratch (SSE2, AVX-512); SSE2 tails borrow it
+        x86::Vec scale;                      // the scales a batch's terms are multiplied by
+        x86::Vec transpose[5];               // transpose4's scratch
+        x86::Vec spare;                      // a term extracted from a wide column
+    };
+
     x86::Gp m_kcount;  // long groups: vectors left
     // Vector registers: accumulators (xmm, lane = output) per quad of outputs, the terms of
-    // the quad's outputs, temporaries (transpose, integer stage), constants.
+    // the quad's outputs, the temporaries, constants.
     x86::Vec m_acc[max_quads];
     x86::Vec m_f[4];
-    x86::Vec m_tmp[max_temps];
+    Temps m_t;
     x86::Vec m_ones, m_zero, m_c80;
     x86::KReg m_sign;
     Tail m_byte_tail, m_scale_tail;

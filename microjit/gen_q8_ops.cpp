@@ -1,9 +1,5 @@
-// Q8_0 generator: the ISA-specific instruction sequences (see gen_q8.h for the scheme).
-//
-// Temporaries of the integer stage (m_tmp; 0 and 1 hold the pair-add tree's operands):
-//   AVX2      2 w, 3 w*sgn(x), 4 |x|
-//   AVX-512   2 x, 3 |x|, 4 w*sgn(x), 5 products; VNNI: 2 x+128, 3 the 128*w sums, 4 w
-//   SSE2      2/3 x's low/high half as i16, 4/5 w's; 6 pair-add scratch (also AVX-512's)
+// Q8_0 generator: the ISA-specific instruction sequences (see gen_q8.h for the scheme and
+// the temporaries' roles, m_t).
 #include "microjit/gen_q8.h"
 
 namespace mjit {
@@ -27,7 +23,7 @@ void Q8MatmulGenerator::dot(const x86::Vec& dst, const x86::Mem& w, const x86::M
     if (is_sse()) {
         // Widen to i16: duplicating each byte into a word and shifting right arithmetically
         // by 8 sign-extends it.
-        const x86::Xmm v[4] = { tmp(2).xmm(), tmp(3).xmm(), tmp(4).xmm(), tmp(5).xmm() };
+        const x86::Xmm v[4] = { m_t.x.xmm(), m_t.x_high.xmm(), m_t.w.xmm(), m_t.w_high.xmm() };
         for (u32 i = 0; i < 4; i += 2) {
             load_int(v[i], i == 0 ? x : w, tail);
             as().movdqa(v[i + 1], v[i]);
@@ -52,7 +48,7 @@ void Q8MatmulGenerator::dot(const x86::Vec& dst, const x86::Mem& w, const x86::M
     if (m_vnni) {
         // (x + 128) * w as u8 x s8, minus 128 * w: no sign juggling. Masked-out bytes
         // of a tail are 0 in w, so they add nothing to either sum.
-        const x86::Vec xu = tmp(2), j = tmp(3), wv = tmp(4), c80 = at(m_c80, m_width);
+        const x86::Vec xu = wide(m_t.x), j = wide(m_t.bias_sum), wv = wide(m_t.w), c80 = wide(m_c80);
         asmjit::Operand wop = w;
         if (tail) {
             load_int(xu, x, tail);
@@ -73,21 +69,16 @@ void Q8MatmulGenerator::dot(const x86::Vec& dst, const x86::Mem& w, const x86::M
 
     // Unsigned |x| against w with the sign of x: AVX2 vpsignb; AVX-512 (no EVEX vpsignb)
     // negates w under x's sign bits.
-    x86::Vec sw, ax, prod = tmp(3), ones = at(m_ones, m_width);
+    const x86::Vec sw = wide(m_t.signed_w), ax = wide(m_t.abs_x), prod = wide(m_t.product), ones = wide(m_ones);
     if (is_avx512()) {
-        const x86::Vec xr = tmp(2);
-        ax = tmp(3);
-        sw = tmp(4);
-        prod = tmp(5);
+        const x86::Vec xr = wide(m_t.x);
         load_int(xr, x, tail);
         as().vpmovb2m(m_sign, xr);
         as().vpabsb(ax, xr);
         load_int(sw, w, tail);
         as().k(m_sign).vpsubb(sw, at(m_zero, m_width), sw);
     } else {
-        const x86::Vec wv = tmp(2);
-        ax = tmp(4);
-        sw = prod;
+        const x86::Vec wv = wide(m_t.w);
         load_int(wv, w, tail);
         if (tail) {
             load_int(ax, x, tail);
@@ -110,7 +101,7 @@ void Q8MatmulGenerator::dot(const x86::Vec& dst, const x86::Mem& w, const x86::M
 void Q8MatmulGenerator::finish_group(const x86::Vec& dst)
 {
     if (m_vnni)
-        as().vpsubd(dst, dst, tmp(3));
+        as().vpsubd(dst, dst, wide(m_t.bias_sum));
 }
 
 // dst = per 128-bit block [d0+d1, d2+d3, b0+b1, b2+b3] (vphaddd; EVEX and SSE2 have none).
@@ -120,7 +111,7 @@ void Q8MatmulGenerator::hadd(const x86::Vec& dst, const x86::Vec& b)
         as().vphaddd(dst, dst, b);
         return;
     }
-    const x86::Vec h = at(m_tmp[6], is_sse() ? 16 : m_width);
+    const x86::Vec h = at(m_t.pair_scratch, is_sse() ? 16 : m_width);
     if (is_sse()) {
         as().movaps(h.xmm(), dst.xmm());
         as().shufps(h.xmm(), b.xmm(), 0x88);
@@ -153,7 +144,7 @@ void Q8MatmulGenerator::fold_to_xmm(const x86::Vec& v, const x86::Vec& tmp)
 void Q8MatmulGenerator::mul_scales(const x86::Vec& f, const x86::Mem& s, bool partial)
 {
     const u32 bytes = f.isXmm() ? 16 : f.isYmm() ? 32 : 64;
-    const x86::Vec t = at(m_tmp[2], bytes);
+    const x86::Vec t = at(m_t.scale, bytes);
     if (partial)
         load_tail(t, s, m_scale_tail);
     else if (is_sse())

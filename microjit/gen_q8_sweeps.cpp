@@ -30,7 +30,7 @@ void Q8MatmulGenerator::output_terms(u32 row, u32 tok, bool indexed, i64 disp, i
     } else {
         // One vector per group; pair sums merge them as they come: a = (0,1), c = (2,3),
         // then a = (01, 23). Missing groups of a short batch pair with themselves.
-        const x86::Vec b = tmp(0), c = tmp(1);
+        const x86::Vec b = wide(m_t.pair_left), c = wide(m_t.pair_right);
         const x86::Vec leaf[4] = { a, b, c, b };
         for (u32 g = 0; g < groups; ++g) {
             group_sum(leaf[g], row, tok, indexed, disp + static_cast<i64>(g) * m_gs);
@@ -100,9 +100,9 @@ void Q8MatmulGenerator::accumulate(const x86::Vec& acc, u32 count, u32 groups)
         in[i] = at(m_f[i < count ? i : count - 1], width);
     x86::Vec temps[5];
     for (u32 i = 0; i < 5; ++i)
-        temps[i] = at(m_tmp[i], width);
+        temps[i] = at(m_t.transpose[i], width);
     transpose4(in, temps, cols);
-    const x86::Xmm spare = m_tmp[3].xmm();
+    const x86::Xmm spare = m_t.spare.xmm();
     for (u32 g = 0; g < groups; ++g) {
         const u32 piece = g / 4;
         x86::Xmm term = cols[g % 4].xmm();

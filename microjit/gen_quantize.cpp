@@ -8,7 +8,6 @@ namespace {
 // cmpps predicates (the SSE encodings, valid for VEX/EVEX as well).
 constexpr u32 cmp_neq = 4;
 constexpr u32 cmp_nlt = 5;  // a >= b for non-NaN inputs
-constexpr u32 straight_line_chunks = 16;
 constexpr u32 float_127 = 0x42FE0000u;
 constexpr u32 float_half = 0x3F000000u;
 
@@ -16,8 +15,8 @@ constexpr u32 float_half = 0x3F000000u;
 
 kl::ErrorOr<void> QuantizeGenerator::check(const KernelConfig& c)
 {
-    if (c.op != KernelOp::QuantizeQ8)
-        return kl::Error::make(kl::ErrorCode::InvalidArgument, "QuantizeGenerator: not a quantizer config");
+    if (c.op != ops::quantize_q8)
+        return kl::Error::make(kl::ErrorCode::InvalidArgument, "QuantizeGenerator: not a Q8 quantizer config");
     return {};
 }
 
@@ -25,12 +24,11 @@ QuantizeGenerator::QuantizeGenerator(const KernelConfig& c) : Emitter(c)
 {
     m_n = c.shape.n;
     m_gs = c.shape.gs;
-    m_groups = m_gs ? m_n / m_gs : 0;
+    m_t = c.shape.t;
     m_chunk_bytes = vbytes();
     while (m_chunk_bytes > 16 && (m_gs * 4) % m_chunk_bytes != 0)
         m_chunk_bytes /= 2;
     m_chunks = m_gs * 4 / m_chunk_bytes;
-    m_straight = m_groups * m_chunks <= straight_line_chunks;
 }
 
 x86::Vec QuantizeGenerator::w(const x86::Vec& v) const
@@ -47,17 +45,22 @@ void QuantizeGenerator::generate()
     assign_registers();
     prologue();
     load_args();
-    main_loop();
+    token_loop();
     epilogue();
 }
 
 void QuantizeGenerator::assign_registers()
 {
     m_args = x86::rdi;
+    m_xt = new_gp();
+    m_qt = new_gp();
+    m_st = new_gp();
     m_x = new_gp();
     m_q = new_gp();
     m_s = new_gp();
+    m_groups = new_gp();
     m_count = new_gp();
+    m_tokens = new_gp();
     m_abs_mask = new_vec();
     m_half = new_vec();
     m_one = new_vec();
@@ -80,9 +83,18 @@ void QuantizeGenerator::assign_registers()
 
 void QuantizeGenerator::load_args()
 {
-    as().mov(m_x, x86::qword_ptr(m_args, offsetof(QuantizeArgs, x)));
-    as().mov(m_q, x86::qword_ptr(m_args, offsetof(QuantizeArgs, q)));
-    as().mov(m_s, x86::qword_ptr(m_args, offsetof(QuantizeArgs, scale)));
+    // Group row_begin of token 0: x + g * gs * 4, out + g * gs, out_scale + g * 4.
+    as().mov(m_groups, x86::qword_ptr(m_args, offsetof(KernelArgs, row_begin)));
+    as().mov(m_xt, m_groups);
+    as().imul(m_xt, m_xt, static_cast<i32>(m_gs * 4));
+    as().add(m_xt, x86::qword_ptr(m_args, offsetof(KernelArgs, x)));
+    as().mov(m_qt, m_groups);
+    as().imul(m_qt, m_qt, static_cast<i32>(m_gs));
+    as().add(m_qt, x86::qword_ptr(m_args, offsetof(KernelArgs, out)));
+    as().mov(m_st, x86::qword_ptr(m_args, offsetof(KernelArgs, out_scale)));
+    as().lea(m_st, x86::ptr(m_st, m_groups, 2));
+    as().neg(m_groups);
+    as().add(m_groups, x86::qword_ptr(m_args, offsetof(KernelArgs, row_end)));
     const u32 lanes = m_chunk_bytes / 4;
     if (is_sse()) {
         as().movaps(m_abs_mask.xmm(), constant_dwords(0x7FFFFFFFu, lanes));
@@ -96,22 +108,36 @@ void QuantizeGenerator::load_args()
     v_zero(m_zero);
 }
 
-void QuantizeGenerator::main_loop()
+void QuantizeGenerator::token_loop()
 {
-    const i64 x_step = static_cast<i64>(m_gs) * 4;
-    if (m_straight) {
-        for (u32 g = 0; g < m_groups; ++g)
-            group(g * x_step, static_cast<i64>(g) * m_gs, static_cast<i64>(g) * 4);
-        return;
-    }
+    // An empty or inverted group range writes nothing.
+    asmjit::Label done = as().newLabel(), token = as().newLabel();
+    as().test(m_groups, m_groups);
+    as().jle(done);
+    as().mov(m_tokens.r32(), m_t);
+    as().bind(token);
+    as().mov(m_x, m_xt);
+    as().mov(m_q, m_qt);
+    as().mov(m_s, m_st);
+    group_loop();
+    as().add(m_xt, static_cast<i32>(m_n * 4));
+    as().add(m_qt, static_cast<i32>(m_n));
+    as().add(m_st, static_cast<i32>(m_n / m_gs * 4));
+    as().dec(m_tokens.r32());
+    as().jnz(token);
+    as().bind(done);
+}
+
+void QuantizeGenerator::group_loop()
+{
     asmjit::Label loop = as().newLabel();
-    as().mov(m_count.r32(), m_groups);
+    as().mov(m_count, m_groups);
     as().bind(loop);
     group(0, 0, 0);
-    as().add(m_x, static_cast<i32>(x_step));
+    as().add(m_x, static_cast<i32>(m_gs * 4));
     as().add(m_q, static_cast<i32>(m_gs));
     as().add(m_s, 4);
-    as().dec(m_count.r32());
+    as().dec(m_count);
     as().jnz(loop);
 }
 

@@ -18,18 +18,34 @@ namespace {
 DumpHook g_dump_hook = nullptr;
 void* g_dump_context = nullptr;
 
+// The generator families: which class emits a config's code (none: the reference only).
+enum class Family : u8 { None, F32, Q8, Quantize, Copy };
+
+Family family(const KernelConfig& c)
+{
+    switch (c.op.kind) {
+    case OpKind::Copy: return Family::Copy;
+    case OpKind::Quantize: return is_q8g(c.op) ? Family::Quantize : Family::None;
+    case OpKind::Matvec:
+    case OpKind::Matmul:
+        if (c.op.format == Format::F32)
+            return Family::F32;
+        return is_q8g(c.op) ? Family::Q8 : Family::None;
+    }
+    return Family::None;
+}
+
 // The generator of a config's family, constructed in place (no heap, no virtual factory).
 class AnyGenerator {
 public:
     explicit AnyGenerator(const KernelConfig& c)
     {
-        switch (c.op) {
-        case KernelOp::MatvecF32:
-        case KernelOp::MatmulF32: m_emitter = new (m_storage) F32MatmulGenerator(c); break;
-        case KernelOp::MatvecQ8:
-        case KernelOp::MatmulQ8: m_emitter = new (m_storage) Q8MatmulGenerator(c); break;
-        case KernelOp::QuantizeQ8: m_emitter = new (m_storage) QuantizeGenerator(c); break;
-        case KernelOp::Copy: m_emitter = new (m_storage) CopyGenerator(c); break;
+        switch (family(c)) {
+        case Family::F32: m_emitter = new (m_storage) F32MatmulGenerator(c); break;
+        case Family::Q8: m_emitter = new (m_storage) Q8MatmulGenerator(c); break;
+        case Family::Quantize: m_emitter = new (m_storage) QuantizeGenerator(c); break;
+        case Family::Copy: m_emitter = new (m_storage) CopyGenerator(c); break;
+        case Family::None: break;
         }
     }
     ~AnyGenerator()
@@ -38,6 +54,7 @@ public:
             m_emitter->~Emitter();
     }
     Emitter* operator->() { return m_emitter; }
+    explicit operator bool() const { return m_emitter != nullptr; }
 
 private:
     static constexpr usize storage_size = kl::max(kl::max(sizeof(F32MatmulGenerator), sizeof(Q8MatmulGenerator)),
@@ -51,15 +68,16 @@ private:
 kl::ErrorOr<void> validate(const KernelConfig& c)
 {
     TRY(check_config(c));
-    switch (c.op) {
-    case KernelOp::MatvecF32:
-    case KernelOp::MatmulF32: return F32MatmulGenerator::check(c);
-    case KernelOp::MatvecQ8:
-    case KernelOp::MatmulQ8: return Q8MatmulGenerator::check(c);
-    case KernelOp::QuantizeQ8: return QuantizeGenerator::check(c);
-    case KernelOp::Copy: return CopyGenerator::check(c);
+    switch (family(c)) {
+    case Family::F32: return F32MatmulGenerator::check(c);
+    case Family::Q8: return Q8MatmulGenerator::check(c);
+    case Family::Quantize: return QuantizeGenerator::check(c);
+    case Family::Copy: return CopyGenerator::check(c);
+    case Family::None: break;
     }
-    return kl::Error::make(kl::ErrorCode::InvalidArgument, "unknown kernel operation %u", static_cast<unsigned>(c.op));
+    char name[96];
+    format_config_name(name, sizeof(name), c);
+    return kl::Error::make(kl::ErrorCode::JitUnsupported, "%s: no generator for this operation (the reference kernel serves it)", name);
 }
 
 kl::ErrorOr<usize> emit_bytes(const KernelConfig& c, u8* buffer, usize capacity, u64 base_address)

@@ -1,7 +1,7 @@
 // The micro-JIT's front door: turn a KernelConfig into executable code.
 //
 //   auto k = TRY(mjit::generate(config));   // checks, emits, installs (W^X), names it
-//   k.kernel()(&args);                      // matrix ops: mjit::KernelFn
+//   k.kernel()(&args);                      // every op: mjit::KernelFn (kernel_abi.h)
 //   mjit::release(k);                       // when no core can still run it
 //
 // generate() refuses configs the CPU cannot run (ErrorCode::JitUnsupported): code for an
@@ -26,8 +26,6 @@ struct GeneratedKernel {
 
     const u8* code() const { return memory.base; }
     KernelFn kernel() const { return reinterpret_cast<KernelFn>(memory.base); }
-    QuantizeFn quantizer() const { return reinterpret_cast<QuantizeFn>(memory.base); }
-    CopyFn copier() const { return reinterpret_cast<CopyFn>(memory.base); }
 };
 
 // check_config() plus the generator's own limits (register budget, ...).

@@ -31,30 +31,17 @@ int append_text(char* buffer, usize size, int used, const char* text)
 
 }
 
-const char* kernel_op_name(KernelOp op)
-{
-    switch (op) {
-    case KernelOp::MatvecF32: return "matvec";
-    case KernelOp::MatvecQ8: return "matvec_q8";
-    case KernelOp::MatmulF32: return "matmul";
-    case KernelOp::MatmulQ8: return "matmul_q8";
-    case KernelOp::QuantizeQ8: return "quantize_q8";
-    case KernelOp::Copy: return "copy";
-    }
-    return "?";
-}
-
-KernelConfig default_config(KernelOp op, Shape shape, Isa isa)
+KernelConfig default_config(Op op, Shape shape, Isa isa)
 {
     KernelConfig c;
     c.op = op;
     c.isa = isa;
     c.shape = shape;
-    const bool matrix = is_matrix_op(op);
+    const bool matrix = is_matrix(op);
     c.rows = matrix ? 4 : 1;
     c.tokens = 1;
     c.unroll = 1;
-    if (op == KernelOp::MatmulF32 || op == KernelOp::MatmulQ8)
+    if (op.kind == OpKind::Matmul)
         c.tokens = shape.t < 2 ? 1 : 2;
     // Fewer rows (then tokens) in flight where the register budget asks for it (SSE2).
     // A shape that is invalid anyway is returned as it is, for validate() to explain.
@@ -71,18 +58,21 @@ void format_config_name(char* buffer, usize size, const KernelConfig& c)
 {
     if (size == 0)
         return;
-    int used = snprintf(buffer, size, "%s_%s", kernel_op_name(c.op), kl::cpu::isa_name(c.isa));
+    char op[32];
+    format_op_name(op, sizeof(op), c.op);
+    int used = snprintf(buffer, size, "%s_%s", op, kl::cpu::isa_name(c.isa));
     used = append(buffer, size, used, "_n%llu", c.shape.n);
-    if (is_matrix_op(c.op)) {
+    const bool matmul = c.op.kind == OpKind::Matmul;
+    if (is_matrix(c.op)) {
         used = append(buffer, size, used, "_d%llu", c.shape.d);
-        if (c.op == KernelOp::MatmulF32 || c.op == KernelOp::MatmulQ8)
+        if (matmul)
             used = append(buffer, size, used, "_t%llu", c.shape.t);
     }
-    if (is_q8_op(c.op) || c.op == KernelOp::QuantizeQ8)
+    if (is_q8g(c.op) && c.op.kind != OpKind::Copy)
         used = append(buffer, size, used, "_gs%llu", c.shape.gs);
-    if (is_matrix_op(c.op)) {
+    if (is_matrix(c.op)) {
         used = append(buffer, size, used, "_r%llu", c.rows);
-        if (c.op == KernelOp::MatmulF32 || c.op == KernelOp::MatmulQ8)
+        if (matmul)
             used = append(buffer, size, used, "t%llu", c.tokens);
         used = append(buffer, size, used, "u%llu", c.unroll);
     }
@@ -95,56 +85,71 @@ void format_config_name(char* buffer, usize size, const KernelConfig& c)
     if (c.flags & variant::stripes)
         used = append_text(buffer, size, used, "_st");
     if (c.flags & variant::rep_movsb)
-        append_text(buffer, size, used, "_rep");
+        used = append_text(buffer, size, used, "_rep");
+    if (c.flags & variant::nontemporal)
+        append_text(buffer, size, used, "_nt");
 }
 
-kl::ErrorOr<void> check_config(const KernelConfig& c)
+namespace {
+
+kl::ErrorOr<void> check_common(const KernelConfig& c, const char* name)
 {
-    char name[96];
-    format_config_name(name, sizeof(name), c);
-    if (static_cast<u8>(c.op) >= kernel_op_count)
-        return Error::make(ErrorCode::InvalidArgument, "JIT config: unknown operation %u", static_cast<unsigned>(c.op));
+    if (static_cast<u8>(c.op.kind) >= op_kind_count || static_cast<u8>(c.op.format) >= format_count
+        || !format_info(c.op.format).name)
+        return Error::make(ErrorCode::InvalidArgument, "JIT config: unknown operation %u/%u",
+            static_cast<unsigned>(c.op.kind), static_cast<unsigned>(c.op.format));
     if (c.isa == Isa::Scalar || static_cast<u8>(c.isa) > static_cast<u8>(Isa::Avx512))
         return Error::make(ErrorCode::JitUnsupported, "%s: the JIT generates sse2, avx2 or avx512 code only (scalar is the reference kernel)", name);
     if ((c.flags & ~variant::all) != 0)
         return Error::make(ErrorCode::InvalidArgument, "%s: unknown variant flags 0x%x", name, c.flags);
     if (c.prefetch == 0 && (c.flags & variant::prefetch_nta))
         return Error::make(ErrorCode::InvalidArgument, "%s: the non-temporal prefetch hint needs a prefetch distance", name);
-    if ((c.flags & variant::vnni) && !(is_q8_op(c.op) && c.isa == Isa::Avx512))
+    if ((c.flags & variant::vnni) && !(is_matrix(c.op) && is_q8g(c.op) && c.isa == Isa::Avx512))
         return Error::make(ErrorCode::InvalidArgument, "%s: the vnni variant exists for Q8 matrix kernels on avx512 only", name);
-    if ((c.flags & variant::stripes) && (!is_matrix_op(c.op) || c.rows < 2 || c.rows > 4))
+    if ((c.flags & variant::stripes) && (!is_matrix(c.op) || c.rows < 2 || c.rows > 4))
         return Error::make(ErrorCode::InvalidArgument, "%s: stripes need a matrix op with 2..4 rows in flight", name);
-    if ((c.flags & variant::rep_movsb) && c.op != KernelOp::Copy)
-        return Error::make(ErrorCode::InvalidArgument, "%s: rep movsb is a Copy variant", name);
+    if ((c.flags & (variant::rep_movsb | variant::nontemporal)) && c.op.kind != OpKind::Copy)
+        return Error::make(ErrorCode::InvalidArgument, "%s: rep movsb and streaming stores are copy variants", name);
     if (c.shape.n == 0)
         return Error::make(ErrorCode::InvalidArgument, "%s: n must be at least 1", name);
-    const u32 vbytes = vector_bytes(c.isa);
-
-    if (!is_matrix_op(c.op) && (c.rows != 1 || c.tokens != 1 || c.unroll != 1))
+    if (!is_matrix(c.op) && (c.rows != 1 || c.tokens != 1 || c.unroll != 1))
         return Error::make(ErrorCode::InvalidArgument, "%s: rows, tokens and unroll must be 1 for this op (see default_config)", name);
-    if (c.op == KernelOp::Copy) {
-        if (c.prefetch)
-            return Error::make(ErrorCode::InvalidArgument, "%s: copy has no prefetch variant", name);
-        return {};
-    }
-    if (c.op == KernelOp::QuantizeQ8 || is_q8_op(c.op)) {
-        if (c.shape.gs < 4 || c.shape.gs % 4 != 0 || c.shape.n % c.shape.gs != 0)
-            return Error::make(ErrorCode::JitUnsupported, "%s: Q8 group size must be a multiple of 4 that divides n (n=%u, gs=%u)",
-                name, c.shape.n, c.shape.gs);
-    }
     if (c.unroll < 1 || c.unroll > 8)
         return Error::make(ErrorCode::InvalidArgument, "%s: unroll must be 1..8", name);
-    if (c.op == KernelOp::QuantizeQ8) {
-        if (c.prefetch || (c.flags & variant::aligned))
-            return Error::make(ErrorCode::InvalidArgument, "%s: the quantizer has no prefetch or aligned variant", name);
-        return {};
-    }
+    if (is_q8g(c.op) && c.op.kind != OpKind::Copy
+        && (c.shape.gs < 4 || c.shape.gs % 4 != 0 || c.shape.n % c.shape.gs != 0))
+        return Error::make(ErrorCode::JitUnsupported, "%s: Q8 group size must be a multiple of 4 that divides n (n=%u, gs=%u)",
+            name, c.shape.n, c.shape.gs);
+    return {};
+}
 
-    // Matrix kernels.
-    const bool matvec = c.op == KernelOp::MatvecF32 || c.op == KernelOp::MatvecQ8;
+kl::ErrorOr<void> check_copy(const KernelConfig& c, const char* name)
+{
+    if (c.prefetch)
+        return Error::make(ErrorCode::InvalidArgument, "%s: copy has no prefetch variant", name);
+    if ((c.flags & variant::rep_movsb) && (c.flags & variant::nontemporal))
+        return Error::make(ErrorCode::InvalidArgument, "%s: rep movsb and streaming stores exclude each other", name);
+    if (c.shape.d != 1 || c.shape.t != 1)
+        return Error::make(ErrorCode::InvalidArgument, "%s: a copy has d = t = 1", name);
+    return {};
+}
+
+kl::ErrorOr<void> check_quantize(const KernelConfig& c, const char* name)
+{
+    if (c.prefetch || (c.flags & variant::aligned))
+        return Error::make(ErrorCode::InvalidArgument, "%s: the quantizer has no prefetch or aligned variant", name);
+    if (!is_q8g(c.op))
+        return Error::make(ErrorCode::JitUnsupported, "%s: only the Q8 quantizer is generated", name);
+    if (c.shape.t == 0 || c.shape.d != c.shape.n / c.shape.gs)
+        return Error::make(ErrorCode::InvalidArgument, "%s: a quantizer has d = n / gs groups and t >= 1 tokens", name);
+    return {};
+}
+
+kl::ErrorOr<void> check_matrix(const KernelConfig& c, const char* name)
+{
     if (c.shape.d == 0 || c.shape.t == 0)
         return Error::make(ErrorCode::InvalidArgument, "%s: d and t must be at least 1", name);
-    if (matvec && c.shape.t != 1)
+    if (c.op.kind == OpKind::Matvec && c.shape.t != 1)
         return Error::make(ErrorCode::InvalidArgument, "%s: a matvec kernel has t = 1 (use matmul for %u tokens)", name, c.shape.t);
     if (c.rows < 1 || c.rows > 16)
         return Error::make(ErrorCode::InvalidArgument, "%s: rows in flight must be 1..16", name);
@@ -152,13 +157,29 @@ kl::ErrorOr<void> check_config(const KernelConfig& c)
         return Error::make(ErrorCode::InvalidArgument, "%s: tokens in flight must be 1..min(8, t)", name);
     if (c.prefetch > 32768)
         return Error::make(ErrorCode::InvalidArgument, "%s: prefetch distance %u is above 32768 bytes", name, c.prefetch);
-    const u64 elem = is_q8_op(c.op) ? 1 : 4;
-    const u64 row_bytes = c.shape.n * elem;
+    const u64 row_bytes = weight_row_bytes(c.op.format, c.shape.n);
     if (row_bytes * (c.rows + c.tokens + 1) >= max_displacement || u64(c.shape.d) * 4 * c.shape.t >= max_displacement
-        || u64(c.shape.n) * c.shape.d * elem >= (1ull << 40))
+        || row_bytes * c.shape.d >= (1ull << 40))
         return Error::make(ErrorCode::JitUnsupported, "%s: the shape is too large for 32-bit displacements", name);
-    if ((c.flags & variant::aligned) && row_bytes % vbytes != 0)
-        return Error::make(ErrorCode::JitUnsupported, "%s: the aligned variant needs rows of a multiple of %u bytes", name, vbytes);
+    if ((c.flags & variant::aligned) && row_bytes % vector_bytes(c.isa) != 0)
+        return Error::make(ErrorCode::JitUnsupported, "%s: the aligned variant needs rows of a multiple of %u bytes", name,
+            vector_bytes(c.isa));
+    return {};
+}
+
+}
+
+kl::ErrorOr<void> check_config(const KernelConfig& c)
+{
+    char name[96];
+    format_config_name(name, sizeof(name), c);
+    TRY(check_common(c, name));
+    switch (c.op.kind) {
+    case OpKind::Copy: return check_copy(c, name);
+    case OpKind::Quantize: return check_quantize(c, name);
+    case OpKind::Matvec:
+    case OpKind::Matmul: return check_matrix(c, name);
+    }
     return {};
 }
 
@@ -168,7 +189,7 @@ kl::ErrorOr<void> check_runnable(const KernelConfig& c, const CpuCaps& caps)
     format_config_name(name, sizeof(name), c);
     if (static_cast<u8>(c.isa) > static_cast<u8>(caps.best))
         return Error::make(ErrorCode::JitUnsupported, "%s: this CPU supports up to %s", name, kl::cpu::isa_name(caps.best));
-    if (c.isa == Isa::Avx512 && (is_q8_op(c.op) || c.op == KernelOp::QuantizeQ8) && !caps.avx512bw)
+    if (c.isa == Isa::Avx512 && is_q8g(c.op) && c.op.kind != OpKind::Copy && !caps.avx512bw)
         return Error::make(ErrorCode::JitUnsupported, "%s: needs AVX-512BW, which this CPU lacks", name);
     if ((c.flags & variant::vnni) && !caps.avx512vnni)
         return Error::make(ErrorCode::JitUnsupported, "%s: needs AVX-512 VNNI, which this CPU lacks", name);

@@ -1,30 +1,9 @@
-// Phase counters and the cost of a timing pair (see profiler.h).
+// The cost of a timing pair (see profiler.h).
 #include "microjit/profiler.h"
 
-#include <string.h>
+#include "kernel_lib/time/tsc.h"
 
 namespace mjit {
-
-PhaseCounter g_phases[static_cast<int>(Phase::Count)];
-bool g_phases_enabled = true;
-
-const char* phase_name(Phase phase)
-{
-    switch (phase) {
-    case Phase::Embedding: return "embedding";
-    case Phase::RmsNorm: return "rmsnorm";
-    case Phase::Rope: return "rope";
-    case Phase::Attention: return "attention";
-    case Phase::Swiglu: return "swiglu";
-    case Phase::Residual: return "residual";
-    case Phase::Quantize: return "quantize";
-    case Phase::Sampler: return "sampler";
-    case Phase::Count: break;
-    }
-    return "?";
-}
-
-void reset_phases() { memset(g_phases, 0, sizeof(g_phases)); }
 
 double timing_pair_cycles()
 {

@@ -1,43 +1,23 @@
-// Phases of the forward pass that are not dispatched kernels (norms, RoPE, attention,
-// SwiGLU, sampling, ...), timed per phase so the report shows where the rest of the time
-// goes. Unfenced rdtsc: these spans are short and their order does not matter.
+// What the profile report needs besides the dispatcher's slots: the cost of one timing
+// pair (the profiler's own overhead), and the application's phase counters (the parts of
+// its work that are not dispatched kernels, named by the application: microjit knows
+// nothing of what they are).
 #pragma once
 
-#include "kernel_lib/time/tsc.h"
+#include "kernel_lib/base/types.h"
 
 namespace mjit {
-
-enum class Phase : u8 { Embedding, RmsNorm, Rope, Attention, Swiglu, Residual, Quantize, Sampler, Count };
-
-const char* phase_name(Phase phase);
 
 struct PhaseCounter {
     u64 calls;
     u64 cycles;
 };
 
-extern PhaseCounter g_phases[static_cast<int>(Phase::Count)];
-extern bool g_phases_enabled;
-
-void reset_phases();
-
-class PhaseScope {
-public:
-    explicit PhaseScope(Phase phase) : m_phase(phase), m_start(g_phases_enabled ? kl::time::rdtsc() : 0) {}
-    ~PhaseScope()
-    {
-        if (m_start) {
-            PhaseCounter& c = g_phases[static_cast<int>(m_phase)];
-            ++c.calls;
-            c.cycles += kl::time::rdtsc() - m_start;
-        }
-    }
-    PhaseScope(const PhaseScope&) = delete;
-    PhaseScope& operator=(const PhaseScope&) = delete;
-
-private:
-    Phase m_phase;
-    u64 m_start;
+// The application's phases: `count` names and counters, index for index.
+struct PhaseTable {
+    const char* const* names;
+    PhaseCounter* counters;
+    u32 count;
 };
 
 // Cycles one fenced timing pair costs (measured once), for the profiler's own overhead.

@@ -1,6 +1,8 @@
 // Scalar reference kernels (see reference.h).
 #include "microjit/reference.h"
 
+#include <string.h>
+
 #include "kernel_lib/libm/math.h"
 
 // No fused multiply-add, whatever the command line says: every product is rounded before
@@ -42,7 +44,7 @@ void matmul_f32(const KernelArgs* a)
     const float* x = static_cast<const float*>(a->x);
     for (u32 tok = 0; tok < a->t; ++tok) {
         const float* xt = x + static_cast<u64>(tok) * a->n;
-        float* out = a->out + static_cast<u64>(tok) * a->d;
+        float* out = static_cast<float*>(a->out) + static_cast<u64>(tok) * a->d;
         for (u64 row = a->row_begin; row < a->row_end; ++row)
             out[row] = dot_f32(w + row * a->n, xt, a->n);
     }
@@ -56,7 +58,7 @@ void matmul_q8(const KernelArgs* a)
     for (u32 tok = 0; tok < a->t; ++tok) {
         const i8* xt = x + static_cast<u64>(tok) * a->n;
         const float* xs = a->x_scale + static_cast<u64>(tok) * groups;
-        float* out = a->out + static_cast<u64>(tok) * a->d;
+        float* out = static_cast<float*>(a->out) + static_cast<u64>(tok) * a->d;
         for (u64 row = a->row_begin; row < a->row_end; ++row) {
             const i8* wr = w + row * a->n;
             const float* ws = a->w_scale + row * groups;
@@ -73,10 +75,6 @@ void matmul_q8(const KernelArgs* a)
     }
 }
 
-KernelFn kernel_for(Op op)
-{
-    return op_is_q8(op) ? matmul_q8 : matmul_f32;
-}
 
 void quantize_q8(const float* x, i8* q, float* scales, u32 n, u32 gs)
 {
@@ -93,6 +91,32 @@ void quantize_q8(const float* x, i8* q, float* scales, u32 n, u32 gs)
         for (u32 i = 0; i < gs; ++i)
             q[g * gs + i] = scale == 0.0f ? 0 : static_cast<i8>(kl::roundf(xg[i] / scale));
     }
+}
+
+void quantize_q8_kernel(const KernelArgs* a)
+{
+    if (a->row_end <= a->row_begin)
+        return;
+    const u64 groups = a->n / a->gs;
+    const u32 values = static_cast<u32>((a->row_end - a->row_begin) * a->gs);
+    for (u32 tok = 0; tok < a->t; ++tok) {
+        const u64 first = tok * groups + a->row_begin;
+        quantize_q8(static_cast<const float*>(a->x) + first * a->gs, static_cast<i8*>(a->out) + first * a->gs,
+            a->out_scale + first, values, a->gs);
+    }
+}
+
+void copy(const KernelArgs* a) { memcpy(a->out, a->x, a->n); }
+
+KernelFn kernel_for(Op op)
+{
+    switch (op.kind) {
+    case OpKind::Matvec:
+    case OpKind::Matmul: return format_info(op.format).reference;
+    case OpKind::Quantize: return is_q8g(op) ? quantize_q8_kernel : nullptr;
+    case OpKind::Copy: return copy;
+    }
+    return nullptr;
 }
 
 }

@@ -21,7 +21,7 @@
 // but may neither fuse nor reorder.
 #pragma once
 
-#include "microjit/kernel_abi.h"
+#include "microjit/op.h"
 
 namespace mjit::ref {
 
@@ -33,11 +33,19 @@ void matmul_f32(const KernelArgs* args);
 // Q8_0: exact int32 group sums, accumulated as ((float)isum * w_scale) * x_scale.
 void matmul_q8(const KernelArgs* args);
 
-// The reference kernel for an op (matvec and matmul share the loops above).
-KernelFn kernel_for(Op op);
-
 // Q8_0 activation quantization of formats.md: per group of gs values
 // scale = max|x| / 127, q = round(x / scale) (half away from zero; q = 0 when scale = 0).
 void quantize_q8(const float* x, i8* q, float* scales, u32 n, u32 gs);
+
+// The same as a kernel (op quantize_q8, kernel_abi.h): groups row_begin..row_end of every
+// token of x [t][n] into out [t][n] and out_scale [t][n / gs].
+void quantize_q8_kernel(const KernelArgs* args);
+
+// Op copy: memcpy of n bytes (the C library's, which generated copies must beat).
+void copy(const KernelArgs* args);
+
+// The reference kernel of an op (matvec and matmul share the format's loops), or null
+// when there is none (an op the engine never asks for).
+KernelFn kernel_for(Op op);
 
 }

@@ -1,4 +1,4 @@
-// Run-time tier switching (see tier_control.h).
+// Tier switching for a whole dispatcher (see tier_control.h).
 #include "microjit/tier_control.h"
 
 #include <stdio.h>
@@ -6,6 +6,22 @@
 #include "microjit/tiering.h"
 
 namespace mjit {
+
+u32 tiers_install_defaults(Dispatcher& dispatcher, Tiering& tiering)
+{
+    u32 installed = 0;
+    for (int i = 0; i < dispatcher.slot_count(); ++i) {
+        KernelSlot& slot = dispatcher.slot_at(i);
+        if (slot.tier != Tier::Reference)
+            continue;
+        auto result = tiering.install_default(slot);
+        if (result.is_error())
+            snprintf(slot.reason, sizeof(slot.reason), "no default kernel: %s", result.error().message());
+        else
+            installed += slot.tier == Tier::Default ? 1 : 0;
+    }
+    return installed;
+}
 
 void tiers_to_reference(Dispatcher& dispatcher, const char* why)
 {
@@ -19,7 +35,6 @@ void tiers_to_reference(Dispatcher& dispatcher, const char* why)
         slot.skip = 0;
         snprintf(slot.reason, sizeof(slot.reason), "%s", why);
     }
-    dispatcher.use_jit_quantizer(false);
     // With every slot on tier 0, detaching leaves them all without a policy.
     dispatcher.attach(nullptr);
 }
@@ -28,14 +43,15 @@ void tiers_resume(Dispatcher& dispatcher, Tiering& tiering)
 {
     for (int i = 0; i < dispatcher.slot_count(); ++i) {
         KernelSlot& slot = dispatcher.slot_at(i);
-        if (slot.tier == Tier::Jit)
-            continue;  // still serving a published kernel: nothing to resume
+        if (slot.tier != Tier::Reference)
+            continue;  // still serving a generated kernel: nothing to resume
         slot.reason[0] = 0;
         slot.skip = 0;
     }
-    // attach() marks every slot not on a published kernel unsettled (when tuning is enabled).
+    // attach() marks every slot not on a tuned kernel unsettled (when tuning is enabled).
     dispatcher.attach(&tiering);
-    dispatcher.use_jit_quantizer(tiering.options().enabled);
+    if (tiering.options().enabled)
+        tiers_install_defaults(dispatcher, tiering);
 }
 
 }

@@ -5,27 +5,28 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "kernel_lib/libm/math.h"
 #include "kernel_lib/mem/alloc.h"
 #include "kernel_lib/time/tsc.h"
 #include "microjit/candidates.h"
 #include "microjit/code_cache.h"
 #include "microjit/jit.h"
-#include "microjit/reference.h"
+#include "microjit/verify.h"
 
 namespace mjit {
 
 // A slot's tuning in progress. Allocated when tuning starts, freed when it ends.
 struct TuningState {
     KernelConfig configs[max_candidates];
-    KernelFn fns[max_candidates];
-    u64 best_cycles[max_candidates];  // 0 = not timed (or dropped)
+    KernelFn fns[max_candidates];       // obtained and verified candidates
+    bool owned[max_candidates];         // obtained here (else: the kernel the slot already serves)
+    u64 best_cycles[max_candidates];    // 0 = not timed (or dropped)
     u32 runs[max_candidates];
     bool dropped[max_candidates];
-    u64 ref_best = 0;           // the reference's fastest call while tuning (same conditions)
+    u64 baseline_best = 0;      // the current kernel's fastest call while tuning (same conditions)
     usize count = 0;
     usize index = 0;            // the candidate being run
-    float* scratch = nullptr;   // [t][d] candidate outputs
+    void* scratch = nullptr;    // a candidate's out (and out_scale) on a live call
+    float* scratch_scale = nullptr;
     char first_failure[120] {};
 };
 
@@ -45,7 +46,7 @@ void cache_discard(void* context, const KernelConfig& config)
 
 usize cache_candidates(void*, Op op, Shape shape, bool streamed, KernelConfig* out, usize capacity)
 {
-    return candidate_configs(kernel_op(op), shape, target_isa(), host_caps(), out, capacity, streamed);
+    return candidate_configs(op, shape, target_isa(), host_caps(), out, capacity, streamed);
 }
 
 struct GuardedRun {
@@ -59,7 +60,18 @@ void run_kernel(void* context)
     run->fn(run->args);
 }
 
-u64 elements(const KernelArgs& args) { return static_cast<u64>(args.t) * args.d; }
+// Adds the cycles since `start` to `total` when the scope ends.
+class SpentCycles {
+public:
+    explicit SpentCycles(u64& total) : m_total(total), m_start(kl::time::rdtsc()) {}
+    ~SpentCycles() { m_total += kl::time::rdtsc() - m_start; }
+    SpentCycles(const SpentCycles&) = delete;
+    SpentCycles& operator=(const SpentCycles&) = delete;
+
+private:
+    u64& m_total;
+    u64 m_start;
+};
 
 }
 
@@ -75,45 +87,92 @@ Tiering::Tiering(const TieringHooks& hooks, const TieringOptions& options)
 {
 }
 
-i64 first_mismatch(const KernelArgs& a, const float* got, const float* expected)
-{
-    for (u32 tok = 0; tok < a.t; ++tok) {
-        for (u64 row = a.row_begin; row < a.row_end; ++row) {
-            u64 i = static_cast<u64>(tok) * a.d + row;
-            // Bits, not values: every generated kernel follows the reference's summation
-            // order exactly (microjit/reference.h), so any difference, even 1 ulp or the
-            // sign of a zero, is a defect.
-            if (__builtin_memcmp(&got[i], &expected[i], sizeof(float)) != 0)
-                return static_cast<i64>(i);
-        }
-    }
-    return -1;
-}
-
-kl::ErrorOr<void> Tiering::verify(KernelSlot& slot, KernelFn candidate, const KernelArgs& args, float* scratch)
+kl::ErrorOr<void> Tiering::verify(KernelSlot& slot, KernelFn candidate, const KernelArgs& args, void* scratch,
+    float* scratch_scale)
 {
     KernelArgs trial = args;
     trial.out = scratch;
+    trial.out_scale = scratch_scale;
     GuardedRun run { candidate, &trial };
     kl::Fault fault {};
     auto guarded = kl::run_guarded(run_kernel, &run, &fault);
     if (guarded.is_error())
         return kl::Error::make(kl::ErrorCode::JitFault, "fault: %s", guarded.error().message());
-    i64 bad = first_mismatch(args, scratch, args.out);
-    if (bad >= 0)
-        return kl::Error::make(kl::ErrorCode::JitMismatch, "mismatch at token %lld row %lld: %.9g, reference %.9g",
-            static_cast<long long>(bad / args.d), static_cast<long long>(bad % args.d), static_cast<double>(scratch[bad]),
-            static_cast<double>(args.out[bad]));
-    (void)slot;
+    return compare_outputs(slot.op, args, scratch, scratch_scale, args.out, args.out_scale);
+}
+
+kl::ErrorOr<void> Tiering::verify_on_sample(KernelSlot& slot, KernelFn candidate)
+{
+    Sample sample;
+    TRY(sample.build(slot));
+    for (u32 w = 0; w < sample.window_count(); ++w) {
+        const KernelArgs expected = sample.expected_call(w);
+        // The reference's run, scaled to the whole row range, stands for the reference in
+        // the report's speedup (an estimate: the sample is small and may sit in the caches).
+        const u64 begin = kl::time::rdtsc_begin();
+        slot.reference(&expected);
+        const u64 cycles = kl::time::rdtsc_end() - begin;
+        const u64 rows = expected.row_end - expected.row_begin;
+        if (w == 0 && rows)
+            slot.ref.note(cycles * expected.d / rows);
+        TRY(verify(slot, candidate, expected, const_cast<void*>(sample.scratch()),
+            const_cast<float*>(sample.scratch_scale())));
+    }
     return {};
 }
 
-void Tiering::settle_on_reference(KernelSlot& slot, const char* why)
+void Tiering::publish(KernelSlot& slot, KernelFn fn, const KernelConfig& config, Tier tier)
+{
+    Dispatcher::publish(slot, fn);
+    if (slot.tier == Tier::Default && tier == Tier::Tuned)
+        slot.default_cycles = slot.jit.mean();
+    // The new kernel's timings start afresh; the calls served so far still count.
+    const u64 calls = slot.jit.calls;
+    slot.jit = {};
+    slot.jit.calls = calls;
+    slot.config = config;
+    format_config_name(slot.config_name, sizeof(slot.config_name), config);
+    slot.tier = tier;
+    slot.reason[0] = 0;
+    slot.settled = tier == Tier::Tuned || !m_options.enabled;
+    slot.skip = slot.settled ? m_options.sample_interval - 1 : 0;
+}
+
+void Tiering::settle(KernelSlot& slot, const char* why)
 {
     snprintf(slot.reason, sizeof(slot.reason), "%s", why);
-    slot.tier = Tier::Reference;
     slot.settled = true;
     slot.skip = m_options.sample_interval - 1;
+}
+
+kl::ErrorOr<void> Tiering::publish_verified(KernelSlot& slot, const KernelConfig& config, Tier tier)
+{
+    SpentCycles spent(m_spent_cycles);
+    KernelFn fn = TRY(m_hooks.obtain(m_hooks.context, config));
+    auto verified = verify_on_sample(slot, fn);
+    if (verified.is_error()) {
+        m_hooks.discard(m_hooks.context, config);
+        return verified.release_error();
+    }
+    publish(slot, fn, config, tier);
+    return {};
+}
+
+kl::ErrorOr<void> Tiering::install_default(KernelSlot& slot)
+{
+    if (!m_options.enabled)
+        return {};
+    // A copy has a strong reference, the C library's memcpy: a generated one serves only
+    // after it measured faster on the program's own calls (tuning compares every candidate
+    // with the kernel serving).
+    if (slot.op.kind == OpKind::Copy) {
+        snprintf(slot.reason, sizeof(slot.reason), "memcpy until a generated copy measures faster");
+        return {};
+    }
+    KernelConfig config;
+    if (m_hooks.candidates(m_hooks.context, slot.op, slot.shape, m_options.weights_streamed, &config, 1) == 0)
+        return kl::Error::make(kl::ErrorCode::JitUnsupported, "no kernel can be generated for this shape and CPU");
+    return publish_verified(slot, config, Tier::Default);
 }
 
 void Tiering::abandon(KernelSlot& slot)
@@ -122,7 +181,7 @@ void Tiering::abandon(KernelSlot& slot)
     if (!t)
         return;
     for (usize i = 0; i < t->count; ++i)
-        if (t->fns[i])
+        if (t->fns[i] && t->owned[i])
             m_hooks.discard(m_hooks.context, t->configs[i]);
     kl::mem::release(t->scratch);
     t->~TuningState();
@@ -134,32 +193,37 @@ bool Tiering::start_tuning(KernelSlot& slot)
 {
     auto memory = kl::mem::allocate(sizeof(TuningState), 64, "JIT tuning state");
     if (memory.is_error()) {
-        settle_on_reference(slot, memory.error().message());
+        settle(slot, memory.error().message());
         return false;
     }
     auto* t = new (memory.value()) TuningState();
-    usize capacity = m_options.max_candidates < max_candidates ? m_options.max_candidates : max_candidates;
+    const usize capacity = m_options.max_candidates < max_candidates ? m_options.max_candidates : max_candidates;
     t->count = m_hooks.candidates(m_hooks.context, slot.op, slot.shape, m_options.weights_streamed, t->configs,
         capacity);
-    u64 bytes = static_cast<u64>(slot.shape.t) * slot.shape.d * sizeof(float);
-    auto scratch = kl::mem::allocate(bytes, 64, "JIT verification output");
+    KernelArgs whole {};
+    whole.n = slot.shape.n;
+    whole.d = slot.op.kind == OpKind::Copy ? 1 : slot.shape.d;
+    whole.t = slot.shape.t;
+    whole.gs = slot.shape.gs;
+    const u64 out_bytes = out_span(slot.op, whole).total, scale_bytes = out_scale_span(slot.op, whole).total;
+    auto scratch = kl::mem::allocate(out_bytes + scale_bytes + 64, 64, "JIT verification output");
     if (scratch.is_error() || t->count == 0) {
         const bool nothing = t->count == 0;
         if (!scratch.is_error())
             kl::mem::release(scratch.value());
         t->~TuningState();
         kl::mem::release(t);
-        settle_on_reference(slot, nothing ? "no kernel can be generated for this shape and CPU"
-                                          : "no memory for the verification buffer");
+        settle(slot, nothing ? "no kernel can be generated for this shape and CPU" : "no memory for the verification buffer");
         return false;
     }
-    t->scratch = static_cast<float*>(scratch.value());
+    t->scratch = scratch.value();
+    t->scratch_scale = scale_bytes ? reinterpret_cast<float*>(static_cast<u8*>(t->scratch) + ((out_bytes + 63) & ~63ull))
+                                   : nullptr;
     slot.tuning = t;
-    slot.tier = Tier::Tuning;
     return true;
 }
 
-void Tiering::tune(KernelSlot& slot, const KernelArgs& args)
+void Tiering::try_next_candidate(KernelSlot& slot, const KernelArgs& args)
 {
     TuningState& t = *slot.tuning;
     const usize c = t.index;
@@ -172,38 +236,51 @@ void Tiering::tune(KernelSlot& slot, const KernelArgs& args)
         }
         ++t.index;
     };
+    if (slot.tier != Tier::Reference && t.configs[c] == slot.config) {
+        t.fns[c] = slot.fn;  // the kernel serving now: verified already, timed like the others
+        return;
+    }
+    SpentCycles spent(m_spent_cycles);
+    auto fn = m_hooks.obtain(m_hooks.context, t.configs[c]);
+    if (fn.is_error()) {
+        drop(fn.error().message());
+        return;
+    }
+    t.fns[c] = fn.value();
+    t.owned[c] = true;
+    auto verified = verify(slot, t.fns[c], args, t.scratch, t.scratch_scale);
+    if (verified.is_error())
+        drop(verified.error().message());
+}
 
+void Tiering::tune(KernelSlot& slot, const KernelArgs& args)
+{
+    TuningState& t = *slot.tuning;
+    const usize c = t.index;
     if (t.fns[c]) {
         // A verified candidate serves the live call itself and is timed on it: on the
         // caches as the program leaves them (weights that stream from memory are timed
         // streaming) and split across the cores as the slot's calls are, exactly as the
-        // reference was. Timing it right after the reference on the same weights would time
-        // it on warm caches, and pick the wrong kernel.
+        // current kernel is. Timing it right after another kernel on the same weights would
+        // time it on warm caches, and pick the wrong kernel.
         const u64 start = kl::time::rdtsc_begin();
         run(slot, t.fns[c], args);
         const u64 cycles = kl::time::rdtsc_end() - start;
+        ++slot.current().calls;
         if (t.best_cycles[c] == 0 || cycles < t.best_cycles[c])
             t.best_cycles[c] = cycles;
         if (++t.runs[c] >= m_options.tune_calls)
             ++t.index;
     } else {
-        // The reference produces the real output (and is timed); the next candidate is
+        // The current kernel produces the real output (and is timed); the next candidate is
         // generated and checked against that output, bit for bit, under the fault guard.
         const u64 begin = kl::time::rdtsc_begin();
-        run(slot, slot.reference, args);
+        run(slot, slot.fn, args);
         const u64 cycles = kl::time::rdtsc_end() - begin;
-        slot.ref.record(cycles);
-        if (t.ref_best == 0 || cycles < t.ref_best)
-            t.ref_best = cycles;
-        auto fn = m_hooks.obtain(m_hooks.context, t.configs[c]);
-        if (fn.is_error()) {
-            drop(fn.error().message());
-        } else {
-            t.fns[c] = fn.value();
-            auto verified = verify(slot, t.fns[c], args, t.scratch);
-            if (verified.is_error())
-                drop(verified.error().message());
-        }
+        slot.current().record(cycles);
+        if (t.baseline_best == 0 || cycles < t.baseline_best)
+            t.baseline_best = cycles;
+        try_next_candidate(slot, args);
     }
     if (t.index >= t.count)
         finish(slot);
@@ -217,28 +294,20 @@ void Tiering::finish(KernelSlot& slot)
         if (!t.dropped[i] && t.best_cycles[i] != 0 && (best == t.count || t.best_cycles[i] < t.best_cycles[best]))
             best = i;
     }
-    // The reference's best call while tuning, taken on the same kind of live calls as the
-    // candidates' (its all-time best may come from a call on warm caches).
-    const u64 reference = t.ref_best ? t.ref_best : slot.ref.min_cycles;
     char why[120];
     if (best == t.count) {
         snprintf(why, sizeof(why), "every candidate failed; first: %s", t.first_failure);
-    } else if (reference != 0 && t.best_cycles[best] >= reference) {
-        snprintf(why, sizeof(why), "no candidate beat the reference (best %llu vs %llu cycles)",
-            static_cast<unsigned long long>(t.best_cycles[best]), static_cast<unsigned long long>(reference));
-        best = t.count;
-    }
-    if (best < t.count) {
-        Dispatcher::publish(slot, t.fns[best]);
-        slot.config = t.configs[best];
-        format_config_name(slot.config_name, sizeof(slot.config_name), t.configs[best]);
-        t.fns[best] = nullptr;  // published: not discarded with the losers
-        slot.tier = Tier::Jit;
-        slot.settled = true;
-        slot.reason[0] = 0;
-        slot.skip = m_options.sample_interval - 1;
+        settle(slot, why);
+    } else if (!t.owned[best]) {
+        settle(slot, "the default kernel was the fastest candidate");
+    } else if (t.baseline_best != 0 && t.best_cycles[best] >= t.baseline_best) {
+        snprintf(why, sizeof(why), "no candidate beat the %s kernel (best %llu vs %llu cycles)",
+            slot.tier == Tier::Reference ? "reference" : slot.tier == Tier::Default ? "default" : "tuned",
+            static_cast<unsigned long long>(t.best_cycles[best]), static_cast<unsigned long long>(t.baseline_best));
+        settle(slot, why);
     } else {
-        settle_on_reference(slot, why);
+        publish(slot, t.fns[best], t.configs[best], Tier::Tuned);
+        t.owned[best] = false;  // published: not discarded with the losers
     }
     abandon(slot);
 }
@@ -249,43 +318,14 @@ bool Tiering::step(KernelSlot& slot, const KernelArgs& args)
         slot.settled = true;
         return false;
     }
-    if (slot.tier == Tier::Reference) {
-        bool hot = slot.ref.calls >= m_options.hot_calls && slot.ref.timed_cycles >= m_options.hot_cycles;
+    if (!slot.tuning) {
+        const TierProfile& p = slot.current();
+        const bool hot = p.calls >= m_options.hot_calls && p.timed_cycles >= m_options.hot_cycles;
         if (!hot || !start_tuning(slot))
             return false;
     }
     tune(slot, args);
     return true;
-}
-
-kl::ErrorOr<void> Tiering::warm_start(KernelSlot& slot, const KernelConfig& config, const KernelArgs& sample)
-{
-    if (!m_options.enabled || slot.settled)
-        return {};
-    KernelFn fn = TRY(m_hooks.obtain(m_hooks.context, config));
-    u64 bytes = elements(sample) * sizeof(float);
-    float* scratch = static_cast<float*>(TRY(kl::mem::allocate(bytes, 64, "warm-start verification")));
-    // Two reference runs (the first warms the caches), timed for the report's speedup.
-    for (int run = 0; run < 2; ++run) {
-        u64 begin = kl::time::rdtsc_begin();
-        slot.reference(&sample);
-        u64 cycles = kl::time::rdtsc_end() - begin;
-        if (run == 1)
-            slot.ref.note(cycles);
-    }
-    auto verified = verify(slot, fn, sample, scratch);
-    kl::mem::release(scratch);
-    if (verified.is_error()) {
-        m_hooks.discard(m_hooks.context, config);
-        return verified.release_error();
-    }
-    Dispatcher::publish(slot, fn);
-    slot.config = config;
-    format_config_name(slot.config_name, sizeof(slot.config_name), config);
-    slot.tier = Tier::Jit;
-    slot.settled = true;
-    slot.skip = m_options.sample_interval - 1;
-    return {};
 }
 
 }

@@ -1,19 +1,21 @@
 // The self-optimisation loop: which kernel serves each dispatcher slot, decided by
 // measurement on the program's own calls.
 //
-// Per slot: tier 0 (the reference kernel) serves and is timed. Once the slot is hot
-// (`hot_calls` calls and `hot_cycles` cycles spent on it), tuning starts: each candidate
-// config (candidates.h: rows in flight, unroll, prefetch, ISA) is generated on a live call
-// that the reference serves, run once under the fault guard into a scratch buffer and
-// compared with the reference's output bit for bit (generated kernels follow the
-// reference's summation order exactly), then serves `tune_calls` further live calls itself,
-// timed on them (so it is timed on the caches as the program leaves them, like the
-// reference). The fastest verified candidate is published by an atomic pointer swap if it
-// beats the reference; otherwise, and on every failure (fault, mismatch, arena full,
-// nothing to generate), the slot stays on tier 0 and the reason is recorded for the report.
+// When the model is loaded every slot gets its default generated kernel (tier 1: the
+// first autotuning candidate, the a-priori best guess), verified bit for bit against the
+// reference on a sample (verify.h) under the fault guard, so no call of the first token
+// runs on the scalar reference. From there, per slot: once hot (`hot_calls` calls and
+// `hot_cycles` cycles on its current kernel), tuning starts. Each candidate config
+// (candidates.h) is generated on a live call that the current kernel serves and is checked
+// against that call's output bit for bit under the fault guard (the current kernel equals
+// the reference bit for bit, so this is the reference check), then serves `tune_calls`
+// further live calls itself, timed on them (on the caches as the program leaves them).
+// The fastest verified candidate replaces the current kernel (tier 2) if it beats it;
+// otherwise, and on every failure (fault, mismatch, arena full, nothing to generate), the
+// slot keeps its kernel and the reason is recorded for the report.
 //
-// Warm start: decisions of an earlier run (profile payload) are generated and verified on
-// sample inputs before the first token, so the first token already runs on them.
+// Warm start: decisions of an earlier run (profile payload) are published the same way as
+// the defaults, verified on a sample, before the first token.
 #pragma once
 
 #include "kernel_lib/base/error.h"
@@ -27,7 +29,7 @@ class CodeCache;
 
 struct TieringOptions {
     bool enabled = true;          // false: tier 0 throughout (JIT=off), still profiled
-    u32 hot_calls = 4;            // calls on tier 0 before tuning may start
+    u32 hot_calls = 4;            // calls on the current kernel before tuning may start
     u64 hot_cycles = 100000;      // ... and cycles spent on them
     u32 tune_calls = 3;           // timed live calls per candidate
     u32 max_candidates = 8;
@@ -58,30 +60,39 @@ public:
     // Applies to slots that start tuning from now on.
     void set_weights_streamed(bool streamed) { m_options.weights_streamed = streamed; }
 
+    // Tier 1: the slot's first candidate, verified on a sample and published. On failure
+    // the slot stays on the reference (and may still tune) and the error says why. Copies
+    // stay on memcpy until tuning finds a faster generated one.
+    kl::ErrorOr<void> install_default(KernelSlot& slot);
+
+    // Publishes `config` for the slot at `tier` after verifying it on a sample (warm
+    // start). On failure the slot keeps its kernel and tunes normally.
+    kl::ErrorOr<void> publish_verified(KernelSlot& slot, const KernelConfig& config, Tier tier);
+
     // Called by call_timed for slots that have not settled; true when it served the call.
     bool step(KernelSlot& slot, const KernelArgs& args);
-
-    // Publishes `config` for the slot at once, after verifying it on `sample` (whose
-    // `out` receives the reference result). On failure the slot keeps tuning normally
-    // and the error says why.
-    kl::ErrorOr<void> warm_start(KernelSlot& slot, const KernelConfig& config, const KernelArgs& sample);
 
     // Frees a slot's tuning state (if tuning was interrupted).
     void abandon(KernelSlot& slot);
 
+    // TSC cycles spent generating and verifying kernels so far (defaults, warm start and
+    // tuning): what the JIT itself cost the program.
+    u64 spent_cycles() const { return m_spent_cycles; }
+
 private:
     bool start_tuning(KernelSlot& slot);
     void tune(KernelSlot& slot, const KernelArgs& args);
+    void try_next_candidate(KernelSlot& slot, const KernelArgs& args);
     void finish(KernelSlot& slot);
-    void settle_on_reference(KernelSlot& slot, const char* why);
-    kl::ErrorOr<void> verify(KernelSlot& slot, KernelFn candidate, const KernelArgs& args, float* scratch);
+    void publish(KernelSlot& slot, KernelFn fn, const KernelConfig& config, Tier tier);
+    void settle(KernelSlot& slot, const char* why);
+    kl::ErrorOr<void> verify(KernelSlot& slot, KernelFn candidate, const KernelArgs& args, void* scratch,
+        float* scratch_scale);
+    kl::ErrorOr<void> verify_on_sample(KernelSlot& slot, KernelFn candidate);
 
     TieringHooks m_hooks;
     TieringOptions m_options;
+    u64 m_spent_cycles = 0;
 };
-
-// First element of `got` (rows row_begin..row_end of every token) whose bits differ from
-// `expected`, or -1. Generated kernels must reproduce the reference bit for bit.
-i64 first_mismatch(const KernelArgs& args, const float* got, const float* expected);
 
 }

@@ -1,6 +1,7 @@
 // The micro-JIT as the engine uses it: one code cache and one tiering policy attached to a
-// transformer's dispatcher, the ISA cap, and the end-of-run profile report. Shared by the
-// host tool and the kernel app so both run the same self-optimisation loop.
+// transformer's dispatcher, the ISA cap, the on/off switch and the profile report. A
+// member of tllama::Engine (engine.h), so the host tool and the kernel app run the same
+// self-optimisation loop.
 #pragma once
 
 #include "kernel_lib/cpu/features.h"
@@ -30,32 +31,40 @@ public:
     EngineJit(const EngineJit&) = delete;
     EngineJit& operator=(const EngineJit&) = delete;
 
-    // Every matrix product of `t` is profiled and, when enabled, tiered. One transformer
-    // at a time: attaching another (or destroying the EngineJit) first returns the previous
-    // one's slots to the reference kernels, since its generated code lives in this cache.
+    // Every dispatched op of `t` is profiled and, when enabled, gets its default generated
+    // kernel now (timed: setup_ms()) and is tuned on live calls later. One transformer at a
+    // time: attaching another (or destroying the EngineJit) first returns the previous one's
+    // slots to the reference kernels, since their generated code lives in this cache.
     void attach(Transformer& t);
     void detach();
 
-    bool enabled() const { return m_options.enabled; }
+    // Enabled at start-up (JIT=on): only then can it be switched on.
+    bool available() const { return m_options.enabled; }
+    bool on() const { return m_on; }
+    // Off: every slot back to the reference; on: the defaults again, then tuning.
+    kl::ErrorOr<void> set_on(bool on);
     // The ISA generated kernels target ("avx2"), or "off".
     const char* isa_name() const;
 
-    // The profile table and the `@profile` line for the run that took `generation_cycles`.
-    void report(Transformer& t, double generation_cycles);
+    // Milliseconds spent installing the default kernels when attached.
+    double setup_ms() const { return m_setup_ms; }
+    // TSC cycles spent generating and verifying kernels since start-up.
+    u64 spent_cycles() const { return m_tiering.spent_cycles(); }
+    u32 defaults_installed() const { return m_defaults; }
 
     mjit::Tiering& tiering() { return m_tiering; }
     mjit::CodeCache& cache() { return m_cache; }
+    const mjit::CodeCache& cache() const { return m_cache; }
 
 private:
-    // Q8 models: the activation quantizer for one group, generated, verified bit for bit
-    // on a sample and installed in t's dispatcher (the reference stays otherwise).
-    kl::ErrorOr<void> install_quantizer(Transformer& t);
-
     JitOptions m_options;
     kl::cpu::Isa m_previous_cap;
     mjit::CodeCache m_cache;
     mjit::Tiering m_tiering;
     mjit::Dispatcher* m_attached = nullptr;
+    bool m_on = false;
+    double m_setup_ms = 0.0;
+    u32 m_defaults = 0;
 };
 
 }

@@ -172,7 +172,16 @@ ErrorOr<void> scan_q8_stack(const MatrixStack& m, const u8* file, i32 layers, co
     return {};
 }
 
-ErrorOr<Checkpoint> parse_q8(const u8* data, u64 size)
+// The fields of a Q8 header after the magic: version 2, the config, the shared-classifier
+// byte and a group size that divides dim and hidden_dim and keeps every tensor's scales
+// 4-byte aligned (they are read as floats in place).
+struct Q8Header {
+    Config config;
+    bool shared;
+    i32 group_size;
+};
+
+ErrorOr<Q8Header> read_q8_header(const u8* data, u64 size)
 {
     if (size < q8_header_bytes)
         return Error::make(ErrorCode::ModelSize, "Q8 model file is %llu bytes, shorter than its %u-byte header",
@@ -182,7 +191,8 @@ ErrorOr<Checkpoint> parse_q8(const u8* data, u64 size)
         return Error::make(ErrorCode::ModelQ8Header,
             "Q8 model header: version is %d, expected 2 (int8 Q8_0); fp32 models must use the legacy format (export.py --version 0)",
             version);
-    Config c;
+    Q8Header h;
+    Config& c = h.config;
     memcpy(&c, data + 8, sizeof(c));
     TRY(validate_config(c));
     const u8 shared_byte = data[8 + sizeof(Config)];
@@ -192,9 +202,8 @@ ErrorOr<Checkpoint> parse_q8(const u8* data, u64 size)
     if (gs <= 0 || c.dim % gs != 0 || c.hidden_dim % gs != 0)
         return Error::make(ErrorCode::ModelQ8Header,
             "Q8 model header: group_size is %d, expected a positive divisor of dim %d and hidden_dim %d", gs, c.dim, c.hidden_dim);
-    // Scales are read as floats in place, so each tensor's value count must keep them
-    // 4-byte aligned (always true for group sizes >= 4, which export.py picks for any dim % 4 == 0).
-    const u64 dim = c.dim, hidden = c.hidden_dim, layers = c.n_layers, kv_dim = c.kv_dim(), vocab = c.vocab_size;
+    // Always true for group sizes >= 4, which export.py picks for any dim % 4 == 0.
+    const u64 dim = c.dim, hidden = c.hidden_dim, kv_dim = c.kv_dim(), vocab = c.vocab_size;
     const u64 numels[] = { vocab * dim, dim * dim, kv_dim * dim, hidden * dim };
     for (u64 numel : numels) {
         if (numel % 4 != 0)
@@ -202,7 +211,18 @@ ErrorOr<Checkpoint> parse_q8(const u8* data, u64 size)
                 "Q8 model: a tensor of %llu values (group_size %d) leaves its fp32 scales misaligned; re-export with a group size >= 4",
                 static_cast<unsigned long long>(numel), gs);
     }
+    h.shared = shared_byte == 1;
+    h.group_size = gs;
+    return h;
+}
 
+// Lays out the tensors after the header (norms in fp32, each matrix as its int8 values
+// then its scales), checks the file's size, and returns the views.
+ErrorOr<TransformerWeights> lay_out_q8(const u8* data, u64 size, const Q8Header& h)
+{
+    const Config& c = h.config;
+    const i32 gs = h.group_size;
+    const u64 dim = c.dim, hidden = c.hidden_dim, layers = c.n_layers, kv_dim = c.kv_dim(), vocab = c.vocab_size;
     Layout l { q8_header_bytes };
     const u64 rms_att = l.take(product(layers, dim), 4);
     const u64 rms_ffn = l.take(product(layers, dim), 4);
@@ -220,18 +240,13 @@ ErrorOr<Checkpoint> parse_q8(const u8* data, u64 size)
     const u64 w1 = take_q8(layers, hidden, dim);
     const u64 w2 = take_q8(layers, dim, hidden);
     const u64 w3 = take_q8(layers, hidden, dim);
-    const bool shared = shared_byte == 1;
-    const u64 wcls = shared ? emb : take_q8(1, vocab, dim);
+    const u64 wcls = h.shared ? emb : take_q8(1, vocab, dim);
     TRY(check_size(l, size, c, "Q8_0"));
 
-    Checkpoint cp {};
-    cp.config = c;
-    cp.file_bytes = size;
-    cp.weight_bytes = size - q8_header_bytes;
-    TransformerWeights& w = cp.weights;
+    TransformerWeights w {};
     w.format = WeightFormat::Q8;
     w.group_size = static_cast<u32>(gs);
-    w.shared_classifier = shared;
+    w.shared_classifier = h.shared;
     w.rms_att_weight = reinterpret_cast<const float*>(data + rms_att);
     w.rms_ffn_weight = reinterpret_cast<const float*>(data + rms_ffn);
     w.rms_final_weight = reinterpret_cast<const float*>(data + rms_final);
@@ -244,7 +259,12 @@ ErrorOr<Checkpoint> parse_q8(const u8* data, u64 size)
     w.w2 = q8_stack(data, w2, c.dim, c.hidden_dim, gs);
     w.w3 = q8_stack(data, w3, c.hidden_dim, c.dim, gs);
     w.wcls = q8_stack(data, wcls, c.vocab_size, c.dim, gs);
+    return w;
+}
 
+// No weight byte may be -128 (tinyllama/README.md, "Decisions").
+ErrorOr<void> scan_q8_weights(const TransformerWeights& w, const u8* data, const Config& c)
+{
     TRY(scan_q8_stack(w.token_embedding, data, 1, "token_embedding"));
     const struct {
         const MatrixStack* m;
@@ -252,8 +272,20 @@ ErrorOr<Checkpoint> parse_q8(const u8* data, u64 size)
     } stacks[] = { { &w.wq, "wq" }, { &w.wk, "wk" }, { &w.wv, "wv" }, { &w.wo, "wo" }, { &w.w1, "w1" }, { &w.w2, "w2" }, { &w.w3, "w3" } };
     for (const auto& s : stacks)
         TRY(scan_q8_stack(*s.m, data, c.n_layers, s.name));
-    if (!shared)
+    if (!w.shared_classifier)
         TRY(scan_q8_stack(w.wcls, data, 1, "wcls"));
+    return {};
+}
+
+ErrorOr<Checkpoint> parse_q8(const u8* data, u64 size)
+{
+    const Q8Header header = TRY(read_q8_header(data, size));
+    Checkpoint cp {};
+    cp.config = header.config;
+    cp.file_bytes = size;
+    cp.weight_bytes = size - q8_header_bytes;
+    cp.weights = TRY(lay_out_q8(data, size, header));
+    TRY(scan_q8_weights(cp.weights, data, cp.config));
     return cp;
 }
 

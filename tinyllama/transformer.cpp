@@ -2,8 +2,6 @@
 // (see transformer.h; numerics in ../shared/docs/formats.md and tinyllama/ops.h).
 #include "tinyllama/transformer.h"
 
-#include "microjit/profiler.h"
-
 #include <stdio.h>
 #include <string.h>
 
@@ -12,6 +10,7 @@
 #include "kernel_lib/smp/parallel.h"
 #include "microjit/reference.h"
 #include "tinyllama/ops.h"
+#include "tinyllama/phases.h"
 
 namespace tllama {
 
@@ -75,47 +74,23 @@ struct MatmulInput {
     const float* scale;   // Q8: [tokens][n / group_size]; null for fp32
 };
 
-// Q8_0 quantization of a whole [tokens][n] block at once: n is a multiple of the group
-// size, so the rows are simply consecutive groups, each quantized on its own (its own
-// scale). Long vectors are split across the cores in whole groups; a group's result does
-// not depend on who computes it.
-struct QuantizeJob {
-    const float* x;
-    i8* q;
-    float* scale;
-    u32 gs;
-    mjit::QuantizeFn group;  // the micro-JIT's one-group quantizer, or null: the reference
-};
-
-void quantize_range(void* context, u64 begin, u64 end, u32)
-{
-    const auto& j = *static_cast<const QuantizeJob*>(context);
-    if (!j.group) {
-        mjit::ref::quantize_q8(j.x + begin * j.gs, j.q + begin * j.gs, j.scale + begin,
-            static_cast<u32>((end - begin) * j.gs), j.gs);
-        return;
-    }
-    for (u64 g = begin; g < end; ++g) {
-        const mjit::QuantizeArgs args { j.x + g * j.gs, j.q + g * j.gs, j.scale + g };
-        j.group(&args);
-    }
-}
-
-// Below this many values one core quantizes alone (a hand-off costs ~500 cycles).
-constexpr u64 parallel_quantize_values = 2048;
-
-MatmulInput prepare_input(Transformer& t, const float* x, i32 n, i32 tokens)
+// The Q8 input of one or more products: the [tokens][n] block quantized once through the
+// slot's kernel (consecutive groups of gs values, each with its own scale).
+MatmulInput prepare_input(Transformer& t, const float* x, mjit::KernelSlot* quantizer)
 {
     if (t.weights.format == WeightFormat::F32)
         return { x, nullptr };
-    mjit::PhaseScope phase(mjit::Phase::Quantize);
-    QuantizeJob job { x, t.state.xq, t.state.xq_scale, t.weights.group_size, t.dispatcher.quantizer() };
-    const u64 values = static_cast<u64>(tokens) * static_cast<u64>(n);
-    const u64 groups = values / job.gs;
-    if (values < parallel_quantize_values || kl::smp::core_count() < 2)
-        quantize_range(&job, 0, groups, 0);
-    else
-        kl::smp::parallel_for(groups, quantize_range, &job, kl::max<u64>(1, 64 / job.gs));
+    mjit::KernelArgs args {};
+    args.x = x;
+    args.out = t.state.xq;
+    args.out_scale = t.state.xq_scale;
+    args.row_begin = 0;
+    args.row_end = quantizer->shape.d;
+    args.n = quantizer->shape.n;
+    args.d = quantizer->shape.d;
+    args.t = quantizer->shape.t;
+    args.gs = quantizer->shape.gs;
+    mjit::call(*quantizer, args);
     return { t.state.xq, t.state.xq_scale };
 }
 
@@ -157,10 +132,6 @@ void attention_range(void* context, u64 begin, u64 end, u32)
         j.head_size, static_cast<i32>(begin), static_cast<i32>(end));
 }
 
-// Below this many multiply-adds (scores and weighted sum) one core does it all: a
-// parallel_for hand-off costs about as much as 2000 of them.
-constexpr u64 parallel_attention_macs = 32768;
-
 void attend(const Transformer& t, float* out, const float* q, u64 layer_cache, i32 pos)
 {
     const Config& c = t.config;
@@ -168,20 +139,27 @@ void attend(const Transformer& t, float* out, const float* q, u64 layer_cache, i
     AttentionJob job { out, q, s.key_cache + layer_cache, s.value_cache + layer_cache, s.att, c.seq_len, pos,
         c.n_heads, c.n_kv_heads, c.head_size() };
     const u64 macs = 2ull * static_cast<u64>(pos + 1) * static_cast<u64>(c.dim);
-    if (macs < parallel_attention_macs || kl::smp::core_count() < 2)
-        attention_range(&job, 0, static_cast<u64>(c.n_heads), 0);
-    else
+    if (kl::smp::worth_splitting(macs))
         kl::smp::parallel_for(static_cast<u64>(c.n_heads), attention_range, &job);
+    else
+        attention_range(&job, 0, static_cast<u64>(c.n_heads), 0);
 }
 
-// x = the token's embedding row (Q8 rows are dequantized on use: value = q * scale).
-void embed(const Transformer& t, i32 token, float* x)
+// x = the token's embedding row: fp32 rows are copied through the copy slot, Q8 rows are
+// dequantized on use (value = q * scale).
+void embed(Transformer& t, i32 token, float* x)
 {
     const i32 dim = t.config.dim;
     const MatrixStack& e = t.weights.token_embedding;
     const u64 row = static_cast<u64>(token) * dim;
     if (t.weights.format == WeightFormat::F32) {
-        memcpy(x, reinterpret_cast<const float*>(e.base) + row, static_cast<usize>(dim) * sizeof(float));
+        mjit::KernelArgs args {};
+        args.out = x;
+        args.x = reinterpret_cast<const float*>(e.base) + row;
+        args.row_end = 1;
+        args.n = static_cast<u32>(dim) * sizeof(float);
+        args.d = args.t = 1;
+        mjit::call(*t.embedding_copy, args);
         return;
     }
     const u32 gs = t.weights.group_size;
@@ -191,18 +169,53 @@ void embed(const Transformer& t, i32 token, float* x)
         x[i] = static_cast<float>(q[i]) * s[static_cast<u32>(i) / gs];
 }
 
-// The slot of a matrix for `tokens` tokens per call (1: matvec, more: matmul).
-mjit::KernelSlot* slot_for(Transformer& t, const MatrixStack& m, i32 tokens = 1)
+mjit::Format weight_format(const Transformer& t)
 {
-    const bool q8 = t.weights.format == WeightFormat::Q8;
+    return t.weights.format == WeightFormat::Q8 ? mjit::Format::Q8G : mjit::Format::F32;
+}
+
+// The slot of a matrix for `tokens` tokens per call (1: matvec, more: matmul), verified on
+// the first layer's weights.
+mjit::KernelSlot* slot_for(Transformer& t, const MatrixStack& m, i32 tokens)
+{
     mjit::Shape shape;
     shape.n = m.cols;
     shape.d = m.rows;
     shape.t = static_cast<u32>(tokens);
-    shape.gs = q8 ? t.weights.group_size : 0;
-    mjit::Op op = tokens > 1 ? (q8 ? mjit::Op::MatmulQ8 : mjit::Op::MatmulF32)
-                             : (q8 ? mjit::Op::MatvecQ8 : mjit::Op::MatvecF32);
-    return t.dispatcher.slot(op, shape);
+    shape.gs = t.weights.group_size;
+    const MatrixView layer0 = m.layer(0);
+    return t.dispatcher.slot(mjit::matrix_op(weight_format(t), shape.t), shape, { layer0.w, layer0.scale });
+}
+
+// The Q8 quantizer of [tokens][n] activations (null for fp32 models).
+mjit::KernelSlot* quantizer_for(Transformer& t, i32 n, i32 tokens)
+{
+    if (t.weights.format != WeightFormat::Q8)
+        return nullptr;
+    mjit::Shape shape;
+    shape.n = static_cast<u32>(n);
+    shape.gs = t.weights.group_size;
+    shape.d = shape.n / shape.gs;
+    shape.t = static_cast<u32>(tokens);
+    return t.dispatcher.slot(mjit::ops::quantize_q8, shape);
+}
+
+// Every slot of one block size (tokens = 1: with the classifier).
+MatmulSlots slots_for(Transformer& t, i32 tokens)
+{
+    const TransformerWeights& w = t.weights;
+    MatmulSlots s {};
+    s.wq = slot_for(t, w.wq, tokens);
+    s.wk = slot_for(t, w.wk, tokens);
+    s.wv = slot_for(t, w.wv, tokens);
+    s.wo = slot_for(t, w.wo, tokens);
+    s.w1 = slot_for(t, w.w1, tokens);
+    s.w2 = slot_for(t, w.w2, tokens);
+    s.w3 = slot_for(t, w.w3, tokens);
+    s.wcls = tokens == 1 ? slot_for(t, w.wcls, 1) : nullptr;
+    s.quantize_dim = quantizer_for(t, t.config.dim, tokens);
+    s.quantize_hidden = quantizer_for(t, t.config.hidden_dim, tokens);
+    return s;
 }
 
 // "812 KiB" below a MiB, else "12.3 MiB".
@@ -228,29 +241,21 @@ ErrorOr<void> build_transformer(Transformer& t, const Checkpoint& cp, i32 prefil
     void* block = TRY(kl::mem::allocate(bytes, buffer_alignment, "the run state (activations and KV cache)"));
     carve_run_state(t.state, t.config, t.weights.group_size, t.prefill_block, static_cast<u8*>(block));
     t.state.block = block;
-    // The cache is read only at positions already written, but zeroing it keeps a
-    // stray read deterministic instead of reading garbage.
-    memset(block, 0, bytes);
+    // The activations start zeroed. The KV cache does not: attention reads only positions
+    // already written (pos is VERIFY()ed), and leaving it untouched keeps a large cache's
+    // pages from being faulted in (host) or written (kernel) before they are used: for
+    // stories110M's 72 MiB cache, zeroing cost more than the whole prompt.
+    memset(block, 0, t.state.activation_bytes);
     rope_frequencies(t.state.rope_freq, t.config.head_size());
 
-    const TransformerWeights& w = t.weights;
-    t.slots.wq = slot_for(t, w.wq);
-    t.slots.wk = slot_for(t, w.wk);
-    t.slots.wv = slot_for(t, w.wv);
-    t.slots.wo = slot_for(t, w.wo);
-    t.slots.w1 = slot_for(t, w.w1);
-    t.slots.w2 = slot_for(t, w.w2);
-    t.slots.w3 = slot_for(t, w.w3);
-    t.slots.wcls = slot_for(t, w.wcls);
-    if (t.prefill_block) {
-        const i32 b = t.prefill_block;
-        t.block_slots.wq = slot_for(t, w.wq, b);
-        t.block_slots.wk = slot_for(t, w.wk, b);
-        t.block_slots.wv = slot_for(t, w.wv, b);
-        t.block_slots.wo = slot_for(t, w.wo, b);
-        t.block_slots.w1 = slot_for(t, w.w1, b);
-        t.block_slots.w2 = slot_for(t, w.w2, b);
-        t.block_slots.w3 = slot_for(t, w.w3, b);
+    t.slots = slots_for(t, 1);
+    if (t.prefill_block)
+        t.block_slots = slots_for(t, t.prefill_block);
+    if (t.weights.format == WeightFormat::F32) {
+        mjit::Shape row;
+        row.n = static_cast<u32>(t.config.dim) * sizeof(float);
+        row.d = 1;
+        t.embedding_copy = t.dispatcher.slot(mjit::ops::copy, row);
     }
     return {};
 }
@@ -285,7 +290,7 @@ void run_layers(Transformer& t, const i32* tokens, i32 count, i32 pos0)
     auto row = [](float* base, i32 i, i32 width) { return base + static_cast<u64>(i) * width; };
 
     {
-        mjit::PhaseScope phase(mjit::Phase::Embedding);
+        PhaseScope phase(Phase::Embedding);
         for (i32 i = 0; i < count; ++i) {
             // Out of range, the embedding read would leave its array.
             VERIFY(tokens[i] >= 0 && tokens[i] < c.vocab_size);
@@ -302,16 +307,16 @@ void run_layers(Transformer& t, const i32* tokens, i32 count, i32 pos0)
 
         // Attention: q, k, v from the normed stream, RoPE, attend, project, add.
         {
-            mjit::PhaseScope phase(mjit::Phase::RmsNorm);
+            PhaseScope phase(Phase::RmsNorm);
             for (i32 i = 0; i < count; ++i)
                 rmsnorm(row(s.xb, i, dim), row(s.x, i, dim), w.rms_att_weight + static_cast<u64>(l) * dim, dim);
         }
-        const MatmulInput att_in = prepare_input(t, s.xb, dim, count);
+        const MatmulInput att_in = prepare_input(t, s.xb, slot.quantize_dim);
         matmul(*slot.wq, s.q, w.wq.layer(l), att_in);
         matmul(*slot.wk, k, w.wk.layer(l), att_in);
         matmul(*slot.wv, v, w.wv.layer(l), att_in);
         {
-            mjit::PhaseScope phase(mjit::Phase::Rope);
+            PhaseScope phase(Phase::Rope);
             for (i32 i = 0; i < count; ++i) {
                 rope_angles(s.rope_cos, s.rope_sin, s.rope_freq, head_size, pos0 + i);
                 rope_rotate(row(s.q, i, dim), dim, head_size, s.rope_cos, s.rope_sin);
@@ -320,32 +325,32 @@ void run_layers(Transformer& t, const i32* tokens, i32 count, i32 pos0)
         }
         {
             // Causal: token i attends to positions 0 .. pos0 + i, all in the cache by now.
-            mjit::PhaseScope phase(mjit::Phase::Attention);
+            PhaseScope phase(Phase::Attention);
             for (i32 i = 0; i < count; ++i)
                 attend(t, row(s.xb, i, dim), row(s.q, i, dim), layer_cache, pos0 + i);
         }
-        matmul(*slot.wo, s.xb2, w.wo.layer(l), prepare_input(t, s.xb, dim, count));
+        matmul(*slot.wo, s.xb2, w.wo.layer(l), prepare_input(t, s.xb, slot.quantize_dim));
         {
-            mjit::PhaseScope phase(mjit::Phase::Residual);
+            PhaseScope phase(Phase::Residual);
             accumulate(s.x, s.xb2, count * dim);
         }
 
         // Feed-forward: w2(silu(w1 x) * w3 x) on the normed stream, add.
         {
-            mjit::PhaseScope phase(mjit::Phase::RmsNorm);
+            PhaseScope phase(Phase::RmsNorm);
             for (i32 i = 0; i < count; ++i)
                 rmsnorm(row(s.xb, i, dim), row(s.x, i, dim), w.rms_ffn_weight + static_cast<u64>(l) * dim, dim);
         }
-        const MatmulInput ffn_in = prepare_input(t, s.xb, dim, count);
+        const MatmulInput ffn_in = prepare_input(t, s.xb, slot.quantize_dim);
         matmul(*slot.w1, s.hb, w.w1.layer(l), ffn_in);
         matmul(*slot.w3, s.hb2, w.w3.layer(l), ffn_in);
         {
-            mjit::PhaseScope phase(mjit::Phase::Swiglu);
+            PhaseScope phase(Phase::Swiglu);
             swiglu(s.hb, s.hb2, count * hidden);
         }
-        matmul(*slot.w2, s.xb2, w.w2.layer(l), prepare_input(t, s.hb, hidden, count));
+        matmul(*slot.w2, s.xb2, w.w2.layer(l), prepare_input(t, s.hb, slot.quantize_hidden));
         {
-            mjit::PhaseScope phase(mjit::Phase::Residual);
+            PhaseScope phase(Phase::Residual);
             accumulate(s.x, s.xb2, count * dim);
         }
     }
@@ -358,10 +363,10 @@ float* forward(Transformer& t, i32 token, i32 pos)
     RunState& s = t.state;
     run_layers(t, &token, 1, pos);
     {
-        mjit::PhaseScope phase(mjit::Phase::RmsNorm);
+        PhaseScope phase(Phase::RmsNorm);
         rmsnorm(s.x, s.x, t.weights.rms_final_weight, t.config.dim);
     }
-    matmul(*t.slots.wcls, s.logits, t.weights.wcls.layer(0), prepare_input(t, s.x, t.config.dim, 1));
+    matmul(*t.slots.wcls, s.logits, t.weights.wcls.layer(0), prepare_input(t, s.x, t.slots.quantize_dim));
     return s.logits;
 }
 

@@ -1,10 +1,10 @@
 // The inference engine: a parsed checkpoint, its RunState and the dispatcher slots of its
 // matrix products, and forward(), which turns (token, position) into next-token logits.
 //
-// Every matrix product goes through mjit::call() on a slot obtained once at build time
-// (one per distinct (op, shape)), so that tiers of generated kernels can replace the
-// reference kernels behind the same calls. For Q8 models each input vector is quantized
-// once (mjit::ref::quantize_q8) and shared by the products that read it.
+// Every matrix product, activation quantization and embedding-row copy goes through
+// mjit::call() on a slot obtained once at build time (one per distinct (op, shape)), so
+// that tiers of generated kernels can replace the reference kernels behind the same calls.
+// For Q8 models each input vector is quantized once and shared by the products that read it.
 #pragma once
 
 #include "kernel_lib/base/error.h"
@@ -39,8 +39,10 @@ struct RunState {
     u64 kv_cache_bytes;
 };
 
-// The dispatcher slot of each matrix-product shape the model uses (several roles can
-// share a slot: wq/wo both map dim -> dim, wk/wv dim -> kv_dim, w1/w3 dim -> hidden).
+// The dispatcher slots of one block size (1 token, or a prefill block): each matrix-product
+// shape the model uses (several roles can share a slot: wq/wo both map dim -> dim, wk/wv
+// dim -> kv_dim, w1/w3 dim -> hidden) and, for Q8 models, the activation quantizers of
+// the two input lengths.
 struct MatmulSlots {
     mjit::KernelSlot* wq;
     mjit::KernelSlot* wk;
@@ -49,7 +51,9 @@ struct MatmulSlots {
     mjit::KernelSlot* w1;
     mjit::KernelSlot* w2;
     mjit::KernelSlot* w3;
-    mjit::KernelSlot* wcls;
+    mjit::KernelSlot* wcls;         // null for a prefill block (no logits)
+    mjit::KernelSlot* quantize_dim;     // Q8: [tokens][dim]; null for fp32
+    mjit::KernelSlot* quantize_hidden;  // Q8: [tokens][hidden_dim]
 };
 
 // Built in place (the slots point into `dispatcher`), never copied or moved.
@@ -61,6 +65,7 @@ struct Transformer {
     MatmulSlots slots {};
     i32 prefill_block = 0;      // tokens per prefill block; 0 or 1 = token by token
     MatmulSlots block_slots {}; // the matmul slots (t = prefill_block) of a prefill block
+    mjit::KernelSlot* embedding_copy = nullptr;  // fp32: one embedding row into x
     u64 file_bytes = 0;
     u64 weight_bytes = 0;
 

@@ -7,7 +7,6 @@
 #include "kernel_lib/io/print.h"
 #include "kernel_lib/mem/alloc.h"
 #include "microjit/isa.h"
-#include "microjit/reference.h"
 
 namespace tllama {
 
@@ -108,75 +107,29 @@ ErrorOr<Decision> parse_object(const char* text, usize length, usize* pos)
     }
 }
 
-bool op_from_name(const char* name, mjit::Op& op)
+// The dispatcher's slot of a decision's op and shape, or null (a shape this model does not use).
+mjit::KernelSlot* slot_of(Transformer& t, mjit::Op op, const Decision& d)
 {
-    const mjit::Op ops[] = { mjit::Op::MatvecF32, mjit::Op::MatvecQ8, mjit::Op::MatmulF32, mjit::Op::MatmulQ8 };
-    for (mjit::Op candidate : ops) {
-        if (strcmp(name, mjit::op_name(candidate)) == 0) {
-            op = candidate;
-            return true;
-        }
+    for (int i = 0; i < t.dispatcher.slot_count(); ++i) {
+        mjit::KernelSlot& s = t.dispatcher.slot_at(i);
+        if (s.op == op && s.shape.n == d.n && s.shape.d == d.d && s.shape.t == d.t && s.shape.gs == d.gs)
+            return &s;
     }
-    return false;
+    return nullptr;
 }
 
-// A weight matrix of the model with the slot's shape (layer 0 of the first role that has it).
-bool matrix_for(const Transformer& t, const mjit::KernelSlot* slot, MatrixView& view)
+mjit::KernelConfig config_of(mjit::Op op, kl::cpu::Isa isa, const Decision& d, mjit::Shape shape)
 {
-    const MatmulSlots& s = t.slots;
-    const TransformerWeights& w = t.weights;
-    const struct {
-        const mjit::KernelSlot* slot;
-        const MatrixStack* stack;
-    } roles[] = { { s.wq, &w.wq }, { s.wk, &w.wk }, { s.wv, &w.wv }, { s.wo, &w.wo }, { s.w1, &w.w1 }, { s.w2, &w.w2 },
-        { s.w3, &w.w3 }, { s.wcls, &w.wcls } };
-    for (const auto& role : roles) {
-        if (role.slot == slot) {
-            view = role.stack->layer(0);
-            return true;
-        }
-    }
-    return false;
-}
-
-// Verifies and publishes one decision on the model's weights with a synthetic input.
-ErrorOr<void> apply(Transformer& t, EngineJit& jit, mjit::KernelSlot* slot, const mjit::KernelConfig& config)
-{
-    MatrixView view;
-    if (!matrix_for(t, slot, view))
-        return Error::make(ErrorCode::InvalidArgument, "no weights of this shape");
-    const u32 n = slot->shape.n, d = slot->shape.d;
-    const bool q8 = mjit::op_is_q8(slot->op);
-    const u64 bytes = static_cast<u64>(n) * sizeof(float) * 2 + static_cast<u64>(d) * sizeof(float) + n + 64;
-    u8* scratch = static_cast<u8*>(TRY(kl::mem::allocate(bytes, 64, "warm-start sample")));
-    float* x = reinterpret_cast<float*>(scratch);
-    float* xq_scale = x + n;
-    float* out = xq_scale + n;
-    i8* xq = reinterpret_cast<i8*>(out + d);
-    u32 state = 0x9E3779B9u;
-    for (u32 j = 0; j < n; ++j) {
-        state = state * 1664525u + 1013904223u;
-        x[j] = static_cast<float>(static_cast<i32>(state >> 8) - (1 << 23)) / static_cast<float>(1 << 23);
-    }
-    mjit::KernelArgs sample {};
-    sample.out = out;
-    sample.w = view.w;
-    sample.w_scale = view.scale;
-    sample.x = x;
-    sample.row_begin = 0;
-    sample.row_end = d;
-    sample.n = n;
-    sample.d = d;
-    sample.t = 1;
-    sample.gs = slot->shape.gs;
-    if (q8) {
-        mjit::ref::quantize_q8(x, xq, xq_scale, n, slot->shape.gs);
-        sample.x = xq;
-        sample.x_scale = xq_scale;
-    }
-    auto result = jit.tiering().warm_start(*slot, config, sample);
-    kl::mem::release(scratch);
-    return result;
+    mjit::KernelConfig config;
+    config.op = op;
+    config.isa = isa;
+    config.rows = static_cast<u8>(d.rows);
+    config.tokens = static_cast<u8>(d.tokens);
+    config.unroll = static_cast<u8>(d.unroll);
+    config.flags = static_cast<u8>(d.flags);
+    config.prefetch = static_cast<u16>(d.prefetch);
+    config.shape = shape;
+    return config;
 }
 
 }
@@ -206,32 +159,19 @@ ErrorOr<WarmStartResult> warm_start(Transformer& t, EngineJit& jit, const char* 
 
         mjit::Op op;
         auto isa = mjit::parse_isa(d.isa);
-        if (!op_from_name(d.op, op) || isa.is_error() || d.n == 0 || d.d == 0 || d.t == 0) {
+        if (!mjit::parse_op_name(d.op, op) || isa.is_error() || d.n == 0 || d.t == 0) {
             kl::print("warm start: decision %u (%s %s n%u d%u) is malformed; skipped\n", result.decisions, d.op, d.isa, d.n,
                 d.d);
             ++result.skipped;
             continue;
         }
-        mjit::KernelSlot* slot = nullptr;
-        for (int i = 0; i < t.dispatcher.slot_count(); ++i) {
-            mjit::KernelSlot& s = t.dispatcher.slot_at(i);
-            if (s.op == op && s.shape.n == d.n && s.shape.d == d.d && s.shape.t == d.t && s.shape.gs == d.gs)
-                slot = &s;
-        }
+        mjit::KernelSlot* slot = slot_of(t, op, d);
         if (!slot) {
             ++result.skipped;
             continue;  // a shape this model does not use
         }
-        mjit::KernelConfig config;
-        config.op = mjit::kernel_op(op);
-        config.isa = isa.value();
-        config.rows = static_cast<u8>(d.rows);
-        config.tokens = static_cast<u8>(d.tokens);
-        config.unroll = static_cast<u8>(d.unroll);
-        config.flags = static_cast<u8>(d.flags);
-        config.prefetch = static_cast<u16>(d.prefetch);
-        config.shape = slot->shape;
-        auto applied = apply(t, jit, slot, config);
+        const mjit::KernelConfig config = config_of(op, isa.value(), d, slot->shape);
+        auto applied = jit.tiering().publish_verified(*slot, config, mjit::Tier::Tuned);
         if (applied.is_error()) {
             kl::print("warm start: %s stays with tuning: %s\n", slot->name, applied.error().message());
             ++result.skipped;

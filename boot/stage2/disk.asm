@@ -192,6 +192,7 @@ load_directory:
 
 ; plan_payloads -- give every directory entry its physical address, check that it lies in
 ; usable RAM, fill BootInfo.payloads and count the bytes to load. Nothing is read yet.
+; Each entry: copy_entry_fields, then place_entry, then the checks.
 ; CLOBBERS: all general registers.
 plan_payloads:
     mov cx, [DIRECTORY_BUFFER + DirectoryHeader.entry_count]
@@ -202,7 +203,38 @@ plan_payloads:
     mov dword [total_bytes], 0
     xor bx, bx                          ; entry index
 .entry:
-    ; Copy name, size, CRC and flags into BootInfo.
+    call copy_entry_fields
+    test edx, edx
+    jnz plan_fail_too_big               ; 4 GiB or more
+    call place_entry                    ; ECX = address, EAX = size
+    mov edx, ecx
+    add edx, eax
+    jc plan_fail_too_big
+    test bx, bx
+    jz .cursor_done                     ; the kernel sits below the payload area
+    mov [payload_cursor], edx
+.cursor_done:
+    add [total_bytes], eax
+    jc plan_fail_too_big
+    push eax
+    mov eax, ecx
+    mov ecx, edx
+    call range_is_usable
+    pop eax
+    jc plan_fail_no_room
+    add si, DirectoryEntry_size
+    add di, LoadedPayload_size
+    inc bx
+    cmp bx, [BOOTINFO_ADDR + BootInfo.payload_count]
+    jb .entry
+    ret
+
+; copy_entry_fields -- copy a directory entry's name, size, CRC and flags into its
+; BootInfo entry (address high half zero).
+; IN: SI = directory entry, DI = BootInfo.payloads entry
+; OUT: EDX = the size's high 32 bits (non-zero: 4 GiB or more)
+; CLOBBERS: EAX
+copy_entry_fields:
     pusha
     mov cx, PAYLOAD_NAME_BYTES
     rep movsb
@@ -216,64 +248,49 @@ plan_payloads:
     mov eax, [si + DirectoryEntry.flags]
     mov [di + LoadedPayload.flags], eax
     mov dword [di + LoadedPayload.address + 4], 0
-    test edx, edx
-    jnz .too_big                        ; 4 GiB or more
+    ret
+
+; place_entry -- the address of entry BX: entry 0 must be the kernel, loaded at
+; KERNEL_LOAD_ADDR (and noted in BootInfo); the others go to the next PAYLOAD_ALIGN boundary
+; of the payload area. Fails (no return) on a misnamed or oversized kernel.
+; IN: BX = index, SI = directory entry, DI = BootInfo.payloads entry
+; OUT: ECX = address, EAX = size (both also stored)
+; CLOBBERS: nothing else
+place_entry:
     test bx, bx
     jnz .payload
-
-    ; Entry 0 is the kernel, loaded at KERNEL_LOAD_ADDR.
     push si
     push di
+    push cx
     mov di, kernel_name
     mov cx, 7                           ; "kernel" and its NUL
     repe cmpsb
+    pop cx
     pop di
     pop si
-    jne .not_kernel
+    jne plan_fail_not_kernel
     mov eax, [si + DirectoryEntry.size]
     cmp eax, KERNEL_MAX_BYTES
-    ja .kernel_too_big
+    ja plan_fail_kernel_too_big
     mov dword [di + LoadedPayload.address], KERNEL_LOAD_ADDR
     mov dword [BOOTINFO_ADDR + BootInfo.kernel_address], KERNEL_LOAD_ADDR
     mov [BOOTINFO_ADDR + BootInfo.kernel_size], eax
     mov ecx, KERNEL_LOAD_ADDR
-    jmp .check
-
+    ret
 .payload:
     mov ecx, [payload_cursor]
     add ecx, PAYLOAD_ALIGN - 1
     and ecx, ~(PAYLOAD_ALIGN - 1)
     mov [di + LoadedPayload.address], ecx
     mov eax, [si + DirectoryEntry.size]
-.check:
-    ; ECX = address, EAX = size.
-    mov edx, ecx
-    add edx, eax
-    jc .too_big
-    test bx, bx
-    jz .cursor_done                     ; the kernel sits below the payload area
-    mov [payload_cursor], edx
-.cursor_done:
-    add [total_bytes], eax
-    jc .too_big
-    push eax
-    mov eax, ecx
-    mov ecx, edx
-    call range_is_usable
-    pop eax
-    jc .no_room
-    add si, DirectoryEntry_size
-    add di, LoadedPayload_size
-    inc bx
-    cmp bx, [BOOTINFO_ADDR + BootInfo.payload_count]
-    jb .entry
     ret
 
-.not_kernel:
+; The failures of plan_payloads, each printing its own message, then halting.
+plan_fail_not_kernel:
     mov si, err_directory
     mov di, msg_not_kernel
     jmp fail
-.kernel_too_big:
+plan_fail_kernel_too_big:               ; EAX = the kernel's size
     push eax
     mov si, err_kernel
     call fail_begin
@@ -284,7 +301,7 @@ plan_payloads:
     mov si, msg_kernel_limit
     call puts
     jmp fail_end
-.too_big:
+plan_fail_too_big:                      ; DI = BootInfo entry
     push di
     mov si, err_memory
     call fail_begin
@@ -295,7 +312,7 @@ plan_payloads:
     mov si, msg_too_big
     call puts
     jmp fail_end
-.no_room:
+plan_fail_no_room:
     ; EAX = size, DI = BootInfo entry, [di + address] = where it would go.
     push di
     push eax

@@ -22,8 +22,17 @@ namespace kl::smp {
 
 void parallel_for(u64 count, RangeFn fn, void* ctx, u64 align = 1);
 
+// The one rule for when a piece of work is worth splitting across the cores: a hand-off
+// and the barrier cost about as much as 2000 multiply-adds on one core, so below this
+// much work (in multiply-add equivalents: a matrix product counts n * d * t, attention
+// 2 * positions * dim, quantization 16 per value) one core does it alone.
+constexpr u64 split_min_work = 32768;
+
 // Cores parallel_for uses now: the online cores, capped by set_core_limit (>= 1).
 u32 core_count();
+// See split_min_work.
+inline bool worth_splitting(u64 work) { return work >= split_min_work && core_count() > 1; }
+
 // Cores that are up and serving, whatever the limit.
 u32 cores_online();
 // Caps the cores parallel_for uses (the boot setting cores=N); 0 removes the cap. Call it

@@ -398,7 +398,9 @@ void init(const boot::BootInfo&)
         return;
     }
 
-    g_probe_timeout = time::tsc_hz() / 10;  // 100 ms for any one answer
+    // 1 s for any one answer: microseconds on hardware, but an emulated core (TCG on a busy
+    // host) may wait that long for its thread to run.
+    g_probe_timeout = time::tsc_hz();
     u32 online = 1;
     for (u32 k = 0; k < aps; ++k) {
         if (start_core(online, resources[k]))

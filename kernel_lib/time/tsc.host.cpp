@@ -1,4 +1,8 @@
-// Host TSC calibration against CLOCK_MONOTONIC_RAW (about 20 ms, once).
+// Host TSC calibration against CLOCK_MONOTONIC_RAW, without waiting: the TSC and the clock
+// are read once when the program starts and again on first use, and the frequency is the
+// ratio over that interval (at least 2 ms, spun out if the program asks sooner). By the
+// time a program first converts cycles, its set-up has usually taken longer than that, so
+// the figure costs nothing; a few ms of interval already give it to 1e-5.
 #include <time.h>
 
 #include "kernel_lib/time/tsc.h"
@@ -7,8 +11,6 @@ namespace kl::time {
 
 namespace {
 
-u64 g_tsc_hz = 0;
-
 u64 monotonic_ns()
 {
     timespec ts;
@@ -16,26 +18,28 @@ u64 monotonic_ns()
     return static_cast<u64>(ts.tv_sec) * 1000000000ull + static_cast<u64>(ts.tv_nsec);
 }
 
+constexpr u64 min_interval_ns = 2000000;
+
+struct Reading {
+    u64 ns;
+    u64 tsc;
+    Reading() : ns(monotonic_ns()), tsc(rdtsc_begin()) {}
+};
+
+// Host code may start timing before main: the first reading is taken at static
+// initialisation.
+const Reading g_start;
+u64 g_tsc_hz = 0;
+
 }
 
 u64 tsc_hz()
 {
     if (g_tsc_hz == 0) {
-        u64 best = 0;
-        // The shortest of three 5 ms windows is the least disturbed by preemption.
-        u64 best_ns = ~0ull;
-        for (int i = 0; i < 3; ++i) {
-            u64 t0 = monotonic_ns();
-            u64 c0 = rdtsc_begin();
-            while (monotonic_ns() - t0 < 5000000) { }
-            u64 c1 = rdtsc_end();
-            u64 t1 = monotonic_ns();
-            if (t1 - t0 < best_ns) {
-                best_ns = t1 - t0;
-                best = (c1 - c0) * 1000000000ull / (t1 - t0);
-            }
-        }
-        g_tsc_hz = best;
+        Reading now;
+        while (now.ns - g_start.ns < min_interval_ns)
+            now = Reading();
+        g_tsc_hz = static_cast<u64>(static_cast<double>(now.tsc - g_start.tsc) * 1e9 / static_cast<double>(now.ns - g_start.ns));
     }
     return g_tsc_hz;
 }

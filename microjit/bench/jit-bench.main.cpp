@@ -97,7 +97,7 @@ struct Baselines {
 // it against the baselines (and the default config) in one interleaved contest.
 // `streamed`: the weights come from DRAM (the candidates the engine tries for models bigger
 // than the caches, stripes first).
-void measure(KernelOp op, Shape shape, const Baselines& base, const std::function<void(const GeneratedKernel&)>& run, Row& row,
+void measure(Op op, Shape shape, const Baselines& base, const std::function<void(const GeneratedKernel&)>& run, Row& row,
     bool streamed = false)
 {
     KernelConfig configs[max_candidates];
@@ -212,7 +212,7 @@ void bench_f32(std::vector<Row>& rows, u32 n, u32 d, u32 t, bool dram = false)
     shape.n = n;
     shape.d = d;
     shape.t = t;
-    measure(t == 1 ? KernelOp::MatvecF32 : KernelOp::MatmulF32, shape, base,
+    measure(t == 1 ? ops::matvec_f32 : ops::matmul_f32, shape, base,
         [&](const GeneratedKernel& k) { each_copy([&] { k.kernel()(&args); })(); }, row, dram);
     rows.push_back(row);
 }
@@ -277,7 +277,7 @@ void bench_q8(std::vector<Row>& rows, u32 n, u32 d, u32 gs, u32 t, bool dram = f
     shape.d = d;
     shape.t = t;
     shape.gs = gs;
-    measure(t == 1 ? KernelOp::MatvecQ8 : KernelOp::MatmulQ8, shape, base,
+    measure(t == 1 ? ops::matvec_q8 : ops::matmul_q8, shape, base,
         [&](const GeneratedKernel& k) { each_copy([&] { k.kernel()(&args); })(); }, row, dram);
     rows.push_back(row);
 }
@@ -294,11 +294,20 @@ void bench_quantize(std::vector<Row>& rows, u32 n, u32 gs)
     row.bytes = static_cast<u64>(n) * 5 + n / gs * 4;
     Baselines base;
     base.ref = [&] { ref::quantize_q8(x.as<float>(), q.as<i8>(), s.as<float>(), n, gs); };
-    QuantizeArgs args { x.as<float>(), q.as<i8>(), s.as<float>() };
     Shape shape;
     shape.n = n;
     shape.gs = gs;
-    measure(KernelOp::QuantizeQ8, shape, base, [&](const GeneratedKernel& k) { k.quantizer()(&args); }, row);
+    shape.d = n / gs;
+    KernelArgs args {};
+    args.x = x.as<float>();
+    args.out = q.as<i8>();
+    args.out_scale = s.as<float>();
+    args.row_end = shape.d;
+    args.n = n;
+    args.d = shape.d;
+    args.t = 1;
+    args.gs = gs;
+    measure(ops::quantize_q8, shape, base, [&](const GeneratedKernel& k) { k.kernel()(&args); }, row);
     rows.push_back(row);
 }
 
@@ -319,7 +328,14 @@ void bench_copy(std::vector<Row>& rows, u32 bytes)
     };
     Shape shape;
     shape.n = bytes;
-    measure(KernelOp::Copy, shape, base, [&](const GeneratedKernel& k) { k.copier()(dst.as<u8>(), src.as<u8>()); }, row);
+    shape.d = 1;
+    KernelArgs args {};
+    args.out = dst.as<u8>();
+    args.x = src.as<u8>();
+    args.row_end = 1;
+    args.n = bytes;
+    args.d = args.t = 1;
+    measure(ops::copy, shape, base, [&](const GeneratedKernel& k) { k.kernel()(&args); }, row);
     rows.push_back(row);
 }
 

@@ -113,11 +113,17 @@ def text_between_markers(serial):
     return serial[start:stop]
 
 
+# The one-line summary people read after a story, on the screen and the serial port.
+SUMMARY_LINE = r"^\d+ tokens, [\d.]+ tok/s, first token after [\d.]+ ms"
+
+
 def expect_story(reference_file):
-    """Generate mode: the text between the markers is the reference file, byte for byte."""
+    """Generate mode: the text between the markers is the reference file, byte for byte,
+    with the @stats line and the summary line."""
     def check(status, serial, accel):
-        problems = expect_success(r"^@exit 0$", stats_keys=("prompt_tokens", "generated_tokens", "ttft_ms",
-                                                             "tok_per_s", "model", "cpu", "isa", "cores"))(
+        problems = expect_success(r"^@exit 0$", SUMMARY_LINE,
+                                  stats_keys=("prompt_tokens", "generated_tokens", "ttft_ms", "tok_per_s", "model",
+                                              "cpu", "isa", "cores", "tuning_ms", "jit_setup_ms"))(
             status, serial, accel)
         with open(os.path.join(REFERENCE_DIR, reference_file), encoding="utf-8") as f:
             reference = f.read()
@@ -300,7 +306,7 @@ def all_cases():
                             stats_keys=("cpu", "isa", "mem_mb", "tsc_mhz")), inspect=inspect_mbr),
         Case("selftest-unguarded-fault", ["--mode", "selftest", "--set", "selftest_fault=on"],
              expect_fault_report(3, r"^CPU exception: #UD invalid opcode \(vector 6\)",
-                                 r"RIP +0x[0-9a-f]+ <tllama::run_selftest", r"^  RAX [0-9a-f]{16}",
+                                 r"RIP +0x[0-9a-f]+ <kl::selftest::run", r"^  RAX [0-9a-f]{16}",
                                  r"^backtrace:", r"^  #0 +0x[0-9a-f]+ <kmain")),
         # Loader failures end in a clear @error and exit status, never a hang.
         Case("boot-directory-damaged", ["--mode", "selftest"],

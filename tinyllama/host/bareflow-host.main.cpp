@@ -14,9 +14,7 @@
 
 #include "kernel_lib/time/tsc.h"
 #include "microjit/isa.h"
-#include "tinyllama/engine_jit.h"
-#include "tinyllama/generate.h"
-#include "tinyllama/warm_start.h"
+#include "tinyllama/engine.h"
 #include "tinyllama/host/arguments.h"
 #include "tinyllama/host/load_file.h"
 #include "tinyllama/host/model_search.h"
@@ -110,66 +108,71 @@ void write_stdout(void*, const char* bytes, usize length)
     fflush(stdout);  // stream the story as it is told
 }
 
-// Releases what run() acquired, whichever way it leaves.
-struct Resources {
-    host::FileBuffer model_file, tokenizer_file;
-    Transformer transformer;
-    Tokenizer tokenizer {};
-    Sampler sampler {};
-    ~Resources()
+// The files run() maps, unmapped whichever way it leaves (after the engine, whose weights
+// are views into them).
+struct Files {
+    host::FileBuffer model, tokenizer, profile;
+    ~Files()
     {
-        free_sampler(sampler);
-        free_tokenizer(tokenizer);
-        free_transformer(transformer);
-        host::free_file(tokenizer_file);
-        host::free_file(model_file);
+        host::free_file(profile);
+        host::free_file(tokenizer);
+        host::free_file(model);
     }
 };
 
+// The engine, deleted whichever way run() leaves.
+struct EngineHandle {
+    Engine* engine = nullptr;
+    ~EngineHandle() { Engine::close(engine); }
+};
+
+ErrorOr<EngineOptions> engine_options(const Options& o, Files& files, const char* model_path)
+{
+    EngineOptions e;
+    e.model_name = model_path;
+    e.prefill_block = o.prefill;
+    e.jit.enabled = o.jit;
+    if (o.jit_isa)
+        e.jit.isa_cap = mjit::parse_isa(o.jit_isa).value();
+    e.temperature = o.temperature;
+    e.topp = o.topp;
+    e.seed = o.seed;
+    if (e.seed == 0) {
+        e.seed = static_cast<u64>(time(nullptr));
+        if (o.temperature > 0.0f)  // greedy decoding draws nothing
+            fprintf(stderr, "seed %llu (from the clock; pass -s to repeat this run)\n", static_cast<unsigned long long>(e.seed));
+    }
+    if (o.profile) {
+        files.profile = TRY(host::load_file(o.profile, "profile"));
+        e.profile = reinterpret_cast<const char*>(files.profile.data);
+        e.profile_size = files.profile.size;
+    }
+    return e;
+}
+
 ErrorOr<void> run(const Options& o)
 {
-    Resources r;
+    Files files;
     const host::FoundFile model_path = TRY(host::find_model_file(o.model, host::FileKind::Model));
-    r.model_file = TRY(host::load_file(model_path.path, "model"));
-    TRY(build_transformer(r.transformer, r.model_file.data, r.model_file.size, o.prefill));
-    print_model_summary(r.transformer, model_path.path);
-
+    files.model = TRY(host::load_file(model_path.path, "model"));
     const host::FoundFile tokenizer_path = TRY(host::find_model_file(o.tokenizer, host::FileKind::Tokenizer));
-    r.tokenizer_file = TRY(host::load_file(tokenizer_path.path, "tokenizer"));
-    TRY(build_tokenizer(r.tokenizer, r.tokenizer_file.data, r.tokenizer_file.size, r.transformer.config.vocab_size));
-
-    u64 seed = o.seed;
-    if (seed == 0) {
-        seed = static_cast<u64>(time(nullptr));
-        if (o.temperature > 0.0f)  // greedy decoding draws nothing
-            fprintf(stderr, "seed %llu (from the clock; pass -s to repeat this run)\n", static_cast<unsigned long long>(seed));
-    }
-    TRY(build_sampler(r.sampler, r.transformer.config.vocab_size, o.temperature, o.topp, seed));
-    JitOptions jit_options;
-    jit_options.enabled = o.jit;
-    if (o.jit_isa)
-        jit_options.isa_cap = mjit::parse_isa(o.jit_isa).value();
-    static EngineJit jit(jit_options);
-    jit.attach(r.transformer);
-    fprintf(stderr, "micro-JIT %s (isa %s)\n", o.jit ? "on" : "off", jit.isa_name());
-    if (o.profile) {
-        host::FileBuffer profile = TRY(host::load_file(o.profile, "profile"));
-        auto warm = warm_start(r.transformer, jit, reinterpret_cast<const char*>(profile.data), profile.size);
-        host::free_file(profile);
-        if (warm.is_error())
-            return warm.release_error();
-        const WarmStartResult started = warm.value();
-        fprintf(stderr, "warm start: %u of %u decisions in use before the first token\n", started.published,
-            started.decisions);
-    }
+    files.tokenizer = TRY(host::load_file(tokenizer_path.path, "tokenizer"));
+    const EngineOptions options = TRY(engine_options(o, files, model_path.path));
+    EngineHandle handle;
+    handle.engine = TRY(Engine::open(files.model.data, files.model.size, files.tokenizer.data, files.tokenizer.size,
+        options));
+    Engine& engine = *handle.engine;
 
     TextSink sink { write_stdout, nullptr };
-    const GenerateStats stats = TRY(generate(r.transformer, r.tokenizer, r.sampler, o.prompt, o.steps, sink));
+    const GenerateStats stats = TRY(engine.generate(o.prompt, o.steps, sink));
     if (ferror(stdout) || fflush(stdout) != 0)
         return Error::make(ErrorCode::IoWrite, "writing the text to stdout failed: %s", strerror(errno));
-    fprintf(stderr, "prompt %u tokens in %.1f ms; generated %u tokens, %.1f tok/s; ttft %.1f ms; total %.1f ms\n",
-        stats.prompt_tokens, stats.prompt_ms, stats.generated_tokens, stats.tok_per_s, stats.ttft_ms, stats.total_ms);
-    jit.report(r.transformer, stats.total_ms * 1e-3 * static_cast<double>(kl::time::tsc_hz()));
+    char summary[128], json[1024];
+    engine.stats_summary(stats, summary, sizeof(summary));
+    engine.stats_json(stats, json, sizeof(json));
+    fprintf(stderr, "%s; prompt %u tokens in %.1f ms; total %.1f ms\n@stats %s\n", summary, stats.prompt_tokens,
+        stats.prompt_ms, stats.total_ms, json);
+    engine.report(stats.total_ms * 1e-3 * static_cast<double>(kl::time::tsc_hz()));
     return {};
 }
 

@@ -11,8 +11,6 @@
 #include "kernel_lib/smp/parallel.h"
 #include "kernel_lib/time/tsc.h"
 #include "kernel_lib/text/json.h"
-#include "microjit/report.h"
-#include "microjit/tier_control.h"
 
 namespace tllama {
 
@@ -55,19 +53,17 @@ void bench_variant(Engine& engine, const BootSettings& settings, u32 cores, u32 
     const kl::mem::Bandwidth& bandwidth, TextSink sink)
 {
     kl::smp::set_core_limit(cores);
-    set_prefill_block(engine.transformer, static_cast<i32>(prefill));
-    mjit::Dispatcher& dispatcher = engine.transformer.dispatcher;
-    if (engine.jit->enabled()) {
-        mjit::tiers_to_reference(dispatcher, "re-tuning for this variant");
-        mjit::tiers_resume(dispatcher, engine.jit->tiering());
+    set_prefill_block(engine.transformer(), static_cast<i32>(prefill));
+    if (engine.jit().on()) {
+        (void)engine.jit().set_on(false);  // re-tuning for this variant
+        (void)engine.jit().set_on(true);
     }
     if (settings.bench_warmup > 0) {
-        auto warm = generate(engine.transformer, engine.tokenizer, engine.sampler, settings.prompt,
-            static_cast<i32>(settings.bench_warmup), sink);
+        auto warm = engine.generate(settings.prompt, static_cast<i32>(settings.bench_warmup), sink);
         if (warm.is_error())
             kl::fail(warm.error());
     }
-    mjit::reset_profile(dispatcher);
+    engine.reset_profile();
     const u32 steps = settings.steps ? settings.steps : 200;
 
     constexpr u32 max_runs = 100;
@@ -76,11 +72,8 @@ void bench_variant(Engine& engine, const BootSettings& settings, u32 cores, u32 
     GenerateStats stats {};
     double generation_cycles = 0;
     for (u32 run = 0; run < runs; ++run) {
-        auto reset = reset_sampler(engine);  // the same story every run
-        if (reset.is_error())
-            kl::fail(reset.error());
-        auto result = generate(engine.transformer, engine.tokenizer, engine.sampler, settings.prompt,
-            static_cast<i32>(steps), sink);
+        engine.reseed(engine.seed());  // the same story every run
+        auto result = engine.generate(settings.prompt, static_cast<i32>(steps), sink);
         if (result.is_error())
             kl::fail(result.error());
         stats = result.value();
@@ -96,21 +89,21 @@ void bench_variant(Engine& engine, const BootSettings& settings, u32 cores, u32 
     }
 
     const double tps = median(tok_per_s, runs);
-    const double weight_gb = static_cast<double>(memory_use(engine.transformer).weights) / 1e9;
+    const double weight_gb = static_cast<double>(memory_use(engine.transformer()).weights) / 1e9;
     const double stream = weight_gb * tps;
     char model[96], brand[128];
-    kl::json_escape(engine.model_name, model, sizeof(model));
+    kl::json_escape(engine.model_name(), model, sizeof(model));
     kl::json_escape(kl::cpu::features().brand, brand, sizeof(brand));
     kl::print("@stats {\"mode\": \"bench\", \"model\": \"%s\", \"cpu\": \"%s\", \"isa\": \"%s\", \"jit\": \"%s\", "
               "\"cores\": %u, \"prefill\": %u, \"runs\": %u, \"steps\": %u, \"prompt_tokens\": %u, "
               "\"generated_tokens\": %u, \"tok_per_s\": %.2f, \"ttft_ms\": %.3f, \"prompt_ms\": %.3f, "
               "\"weights_gb\": %.4f, \"stream_gb_per_s\": %.2f, \"probe_gb_per_s\": %.2f, "
               "\"stream_pct_of_probe\": %.1f, \"mem_mb\": %llu}\n",
-        model, brand, engine.jit->isa_name(), engine.jit->enabled() ? "on" : "off", kl::smp::core_count(), prefill,
+        model, brand, engine.jit().isa_name(), engine.jit().on() ? "on" : "off", kl::smp::core_count(), prefill,
         runs, steps, stats.prompt_tokens, stats.generated_tokens, tps, median(ttft, runs), median(prompt_ms, runs),
         weight_gb, stream, bandwidth.gb_per_s, bandwidth.gb_per_s > 0 ? 100.0 * stream / bandwidth.gb_per_s : 0.0,
         static_cast<unsigned long long>(kl::mem::available_bytes() / kl::MiB));
-    engine.jit->report(engine.transformer, generation_cycles);
+    engine.report(generation_cycles);
 }
 
 }
@@ -137,7 +130,7 @@ int run_bench(Engine& engine, const BootSettings& settings)
         }
     }
     kl::smp::set_core_limit(settings.cores);
-    set_prefill_block(engine.transformer, static_cast<i32>(settings.prefill));
+    set_prefill_block(engine.transformer(), static_cast<i32>(settings.prefill));
     return 0;
 }
 

@@ -2,6 +2,7 @@
 #include "tinyllama/kernel_app/console.h"
 
 #include <stdarg.h>
+#include <stdio.h>
 
 #include "kernel_lib/io/console_input.h"
 #include "kernel_lib/io/line_editor.h"
@@ -9,12 +10,11 @@
 #include "kernel_lib/io/print.h"
 #include "kernel_lib/io/vga.h"
 #include "kernel_lib/debug/report.h"
+#include "kernel_lib/smp/parallel.h"
 #include "kernel_lib/time/tsc.h"
-#include "microjit/report.h"
-#include "microjit/tier_control.h"
 #include "tinyllama/kernel_app/console_commands.h"
-#include "tinyllama/kernel_app/console_story.h"
 #include "tinyllama/kernel_app/jit_dump.h"
+#include "tinyllama/kernel_app/story.h"
 
 namespace tllama {
 
@@ -57,13 +57,26 @@ private:
 struct Console {
     Engine* engine = nullptr;
     u32 steps = 256;
-    bool jit_on = true;         // as the console switched it (/jit)
-    bool jit_at_boot = true;    // JIT=off in the image: it cannot be switched on
     bool dump = false;          // jit_dump=on
     u64 last_poll = 0;
+    GenerateStats last {};      // the last story's figures
+    bool has_run = false;
     LineEditor editor;
     TypeAhead typeahead;
 };
+
+// The top screen row: model, ISA, JIT state, cores, the last story's speed.
+void draw_status_line(const Console& c)
+{
+    char speed[32] = "-";
+    if (c.has_run)
+        snprintf(speed, sizeof(speed), "%.1f tok/s", c.last.tok_per_s);
+    char row[kl::vga::columns + 1];
+    const u32 cores = kl::smp::core_count();
+    snprintf(row, sizeof(row), " BareFlow | %.24s | micro-JIT %s | %u core%s | last: %s", c.engine->model_name(),
+        c.engine->jit().isa_name(), cores, cores == 1 ? "" : "s", speed);
+    kl::vga::write_row(0, row, kl::vga::Black, kl::vga::Cyan);
+}
 
 void editor_output(void*, const char* bytes, usize length) { kl::write(bytes, length); }
 
@@ -107,9 +120,14 @@ void tell(Console& c, const char* prompt)
 {
     c.last_poll = 0;
     StoryStop stop { stop_requested, &c };
-    auto result = tell_console_story(*c.engine, prompt, c.steps, stop, c.jit_on);
-    if (result.is_error())
+    auto result = tell_story(*c.engine, prompt, c.steps, stop);
+    if (result.is_error()) {
         kl::report_error(result.error().code(), result.error().message());  // @error, and the console goes on
+    } else {
+        c.last = result.value();
+        c.has_run = true;
+        draw_status_line(c);
+    }
     if (c.dump)
         flush_jit_dump(*c.engine);
 }
@@ -127,50 +145,39 @@ void show_help()
 
 void show_profile(Console& c)
 {
-    Engine& e = *c.engine;
-    if (!e.has_run)
+    if (!c.has_run)
         note("no story yet: the table below is empty until one is told\n");
-    const double cycles = e.has_run ? e.last.total_ms * 1e-3 * static_cast<double>(kl::time::tsc_hz()) : 0.0;
-    mjit::ReportContext context { console_isa_name(e, c.jit_on), c.jit_on, cycles, e.jit->cache().stats().code_bytes };
-    mjit::print_profile(e.transformer.dispatcher, context);
+    c.engine->report(c.has_run ? c.last.total_ms * 1e-3 * static_cast<double>(kl::time::tsc_hz()) : 0.0);
 }
 
 void switch_jit(Console& c, const Command& command)
 {
-    Engine& e = *c.engine;
+    EngineJit& jit = c.engine->jit();
     if (!command.has_value) {
-        note("micro-JIT %s (isa %s)\n", c.jit_on ? "on" : "off", console_isa_name(e, c.jit_on));
+        note("micro-JIT %s (isa %s)\n", jit.on() ? "on" : "off", jit.isa_name());
         return;
     }
-    if (command.on == c.jit_on) {
-        note("micro-JIT is already %s\n", c.jit_on ? "on" : "off");
+    if (command.on == jit.on()) {
+        note("micro-JIT is already %s\n", jit.on() ? "on" : "off");
         return;
     }
-    if (command.on && !c.jit_at_boot) {
+    auto switched = jit.set_on(command.on);
+    if (switched.is_error()) {
         complain("the image was built with JIT=off, so the micro-JIT cannot start here; rebuild with JIT=on");
         return;
     }
-    if (command.on) {
-        mjit::tiers_resume(e.transformer.dispatcher, e.jit->tiering());
-        note("micro-JIT on (isa %s): hot kernels are tuned again during the next stories\n", e.jit->isa_name());
-    } else {
-        mjit::tiers_to_reference(e.transformer.dispatcher, "micro-JIT switched off at the console (/jit off)");
+    if (command.on)
+        note("micro-JIT on (isa %s): default kernels again, hot ones tuned during the next stories\n", jit.isa_name());
+    else
         note("micro-JIT off: every kernel is the reference (tier 0) until /jit on\n");
-    }
-    c.jit_on = command.on;
-    draw_status_line(e, c.jit_on);
+    draw_status_line(c);
 }
 
 void set_seed(Console& c, u64 seed)
 {
-    Engine& e = *c.engine;
-    e.seed = seed != 0 ? seed : (kl::time::rdtsc() | 1);
-    auto rebuilt = reset_sampler(e);
-    if (rebuilt.is_error()) {
-        complain(rebuilt.error().message());
-        return;
-    }
-    note("seed %llu%s: the sampler's RNG starts again from it\n", static_cast<unsigned long long>(e.seed),
+    const u64 value = seed != 0 ? seed : (kl::time::rdtsc() | 1);
+    c.engine->reseed(value);
+    note("seed %llu%s: the sampler's RNG starts again from it\n", static_cast<unsigned long long>(value),
         seed == 0 ? " (from the TSC)" : "");
 }
 
@@ -178,27 +185,27 @@ void set_seed(Console& c, u64 seed)
 void execute(Console& c, const Command& command)
 {
     Engine& e = *c.engine;
-    const i32 seq_len = e.transformer.config.seq_len;
+    const i32 seq_len = e.transformer().config.seq_len;
     switch (command.kind) {
     case CommandKind::Nothing: return;
     case CommandKind::Story: tell(c, command.prompt); return;
     case CommandKind::Help: show_help(); return;
     case CommandKind::Temp:
         if (command.has_value)
-            e.temperature = e.sampler.temperature = command.number;
-        note("temperature %g%s\n", static_cast<double>(e.temperature), e.temperature == 0.0f ? " (greedy)" : "");
+            e.set_temperature(command.number);
+        note("temperature %g%s\n", static_cast<double>(e.temperature()), e.temperature() == 0.0f ? " (greedy)" : "");
         return;
     case CommandKind::Topp:
         if (command.has_value)
-            e.topp = e.sampler.topp = command.number;
-        note("top-p %g%s\n", static_cast<double>(e.topp),
-            e.topp <= 0.0f || e.topp >= 1.0f ? " (the whole distribution)" : "");
+            e.set_topp(command.number);
+        note("top-p %g%s\n", static_cast<double>(e.topp()),
+            e.topp() <= 0.0f || e.topp() >= 1.0f ? " (the whole distribution)" : "");
         return;
     case CommandKind::Seed:
         if (command.has_value)
             set_seed(c, command.integer);
         else
-            note("seed %llu\n", static_cast<unsigned long long>(e.seed));
+            note("seed %llu\n", static_cast<unsigned long long>(e.seed()));
         return;
     case CommandKind::Steps:
         if (command.has_value)
@@ -209,18 +216,18 @@ void execute(Console& c, const Command& command)
             note("steps %u\n", c.steps);
         return;
     case CommandKind::Stats:
-        if (!e.has_run) {
+        if (!c.has_run) {
             note("no story yet\n");
             return;
         }
-        print_stats_text(e, e.last, c.jit_on);
-        print_stats_line(e, e.last, c.jit_on);
+        print_stats_text(e, c.last);
+        write_stats_line(e, c.last);
         return;
     case CommandKind::Profile: show_profile(c); return;
     case CommandKind::Jit: switch_jit(c, command); return;
     case CommandKind::Clear:
         kl::print("\x1b[2J\x1b[H");
-        draw_status_line(e, c.jit_on);
+        draw_status_line(c);
         return;
     case CommandKind::Reboot:
         note("rebooting\n");
@@ -259,13 +266,12 @@ void run_console(Engine& engine, const BootSettings& settings)
     Console& c = *new Console();
     c.engine = &engine;
     c.steps = settings.steps;
-    c.jit_on = c.jit_at_boot = settings.jit;
     c.dump = settings.jit_dump;
     if (c.dump)
         start_jit_dump();
 
     kl::vga::set_scroll_top(1);
-    draw_status_line(engine, c.jit_on);
+    draw_status_line(c);
     note("\nBareFlow console: type the first words of a story, or /help. Ctrl-C stops it.\n");
     if (settings.prompt[0]) {
         kl::print("%s%s%s\n", prompt_text, settings.prompt, plain);

@@ -70,7 +70,7 @@ void flush_jit_dump(Engine& engine)
     u32 count = 0;
     if (!g_flushed_once) {
         g_flushed_once = true;
-        mjit::CodeCache& cache = engine.jit->cache();
+        mjit::CodeCache& cache = engine.jit().cache();
         for (u32 i = 0; i < cache.count(); ++i) {
             const mjit::GeneratedKernel& k = cache.at(i);
             if (k.code_size == 0 || was_captured(k.code()))

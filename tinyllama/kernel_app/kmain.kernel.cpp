@@ -17,6 +17,7 @@
 #include "tinyllama/kernel_app/boot_settings.h"
 #include "kernel_lib/mem/kernel_memory.h"
 #include "kernel_lib/smp/parallel.h"
+#include "kernel_lib/time/tsc.h"
 #include "tinyllama/kernel_app/bench.h"
 #include "tinyllama/kernel_app/console.h"
 #include "tinyllama/kernel_app/jit_dump.h"
@@ -119,16 +120,16 @@ void kmain(const BootInfo& info)
     if (settings.mode == tllama::RunMode::Selftest)
         kl::machine::exit(kl::selftest::run(info, settings.selftest_fault));
 
-    // On the heap: the engine's tables are large, and a static would sit in the image.
-    tllama::Engine& engine = *new tllama::Engine();
-    must(tllama::build_engine(engine, info, settings));
+    if (settings.jit_dump)
+        tllama::start_jit_dump();
+    tllama::Engine& engine = *must(tllama::open_engine(info, settings));
     switch (settings.mode) {
-    case tllama::RunMode::Generate:
-        if (settings.jit_dump)
-            tllama::start_jit_dump();
-        must(tllama::tell_story(engine, settings.prompt, settings.steps));
+    case tllama::RunMode::Generate: {
+        const tllama::GenerateStats stats = must(tllama::tell_story(engine, settings.prompt, settings.steps));
+        engine.report(stats.total_ms * 1e-3 * static_cast<double>(kl::time::tsc_hz()));
         tllama::flush_jit_dump(engine);
         kl::machine::exit(0);
+    }
     case tllama::RunMode::Interactive:
         tllama::run_console(engine, settings);
     case tllama::RunMode::Bench:

@@ -1,37 +1,35 @@
-// The engine inside the kernel: built from the image's payloads, telling stories on the
-// serial port and the screen with the `@text-begin` / `@text-end` / `@stats` lines of the
-// contract.
+// The engine inside the kernel: opened from the image's payloads, telling stories on the
+// serial port and the screen, in generate mode and at the console alike.
+//
+// The serial port gets the contract's lines exactly: `@text-begin`, the text byte for byte
+// (no colour codes), `@text-end`, `@stats {json}`. The screen gets the text in colour (the
+// prompt's pieces in one, the generated ones in another) and, on both, the one-line
+// summary people read ("252 tokens, 3401.2 tok/s, first token after 7.8 ms").
 #pragma once
 
 #include "kernel_lib/boot/bootinfo.h"
+#include "tinyllama/engine.h"
 #include "tinyllama/kernel_app/boot_settings.h"
-#include "tinyllama/engine_jit.h"
-#include "tinyllama/generate.h"
 
 namespace tllama {
 
-struct Engine {
-    Transformer transformer;
-    Tokenizer tokenizer {};
-    Sampler sampler {};
-    const char* model_name = "model";
-    float temperature = 1.0f;
-    float topp = 0.9f;
-    u64 seed = 0;
-    GenerateStats last {};
-    bool has_run = false;
-    EngineJit* jit = nullptr;
+// Opens the engine on the "model" and "tokenizer" payloads (their CRCs were checked at
+// boot) with the boot settings, a warm start from the "profile" payload when present.
+kl::ErrorOr<Engine*> open_engine(const kl::boot::BootInfo& info, const BootSettings& settings);
+
+// Asked after every token whether to end the story early (the console's Ctrl-C).
+struct StoryStop {
+    bool (*requested)(void* context) = nullptr;
+    void* context = nullptr;
 };
 
-// Parses the "model" and "tokenizer" payloads (their CRCs were checked at boot), builds the
-// transformer, tokenizer and sampler, and prints the model summary and memory use.
-kl::ErrorOr<void> build_engine(Engine& engine, const kl::boot::BootInfo& info, const BootSettings& settings);
+// One story, with the lines above.
+kl::ErrorOr<GenerateStats> tell_story(Engine& engine, const char* prompt, u32 steps, const StoryStop& stop = {});
 
-// One story: `@text-begin`, the text as produced (serial and screen, the prompt in its own
-// colour), `@text-end`, then `@stats {...}` and the profile (`@profile {...}`).
-kl::ErrorOr<GenerateStats> tell_story(Engine& engine, const char* prompt, u32 steps);
+// The `@stats {json}` line of a story, on the serial port only.
+void write_stats_line(const Engine& engine, const GenerateStats& stats);
 
-// Re-seeds the sampler (interactive /seed) or sets temperature/top-p for the next story.
-kl::ErrorOr<void> reset_sampler(Engine& engine);
+// The figures of a story for people, a few lines on the screen and the serial port (/stats).
+void print_stats_text(const Engine& engine, const GenerateStats& stats);
 
 }

@@ -1,122 +1,156 @@
 // The engine in the kernel (see story.h).
 #include "tinyllama/kernel_app/story.h"
 
+#include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "kernel_lib/boot/payloads.h"
-#include "kernel_lib/cpu/features.h"
 #include "kernel_lib/io/print.h"
 #include "kernel_lib/io/serial.h"
 #include "kernel_lib/io/vga.h"
 #include "kernel_lib/mem/alloc.h"
 #include "kernel_lib/smp/parallel.h"
 #include "kernel_lib/time/tsc.h"
-#include "kernel_lib/text/json.h"
-#include "tinyllama/warm_start.h"
 
 namespace tllama {
 
 namespace {
 
-// The prompt part of the text is shown in one colour, the generated part in another; the
-// serial bytes are the text exactly.
-struct StorySink {
+constexpr kl::vga::Color prompt_color = kl::vga::Yellow;
+constexpr kl::vga::Color story_color = kl::vga::White;
+constexpr kl::vga::Color note_color = kl::vga::DarkGray;
+
+// A machine line for the serial port only: the screen shows people something shorter.
+void serial_line(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+void serial_line(const char* fmt, ...)
+{
+    char line[1024];
+    va_list args;
+    va_start(args, fmt);
+    int n = vsnprintf(line, sizeof(line), fmt, args);
+    va_end(args);
+    if (n < 0)
+        return;
+    kl::serial::write(line, static_cast<usize>(n) < sizeof(line) ? static_cast<usize>(n) : sizeof(line) - 1);
+}
+
+// The first `prompt_pieces` pieces render the prompt, the rest is the model's own text.
+struct ColoredSink {
+    u32 prompt_pieces = 0;
     u32 pieces = 0;
+    StoryStop stop;
 };
 
 void write_piece(void* context, const char* bytes, usize length)
 {
-    auto* sink = static_cast<StorySink*>(context);
-    if (sink->pieces++ == 0)
-        kl::vga::set_color(kl::vga::White);
-    kl::serial::write(bytes, length);
+    auto* sink = static_cast<ColoredSink*>(context);
+    if (sink->pieces == 0 || sink->pieces == sink->prompt_pieces)
+        kl::vga::set_color(sink->pieces < sink->prompt_pieces ? prompt_color : story_color);
+    ++sink->pieces;
+    kl::serial::write(bytes, length);  // byte for byte: no colour codes between the markers
     kl::vga::write(bytes, length);
 }
 
-}
-
-kl::ErrorOr<void> reset_sampler(Engine& engine)
+bool stop_requested(void* context)
 {
-    free_sampler(engine.sampler);
-    return build_sampler(engine.sampler, engine.transformer.config.vocab_size, engine.temperature, engine.topp,
-        engine.seed);
+    auto* sink = static_cast<ColoredSink*>(context);
+    return sink->stop.requested && sink->stop.requested(sink->stop.context);
 }
 
-kl::ErrorOr<void> build_engine(Engine& engine, const kl::boot::BootInfo& info, const BootSettings& settings)
+// How many pieces the prompt prints: its tokens without BOS (0 when it cannot be encoded;
+// generate() then reports the problem itself).
+u32 prompt_piece_count(const Engine& engine, const char* prompt)
+{
+    const u64 length = strlen(prompt);
+    auto memory = kl::mem::allocate(encode_capacity(length) * sizeof(i32), 16, "the prompt's tokens (colours)");
+    if (memory.is_error())
+        return 0;
+    auto* tokens = static_cast<i32*>(memory.value());
+    auto count = encode(engine.tokenizer(), prompt, length, true, false, tokens, encode_capacity(length));
+    kl::mem::release(tokens);
+    return count.is_error() || count.value() == 0 ? 0 : count.value() - 1;
+}
+
+}
+
+kl::ErrorOr<Engine*> open_engine(const kl::boot::BootInfo& info, const BootSettings& settings)
 {
     auto model = TRY(kl::boot::find_payload(info, "model"));
     auto tokenizer = TRY(kl::boot::find_payload(info, "tokenizer"));
-    engine.model_name = settings.model_name[0] ? settings.model_name : "model";
-    TRY(build_transformer(engine.transformer, model.data, model.size, static_cast<i32>(settings.prefill)));
-    print_model_summary(engine.transformer, engine.model_name);
-
-    JitOptions jit;
-    jit.enabled = settings.jit;
-    jit.isa_cap = settings.jit_isa_cap;
-    jit.hot_calls = settings.jit_hot_calls;
-    jit.hot_cycles = settings.jit_hot_cycles;
-    static EngineJit engine_jit(jit);
-    engine.jit = &engine_jit;
-    engine_jit.attach(engine.transformer);
-    kl::print("micro-JIT %s (isa %s)\n", jit.enabled ? "on" : "off", engine_jit.isa_name());
-    if (jit.enabled && kl::boot::has_payload(info, "profile")) {
-        auto profile = TRY(kl::boot::find_payload(info, "profile"));
-        auto started = warm_start(engine.transformer, engine_jit, reinterpret_cast<const char*>(profile.data),
-            profile.size);
-        if (started.is_error())
-            kl::print("warm start: the profile payload is unusable (%s); tuning from scratch\n", started.error().message());
-        else
-            kl::print("warm start: %u of %u decisions in use before the first token\n", started.value().published,
-                started.value().decisions);
-    }
-    TRY(build_tokenizer(engine.tokenizer, tokenizer.data, tokenizer.size, engine.transformer.config.vocab_size));
-    engine.temperature = settings.temperature;
-    engine.topp = settings.topp;
-    engine.seed = settings.seed_given ? settings.seed : (kl::time::rdtsc() | 1);
+    EngineOptions options;
+    options.model_name = settings.model_name[0] ? settings.model_name : "model";
+    options.prefill_block = static_cast<i32>(settings.prefill);
+    options.jit.enabled = settings.jit;
+    options.jit.isa_cap = settings.jit_isa_cap;
+    options.jit.hot_calls = settings.jit_hot_calls;
+    options.jit.hot_cycles = settings.jit_hot_cycles;
+    options.temperature = settings.temperature;
+    options.topp = settings.topp;
+    options.seed = settings.seed_given ? settings.seed : (kl::time::rdtsc() | 1);
     if (!settings.seed_given)
         kl::print("seed %llu (from the TSC; set SEED= to repeat this story)\n",
-            static_cast<unsigned long long>(engine.seed));
-    TRY(build_sampler(engine.sampler, engine.transformer.config.vocab_size, engine.temperature, engine.topp,
-        engine.seed));
+            static_cast<unsigned long long>(options.seed));
+    if (kl::boot::has_payload(info, "profile")) {
+        auto profile = TRY(kl::boot::find_payload(info, "profile"));
+        options.profile = reinterpret_cast<const char*>(profile.data);
+        options.profile_size = profile.size;
+    }
+    Engine* engine = TRY(Engine::open(model.data, model.size, tokenizer.data, tokenizer.size, options));
     kl::print("free memory after loading: %llu MiB\n",
         static_cast<unsigned long long>(kl::mem::available_bytes() / kl::MiB));
-    return {};
+    return engine;
 }
 
-kl::ErrorOr<GenerateStats> tell_story(Engine& engine, const char* prompt, u32 steps)
+kl::ErrorOr<GenerateStats> tell_story(Engine& engine, const char* prompt, u32 steps, const StoryStop& stop)
 {
-    StorySink state;
-    TextSink sink { write_piece, &state };
-    kl::vga::set_color(kl::vga::LightGreen);
-    kl::print("@text-begin\n");
-    auto result = generate(engine.transformer, engine.tokenizer, engine.sampler, prompt, static_cast<i32>(steps), sink);
+    ColoredSink state;
+    state.prompt_pieces = prompt_piece_count(engine, prompt);
+    state.stop = stop;
+    TextSink sink { write_piece, &state, stop_requested };
+
+    // Each story gets its own profile, so the report and its overhead figure describe one run.
+    engine.reset_profile();
+    serial_line("@text-begin\n");
+    auto result = engine.generate(prompt, static_cast<i32>(steps), sink);
     kl::vga::set_color(kl::vga::LightGray);
     if (result.is_error())
         return result.release_error();
-    kl::print("@text-end\n");
-    GenerateStats stats = result.release_value();
-    engine.last = stats;
-    engine.has_run = true;
-
-    const auto& cpu = kl::cpu::features();
-    char model[96], brand[128];
-    kl::json_escape(engine.model_name, model, sizeof(model));
-    kl::json_escape(cpu.brand, brand, sizeof(brand));
-    char token_ms[160];
-    usize used = 0;
-    for (u32 i = 0; i < stats.timed_tokens && used < sizeof(token_ms); ++i)
-        used += static_cast<usize>(snprintf(token_ms + used, sizeof(token_ms) - used, "%s%.3f", i ? ", " : "",
-            static_cast<double>(stats.token_ms[i])));
-    if (stats.timed_tokens == 0)
-        token_ms[0] = 0;
-    kl::print("@stats {\"prompt_tokens\": %u, \"generated_tokens\": %u, \"ttft_ms\": %.3f, \"tok_per_s\": %.2f, "
-              "\"total_ms\": %.3f, \"model\": \"%s\", \"cpu\": \"%s\", \"isa\": \"%s\", \"jit\": \"%s\", "
-              "\"cores\": %u, \"mem_mb\": %llu, \"first_token_ms\": [%s]}\n",
-        stats.prompt_tokens, stats.generated_tokens, stats.ttft_ms, stats.tok_per_s, stats.total_ms, model, brand,
-        engine.jit->isa_name(), engine.jit->enabled() ? "on" : "off", kl::smp::core_count(),
-        static_cast<unsigned long long>(kl::mem::available_bytes() / kl::MiB), token_ms);
-    engine.jit->report(engine.transformer, stats.total_ms * 1e-3 * static_cast<double>(kl::time::tsc_hz()));
+    const GenerateStats stats = result.release_value();
+    serial_line("@text-end\n");
+    write_stats_line(engine, stats);
+    char summary[128];
+    engine.stats_summary(stats, summary, sizeof(summary));
+    kl::vga::set_color(stats.stopped ? kl::vga::LightRed : note_color);
+    kl::print("%s (/stats for more)\n", summary);
+    kl::vga::set_color(kl::vga::LightGray);
     return stats;
+}
+
+void write_stats_line(const Engine& engine, const GenerateStats& stats)
+{
+    char json[1024];
+    engine.stats_json(stats, json, sizeof(json));
+    serial_line("@stats %s\n", json);
+}
+
+void print_stats_text(const Engine& engine, const GenerateStats& stats)
+{
+    const u32 cores = kl::smp::core_count();
+    kl::print("last story (%s, micro-JIT %s, isa %s, %u core%s)%s\n", engine.model_name(),
+        engine.jit().on() ? "on" : "off", engine.jit().isa_name(), cores, cores == 1 ? "" : "s",
+        stats.stopped ? ", stopped early" : "");
+    kl::print("  prompt      %6u tokens (with BOS), %.1f ms\n", stats.prompt_tokens, stats.prompt_ms);
+    kl::print("  generated   %6u tokens at %.2f tok/s\n", stats.generated_tokens, stats.tok_per_s);
+    kl::print("  first token %9.3f ms after the start (%.1f ms of it the micro-JIT at work); total %.1f ms\n",
+        stats.ttft_ms, stats.tuning_ms, stats.total_ms);
+    if (stats.timed_tokens) {
+        kl::print("  token times");
+        for (u32 i = 0; i < stats.timed_tokens; ++i)
+            kl::print(" %.2f", static_cast<double>(stats.token_ms[i]));
+        kl::print(" ms\n");
+    }
+    kl::print("  free memory %6llu MiB\n", static_cast<unsigned long long>(kl::mem::available_bytes() / kl::MiB));
 }
 
 }

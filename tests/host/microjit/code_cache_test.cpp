@@ -14,7 +14,7 @@ KernelConfig matvec(u32 n, u32 d, Isa isa)
     Shape s;
     s.n = n;
     s.d = d;
-    return default_config(KernelOp::MatvecF32, s, isa);
+    return default_config(ops::matvec_f32, s, isa);
 }
 
 }

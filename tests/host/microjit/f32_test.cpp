@@ -132,7 +132,7 @@ TEST_CASE("fp32: every variant (rows, tokens, unroll, prefetch, stripes, aligned
                     for (u8 unroll : { 1, 3 })
                         for (u8 flags : { u8(0), variant::prefetch_nta, variant::stripes, variant::aligned }) {
                             const u32 t = tokens == 1 ? 1 : 5;
-                            KernelConfig config = default_config(t > 1 ? KernelOp::MatmulF32 : KernelOp::MatvecF32, shape_of(n, 13, t), isa);
+                            KernelConfig config = default_config(t > 1 ? ops::matmul_f32 : ops::matvec_f32, shape_of(n, 13, t), isa);
                             config.rows = rows;
                             config.tokens = tokens;
                             config.unroll = unroll;
@@ -155,7 +155,7 @@ TEST_CASE("fp32 matvec: every n and d in 1..64, every ISA", "[jit][f32]")
         u64 cases = 0;
         for (u32 n = 1; n <= 64; ++n)
             for (u32 d = 1; d <= 64; ++d) {
-                const KernelConfig config = varied_config(KernelOp::MatvecF32, shape_of(n, d), isa, n * 64 + d);
+                const KernelConfig config = varied_config(ops::matvec_f32, shape_of(n, d), isa, n * 64 + d);
                 expect_ok(config, MatrixCase { n, d, 1, 0, 0, d, Flush::End, 0, n * 1000ull + d });
                 ++cases;
             }
@@ -170,7 +170,7 @@ TEST_CASE("fp32 matmul: t = 1..8 over small shapes, tokens and rows in flight", 
         for (u32 t = 1; t <= 8; ++t)
             for (u32 n = 1; n <= 40; n += (n < 18 ? 1 : 7))
                 for (u32 d = 1; d <= 11; ++d) {
-                    const KernelConfig config = varied_config(KernelOp::MatmulF32, shape_of(n, d, t), isa, t * 7 + n + d);
+                    const KernelConfig config = varied_config(ops::matmul_f32, shape_of(n, d, t), isa, t * 7 + n + d);
                     expect_ok(config, MatrixCase { n, d, t, 0, 0, d, Flush::End, 0, t * 100ull + n * 10 + d });
                 }
 }
@@ -185,7 +185,7 @@ TEST_CASE("fp32: random shapes up to 4096 with random row ranges", "[jit][f32]")
             const u32 t = i % 3 == 0 ? 1 + rng.below(8) : 1;
             const u64 begin = rng.below(d);
             const u64 end = begin + 1 + rng.below(static_cast<u32>(d - begin));
-            const KernelOp op = t > 1 ? KernelOp::MatmulF32 : KernelOp::MatvecF32;
+            const Op op = t > 1 ? ops::matmul_f32 : ops::matvec_f32;
             const KernelConfig config = varied_config(op, shape_of(n, d, t), isa, i);
             expect_ok(config, MatrixCase { n, d, t, 0, begin, end, Flush::End, 0, 7000ull + i });
         }
@@ -195,7 +195,7 @@ TEST_CASE("fp32: row sub-ranges leave other rows untouched and handle every rema
 {
     for (Isa isa : runnable_isas())
         for (u8 rows : { 1, 3, 4, 8 }) {
-            KernelConfig config = default_config(KernelOp::MatmulF32, shape_of(37, 29, 3), isa);
+            KernelConfig config = default_config(ops::matmul_f32, shape_of(37, 29, 3), isa);
             config.rows = rows;
             config.tokens = 2;
             if (validate(config).is_error()) {
@@ -216,7 +216,7 @@ TEST_CASE("fp32: stripes split every row range exactly, leftovers included", "[j
     for (Isa isa : runnable_isas())
         for (u8 rows : { 2, 3, 4 })
             for (u32 t : { 1u, 3u }) {
-                KernelConfig config = default_config(t > 1 ? KernelOp::MatmulF32 : KernelOp::MatvecF32, shape_of(45, 40, t), isa);
+                KernelConfig config = default_config(t > 1 ? ops::matmul_f32 : ops::matvec_f32, shape_of(45, 40, t), isa);
                 config.rows = rows;
                 config.tokens = static_cast<u8>(t > 1 ? 2 : 1);
                 config.flags = variant::stripes;
@@ -233,7 +233,7 @@ TEST_CASE("fp32: stripes split every row range exactly, leftovers included", "[j
                     }
                 CHECK(ranges > 40);
             }
-    KernelConfig bad = default_config(KernelOp::MatvecF32, shape_of(64, 64), Isa::Sse2);
+    KernelConfig bad = default_config(ops::matvec_f32, shape_of(64, 64), Isa::Sse2);
     bad.rows = 5;
     bad.flags = variant::stripes;
     CHECK(validate(bad).is_error());
@@ -244,19 +244,19 @@ TEST_CASE("fp32: misaligned and start-flush buffers, and the aligned variant", "
     for (Isa isa : runnable_isas()) {
         const u32 width = vector_bytes(isa) / 4;
         for (u32 n : { 5u, 16u, 33u, 64u, 100u, 257u }) {
-            const KernelConfig config = default_config(KernelOp::MatvecF32, shape_of(n, 13), isa);
+            const KernelConfig config = default_config(ops::matvec_f32, shape_of(n, 13), isa);
             for (size_t misalign : { 0u, 4u, 8u, 12u, 20u, 36u })
                 expect_ok(config, MatrixCase { n, 13, 1, 0, 0, 13, Flush::Start, misalign, n + misalign });
         }
         // The aligned variant needs rows of whole vectors and aligned pointers (guarded
         // buffers end on a page, so rows of whole vectors start aligned).
         for (u32 n : { width, 2 * width, 9 * width, 72 * width }) {
-            KernelConfig config = default_config(KernelOp::MatmulF32, shape_of(n, 21, 3), isa);
+            KernelConfig config = default_config(ops::matmul_f32, shape_of(n, 21, 3), isa);
             config.flags |= variant::aligned;
             REQUIRE_FALSE(validate(config).is_error());
             expect_ok(config, MatrixCase { n, 21, 3, 0, 2, 19, Flush::End, 0, n });
         }
-        KernelConfig bad = default_config(KernelOp::MatvecF32, shape_of(width + 1, 4), isa);
+        KernelConfig bad = default_config(ops::matvec_f32, shape_of(width + 1, 4), isa);
         bad.flags |= variant::aligned;
         CHECK(validate(bad).is_error());
     }
@@ -273,7 +273,7 @@ TEST_CASE("fp32: the real model shapes with every autotuning candidate", "[jit][
         for (const auto& s : shapes) {
             const bool big = static_cast<u64>(s[0]) * s[1] > 2'000'000;
             KernelConfig configs[max_candidates];
-            const usize count = candidate_configs(KernelOp::MatvecF32, shape_of(s[0], s[1]), isa, host_caps(), configs, max_candidates);
+            const usize count = candidate_configs(ops::matvec_f32, shape_of(s[0], s[1]), isa, host_caps(), configs, max_candidates);
             REQUIRE(count >= 1);
             // The big ones run the first two candidates only, to keep the suite fast.
             for (usize i = 0; i < (big ? 2 : count) && i < count; ++i)
@@ -287,7 +287,7 @@ TEST_CASE("fp32 matmul: real shapes for batched prefill", "[jit][f32]")
     for (Isa isa : runnable_isas())
         for (const auto& s : shapes) {
             KernelConfig configs[max_candidates];
-            const usize count = candidate_configs(KernelOp::MatmulF32, shape_of(s[0], s[1], s[2]), isa, host_caps(), configs, max_candidates);
+            const usize count = candidate_configs(ops::matmul_f32, shape_of(s[0], s[1], s[2]), isa, host_caps(), configs, max_candidates);
             REQUIRE(count >= 1);
             for (usize i = 0; i < count; i += 2)
                 expect_ok(configs[i], MatrixCase { s[0], s[1], s[2], 0, 1, s[1] - 1, Flush::End, 0, i });
@@ -300,7 +300,7 @@ TEST_CASE("fp32: kernels of every ISA assemble on any host, deterministically", 
     static const u8 vzeroupper_ret[] = { 0xC5, 0xF8, 0x77, 0xC3 };
     for (Isa isa : all_isas())
         for (u32 n : { 1u, 15u, 288u, 5632u }) {
-            KernelConfig config = default_config(KernelOp::MatmulF32, shape_of(n, 7, 3), isa);
+            KernelConfig config = default_config(ops::matmul_f32, shape_of(n, 7, 3), isa);
             INFO(describe(config));
             auto a = emit_bytes(config, first, sizeof(first));
             auto b = emit_bytes(config, second, sizeof(second));

@@ -134,12 +134,12 @@ TEST_CASE("ISA: parsing, caps and the cap override", "[jit][isa]")
     // Code for more than the CPU has is never generated for execution.
     CpuCaps sse_only;
     sse_only.best = Isa::Sse2;
-    KernelConfig avx = default_config(KernelOp::MatvecF32, shape_of(64, 64), Isa::Avx2);
+    KernelConfig avx = default_config(ops::matvec_f32, shape_of(64, 64), Isa::Avx2);
     auto refused = check_runnable(avx, sse_only);
     REQUIRE(refused.is_error());
     CHECK(refused.error().code() == kl::ErrorCode::JitUnsupported);
     if (host_caps().best != Isa::Avx512) {
-        auto g = generate(default_config(KernelOp::MatvecF32, shape_of(64, 64), Isa::Avx512));
+        auto g = generate(default_config(ops::matvec_f32, shape_of(64, 64), Isa::Avx512));
         CHECK(g.is_error());
         WARN("SKIPPED: running avx512 kernels: this CPU lacks AVX-512 (they are still assembled)");
     }
@@ -166,23 +166,23 @@ TEST_CASE("ISA coverage of this run: what executes and what is only assembled", 
 TEST_CASE("config: names carry the shape and the variant", "[jit][config]")
 {
     char name[96];
-    KernelConfig c = default_config(KernelOp::MatvecF32, shape_of(288, 768), Isa::Avx2);
+    KernelConfig c = default_config(ops::matvec_f32, shape_of(288, 768), Isa::Avx2);
     c.unroll = 2;
     format_config_name(name, sizeof(name), c);
-    CHECK(std::string(name) == "matvec_avx2_n288_d768_r4u2");
-    c = default_config(KernelOp::MatvecQ8, shape_of(288, 768, 1, 32), Isa::Avx512);
+    CHECK(std::string(name) == "matvec_f32_avx2_n288_d768_r4u2");
+    c = default_config(ops::matvec_q8, shape_of(288, 768, 1, 32), Isa::Avx512);
     c.flags = variant::vnni;
     c.prefetch = 512;
     format_config_name(name, sizeof(name), c);
     CHECK(std::string(name) == "matvec_q8_avx512_n288_d768_gs32_r4u1_pf512_vnni");
     // SSE2 keeps 16 canonical lanes in four xmm per output: one row of two tokens fits.
-    c = default_config(KernelOp::MatmulF32, shape_of(64, 172, 8), Isa::Sse2);
+    c = default_config(ops::matmul_f32, shape_of(64, 172, 8), Isa::Sse2);
     format_config_name(name, sizeof(name), c);
-    CHECK(std::string(name) == "matmul_sse2_n64_d172_t8_r1t2u1");
-    c = default_config(KernelOp::QuantizeQ8, shape_of(288, 0, 1, 32), Isa::Avx2);
+    CHECK(std::string(name) == "matmul_f32_sse2_n64_d172_t8_r1t2u1");
+    c = default_config(ops::quantize_q8, shape_of(288, 9, 1, 32), Isa::Avx2);
     format_config_name(name, sizeof(name), c);
     CHECK(std::string(name) == "quantize_q8_avx2_n288_gs32");
-    c = default_config(KernelOp::Copy, shape_of(4096), Isa::Avx2);
+    c = default_config(ops::copy, shape_of(4096), Isa::Avx2);
     c.flags = variant::rep_movsb;
     format_config_name(name, sizeof(name), c);
     CHECK(std::string(name) == "copy_avx2_n4096_rep");
@@ -201,12 +201,12 @@ TEST_CASE("config: invalid shapes and knobs are refused with a reason", "[jit][c
         CHECK(r.error().code() == code);
         CHECK(strstr(r.error().message(), words) != nullptr);
     };
-    KernelConfig q8 = default_config(KernelOp::MatvecQ8, shape_of(100, 8, 1, 8), Isa::Avx2);
+    KernelConfig q8 = default_config(ops::matvec_q8, shape_of(100, 8, 1, 8), Isa::Avx2);
     refused(q8, kl::ErrorCode::JitUnsupported, "group size");
     q8.shape.gs = 6;
     q8.shape.n = 96;
     refused(q8, kl::ErrorCode::JitUnsupported, "multiple of 4");
-    KernelConfig mv = default_config(KernelOp::MatvecF32, shape_of(64, 64, 2), Isa::Avx2);
+    KernelConfig mv = default_config(ops::matvec_f32, shape_of(64, 64, 2), Isa::Avx2);
     refused(mv, kl::ErrorCode::InvalidArgument, "t = 1");
     mv.shape.t = 1;
     mv.rows = 17;
@@ -220,11 +220,11 @@ TEST_CASE("config: invalid shapes and knobs are refused with a reason", "[jit][c
     mv.flags = 0;
     mv.isa = Isa::Scalar;
     refused(mv, kl::ErrorCode::JitUnsupported, "scalar");
-    KernelConfig mm = default_config(KernelOp::MatmulF32, shape_of(64, 64, 8), Isa::Avx2);
+    KernelConfig mm = default_config(ops::matmul_f32, shape_of(64, 64, 8), Isa::Avx2);
     mm.rows = 8;
     mm.tokens = 4;
     refused(mm, kl::ErrorCode::JitUnsupported, "vector registers");
-    KernelConfig copy = default_config(KernelOp::Copy, shape_of(64), Isa::Avx2);
+    KernelConfig copy = default_config(ops::copy, shape_of(64), Isa::Avx2);
     copy.rows = 4;
     refused(copy, kl::ErrorCode::InvalidArgument, "must be 1");
 }
@@ -232,13 +232,14 @@ TEST_CASE("config: invalid shapes and knobs are refused with a reason", "[jit][c
 TEST_CASE("candidates: valid, runnable, distinct, default first", "[jit][config]")
 {
     for (Isa isa : runnable_isas())
-        for (KernelOp op : { KernelOp::MatvecF32, KernelOp::MatmulF32, KernelOp::MatvecQ8, KernelOp::MatmulQ8, KernelOp::QuantizeQ8,
-                 KernelOp::Copy }) {
-            const Shape shape = shape_of(2048, 5632, op == KernelOp::MatmulF32 || op == KernelOp::MatmulQ8 ? 8 : 1,
-                is_q8_op(op) || op == KernelOp::QuantizeQ8 ? 64 : 0);
+        for (Op op : { ops::matvec_f32, ops::matmul_f32, ops::matvec_q8, ops::matmul_q8, ops::quantize_q8,
+                 ops::copy }) {
+            const u32 d = op == ops::quantize_q8 ? 2048 / 64 : op == ops::copy ? 1 : 5632;
+            const Shape shape = shape_of(2048, d, op == ops::matmul_f32 || op == ops::matmul_q8 ? 8 : 1,
+                is_q8g(op) ? 64 : 0);
             KernelConfig configs[max_candidates];
             const usize count = candidate_configs(op, shape, isa, host_caps(), configs, max_candidates);
-            INFO(kernel_op_name(op) << " " << kl::cpu::isa_name(isa));
+            INFO(op_text(op) << " " << kl::cpu::isa_name(isa));
             REQUIRE(count >= 1);
             CHECK(count <= max_candidates);
             for (usize i = 0; i < count; ++i) {
@@ -251,14 +252,14 @@ TEST_CASE("candidates: valid, runnable, distinct, default first", "[jit][config]
         }
     // A capacity of 1 yields just the default guess.
     KernelConfig one[1];
-    CHECK(candidate_configs(KernelOp::MatvecF32, shape_of(288, 288), Isa::Sse2, host_caps(), one, 1) == 1);
+    CHECK(candidate_configs(ops::matvec_f32, shape_of(288, 288), Isa::Sse2, host_caps(), one, 1) == 1);
 }
 
 TEST_CASE("candidates: a small matrix of a model that streams gets the streaming variants", "[jit][config]")
 {
     auto streaming = [](bool streamed) {
         KernelConfig configs[max_candidates];
-        const usize count = candidate_configs(KernelOp::MatvecF32, shape_of(288, 288), Isa::Avx2, host_caps(), configs,
+        const usize count = candidate_configs(ops::matvec_f32, shape_of(288, 288), Isa::Avx2, host_caps(), configs,
             max_candidates, streamed);
         int found = 0;
         for (usize i = 0; i < count; ++i)
@@ -273,12 +274,12 @@ TEST_CASE("candidates: a small matrix of a model that streams gets the streaming
 
 TEST_CASE("errors: asmjit failures and register exhaustion become ErrorOr failures", "[jit][emit]")
 {
-    const KernelConfig c = default_config(KernelOp::MatvecF32, shape_of(64, 64), Isa::Avx2);
+    const KernelConfig c = default_config(ops::matvec_f32, shape_of(64, 64), Isa::Avx2);
     BrokenEmitter broken(c);
     auto r = broken.assemble();
     REQUIRE(r.is_error());
     CHECK(r.error().code() == kl::ErrorCode::JitEmit);
-    CHECK(strstr(r.error().message(), "matvec_avx2_n64_d64") != nullptr);
+    CHECK(strstr(r.error().message(), "matvec_f32_avx2_n64_d64") != nullptr);
     CHECK(strstr(r.error().message(), "reference kernel") != nullptr);
 
     GreedyEmitter greedy(c);
@@ -301,7 +302,7 @@ TEST_CASE("dumps: the hook sees every installed kernel; files hold exactly its b
             s->bytes.assign(code, code + size);
         },
         &seen);
-    KernelConfig c = default_config(KernelOp::MatvecF32, shape_of(288, 768), runnable_isas().back());
+    KernelConfig c = default_config(ops::matvec_f32, shape_of(288, 768), runnable_isas().back());
     auto generated = generate(c);
     set_dump_hook(nullptr, nullptr);
     REQUIRE_FALSE(generated.is_error());

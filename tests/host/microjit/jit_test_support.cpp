@@ -189,11 +189,18 @@ std::string describe(const KernelConfig& config)
     return name;
 }
 
-KernelConfig varied_config(KernelOp op, Shape shape, Isa isa, uint64_t salt)
+std::string op_text(Op op)
+{
+    char name[32];
+    format_op_name(name, sizeof(name), op);
+    return name;
+}
+
+KernelConfig varied_config(Op op, Shape shape, Isa isa, uint64_t salt)
 {
     Rng rng(salt * 7919 + shape.n * 131 + shape.d * 31 + shape.t * 17 + shape.gs * 3 + static_cast<u8>(isa));
     KernelConfig c = default_config(op, shape, isa);
-    const bool matmul = op == KernelOp::MatmulF32 || op == KernelOp::MatmulQ8;
+    const bool matmul = op == ops::matmul_f32 || op == ops::matmul_q8;
     for (int attempt = 0; attempt < 16; ++attempt) {
         c.rows = static_cast<u8>(1 + rng.below(8));
         c.tokens = matmul ? static_cast<u8>(1 + rng.below(shape.t < 4 ? shape.t : 4)) : 1;
@@ -202,7 +209,7 @@ KernelConfig varied_config(KernelOp op, Shape shape, Isa isa, uint64_t salt)
         c.flags = 0;
         if (c.prefetch && rng.below(2))
             c.flags |= variant::prefetch_nta;
-        if (is_q8_op(op) && isa == Isa::Avx512 && host_caps().avx512vnni && rng.below(2))
+        if (is_q8g(op) && isa == Isa::Avx512 && host_caps().avx512vnni && rng.below(2))
             c.flags |= variant::vnni;
         if (c.rows >= 2 && c.rows <= 4 && rng.below(3) == 0)
             c.flags |= variant::stripes;
@@ -337,7 +344,7 @@ Verdict run_matrix_case(const KernelConfig& config, const MatrixCase& c)
         return v;
     }
     GeneratedKernel k = generated.release_value();
-    Verdict v = is_q8_op(config.op) ? check_q8(k.kernel(), c) : check_f32(k.kernel(), c);
+    Verdict v = is_q8g(config.op) ? check_q8(k.kernel(), c) : check_f32(k.kernel(), c);
     release(k);
     return v;
 }

@@ -88,6 +88,9 @@ Verdict run_matrix_case(const KernelConfig& config, const MatrixCase& c);
 
 // A config with deterministic, shape-dependent knobs (rows, tokens, unroll, prefetch),
 // clamped into what validate() accepts, so a sweep over shapes covers the variants.
-KernelConfig varied_config(KernelOp op, Shape shape, Isa isa, uint64_t salt);
+// "matvec_f32", "copy", ... (for messages).
+std::string op_text(Op op);
+
+KernelConfig varied_config(Op op, Shape shape, Isa isa, uint64_t salt);
 
 }

@@ -14,12 +14,41 @@ using namespace mjit::test;
 
 namespace {
 
-Shape quantize_shape(u32 n, u32 gs)
+Shape quantize_shape(u32 n, u32 gs, u32 t = 1)
 {
     Shape s;
     s.n = n;
     s.gs = gs;
+    s.d = n / gs;
+    s.t = t;
     return s;
+}
+
+// Runs a quantizer kernel over groups [begin, end) of every token (KernelArgs, op quantize).
+void quantize(const GeneratedKernel& k, const float* x, i8* q, float* scales, u64 begin, u64 end)
+{
+    KernelArgs args {};
+    args.x = x;
+    args.out = q;
+    args.out_scale = scales;
+    args.row_begin = begin;
+    args.row_end = end;
+    args.n = k.config.shape.n;
+    args.d = k.config.shape.d;
+    args.t = k.config.shape.t;
+    args.gs = k.config.shape.gs;
+    k.kernel()(&args);
+}
+
+void copy(const GeneratedKernel& k, void* dst, const void* src)
+{
+    KernelArgs args {};
+    args.out = dst;
+    args.x = src;
+    args.row_end = 1;
+    args.n = k.config.shape.n;
+    args.d = args.t = 1;
+    k.kernel()(&args);
 }
 
 // Inputs that hit every rounding case: exact halves after the division (+-0.5, +-1.5, ...),
@@ -56,7 +85,7 @@ TEST_CASE("quantizer: bit-identical to ref::quantize_q8 for every group size and
         for (u32 gs : { 4u, 8u, 12u, 16u, 20u, 32u, 48u, 64u, 128u })
             for (u32 groups : { 1u, 2u, 3u, 5u, 17u, 43u, 88u }) {
                 const u32 n = gs * groups;
-                const KernelConfig config = default_config(KernelOp::QuantizeQ8, quantize_shape(n, gs), isa);
+                const KernelConfig config = default_config(ops::quantize_q8, quantize_shape(n, gs), isa);
                 auto generated = generate(config);
                 INFO(describe(config));
                 REQUIRE_FALSE(generated.is_error());
@@ -67,8 +96,7 @@ TEST_CASE("quantizer: bit-identical to ref::quantize_q8 for every group size and
                 for (int round = 0; round < 4; ++round) {
                     fill_quantizer_input(x.as<float>(), n, gs, rng);
                     ref::quantize_q8(x.as<float>(), q_ref.data(), s_ref.data(), n, gs);
-                    QuantizeArgs args { x.as<float>(), q.as<i8>(), s.as<float>() };
-                    k.quantizer()(&args);
+                    quantize(k, x.as<float>(), q.as<i8>(), s.as<float>(), 0, groups);
                     for (u32 g = 0; g < groups; ++g)
                         if (memcmp(&s.as<float>()[g], &s_ref[g], 4) != 0)
                             FAIL_CHECK("scale of group " << g << ": " << s.as<float>()[g] << " vs " << s_ref[g]);
@@ -91,13 +119,12 @@ TEST_CASE("quantizer: stories-sized vectors, against the formats.md rule directl
     for (Isa isa : runnable_isas())
         for (u32 gs : { 4u, 32u, 64u }) {
             const u32 n = 5632;
-            auto generated = generate(default_config(KernelOp::QuantizeQ8, quantize_shape(n, gs), isa));
+            auto generated = generate(default_config(ops::quantize_q8, quantize_shape(n, gs), isa));
             REQUIRE_FALSE(generated.is_error());
             GeneratedKernel k = generated.release_value();
             GuardedBuffer x(n * 4), q(n), s(n / gs * 4);
             fill_quantizer_input(x.as<float>(), n, gs, rng);
-            QuantizeArgs args { x.as<float>(), q.as<i8>(), s.as<float>() };
-            k.quantizer()(&args);
+            quantize(k, x.as<float>(), q.as<i8>(), s.as<float>(), 0, n / gs);
             for (u32 g = 0; g < n / gs; ++g) {
                 float max = 0;
                 for (u32 i = 0; i < gs; ++i)
@@ -115,6 +142,40 @@ TEST_CASE("quantizer: stories-sized vectors, against the formats.md rule directl
         }
 }
 
+TEST_CASE("quantizer: several tokens and group sub-ranges (split across cores) write only their groups", "[jit][quantize]")
+{
+    Rng rng(99);
+    for (Isa isa : runnable_isas())
+        for (u32 gs : { 4u, 32u, 64u }) {
+            const u32 groups = 37, n = gs * groups, t = 3;
+            auto generated = generate(default_config(ops::quantize_q8, quantize_shape(n, gs, t), isa));
+            REQUIRE_FALSE(generated.is_error());
+            GeneratedKernel k = generated.release_value();
+            GuardedBuffer x(t * n * 4), q(t * n), s(t * groups * 4);
+            fill_quantizer_input(x.as<float>(), t * n, gs, rng);
+            std::vector<i8> q_ref(t * n);
+            std::vector<float> s_ref(t * groups);
+            ref::quantize_q8(x.as<float>(), q_ref.data(), s_ref.data(), t * n, gs);
+            for (auto range : { std::pair<u64, u64> { 0, groups }, { 5, 19 }, { 36, 37 }, { 7, 7 } }) {
+                memset(q.as<i8>(), 0x55, t * n);
+                memset(s.as<float>(), 0x55, t * groups * 4);
+                quantize(k, x.as<float>(), q.as<i8>(), s.as<float>(), range.first, range.second);
+                for (u32 tok = 0; tok < t; ++tok)
+                    for (u32 g = 0; g < groups; ++g) {
+                        const bool inside = g >= range.first && g < range.second;
+                        const u32 at = tok * groups + g;
+                        if (inside)
+                            CHECK(memcmp(&s.as<float>()[at], &s_ref[at], 4) == 0);
+                        else
+                            CHECK(reinterpret_cast<const u32*>(s.as<float>())[at] == 0x55555555u);
+                        for (u32 i = 0; i < gs; ++i)
+                            CHECK(q.as<i8>()[at * gs + i] == (inside ? q_ref[at * gs + i] : i8(0x55)));
+                    }
+            }
+            release(k);
+        }
+}
+
 TEST_CASE("copy: every size 1..300 and larger ones, aligned and not, both guard sides", "[jit][copy]")
 {
     Rng rng(5);
@@ -125,11 +186,16 @@ TEST_CASE("copy: every size 1..300 and larger ones, aligned and not, both guard 
         sizes.push_back(n);
     for (Isa isa : runnable_isas())
         for (u32 n : sizes)
-            for (u8 flags : { u8(0), variant::aligned, variant::rep_movsb }) {
+            for (u8 flags : { u8(0), variant::aligned, variant::rep_movsb, variant::nontemporal }) {
                 Shape shape;
                 shape.n = n;
-                KernelConfig config = default_config(KernelOp::Copy, shape, isa);
+                shape.d = 1;
+                KernelConfig config = default_config(ops::copy, shape, isa);
                 config.flags = flags;
+                if ((flags & variant::nontemporal) && n < 4 * vector_bytes(isa)) {
+                    CHECK(validate(config).is_error());  // streaming stores need four vectors
+                    continue;
+                }
                 auto generated = generate(config);
                 INFO(describe(config));
                 REQUIRE_FALSE(generated.is_error());
@@ -141,7 +207,7 @@ TEST_CASE("copy: every size 1..300 and larger ones, aligned and not, both guard 
                 for (u32 i = 0; i < n; ++i)
                     src.as<u8>()[i] = static_cast<u8>(rng.next());
                 memset(dst.as<u8>(), 0xA5, n);
-                k.copier()(dst.as<u8>(), src.as<u8>());
+                copy(k, dst.as<u8>(), src.as<u8>());
                 CHECK(memcmp(dst.as<u8>(), src.as<u8>(), n) == 0);
                 release(k);
             }

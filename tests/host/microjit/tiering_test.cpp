@@ -1,6 +1,7 @@
-// The tiering state machine, driven with injected candidates: the hotness threshold, a
-// verified winner published, and every failure (wrong results, a fault, no room in the
-// arena, nothing to generate, slower than the reference) keeping tier 0 with a reason.
+// The tiering state machine, driven with injected candidates: the default kernel installed
+// on a sample, the hotness threshold, a verified winner published, and every failure (wrong
+// results, a fault, no room in the arena, nothing to generate, slower than the kernel
+// serving) keeping the current tier with a reason.
 #include <catch2/catch.hpp>
 
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "microjit/dispatch.h"
 #include "microjit/reference.h"
 #include "microjit/tiering.h"
+#include "microjit/verify.h"
 
 using namespace mjit;
 
@@ -25,7 +27,8 @@ void wrong_kernel(const KernelArgs* a)
 {
     ref::matmul_f32(a);
     // One element off by a single ulp: verification demands identical bits.
-    a->out[a->row_begin] = __builtin_nextafterf(a->out[a->row_begin], 1e30f);
+    float* out = static_cast<float*>(a->out);
+    out[a->row_begin] = __builtin_nextafterf(out[a->row_begin], 1e30f);
 }
 
 void faulting_kernel(const KernelArgs*) { __builtin_trap(); }
@@ -65,7 +68,7 @@ struct FakeJit {
 KernelConfig candidate(Behaviour b)
 {
     KernelConfig c;
-    c.op = KernelOp::MatvecF32;
+    c.op = ops::matvec_f32;
     c.isa = Isa::Avx2;
     c.unroll = b;
     return c;
@@ -95,6 +98,7 @@ struct Problem {
         ref::matmul_f32(&e);
     }
     bool output_correct() const { return memcmp(out.data(), expected.data(), d * sizeof(float)) == 0; }
+    SampleWeights sample() const { return { w.data(), nullptr }; }
 };
 
 TieringOptions quick_options()
@@ -129,7 +133,7 @@ TEST_CASE("a hot slot gets the fastest verified candidate; a cold one stays on t
     Dispatcher dispatcher;
     dispatcher.attach(&tiering);
     Problem p;
-    KernelSlot* slot = dispatcher.slot(Op::MatvecF32, { Problem::n, Problem::d, 1, 0 });
+    KernelSlot* slot = dispatcher.slot(ops::matvec_f32, { Problem::n, Problem::d, 1, 0 }, p.sample());
 
     // Below the threshold nothing is generated.
     for (int i = 0; i < 2; ++i)
@@ -142,7 +146,7 @@ TEST_CASE("a hot slot gets the fastest verified candidate; a cold one stays on t
     REQUIRE(slot->settled);
     // The reference here is the same code as the "generated" kernel, so either may win:
     // what matters is that the decision is recorded and the output stays right.
-    if (slot->tier == Tier::Jit) {
+    if (slot->tier == Tier::Tuned) {
         CHECK(slot->fn != slot->reference);
         CHECK(slot->reason[0] == 0);
         CHECK(jit.discarded.size() == 1);  // the loser
@@ -166,7 +170,7 @@ TEST_CASE("a candidate with wrong results is dropped and tier 0 stays", "[jit][t
     Dispatcher dispatcher;
     dispatcher.attach(&tiering);
     Problem p;
-    KernelSlot* slot = dispatcher.slot(Op::MatvecF32, { Problem::n, Problem::d, 1, 0 });
+    KernelSlot* slot = dispatcher.slot(ops::matvec_f32, { Problem::n, Problem::d, 1, 0 }, p.sample());
     run_until_settled(*slot, p);
     REQUIRE(slot->settled);
     CHECK(slot->tier == Tier::Reference);
@@ -182,7 +186,7 @@ TEST_CASE("a candidate that faults is caught by the guard and tier 0 stays", "[j
     Dispatcher dispatcher;
     dispatcher.attach(&tiering);
     Problem p;
-    KernelSlot* slot = dispatcher.slot(Op::MatvecF32, { Problem::n, Problem::d, 1, 0 });
+    KernelSlot* slot = dispatcher.slot(ops::matvec_f32, { Problem::n, Problem::d, 1, 0 }, p.sample());
     run_until_settled(*slot, p);
     REQUIRE(slot->settled);
     CHECK(slot->tier == Tier::Reference);
@@ -198,7 +202,7 @@ TEST_CASE("a full code arena falls back to tier 0; a later good candidate still 
     Dispatcher dispatcher;
     dispatcher.attach(&tiering);
     Problem p;
-    KernelSlot* slot = dispatcher.slot(Op::MatvecF32, { Problem::n, Problem::d, 1, 0 });
+    KernelSlot* slot = dispatcher.slot(ops::matvec_f32, { Problem::n, Problem::d, 1, 0 }, p.sample());
     run_until_settled(*slot, p);
     CHECK(slot->tier == Tier::Reference);
     CHECK(std::string(slot->reason).find("budget is used up") != std::string::npos);
@@ -210,11 +214,11 @@ TEST_CASE("a full code arena falls back to tier 0; a later good candidate still 
     Tiering tiering2(mixed.hooks(), options);
     Dispatcher dispatcher2;
     dispatcher2.attach(&tiering2);
-    KernelSlot* slot2 = dispatcher2.slot(Op::MatvecF32, { Problem::n, Problem::d, 1, 0 });
+    KernelSlot* slot2 = dispatcher2.slot(ops::matvec_f32, { Problem::n, Problem::d, 1, 0 }, p.sample());
     run_until_settled(*slot2, p);
     REQUIRE(slot2->settled);
     // Correct candidate timed; published unless the reference happened to be faster.
-    CHECK((slot2->tier == Tier::Jit || std::string(slot2->reason).find("beat") != std::string::npos));
+    CHECK((slot2->tier == Tier::Tuned || std::string(slot2->reason).find("beat") != std::string::npos));
 }
 
 TEST_CASE("no candidates, or the JIT switched off, keep tier 0 and never generate", "[jit][tiering]")
@@ -224,7 +228,7 @@ TEST_CASE("no candidates, or the JIT switched off, keep tier 0 and never generat
     Dispatcher dispatcher;
     dispatcher.attach(&tiering);
     Problem p;
-    KernelSlot* slot = dispatcher.slot(Op::MatvecF32, { Problem::n, Problem::d, 1, 0 });
+    KernelSlot* slot = dispatcher.slot(ops::matvec_f32, { Problem::n, Problem::d, 1, 0 }, p.sample());
     run_until_settled(*slot, p);
     CHECK(slot->tier == Tier::Reference);
     CHECK(std::string(slot->reason).find("no kernel can be generated") != std::string::npos);
@@ -236,7 +240,7 @@ TEST_CASE("no candidates, or the JIT switched off, keep tier 0 and never generat
     Tiering disabled(jit.hooks(), off);
     Dispatcher dispatcher2;
     dispatcher2.attach(&disabled);
-    KernelSlot* slot2 = dispatcher2.slot(Op::MatvecF32, { Problem::n, Problem::d, 1, 0 });
+    KernelSlot* slot2 = dispatcher2.slot(ops::matvec_f32, { Problem::n, Problem::d, 1, 0 }, p.sample());
     for (int i = 0; i < 50; ++i) {
         call(*slot2, p.args);
         CHECK(p.output_correct());
@@ -255,21 +259,69 @@ TEST_CASE("warm start publishes a verified decision before the first call and re
     Dispatcher dispatcher;
     dispatcher.attach(&tiering);
     Problem p;
-    KernelSlot* good = dispatcher.slot(Op::MatvecF32, { Problem::n, Problem::d, 1, 0 });
-    REQUIRE_FALSE(tiering.warm_start(*good, candidate(Correct), p.args).is_error());
-    CHECK(good->tier == Tier::Jit);
+    KernelSlot* good = dispatcher.slot(ops::matvec_f32, { Problem::n, Problem::d, 1, 0 }, p.sample());
+    REQUIRE_FALSE(tiering.publish_verified(*good, candidate(Correct), Tier::Tuned).is_error());
+    CHECK(good->tier == Tier::Tuned);
     CHECK(good->settled);
     CHECK(good->fn == correct_kernel);
+    CHECK(good->ref.timed_calls == 1);  // the reference's run on the sample, for the speedup
 
-    KernelSlot* bad = dispatcher.slot(Op::MatvecF32, { Problem::n, Problem::d / 2, 1, 0 });
-    Problem q;
-    q.args.d = Problem::d / 2;
-    q.args.row_end = Problem::d / 2;
-    auto refused = tiering.warm_start(*bad, candidate(Wrong), q.args);
+    KernelSlot* bad = dispatcher.slot(ops::matvec_f32, { Problem::n, Problem::d / 2, 1, 0 }, p.sample());
+    auto refused = tiering.publish_verified(*bad, candidate(Wrong), Tier::Tuned);
     REQUIRE(refused.is_error());
     CHECK(refused.error().code() == kl::ErrorCode::JitMismatch);
     CHECK(bad->tier == Tier::Reference);
     CHECK_FALSE(bad->settled);  // it will still tune normally
+    CHECK(jit.discarded.size() == 1);
+
+    // No weights to verify on: refused before anything is generated.
+    KernelSlot* blind = dispatcher.slot(ops::matvec_f32, { Problem::n, Problem::d / 4, 1, 0 });
+    CHECK(tiering.publish_verified(*blind, candidate(Correct), Tier::Tuned).is_error());
+    CHECK(blind->tier == Tier::Reference);
+}
+
+TEST_CASE("the default kernel serves from the first call; tuning then checks candidates against it",
+    "[jit][tiering]")
+{
+    FakeJit jit;
+    jit.candidates = { candidate(Correct), candidate(Wrong), candidate(Correct) };
+    jit.candidates[2].rows = 2;  // a distinct correct config
+    Tiering tiering(jit.hooks(), quick_options());
+    Dispatcher dispatcher;
+    dispatcher.attach(&tiering);
+    Problem p;
+    KernelSlot* slot = dispatcher.slot(ops::matvec_f32, { Problem::n, Problem::d, 1, 0 }, p.sample());
+    REQUIRE_FALSE(tiering.install_default(*slot).is_error());
+    CHECK(slot->tier == Tier::Default);
+    CHECK(slot->fn == correct_kernel);
+    CHECK(slot->config == jit.candidates[0]);
+    CHECK_FALSE(slot->settled);
+    CHECK(jit.obtained == 1);
+
+    std::fill(p.out.begin(), p.out.end(), -7.0f);
+    call(*slot, p.args);
+    CHECK(p.output_correct());
+    CHECK(slot->jit.calls == 1);
+    CHECK(slot->ref.calls == 0);  // the reference never serves a live call
+
+    run_until_settled(*slot, p);
+    REQUIRE(slot->settled);
+    CHECK(slot->ref.calls == 0);
+    // The default is timed as a candidate without being generated again; the wrong one is
+    // dropped (and discarded), the third is generated and timed.
+    CHECK(jit.obtained == 3);
+    CHECK((slot->tier == Tier::Tuned || slot->tier == Tier::Default));
+    if (slot->tier == Tier::Tuned)
+        CHECK(slot->config == jit.candidates[2]);
+
+    // With nothing to generate, the default cannot be installed and tier 0 stays.
+    FakeJit none;
+    Tiering empty(none.hooks(), quick_options());
+    Dispatcher dispatcher2;
+    dispatcher2.attach(&empty);
+    KernelSlot* bare = dispatcher2.slot(ops::matvec_f32, { Problem::n, Problem::d, 1, 0 }, p.sample());
+    CHECK(empty.install_default(*bare).is_error());
+    CHECK(bare->tier == Tier::Reference);
 }
 
 TEST_CASE("verification demands identical bits, rows in range only", "[jit][tiering]")
@@ -280,15 +332,41 @@ TEST_CASE("verification demands identical bits, rows in range only", "[jit][tier
     a.row_end = 3;
     a.d = 3;
     a.t = 1;
-    CHECK(first_mismatch(a, got, expected) == -1);
+    auto same = [&] { return !compare_outputs(ops::matvec_f32, a, got, nullptr, expected, nullptr).is_error(); };
+    CHECK(same());
     got[0] = 99.0f;  // outside the row range: not compared
-    CHECK(first_mismatch(a, got, expected) == -1);
+    CHECK(same());
     got[2] = __builtin_nextafterf(3.0f, 4.0f);
-    CHECK(first_mismatch(a, got, expected) == 2);
+    CHECK_FALSE(same());
+    CHECK(std::string(compare_outputs(ops::matvec_f32, a, got, nullptr, expected, nullptr).error().message())
+        == "mismatch at token 0 row 2: 3.00000024, reference 3");
     got[2] = 3.0f;
     got[1] = -0.0f;
     expected[1] = 0.0f;  // equal as values, different bits
-    CHECK(first_mismatch(a, got, expected) == 1);
+    CHECK_FALSE(same());
     got[1] = expected[1] = __builtin_nanf("");  // the same NaN bits are identical
-    CHECK(first_mismatch(a, got, expected) == -1);
+    CHECK(same());
+}
+
+TEST_CASE("verification of a quantizer compares its values and its group scales", "[jit][tiering]")
+{
+    i8 q_got[8] = { 1, 2, 3, 4, 5, 6, 7, 8 }, q_expected[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+    float s_got[2] = { 0.5f, 0.25f }, s_expected[2] = { 0.5f, 0.25f };
+    KernelArgs a {};
+    a.n = 8;
+    a.gs = 4;
+    a.d = 2;
+    a.t = 1;
+    a.row_begin = 1;
+    a.row_end = 2;
+    auto check = [&] { return compare_outputs(ops::quantize_q8, a, q_got, s_got, q_expected, s_expected); };
+    CHECK_FALSE(check().is_error());
+    q_got[0] = 9;  // group 0 is outside the range
+    s_got[0] = 9.0f;
+    CHECK_FALSE(check().is_error());
+    q_got[5] = 0;
+    CHECK(check().is_error());
+    q_got[5] = 6;
+    s_got[1] = 0.125f;
+    CHECK(std::string(check().error().message()).find("group scale 1") != std::string::npos);
 }

@@ -24,17 +24,23 @@ TEST_CASE("a profile's decisions are published before the first token; bad ones 
       {"op": "matvec_f32", "n": 64, "d": 64, "t": 1, "gs": 0, "isa": "sse2", "rows": 2, "tokens": 1, "unroll": 1, "flags": 0, "prefetch": 0},
       {"op": "matvec_f32", "n": 999, "d": 64, "t": 1, "gs": 0, "isa": "sse2", "rows": 2, "tokens": 1, "unroll": 1, "flags": 0, "prefetch": 0},
       {"op": "matvec_q9", "n": 64, "d": 64, "t": 1, "gs": 0, "isa": "sse2", "rows": 2, "tokens": 1, "unroll": 1, "flags": 0, "prefetch": 0},
-      {"op": "matvec_f32", "n": 64, "d": 172, "t": 1, "gs": 0, "isa": "sse2", "rows": 99, "tokens": 1, "unroll": 1, "flags": 0, "prefetch": 0}
+      {"op": "matvec_f32", "n": 64, "d": 172, "t": 1, "gs": 0, "isa": "sse2", "rows": 99, "tokens": 1, "unroll": 1, "flags": 0, "prefetch": 0},
+      {"op": "matmul_f32", "n": 64, "d": 172, "t": 16, "gs": 0, "isa": "sse2", "rows": 1, "tokens": 2, "unroll": 1, "flags": 0, "prefetch": 0}
     ]})";
     auto result = warm_start(t, jit, profile.data(), profile.size());
     REQUIRE_FALSE(result.is_error());
-    CHECK(result.value().decisions == 4);
-    CHECK(result.value().published == 1);
+    CHECK(result.value().decisions == 5);
+    CHECK(result.value().published == 2);
     CHECK(result.value().skipped == 3);
-    CHECK(t.slots.wq->tier == mjit::Tier::Jit);
+    CHECK(t.slots.wq->tier == mjit::Tier::Tuned);
     CHECK(t.slots.wq->settled);
-    CHECK(t.slots.w1->tier == mjit::Tier::Reference);  // rows 99: refused by the generator
-    CHECK_FALSE(t.slots.w1->settled);                   // so it still tunes normally
+    CHECK(t.slots.w1->tier == mjit::Tier::Default);  // rows 99: refused by the generator
+    CHECK_FALSE(t.slots.w1->settled);                 // so it still tunes normally
+    // A prefill (matmul) decision is applied like the others (it once was skipped: "no
+    // weights of this shape").
+    REQUIRE(t.block_slots.w1 != nullptr);
+    CHECK(t.block_slots.w1->tier == mjit::Tier::Tuned);
+    CHECK(t.block_slots.w1->config.tokens == 2);
 }
 
 TEST_CASE("a malformed profile is an error naming where", "[tinyllama][warmstart]")

@@ -1,0 +1,133 @@
+// The engine object (see engine.h).
+#include "tinyllama/engine.h"
+
+#include <new>
+#include <stdio.h>
+
+#include "kernel_lib/cpu/features.h"
+#include "kernel_lib/io/print.h"
+#include "kernel_lib/mem/alloc.h"
+#include "kernel_lib/smp/parallel.h"
+#include "kernel_lib/text/json.h"
+#include "kernel_lib/time/tsc.h"
+#include "microjit/report.h"
+#include "tinyllama/phases.h"
+#include "tinyllama/warm_start.h"
+
+namespace tllama {
+
+Engine::Engine(const EngineOptions& options)
+    : m_jit(options.jit)
+    , m_model_name(options.model_name ? options.model_name : "model")
+    , m_seed(options.seed)
+{
+}
+
+Engine::~Engine()
+{
+    m_jit.detach();
+    free_sampler(m_sampler);
+    free_tokenizer(m_tokenizer);
+    free_transformer(m_transformer);
+}
+
+kl::ErrorOr<Engine*> Engine::open(const void* model, u64 model_size, const void* tokenizer, u64 tokenizer_size,
+    const EngineOptions& options)
+{
+    void* memory = TRY(kl::mem::allocate(sizeof(Engine), alignof(Engine), "the engine"));
+    Engine* engine = new (memory) Engine(options);
+    auto built = engine->build(model, model_size, tokenizer, tokenizer_size, options);
+    if (built.is_error()) {
+        close(engine);
+        return built.release_error();
+    }
+    return engine;
+}
+
+void Engine::close(Engine* engine)
+{
+    if (!engine)
+        return;
+    engine->~Engine();
+    kl::mem::release(engine);
+}
+
+kl::ErrorOr<void> Engine::build(const void* model, u64 model_size, const void* tokenizer, u64 tokenizer_size,
+    const EngineOptions& options)
+{
+    TRY(build_transformer(m_transformer, model, model_size, options.prefill_block));
+    print_model_summary(m_transformer, m_model_name);
+    TRY(build_tokenizer(m_tokenizer, tokenizer, tokenizer_size, m_transformer.config.vocab_size));
+    TRY(build_sampler(m_sampler, m_transformer.config.vocab_size, options.temperature, options.topp, m_seed));
+
+    m_jit.attach(m_transformer);
+    if (m_jit.on())
+        kl::print("micro-JIT on (isa %s): %u of %d kernels generated and verified in %.1f ms before the first token\n",
+            m_jit.isa_name(), m_jit.defaults_installed(), m_transformer.dispatcher.slot_count(), m_jit.setup_ms());
+    else
+        kl::print("micro-JIT off: every kernel is the scalar reference\n");
+    if (m_jit.on() && options.profile) {
+        auto started = warm_start(m_transformer, m_jit, options.profile, options.profile_size);
+        if (started.is_error())
+            kl::print("warm start: the profile is unusable (%s); tuning from scratch\n", started.error().message());
+        else
+            kl::print("warm start: %u of %u decisions in use before the first token\n", started.value().published,
+                started.value().decisions);
+    }
+    return {};
+}
+
+kl::ErrorOr<GenerateStats> Engine::generate(const char* prompt, i32 steps, TextSink& sink)
+{
+    return tllama::generate(m_transformer, m_tokenizer, m_sampler, prompt, steps, sink);
+}
+
+void Engine::stats_json(const GenerateStats& s, char* buffer, usize size) const
+{
+    const auto& cpu = kl::cpu::features();
+    char model[96], brand[128], token_ms[160] = "";
+    kl::json_escape(m_model_name, model, sizeof(model));
+    kl::json_escape(cpu.brand, brand, sizeof(brand));
+    usize used = 0;
+    for (u32 i = 0; i < s.timed_tokens && used < sizeof(token_ms); ++i)
+        used += static_cast<usize>(snprintf(token_ms + used, sizeof(token_ms) - used, "%s%.3f", i ? ", " : "",
+            static_cast<double>(s.token_ms[i])));
+    snprintf(buffer, size,
+        "{\"prompt_tokens\": %u, \"generated_tokens\": %u, \"ttft_ms\": %.3f, \"tok_per_s\": %.2f, \"total_ms\": %.3f, "
+        "\"prompt_ms\": %.3f, \"tuning_ms\": %.3f, \"jit_setup_ms\": %.3f, \"model\": \"%s\", \"cpu\": \"%s\", "
+        "\"isa\": \"%s\", \"jit\": \"%s\", \"cores\": %u, \"mem_mb\": %llu, \"stopped\": %s, \"first_token_ms\": [%s]}",
+        s.prompt_tokens, s.generated_tokens, s.ttft_ms, s.tok_per_s, s.total_ms, s.prompt_ms, s.tuning_ms,
+        m_jit.setup_ms(), model, brand, m_jit.isa_name(), m_jit.on() ? "on" : "off", kl::smp::core_count(),
+        static_cast<unsigned long long>(kl::mem::available_bytes() / kl::MiB), s.stopped ? "true" : "false", token_ms);
+}
+
+void Engine::stats_summary(const GenerateStats& s, char* buffer, usize size) const
+{
+    snprintf(buffer, size, "%s%u tokens, %.1f tok/s, first token after %.1f ms", s.stopped ? "[stopped] " : "",
+        s.generated_tokens, s.tok_per_s, s.ttft_ms);
+}
+
+void Engine::set_temperature(float temperature) { m_sampler.temperature = temperature; }
+
+void Engine::set_topp(float topp) { m_sampler.topp = topp; }
+
+void Engine::reseed(u64 seed)
+{
+    m_seed = seed;
+    m_sampler.rng_state = seed;
+}
+
+void Engine::report(double cycles)
+{
+    const mjit::ReportContext context { m_jit.isa_name(), m_jit.on(), cycles, m_jit.cache().stats().code_bytes,
+        phase_table() };
+    mjit::print_profile(m_transformer.dispatcher, context);
+}
+
+void Engine::reset_profile()
+{
+    mjit::reset_profile(m_transformer.dispatcher);
+    reset_phases();
+}
+
+}
