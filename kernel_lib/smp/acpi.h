@@ -1,5 +1,6 @@
-// ACPI, as far as SMP needs it: find the RSDP, walk the RSDT/XSDT to the MADT ("APIC") and
-// read the local APIC address and the APIC ID of every enabled processor from it.
+// ACPI, as far as BareFlow needs it: find the RSDP, walk the RSDT/XSDT to a table; read the
+// local APIC address and the APIC ID of every enabled processor from the MADT ("APIC", for
+// SMP), and the PCI Express configuration windows from the MCFG (for PCI, kernel_lib/net).
 //
 // Everything here is shared code and touches memory only through a PhysicalMemory view,
 // so the host tests (tests/host/kernel_lib/smp_acpi_test.cpp) feed it hand-made tables,
@@ -68,6 +69,34 @@ ErrorOr<MadtInfo> parse_madt(const u8* table, u32 length);
 
 // The whole walk: RSDP -> RSDT/XSDT -> MADT -> MadtInfo.
 ErrorOr<MadtInfo> read_madt(const PhysicalMemory& memory, u64 ebda_address);
+
+// The MCFG's memory-mapped configuration (ECAM) windows: one per PCI segment group and bus
+// range; each bus takes 1 MiB (32 devices x 8 functions x 4 KiB) from `base`.
+constexpr u64 mcfg_entries_offset = 44;
+constexpr u32 max_ecam_windows = 4;
+struct EcamWindow {
+    u64 base;
+    u16 segment;
+    u8 start_bus;
+    u8 end_bus;
+};
+struct McfgInfo {
+    u32 count = 0;   // windows kept (the first max_ecam_windows)
+    EcamWindow windows[max_ecam_windows] = {};
+};
+
+// Parses an MCFG already located and checksummed. Entries must be whole, windows
+// non-empty (start_bus <= end_bus) and their base 1 MiB aligned.
+ErrorOr<McfgInfo> parse_mcfg(const u8* table, u32 length);
+
+// The walk to the MCFG (absent on machines without PCI Express, e.g. QEMU's "pc").
+ErrorOr<McfgInfo> read_mcfg(const PhysicalMemory& memory, u64 ebda_address);
+
+// Kernel only (acpi.kernel.cpp): physical memory through the kernel's identity map (page 0
+// and anything past the mapped end unreadable), and the EBDA's address from the BIOS data
+// area, for the walks above.
+PhysicalMemory identity_memory();
+u64 bios_ebda_address();
 
 // The 8-bit sum of `length` bytes (a valid ACPI structure sums to zero).
 u8 checksum(const u8* bytes, u64 length);

@@ -54,7 +54,6 @@ constexpr u64 ist_stack_bytes = 8 * KiB;
 constexpr u64 start_timeout_ms = 1000;
 constexpr u32 tsc_probe_rounds = 1000;
 constexpr u32 msr_gs_base = 0xC0000101;
-constexpr u64 bda_ebda_segment = 0x40E;
 constexpr u8 startup_vector = boot::ap_trampoline_address >> 12;
 constexpr u8 wake_vector = 0xF0;
 constexpr u8 spurious_vector = 0xFF;    // lapic.kernel.cpp programs it
@@ -101,25 +100,6 @@ void wake_workers(u64 members)
         if (sent.is_error())
             PANIC("smp: cannot wake core %u (APIC ID %u): %s", i, g_cpus[i].apic_id, sent.error().message());
     }
-}
-
-const u8* identity_view(void*, u64 address, u64 length)
-{
-    u64 end;
-    if (address < page_size || !checked_add(address, length, end) || end > mem::mapped_end())
-        return nullptr;
-    return reinterpret_cast<const u8*>(address);
-}
-
-// The EBDA's address from the BIOS data area, which lies in page 0 (unmapped, so that null
-// pointers fault): mapped read-only for the one read.
-u64 read_ebda_address()
-{
-    if (mem::protect(0, page_size, mem::Protection::Read).is_error())
-        return 0;
-    u16 segment = *reinterpret_cast<volatile const u16*>(bda_ebda_segment);
-    (void)mem::protect(0, page_size, mem::Protection::None);
-    return static_cast<u64>(segment) << 4;
 }
 
 void set_gs_base(PerCpu& c) { x86::wrmsr(msr_gs_base, reinterpret_cast<u64>(&c)); }
@@ -332,8 +312,7 @@ void init(const boot::BootInfo&)
     g_gs_ready = true;
     g_team.init();
 
-    const acpi::PhysicalMemory memory { identity_view, nullptr };
-    auto madt = acpi::read_madt(memory, read_ebda_address());
+    auto madt = acpi::read_madt(acpi::identity_memory(), acpi::bios_ebda_address());
     if (madt.is_error()) {
         print("smp: %s; running on one core\n", madt.error().message());
         return;

@@ -22,6 +22,7 @@
 #include "tinyllama/kernel_app/console.h"
 #include "tinyllama/kernel_app/jit_dump.h"
 #include "kernel_lib/selftest/selftest.h"
+#include "tinyllama/kernel_app/serve_mode.h"
 #include "tinyllama/kernel_app/story.h"
 
 namespace {
@@ -106,6 +107,13 @@ void verify_all_payloads(const BootInfo& info)
 
 }
 
+// The serve kernel's strong definition (tinyllama/serve/serve_mode.kernel.cpp) replaces this.
+[[gnu::weak]] void tllama::run_server(Engine&, const BootSettings&)
+{
+    kl::panic_with(ErrorCode::UsageError, "MODE=serve needs the serve kernel, which has the network: build the image "
+                                          "with make serve (or mkimage --kernel build/kernel-serve.bin)");
+}
+
 void kmain(const BootInfo& info)
 {
     tllama::BootSettings settings = read_settings(info);
@@ -134,6 +142,8 @@ void kmain(const BootInfo& info)
         tllama::run_console(engine, settings);
     case tllama::RunMode::Bench:
         kl::machine::exit(tllama::run_bench(engine, settings));
+    case tllama::RunMode::Serve:
+        tllama::run_server(engine, settings);
     default:
         kl::panic_with(ErrorCode::UsageError, "mode %s is not available in this build yet", tllama::run_mode_name(settings.mode));
     }
