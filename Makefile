@@ -274,8 +274,11 @@ IMAGE_OPTS := $(if $(MODEL),--model "$(MODEL)") $(if $(TOKENIZER),--tokenizer "$
 BOOT_PARTS := $(BUILD)/stage1.bin $(BUILD)/stage2.bin $(BUILD)/kernel.bin $(BUILD)/kernel.syms \
 	$(HBUILD)/mkimage
 
+# MODE=serve boots the serve kernel (mkimage picks it), so that one is built too.
+IMAGE_PARTS = $(BOOT_PARTS) $(if $(filter serve,$(MODE)),$(SERVE_PARTS))
+
 .PHONY: image
-image: $(BOOT_PARTS)
+image: $(IMAGE_PARTS)
 	@scripts/get-model --ensure "$(or $(MODEL),stories260K.bin)" $(if $(TOKENIZER),"$(TOKENIZER)")
 	@scripts/mkimage -o $(BUILD)/bareflow.img $(IMAGE_OPTS)
 
@@ -346,7 +349,8 @@ test: test-build
 	@echo "make test: all tests passed"
 
 # Everything the tests need, so `make -jN test` builds in parallel and then tests in order.
-test-build: $(HBUILD)/bareflow-tests $(SBUILD)/bareflow-tests $(SBUILD)/bareflow-host $(BOOT_PARTS) $(HOST_PROGRAMS)
+test-build: $(HBUILD)/bareflow-tests $(SBUILD)/bareflow-tests $(SBUILD)/bareflow-host $(BOOT_PARTS) $(SERVE_PARTS) \
+	$(HOST_PROGRAMS)
 
 test-host: $(HBUILD)/bareflow-tests
 	@echo "== host tests (Catch2)"
@@ -358,31 +362,47 @@ test-sanitize: $(SBUILD)/bareflow-tests $(SBUILD)/bareflow-host
 	@echo "== bareflow-host under ASan + UBSan (stack use after return detected), a reference story to the exit"
 	@tests/host/sanitized-host-run $(SBUILD)/bareflow-host
 
-test-qemu: $(BOOT_PARTS) $(HOST_PROGRAMS)
+test-qemu: $(BOOT_PARTS) $(SERVE_PARTS) $(HOST_PROGRAMS)
 	$(TEST_MODELS_ENSURE)
 	@echo "== QEMU boot tests"
 	@tests/qemu/run-tests
 	@echo "== QEMU console test"
 	@tests/qemu/console_test.py
+	@echo "== QEMU serve tests (the OpenAI-compatible API over the network)"
+	@tests/qemu/serve_test.py
 
 # ---------------------------------------------------------------------------------------
 # Running, debugging, sizes
 # ---------------------------------------------------------------------------------------
 RUN_OPTS := $(if $(SMP),--smp $(SMP)) $(if $(MEM),--mem $(MEM))
+# make serve: the card (NET=virtio|e1000|e1000e|none) on QEMU's user network, host port PORT
+# forwarded to the guest's API port (the same number).
+NET ?= virtio
+PORT ?= 8080
+SERVE_RUN_OPTS = --net $(NET) $(if $(filter-out none,$(NET)),--forward $(PORT):$(PORT))
 
-.PHONY: run debug size bench
+.PHONY: run debug size bench serve
 # `make run` with no PROMPT still tells a story first (then the console follows), so that
 # the first boot shows the engine at work; MODE=generate etc. keep their own prompt.
 RUN_PROMPT := $(if $(PROMPT)$(filter-out interactive,$(MODE)),,--prompt "Once upon a time")
-run: $(BOOT_PARTS)
+run: $(IMAGE_PARTS)
 	@scripts/get-model --ensure "$(or $(MODEL),stories260K.bin)" $(if $(TOKENIZER),"$(TOKENIZER)")
-	@scripts/mkimage -o $(BUILD)/bareflow.img $(IMAGE_OPTS) $(RUN_PROMPT)
-	@scripts/run-qemu --interactive $(RUN_OPTS) $(BUILD)/bareflow.img
+	@scripts/mkimage -o $(BUILD)/bareflow.img $(IMAGE_OPTS) $(RUN_PROMPT) $(if $(filter serve,$(MODE)),--set port=$(PORT))
+	@scripts/run-qemu --interactive $(RUN_OPTS) $(if $(filter serve,$(MODE)),$(SERVE_RUN_OPTS)) $(BUILD)/bareflow.img
+
+# The OpenAI-compatible API of the serve kernel, reachable from this machine.
+serve: $(BOOT_PARTS) $(SERVE_PARTS)
+	@scripts/get-model --ensure "$(or $(MODEL),stories260K.bin)" $(if $(TOKENIZER),"$(TOKENIZER)")
+	@scripts/mkimage -q -o $(BUILD)/bareflow-serve.img $(IMAGE_OPTS) --mode serve --set port=$(PORT)
+	@echo "make serve: the API will be at http://127.0.0.1:$(PORT)/v1 once the guest prints @serve" \
+		"(NET=$(NET); q or Ctrl-C in the guest's console stops it, Ctrl-A X leaves QEMU)"
+	@scripts/run-qemu --interactive $(RUN_OPTS) $(SERVE_RUN_OPTS) $(BUILD)/bareflow-serve.img
 
 debug: image
 	@scripts/debug-qemu $(RUN_OPTS) $(BUILD)/bareflow.img
 
-size: $(BUILD)/stage1.bin $(BUILD)/stage2.bin $(BUILD)/kernel.elf $(BUILD)/kernel.bin $(BUILD)/kernel.raw
+size: $(BUILD)/stage1.bin $(BUILD)/stage2.bin $(BUILD)/kernel.elf $(BUILD)/kernel.bin $(BUILD)/kernel.raw \
+	$(BUILD)/kernel-serve.bin
 	@scripts/size-report $(BUILD)
 
 bench:
@@ -416,7 +436,8 @@ help:
 	@echo "  make host           host tools in build/host/"
 	@echo "  make usb DEV=/dev/sdX   write the image to a USB stick (DRY_RUN=1 to preview)"
 	@echo "  make dump-jit       disassemble every kernel the JIT installs -> build/jit-dump/"
-	@echo "Variables: MODEL TOKENIZER PROMPT STEPS TEMP TOPP SEED MODE JIT SMP MEM PROFILE"
+	@echo "  make serve          the OpenAI-compatible API in QEMU: http://127.0.0.1:PORT/v1 (NET=, PORT=)"
+	@echo "Variables: MODEL TOKENIZER PROMPT STEPS TEMP TOPP SEED MODE JIT SMP MEM PROFILE NET PORT"
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 

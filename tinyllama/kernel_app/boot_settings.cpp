@@ -132,7 +132,7 @@ ErrorOr<bool> parse_network_setting(const kl::KeyValuePair& p, BootSettings& s, 
         else if (is(p.value, "off"))
             keys.off = true;
         else
-            return bad_value(p, "dhcp or off (a static address: ip=A.B.C.D[/prefix])");
+            return bad_value(p, "dhcp or off (static: ip=)");
     } else if (is(p.key, "ip")) {
         const char* end = parse_ipv4(p.value, s.ip);
         u64 prefix = 24;
@@ -142,13 +142,13 @@ ErrorOr<bool> parse_network_setting(const kl::KeyValuePair& p, BootSettings& s, 
             end = after;
         }
         if (!end || *end != 0 || prefix < 1 || prefix > 32)
-            return bad_value(p, "an IPv4 address with an optional prefix length (10.0.2.15 or 192.168.1.50/24)");
+            return bad_value(p, "A.B.C.D or A.B.C.D/prefix");
         s.ip_prefix = static_cast<u8>(prefix);
         keys.ip = true;
     } else if (is(p.key, "gateway")) {
         const char* end = parse_ipv4(p.value, s.gateway);
         if (!end || *end != 0)
-            return bad_value(p, "an IPv4 address (10.0.2.2)");
+            return bad_value(p, "A.B.C.D");
         keys.gateway = true;
     } else if (is(p.key, "port")) {
         const u64 port = TRY(parse_unsigned(p, 65535, "a TCP port from 1 to 65535"));
@@ -161,7 +161,7 @@ ErrorOr<bool> parse_network_setting(const kl::KeyValuePair& p, BootSettings& s, 
         for (usize i = 0; i < length; ++i)
             printable = printable && p.value[i] > ' ' && p.value[i] < 0x7F;
         if (!printable)
-            return bad_value(p, "1 to 128 printable ASCII characters without spaces");
+            return bad_value(p, "1-128 printable ASCII, no spaces");
         s.api_key = p.value;
     } else {
         return false;
@@ -174,11 +174,11 @@ ErrorOr<bool> parse_network_setting(const kl::KeyValuePair& p, BootSettings& s, 
 ErrorOr<NetMode> network_mode(const NetworkKeys& keys)
 {
     if (keys.off && (keys.ip || keys.gateway || keys.dhcp))
-        return Error::make(ErrorCode::SettingsBadValue, "settings: net=off with net=dhcp, ip= or gateway=; choose one");
+        return Error::make(ErrorCode::SettingsBadValue, "settings: net=off contradicts net=dhcp, ip=, gateway=");
     if (keys.dhcp && keys.ip)
         return Error::make(ErrorCode::SettingsBadValue, "settings: ip= sets a static address; leave out net=dhcp");
     if (keys.gateway && !keys.ip)
-        return Error::make(ErrorCode::SettingsBadValue, "settings: gateway= goes with a static ip= (DHCP brings its own)");
+        return Error::make(ErrorCode::SettingsBadValue, "settings: gateway= needs ip= (DHCP brings its own)");
     return keys.off ? NetMode::Off : keys.ip ? NetMode::Static : NetMode::Dhcp;
 }
 
