@@ -6,6 +6,7 @@
 #
 # Source conventions (the Makefile finds sources by name, so new files need no edits here):
 #   *.kernel.cpp       built into the kernel only (touches hardware)
+#   *.efi.cpp          built into the UEFI loader only (boot/uefi/: calls the firmware)
 #   *.host.cpp         built into the host library only (Linux implementations)
 #   *.main.cpp         a host program: X.main.cpp becomes build/host/X
 #   *.native.cpp       host only, built -O3 -march=native (benchmark baselines)
@@ -76,7 +77,7 @@ KERNEL_ALL_CPP := $(filter-out %.host.cpp %.main.cpp %.native.cpp boot/%,$(ALL_C
 SERVE_CPP := $(filter kernel_lib/net/% tinyllama/serve/%,$(KERNEL_ALL_CPP))
 KERNEL_CPP := $(filter-out $(SERVE_CPP),$(KERNEL_ALL_CPP))
 KERNEL_ASM := $(shell find kernel_lib -name '*.asm' | sort)
-HOST_LIB_CPP := $(filter-out %.kernel.cpp %.main.cpp boot/unpack/%,$(ALL_CPP))
+HOST_LIB_CPP := $(filter-out %.kernel.cpp %.efi.cpp %.main.cpp boot/unpack/%,$(ALL_CPP))
 HOST_MAIN_CPP := $(filter %.main.cpp,$(ALL_CPP))
 HOST_PROGRAMS := $(foreach m,$(HOST_MAIN_CPP),$(HBUILD)/$(notdir $(m:.main.cpp=)))
 TEST_CPP := $(shell find tests/host tests/fuzz/targets -name '*.cpp' | sort)
@@ -190,9 +191,16 @@ $(KBUILD)/obj/%.asm.o: %.asm
 	@echo "  NASM   $<"
 	@$(NASM) $(KERNEL_NASMFLAGS) -MD $(@:.o=.d) -MP $< -o $@
 
+# The framebuffer console's font, from Debian's console-setup package (scripts/make-font).
+$(BUILD)/console_font.bin: scripts/make-font
+	@mkdir -p $(@D)
+	@echo "  FONT   $@"
+	@scripts/make-font $@
+$(KBUILD)/obj/kernel_lib/io/console_font.asm.o: $(BUILD)/console_font.bin
+
 # A kernel build: NAME.elf (with symbols, map, listing), NAME.raw, and NAME.syms (the
-# symbol payload). $(1) = name, $(2) = objects. kernel is what `make run` boots;
-# kernel-serve adds the network ("Serve kernel" below).
+# symbol payload). $(1) = name, $(2) = objects, $(3) = pack-kernel options. kernel is what
+# `make run` boots (the 128 KiB budget); kernel-serve adds the network ("Serve kernel" below).
 define kernel_build
 $(BUILD)/$(1).elf: $(2) $$(ASMJIT_KERNEL_OBJS) kernel_lib/arch/x86_64/kernel.ld
 	@echo "  LD     $$@"
@@ -204,7 +212,7 @@ $(BUILD)/$(1).raw: $(BUILD)/$(1).elf
 	@$$(OBJCOPY) -O binary $$< $$@
 $(BUILD)/$(1).bin: $(BUILD)/unpack.bin $(BUILD)/$(1).raw scripts/pack-kernel
 	@echo "  PACK   $$@"
-	@scripts/pack-kernel $(BUILD)/unpack.bin $(BUILD)/$(1).raw $$@
+	@scripts/pack-kernel $(3) $(BUILD)/unpack.bin $(BUILD)/$(1).raw $$@
 # Symbol table payload for fault reports: sorted (address, name) pairs, see
 # kernel_lib/debug/symbols.h for the format.
 $(BUILD)/$(1).syms: $(BUILD)/$(1).elf scripts/make-symbols
@@ -214,7 +222,7 @@ $(eval $(call kernel_build,kernel,$(KERNEL_OBJS)))
 
 # Serve kernel: the same objects plus the network and the HTTP API (MODE=serve, make serve).
 # Its own size is reported by `make size`; the 128 KiB budget is the default kernel's.
-$(eval $(call kernel_build,kernel-serve,$(KERNEL_OBJS) $(SERVE_OBJS) $(LWIP_OBJS)))
+$(eval $(call kernel_build,kernel-serve,$(KERNEL_OBJS) $(SERVE_OBJS) $(LWIP_OBJS),--serve))
 SERVE_PARTS := $(BUILD)/kernel-serve.bin $(BUILD)/kernel-serve.syms
 
 # Compile every kernel object without linking (checks freestanding builds of shared code).
@@ -265,6 +273,50 @@ $(BUILD)/stage2.bin: boot/stage2.asm $(wildcard boot/stage2/*.asm) $(BOOT_INC)
 	@echo "  NASM   $<"
 	@$(NASM) -f bin -w+all -I boot/inc/ -I boot/stage2/ -l $(BUILD)/stage2.lst $< -o $@
 
+# The UEFI loader (boot/uefi/README.md): a PE32+ EFI application built by clang for the
+# Windows x86-64 target (the Microsoft calling convention UEFI uses) and linked by lld-link.
+# boot/uefi/*.efi.cpp call the firmware; the other boot/uefi/*.cpp are shared with the host
+# tests; the kernel_lib files are the kernel's own checks, CRC, formatter and COM1 driver.
+UBUILD := $(BUILD)/uefi
+UEFI_CXXFLAGS := --target=x86_64-unknown-windows -march=x86-64 -std=c++20 -Oz -ffreestanding -fno-exceptions \
+	-fno-rtti -nostdlib -nostdinc -mno-red-zone -mno-stack-arg-probe -fno-stack-protector \
+	-fno-threadsafe-statics -ffunction-sections -fdata-sections -ffp-contract=off \
+	-isystem kernel_lib/libcxx/include -isystem kernel_lib/libc/include -isystem $(CLANG_RESOURCE)/include -I. \
+	-DBAREFLOW_UEFI=1 $(WARNINGS)
+UEFI_CPP := $(sort $(wildcard boot/uefi/*.cpp)) kernel_lib/base/error.cpp kernel_lib/boot/directory.cpp \
+	kernel_lib/boot/payloads.cpp kernel_lib/codec/crc32c.cpp kernel_lib/cpu/features.cpp \
+	kernel_lib/io/serial.kernel.cpp kernel_lib/libc/format.cpp kernel_lib/libc/format_float.cpp \
+	kernel_lib/libc/bignum.cpp kernel_lib/libc/string.cpp kernel_lib/libc/string.kernel.cpp kernel_lib/text/json.cpp
+UEFI_OBJS := $(UEFI_CPP:%.cpp=$(UBUILD)/obj/%.o) $(UBUILD)/obj/boot/uefi/handover.asm.o
+
+$(UBUILD)/obj/%.o: %.cpp
+	@mkdir -p $(@D)
+	@echo "  CXX(e) $<"
+	@$(CXX) $(UEFI_CXXFLAGS) -MMD -MP -c $< -o $@
+
+$(UBUILD)/obj/%.asm.o: %.asm $(BOOT_INC)
+	@mkdir -p $(@D)
+	@echo "  NASM   $<"
+	@$(NASM) -f win64 -w+all -I boot/inc/ $< -o $@
+
+$(BUILD)/BOOTX64.EFI: $(UEFI_OBJS)
+	@echo "  LINK   $@"
+	@lld-link /nologo /subsystem:efi_application /entry:efi_main /nodefaultlib /opt:ref /map:$(UBUILD)/loader.map \
+		/out:$@ $(UEFI_OBJS)
+
+# The EFI system partition: FAT12 (UEFI reads FAT12/16 on removable media; FAT32 would need
+# at least 33 MiB), made by Debian's dosfstools and mtools. A fixed volume ID keeps it
+# reproducible; mkimage appends it to every image as the second partition.
+ESP_KIB := 1024
+MKFS_FAT := $(or $(shell command -v mkfs.fat 2>/dev/null),/usr/sbin/mkfs.fat)
+$(BUILD)/esp.img: $(BUILD)/BOOTX64.EFI
+	@echo "  ESP    $@"
+	@rm -f $@.tmp
+	@$(MKFS_FAT) -C -F 12 -n BAREFLOW -i 42464c57 $@.tmp $(ESP_KIB) > /dev/null
+	@mmd -i $@.tmp ::/EFI ::/EFI/BOOT
+	@mcopy -i $@.tmp $< ::/EFI/BOOT/BOOTX64.EFI
+	@mv $@.tmp $@
+
 # Image settings: passed to mkimage only when given, so its defaults apply otherwise.
 IMAGE_OPTS := $(if $(MODEL),--model "$(MODEL)") $(if $(TOKENIZER),--tokenizer "$(TOKENIZER)") \
 	$(if $(PROMPT),--prompt "$(PROMPT)") $(if $(STEPS),--steps $(STEPS)) \
@@ -272,7 +324,7 @@ IMAGE_OPTS := $(if $(MODEL),--model "$(MODEL)") $(if $(TOKENIZER),--tokenizer "$
 	$(if $(MODE),--mode $(MODE)) $(if $(JIT),--jit $(JIT)) $(if $(PROFILE),--profile "$(PROFILE)") \
 	$(EXTRA_IMAGE_OPTS)
 BOOT_PARTS := $(BUILD)/stage1.bin $(BUILD)/stage2.bin $(BUILD)/kernel.bin $(BUILD)/kernel.syms \
-	$(HBUILD)/mkimage
+	$(BUILD)/esp.img $(HBUILD)/mkimage
 
 # MODE=serve boots the serve kernel (mkimage picks it), so that one is built too.
 IMAGE_PARTS = $(BOOT_PARTS) $(if $(filter serve,$(MODE)),$(SERVE_PARTS))
@@ -364,24 +416,27 @@ test-sanitize: $(SBUILD)/bareflow-tests $(SBUILD)/bareflow-host
 
 test-qemu: $(BOOT_PARTS) $(SERVE_PARTS) $(HOST_PROGRAMS)
 	$(TEST_MODELS_ENSURE)
-	@echo "== QEMU boot tests"
+	@echo "== QEMU boot tests (SeaBIOS, and OVMF for the uefi-* cases)"
 	@tests/qemu/run-tests
 	@echo "== QEMU console test"
 	@tests/qemu/console_test.py
+	@echo "== QEMU console test under UEFI (OVMF) and the framebuffer screen"
+	@tests/qemu/console_test.py --firmware uefi --accel tcg
+	@tests/qemu/screen_test.py
 	@echo "== QEMU serve tests (the OpenAI-compatible API over the network)"
 	@tests/qemu/serve_test.py
 
 # ---------------------------------------------------------------------------------------
 # Running, debugging, sizes
 # ---------------------------------------------------------------------------------------
-RUN_OPTS := $(if $(SMP),--smp $(SMP)) $(if $(MEM),--mem $(MEM))
+RUN_OPTS := $(if $(SMP),--smp $(SMP)) $(if $(MEM),--mem $(MEM)) $(if $(FIRMWARE),--firmware $(FIRMWARE))
 # make serve: the card (NET=virtio|e1000|e1000e|none) on QEMU's user network, host port PORT
 # forwarded to the guest's API port (the same number).
 NET ?= virtio
 PORT ?= 8080
 SERVE_RUN_OPTS = --net $(NET) $(if $(filter-out none,$(NET)),--forward $(PORT):$(PORT))
 
-.PHONY: run debug size bench serve
+.PHONY: run debug size bench bench-host serve
 # `make run` with no PROMPT still tells a story first (then the console follows), so that
 # the first boot shows the engine at work; MODE=generate etc. keep their own prompt.
 RUN_PROMPT := $(if $(PROMPT)$(filter-out interactive,$(MODE)),,--prompt "Once upon a time")
@@ -402,11 +457,15 @@ debug: image
 	@scripts/debug-qemu $(RUN_OPTS) $(BUILD)/bareflow.img
 
 size: $(BUILD)/stage1.bin $(BUILD)/stage2.bin $(BUILD)/kernel.elf $(BUILD)/kernel.bin $(BUILD)/kernel.raw \
-	$(BUILD)/kernel-serve.bin
+	$(BUILD)/esp.img $(BUILD)/kernel-serve.bin
 	@scripts/size-report $(BUILD)
 
 bench:
 	@scripts/bench $(BENCH_ARGS)
+
+# The same workloads through the host tool, on one pinned core (where KVM is missing).
+bench-host:
+	@scripts/bench-host $(BENCH_ARGS)
 
 # Writing the image to a USB stick (scripts/usb-write refuses anything that does not look
 # like a removable, unmounted disk; DRY_RUN=1 shows what it would do).
@@ -430,14 +489,15 @@ help:
 	@echo "  make / make image   build build/bareflow.img"
 	@echo "  make run            boot it in QEMU: a story (PROMPT, default \"Once upon a time\"), then the console"
 	@echo "  make test           host tests, sanitizer tests, QEMU boot tests"
-	@echo "  make bench          benchmarks -> build/bench/results.md"
-	@echo "  make size           byte sizes of stage1, stage2, kernel and its parts"
+	@echo "  make bench          benchmarks of the kernel under KVM -> build/bench/results.md"
+	@echo "  make bench-host     the same workloads through the host tool -> build/bench/host-results.md"
+	@echo "  make size           byte sizes of stage1, stage2, the UEFI loader, kernel and its parts"
 	@echo "  make debug          QEMU paused under gdb with kernel symbols"
 	@echo "  make host           host tools in build/host/"
 	@echo "  make usb DEV=/dev/sdX   write the image to a USB stick (DRY_RUN=1 to preview)"
 	@echo "  make dump-jit       disassemble every kernel the JIT installs -> build/jit-dump/"
 	@echo "  make serve          the OpenAI-compatible API in QEMU: http://127.0.0.1:PORT/v1 (NET=, PORT=)"
-	@echo "Variables: MODEL TOKENIZER PROMPT STEPS TEMP TOPP SEED MODE JIT SMP MEM PROFILE NET PORT"
+	@echo "Variables: MODEL TOKENIZER PROMPT STEPS TEMP TOPP SEED MODE JIT SMP MEM PROFILE FIRMWARE=bios|uefi NET PORT"
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
@@ -457,7 +517,8 @@ FUZZ_TARGETS := $(sort $(basename $(notdir $(wildcard tests/fuzz/entry/*.cpp))))
 FUZZ_BINS := $(addprefix $(FUZZ_BUILD)/,$(FUZZ_TARGETS))
 FUZZ_LIB_CPP := tinyllama/model.cpp tinyllama/tokenizer.cpp tinyllama/encode.cpp tinyllama/kernel_app/boot_settings.cpp \
 	kernel_lib/text/keyvalue.cpp kernel_lib/codec/crc32c.cpp kernel_lib/boot/directory.cpp kernel_lib/base/error.cpp \
-	kernel_lib/codec/lzma.cpp kernel_lib/net/http.cpp kernel_lib/text/json.cpp kernel_lib/text/json_reader.cpp \
+	kernel_lib/codec/lzma.cpp boot/uefi/memory_map.cpp boot/uefi/disk_layout.cpp \
+	kernel_lib/net/http.cpp kernel_lib/text/json.cpp kernel_lib/text/json_reader.cpp kernel_lib/text/json_writer.cpp \
 	kernel_lib/text/text_buffer.cpp kernel_lib/text/string_view.cpp kernel_lib/text/utf8.cpp \
 	kernel_lib/libc/format.cpp kernel_lib/libc/format_float.cpp kernel_lib/libc/string.cpp \
 	$(filter-out %.kernel.cpp,$(wildcard tinyllama/serve/*.cpp)) tests/host/tinyllama/serve_fakes.cpp \

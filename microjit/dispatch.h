@@ -61,6 +61,7 @@ struct KernelSlot {
 
     Tier tier = Tier::Reference;
     bool settled = false;       // no further tier change will be tried
+    bool default_pending = false;  // its default kernel is installed at its first call
     bool split = false;         // big enough to split its rows across the cores
     u32 skip = 0;               // untimed calls left before the next timed one
     TierProfile ref;            // calls served by the reference kernel

@@ -14,6 +14,12 @@ u32 tiers_install_defaults(Dispatcher& dispatcher, Tiering& tiering)
         KernelSlot& slot = dispatcher.slot_at(i);
         if (slot.tier != Tier::Reference)
             continue;
+        // Prefill products serve only prompts long enough for a block: theirs come at their
+        // first call, still before it runs.
+        if (slot.op.kind == OpKind::Matmul && tiering.options().enabled) {
+            slot.default_pending = true;
+            continue;
+        }
         auto result = tiering.install_default(slot);
         if (result.is_error())
             snprintf(slot.reason, sizeof(slot.reason), "no default kernel: %s", result.error().message());
@@ -29,6 +35,7 @@ void tiers_to_reference(Dispatcher& dispatcher, const char* why)
         KernelSlot& slot = dispatcher.slot_at(i);
         if (slot.tuning && slot.tiering)
             slot.tiering->abandon(slot);
+        slot.default_pending = false;
         Dispatcher::publish(slot, slot.reference);
         slot.tier = Tier::Reference;
         slot.settled = true;

@@ -3,6 +3,8 @@
 //
 // Defaults: every slot gets its default generated kernel (tier 1), verified on a sample;
 // a slot whose default cannot be made stays on the reference with the reason recorded.
+// Prefill (matmul) slots get theirs at their first call, before it runs: a short prompt
+// never needs them, and the first token comes sooner.
 //
 // Off: every slot serves its reference kernel again (tier 0); tuning in progress is
 // abandoned (its candidates go back to the code cache), and no slot tunes until the JIT is
@@ -17,7 +19,8 @@
 
 namespace mjit {
 
-// Tier 1 for every slot on the reference; returns how many slots got their default.
+// Tier 1 for every slot on the reference (prefill slots: pending); returns how many slots
+// got their default now.
 u32 tiers_install_defaults(Dispatcher& dispatcher, Tiering& tiering);
 
 // Tier 0 everywhere; `why` becomes every slot's reason in the report ("switched off").

@@ -143,6 +143,12 @@ void Tiering::settle(KernelSlot& slot, const char* why)
     snprintf(slot.reason, sizeof(slot.reason), "%s", why);
     slot.settled = true;
     slot.skip = m_options.sample_interval - 1;
+    // The kernel it keeps is timed afresh on the sampled calls from here: its first calls
+    // (cold caches, first touches of the weights) and the tuning's would skew its mean.
+    TierProfile& kept = slot.current();
+    const u64 calls = kept.calls;
+    kept = {};
+    kept.calls = calls;
 }
 
 kl::ErrorOr<void> Tiering::publish_verified(KernelSlot& slot, const KernelConfig& config, Tier tier)
@@ -318,10 +324,16 @@ bool Tiering::step(KernelSlot& slot, const KernelArgs& args)
         slot.settled = true;
         return false;
     }
+    if (slot.default_pending) {
+        slot.default_pending = false;
+        auto installed = install_default(slot);
+        if (installed.is_error())
+            snprintf(slot.reason, sizeof(slot.reason), "no default kernel: %s", installed.error().message());
+    }
     if (!slot.tuning) {
         const TierProfile& p = slot.current();
         const bool hot = p.calls >= m_options.hot_calls && p.timed_cycles >= m_options.hot_cycles;
-        if (!hot || !start_tuning(slot))
+        if (m_held || !hot || !start_tuning(slot))
             return false;
     }
     tune(slot, args);

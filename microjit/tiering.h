@@ -70,7 +70,13 @@ public:
     kl::ErrorOr<void> publish_verified(KernelSlot& slot, const KernelConfig& config, Tier tier);
 
     // Called by call_timed for slots that have not settled; true when it served the call.
+    // A pending default is installed first.
     bool step(KernelSlot& slot, const KernelArgs& args);
+
+    // While held, no slot starts tuning (a tuning under way goes on): the application holds
+    // it until its first token, so that the first token comes as soon as the default
+    // kernels allow.
+    void hold(bool held) { m_held = held; }
 
     // Frees a slot's tuning state (if tuning was interrupted).
     void abandon(KernelSlot& slot);
@@ -93,6 +99,7 @@ private:
     TieringHooks m_hooks;
     TieringOptions m_options;
     u64 m_spent_cycles = 0;
+    bool m_held = false;
 };
 
 }

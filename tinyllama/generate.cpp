@@ -62,6 +62,14 @@ u64 jit_cycles(const Transformer& t)
     return tiering ? tiering->spent_cycles() : 0;
 }
 
+// The JIT tunes nothing until the first token is out: the prompt runs on the default
+// kernels, and tuning's generation and timing start once the user has something to read.
+void hold_tuning(Transformer& t, bool held)
+{
+    if (mjit::Tiering* tiering = t.dispatcher.tiering())
+        tiering->hold(held);
+}
+
 void emit(Run& r, i32 token, i32 next)
 {
     const TokenPiece piece = decode(r.tokenizer, token, next);
@@ -124,6 +132,7 @@ i32 next_token(Run& r, float* logits, u64 pass_start)
     if (r.first_token == 0) {
         r.first_token = pass_end;
         r.stats.tuning_ms = kl::time::cycles_to_ms(jit_cycles(r.t) - r.jit_cycles_at_start);
+        hold_tuning(r.t, false);
     }
     GenerateStats& s = r.stats;
     if (s.timed_tokens < sizeof(s.token_ms) / sizeof(s.token_ms[0]))
@@ -177,8 +186,10 @@ ErrorOr<GenerateStats> generate(Transformer& t, const Tokenizer& tokenizer, Samp
     r.steps = steps <= 0 || steps > t.config.seq_len ? t.config.seq_len : steps;
     TokenBuffer buffer;
     TRY(encode_prompt(r, buffer, prompt));
+    hold_tuning(t, true);
     prefill(r);
     token_loop(r);
+    hold_tuning(t, false);
     sink.write(sink.context, "\n", 1);
     finish_stats(r);
     return r.stats;

@@ -29,7 +29,8 @@ struct GenerateStats {
     double prompt_ms;      // encoding and the prompt's forced forward passes
     double tok_per_s;      // generation only: forward passes that sampled / their time
     double total_ms;
-    double tuning_ms;      // of ttft: the micro-JIT generating and verifying kernels
+    double tuning_ms;      // of ttft: the micro-JIT generating and verifying kernels (it tunes
+                           // only after the first token: this is the prefill defaults' share)
     bool stopped;          // ended early because TextSink::stop said so
     u32 timed_tokens;      // how many of token_ms are filled
     float token_ms[10];    // the first generated tokens' times (forward pass + sampling)

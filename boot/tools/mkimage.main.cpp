@@ -1,9 +1,10 @@
 // mkimage: builds BareFlow's raw disk image (build/host/mkimage, run via scripts/mkimage).
 //
 // Layout (boot/README.md): MBR | stage2 | payload directory | kernel | payloads, each on a
-// sector boundary. The stage1 slots (stage2 LBA and length), the partition entry and the
-// stage2 slot (directory LBA) are patched here; every payload gets a CRC-32C in the
-// directory, which the kernel checks before use. The boot settings are written as the
+// sector boundary, then the EFI system partition (build/esp.img, made by dosfstools and
+// mtools, holding the UEFI loader) on the next 1 MiB boundary. The stage1 slots (stage2 LBA
+// and length), the two partition entries and the stage2 slot (directory LBA) are patched
+// here; every payload gets a CRC-32C in the directory, which the loaders and the kernel check. The boot settings are written as the
 // "settings" payload and validated with the kernel's own parser; the model and tokenizer
 // are validated with the engine's loaders unless --no-check is given.
 #include <errno.h>
@@ -32,6 +33,7 @@ struct Options {
     std::string stage2 = "build/stage2.bin";
     std::string kernel = "build/kernel.bin";
     std::string symbols = "build/kernel.syms";
+    std::string esp = "build/esp.img";
     std::string model = "stories260K.bin";
     std::string tokenizer;  // default: derived from the model (tok512.bin for stories260K)
     std::string profile;
@@ -62,7 +64,7 @@ void usage()
         "         [--prompt TEXT] [--steps N] [--temp X] [--topp X] [--seed N]\n"
         "         [--mode generate|interactive|bench|selftest|serve] [--jit on|off] [--no-check]\n"
         "         [--set key=value]... [--payload NAME=FILE]... [--profile FILE]\n"
-        "         [--test-payload BYTES] [--stage1 F] [--stage2 F] [--symbols F] [--quiet]\n"
+        "         [--test-payload BYTES] [--stage1 F] [--stage2 F] [--symbols F] [--esp F] [--quiet]\n"
         "         [--raw-settings FILE --no-check]\n"
         "M and T are paths or file names looked up in ./models and $BAREFLOW_MODEL_PATH.\n"
         "With mode serve the kernel defaults to build/kernel-serve.bin (the one with the network);\n"
@@ -113,6 +115,8 @@ Options parse_options(int argc, char** argv)
             o.symbols = need(i);
             symbols_given = true;
         }
+        else if (a == "--esp")
+            o.esp = need(i);
         else if (a == "--model")
             o.model = need(i);
         else if (a == "--tokenizer") {
@@ -238,6 +242,33 @@ void put_chs(u8* p, u64 lba)
 
 u64 sectors_for(u64 bytes) { return (bytes + sector_size - 1) / sector_size; }
 
+constexpr u64 esp_alignment_sectors = 2048;  // 1 MiB, where partitioning tools start them
+
+// The EFI system partition image as dosfstools made it: whole sectors, a FAT boot sector
+// (55 AA) with 512-byte sectors. Its BPB's hidden-sector count is set to where it lands.
+std::vector<u8> read_esp(const std::string& path, u64 start_lba)
+{
+    std::vector<u8> esp = read_file(path, "EFI system partition image");
+    u16 bytes_per_sector = esp.size() >= sector_size ? static_cast<u16>(esp[11] | (esp[12] << 8)) : 0;
+    if (esp.empty() || esp.size() % sector_size != 0 || esp[510] != 0x55 || esp[511] != 0xAA ||
+        bytes_per_sector != sector_size)
+        die(static_cast<int>(kl::ErrorCode::BootKernel),
+            "%s is not a FAT image with 512-byte sectors (rebuild it with make build/esp.img)", path.c_str());
+    put_u32(&esp[28], static_cast<u32>(start_lba));  // BPB_HiddSec
+    return esp;
+}
+
+void put_partition(u8* entry, u8 type, bool active, u64 first_lba, u64 sectors)
+{
+    memset(entry, 0, partition_entry_bytes);
+    entry[0] = active ? 0x80 : 0x00;
+    put_chs(entry + 1, first_lba);
+    entry[4] = type;
+    put_chs(entry + 5, first_lba + sectors - 1);
+    put_u32(entry + 8, static_cast<u32>(first_lba));
+    put_u32(entry + 12, static_cast<u32>(sectors));
+}
+
 }
 
 int main(int argc, char** argv)
@@ -324,7 +355,10 @@ int main(int argc, char** argv)
         lba += sectors_for(p.data.size());
     }
     u64 image_sectors = lba;
-    if (image_sectors > 0xFFFFFFFFull)
+    u64 esp_lba = (image_sectors + esp_alignment_sectors - 1) / esp_alignment_sectors * esp_alignment_sectors;
+    std::vector<u8> esp = read_esp(o.esp, esp_lba);
+    u64 esp_sectors = esp.size() / sector_size;
+    if (esp_lba + esp_sectors > 0xFFFFFFFFull)
         die(static_cast<int>(kl::ErrorCode::UsageError), "the image would exceed 2 TiB");
 
     std::vector<u8> directory(sector_size, 0);
@@ -351,13 +385,9 @@ int main(int argc, char** argv)
     put_u64(&stage1[stage1_slot_stage2_lba], 1);
     put_u64(&stage2[stage2_slot_directory_lba], directory_lba);
     u8* part = &stage1[partition_table_offset];
-    memset(part, 0, 64);
-    part[0] = 0x80;  // active
-    put_chs(part + 1, directory_lba);
-    part[4] = 0xDA;  // "non-filesystem data"
-    put_chs(part + 5, image_sectors - 1);
-    put_u32(part + 8, static_cast<u32>(directory_lba));
-    put_u32(part + 12, static_cast<u32>(image_sectors - directory_lba));
+    memset(part, 0, 4 * partition_entry_bytes);
+    put_partition(part, partition_type_payloads, true, directory_lba, image_sectors - directory_lba);
+    put_partition(part + partition_entry_bytes, partition_type_esp, false, esp_lba, esp_sectors);
 
     std::string tmp = o.output + ".tmp";
     FILE* out = fopen(tmp.c_str(), "wb");
@@ -376,6 +406,8 @@ int main(int argc, char** argv)
     write_padded(directory, "the payload directory");
     for (auto& p : payloads)
         write_padded(p.data, p.name.c_str());
+    write_padded(std::vector<u8>((esp_lba - image_sectors) * sector_size), "the gap before the EFI system partition");
+    write_padded(esp, "the EFI system partition");
     if (fclose(out) != 0)
         die(static_cast<int>(kl::ErrorCode::IoWrite), "closing %s failed: %s", tmp.c_str(), strerror(errno));
     if (rename(tmp.c_str(), o.output.c_str()) != 0)
@@ -383,13 +415,16 @@ int main(int argc, char** argv)
             strerror(errno));
 
     if (!o.quiet) {
+        u64 total_sectors = esp_lba + esp_sectors;
         fprintf(stderr, "mkimage: %s: %llu sectors (%.1f MiB)\n", o.output.c_str(),
-            static_cast<unsigned long long>(image_sectors), image_sectors * 512.0 / (1 << 20));
+            static_cast<unsigned long long>(total_sectors), total_sectors * 512.0 / (1 << 20));
         fprintf(stderr, "  %-10s LBA %-8s %10s\n", "stage2", "1", (std::to_string(stage2.size()) + " B").c_str());
         for (size_t i = 0; i < payloads.size(); ++i)
             fprintf(stderr, "  %-10s LBA %-8llu %10zu B  crc32c %08x\n", payloads[i].name.c_str(),
                 static_cast<unsigned long long>(lbas[i]), payloads[i].data.size(),
                 kl::crc32c(payloads[i].data.data(), payloads[i].data.size()));
+        fprintf(stderr, "  %-10s LBA %-8llu %10zu B  (FAT, \\EFI\\BOOT\\BOOTX64.EFI)\n", "ESP",
+            static_cast<unsigned long long>(esp_lba), esp.size());
     }
     return 0;
 }

@@ -4,7 +4,8 @@
 // The number is also the exit status (`@exit N`, QEMU's exit device, the host tools), so
 // numbers never change once published and must stay below 128 (QEMU's isa-debug-exit
 // turns status s into process exit code (s << 1) | 1, which must fit a byte).
-// Stage1/stage2 use the 10..19 range; their numbers are mirrored in boot/inc/errors.inc.
+// The boot loaders (stage1/stage2 and boot/uefi) use the 10..19 range; their numbers are
+// mirrored in boot/inc/errors.inc.
 // The full list with explanations is in boot/README.md ("Error codes").
 #pragma once
 
@@ -26,6 +27,7 @@
     X(BootMemory, 15, "boot.memory")                             \
     X(BootMemoryMap, 16, "boot.memory_map")                      \
     X(BootKernel, 17, "boot.kernel")                             \
+    X(BootFirmware, 18, "boot.firmware")                         \
     X(BootInfoInvalid, 20, "boot.info")                          \
     X(PayloadMissing, 21, "payload.missing")                     \
     X(PayloadChecksum, 22, "payload.checksum")                   \

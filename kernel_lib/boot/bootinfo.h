@@ -2,7 +2,9 @@
 //
 // These are the original definitions; boot/inc/bootinfo.inc mirrors them for NASM and
 // tests/host/boot/layout_test.cpp checks that both agree field by field. Packed, with every
-// offset pinned by a static_assert: stage2 writes these bytes from 16-bit code.
+// offset pinned by a static_assert: stage2 writes these bytes from 16-bit code, the UEFI
+// loader (boot/uefi/) from C++. Version 2 appended the fields only the UEFI loader fills
+// (RSDP, framebuffer); stage2 leaves them zero.
 #pragma once
 
 #include <stddef.h>
@@ -18,6 +20,9 @@ constexpr u32 stage1_slot_magic = 0x1A4;           // "BFS1"
 constexpr u32 stage1_slot_stage2_sectors = 0x1AA;  // u16, the count field of the DAP
 constexpr u32 stage1_slot_stage2_lba = 0x1B0;      // u64, the LBA field of the DAP
 constexpr u32 partition_table_offset = 0x1BE;
+constexpr u32 partition_entry_bytes = 16;
+constexpr u8 partition_type_payloads = 0xDA;  // "non-filesystem data": the directory and payloads
+constexpr u8 partition_type_esp = 0xEF;       // the EFI system partition (FAT, \EFI\BOOT\BOOTX64.EFI)
 constexpr u32 boot_signature_offset = 0x1FE;
 constexpr u32 stage2_slot_magic = 4;               // "BFS2"
 constexpr u32 stage2_slot_directory_lba = 8;       // u64
@@ -59,10 +64,17 @@ constexpr u64 payload_align = 0x200000;
 constexpr u64 bootinfo_address = 0x1000;
 constexpr u64 ap_trampoline_address = 0x10000;
 constexpr u64 pvm_vif_page_address = 0x3000;
+// The AP trampoline and its start parameters (two pages), and the area the kernel unpacker
+// uses: its stack grows down from unpack_address, where it copies itself and the packed
+// kernel (kernel.bin), which must end by unpack_area_end.
+constexpr u64 ap_trampoline_bytes = 0x2000;
+constexpr u64 unpack_area_begin = 0x20000;
+constexpr u64 unpack_address = 0x30000;
+constexpr u64 unpack_area_end = 0x60000;
 
 // ---- BootInfo -------------------------------------------------------------------------
 constexpr u32 bootinfo_magic = 0x49424642;  // "BFBI"
-constexpr u32 bootinfo_version = 1;
+constexpr u32 bootinfo_version = 2;
 constexpr u32 max_payloads = 12;
 constexpr u32 max_memory_regions = 128;
 
@@ -70,6 +82,7 @@ enum BootInfoFlags : u32 {
     BootInfoFlagE820 = 1,
     BootInfoFlagE801 = 2,
     BootInfoFlagPages1G = 4,
+    BootInfoFlagUefi = 8,  // booted by the UEFI loader; the memory map came from GetMemoryMap
 };
 
 enum class A20Method : u32 { AlreadyOn = 1, Bios = 2, Keyboard = 3, Fast = 4 };
@@ -115,6 +128,18 @@ struct [[gnu::packed]] BootInfo {
     u64 stage2_tsc;
     LoadedPayload payloads[max_payloads];
     MemoryRegion regions[max_memory_regions];
+    // ---- version 2 ----
+    u64 rsdp_address;            // ACPI RSDP from the firmware; 0: the kernel scans the BIOS areas
+    u64 framebuffer_address;     // 0: no framebuffer (VGA text mode on BIOS boots)
+    u64 framebuffer_size;        // bytes
+    u32 framebuffer_width;       // pixels
+    u32 framebuffer_height;
+    u32 framebuffer_pitch;       // bytes from one scan line to the next
+    u32 framebuffer_bpp;         // bits per pixel: 32 (every UEFI GOP format)
+    u32 framebuffer_red_mask;    // where each colour sits in a pixel
+    u32 framebuffer_green_mask;
+    u32 framebuffer_blue_mask;
+    u32 reserved;
 };
 static_assert(offsetof(BootInfo, magic) == 0);
 static_assert(offsetof(BootInfo, version) == 4);
@@ -130,7 +155,15 @@ static_assert(offsetof(BootInfo, stage2_sectors) == 52);
 static_assert(offsetof(BootInfo, stage2_tsc) == 56);
 static_assert(offsetof(BootInfo, payloads) == 64);
 static_assert(offsetof(BootInfo, regions) == 64 + 40 * 12);
-static_assert(sizeof(BootInfo) == 64 + 40 * 12 + 24 * 128);
+static_assert(offsetof(BootInfo, rsdp_address) == 3616);
+static_assert(offsetof(BootInfo, framebuffer_address) == 3624);
+static_assert(offsetof(BootInfo, framebuffer_size) == 3632);
+static_assert(offsetof(BootInfo, framebuffer_width) == 3640);
+static_assert(offsetof(BootInfo, framebuffer_pitch) == 3648);
+static_assert(offsetof(BootInfo, framebuffer_bpp) == 3652);
+static_assert(offsetof(BootInfo, framebuffer_red_mask) == 3656);
+static_assert(offsetof(BootInfo, framebuffer_blue_mask) == 3664);
+static_assert(sizeof(BootInfo) == 64 + 40 * 12 + 24 * 128 + 56);
 static_assert(sizeof(BootInfo) <= 4096);
 
 }

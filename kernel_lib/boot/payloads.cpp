@@ -20,13 +20,20 @@ ErrorOr<void> validate_bootinfo(const BootInfo& info)
 {
     if (info.magic != bootinfo_magic || info.version != bootinfo_version)
         return Error::make(ErrorCode::BootInfoInvalid,
-            "boot info has magic 0x%08x version %u, expected 0x%08x version %u: stage2 and kernel do not match; "
-            "rebuild the image",
+            "boot info has magic 0x%08x version %u, expected 0x%08x version %u: the boot loader and kernel do not "
+            "match; rebuild the image",
             info.magic, info.version, bootinfo_magic, bootinfo_version);
     if (info.payload_count == 0 || info.payload_count > max_payloads || info.region_count > max_memory_regions)
         return Error::make(ErrorCode::BootInfoInvalid, "boot info lists %u payloads and %u memory regions (limits %u, %u)",
             info.payload_count, info.region_count, max_payloads, max_memory_regions);
     return {};
+}
+
+const char* memory_map_source(const BootInfo& info)
+{
+    if (info.flags & BootInfoFlagUefi)
+        return "UEFI";
+    return (info.flags & BootInfoFlagE820) ? "E820" : "E801";
 }
 
 bool has_payload(const BootInfo& info, const char* name)

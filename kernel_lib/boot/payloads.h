@@ -14,8 +14,11 @@ struct PayloadView {
     u32 expected_crc;
 };
 
-// Checks magic, version and counts of a BootInfo handed over by stage2.
+// Checks magic, version and counts of a BootInfo handed over by stage2 or the UEFI loader.
 ErrorOr<void> validate_bootinfo(const BootInfo& info);
+
+// Where the memory map came from: "UEFI" (GetMemoryMap), "E820" or "E801" (stage2).
+const char* memory_map_source(const BootInfo& info);
 
 // The payload called `name`, or a PayloadMissing error listing what the image holds.
 ErrorOr<PayloadView> find_payload(const BootInfo& info, const char* name);

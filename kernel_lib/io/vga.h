@@ -1,9 +1,12 @@
-// The VGA text console (80x25 at 0xB8000): colours, scrolling, the hardware cursor, and
-// the few ANSI sequences the console emits (ESC[K, ESC[nC/D, ESC[H, ESC[2J, ESC[...m), so
-// one byte stream renders the same on a serial terminal and on the screen.
+// The text console: an 80x25 grid with colours, scrolling, a cursor, and the few ANSI
+// sequences the console emits (ESC[K, ESC[nC/D, ESC[H, ESC[2J, ESC[...m), so one byte
+// stream renders the same on a serial terminal and on the screen. It shows on VGA text
+// mode (0xB8000) on BIOS boots, and on the framebuffer the UEFI loader hands over
+// (kernel_lib/io/framebuffer.h: the same grid drawn with a bitmap font) on UEFI boots.
 #pragma once
 
 #include "kernel_lib/base/types.h"
+#include "kernel_lib/boot/bootinfo.h"
 
 namespace kl::vga {
 
@@ -15,8 +18,10 @@ enum Color : u8 {
 constexpr int columns = 80;
 constexpr int rows = 25;
 
-// Continues below what the BIOS and stage2 printed (reads the hardware cursor).
-void init();
+// Picks the display from BootInfo: its framebuffer when the loader handed one over (the
+// screen is cleared), none on a UEFI boot without one, else VGA text mode, continuing below
+// what the BIOS and stage2 printed (reads the hardware cursor).
+void init(const boot::BootInfo& info);
 void write(const char* bytes, usize length);
 // Moves the hardware cursor to where the text ends (writes leave it behind: moving it costs
 // port writes, which are slow under a hypervisor). Called before waiting for input.

@@ -1,21 +1,36 @@
-// VGA text mode driver (see vga.h). Cells are (character, attribute) pairs.
+// The text console (see vga.h). Cells are (character, attribute) pairs, as in VGA text mode.
 //
 // Text goes to a shadow copy of the screen in RAM first; write() then copies the rows it
-// changed to the VGA memory, 8 bytes at a time, and never reads VGA memory back. Under a
-// hypervisor every access to VGA memory traps (a read costs tens of microseconds), so this
-// keeps a scrolling story from costing milliseconds per line. The hardware cursor (four
-// port writes) moves only when someone waits for input (sync_cursor).
+// changed to the display, and never reads the display back. Two displays:
+//   VGA text mode (BIOS boots): rows copied to 0xB8000, 8 bytes at a time. Under a
+//     hypervisor every access to VGA memory traps (a read costs tens of microseconds), so
+//     the shadow keeps a scrolling story from costing milliseconds per line. The hardware
+//     cursor (four port writes) moves only when someone waits for input (sync_cursor).
+//   a framebuffer (UEFI boots, kernel_lib/io/framebuffer.h): each changed cell drawn with
+//     the console font; the cursor is drawn, also only in sync_cursor.
+// A UEFI machine without a framebuffer has neither: the console is the serial port.
 #include "kernel_lib/io/vga.h"
 
+#include <string.h>
+
 #include "kernel_lib/arch/x86_64/cpu.h"
+#include "kernel_lib/io/framebuffer.h"
+
+extern "C" const u8 console_font[];  // kernel_lib/io/console_font.asm
 
 namespace kl::vga {
 
 namespace {
 
+enum class Display : u8 { None, Text, Framebuffer };
+
 volatile u64* const g_vram = reinterpret_cast<volatile u64*>(0xB8000);
 alignas(8) u16 g_buffer[rows * columns];  // the shadow
 u32 g_dirty = 0;                          // one bit per row to copy out
+Display g_display = Display::Text;
+fb::Surface g_surface;
+u16 g_drawn[rows * columns];              // what the framebuffer shows (0xFFFF: unknown)
+int g_cursor = -1;                        // the framebuffer cell with the drawn cursor
 int g_row = 0;
 int g_column = 0;
 int g_scroll_top = 0;
@@ -43,16 +58,64 @@ void move_hardware_cursor()
 
 void mark(int row) { g_dirty |= 1u << row; }
 
+// The font has the printable ASCII characters and one replacement glyph for every other byte.
+const u8* glyph(u8 character)
+{
+    u32 index = character >= 0x20 && character <= 0x7E ? character - 0x20u : 0x7Fu - 0x20u;
+    return console_font + index * fb::glyph_bytes;
+}
+
+void draw_changed_cells(int row)
+{
+    for (int c = 0; c < columns; ++c) {
+        int i = row * columns + c;
+        if (g_drawn[i] == g_buffer[i])
+            continue;
+        g_drawn[i] = g_buffer[i];
+        fb::draw_cell(g_surface, row, c, glyph(static_cast<u8>(g_buffer[i])), static_cast<u8>(g_buffer[i] >> 8));
+    }
+}
+
 void flush()
 {
     for (int r = 0; r < rows; ++r) {
         if (!(g_dirty & (1u << r)))
+            continue;
+        if (g_display == Display::Framebuffer) {
+            draw_changed_cells(r);
+            continue;
+        }
+        if (g_display == Display::None)
             continue;
         const u64* src = reinterpret_cast<const u64*>(&g_buffer[r * columns]);
         for (int i = 0; i < columns / 4; ++i)
             g_vram[r * (columns / 4) + i] = src[i];
     }
     g_dirty = 0;
+}
+
+// Moves the drawn cursor: the cell it was on is drawn again (without it) with its row.
+void move_drawn_cursor()
+{
+    if (g_cursor >= 0) {
+        g_drawn[g_cursor] = 0xFFFF;
+        mark(g_cursor / columns);
+    }
+    flush();
+    g_cursor = g_row * columns + g_column;
+    fb::draw_cursor(g_surface, g_row, g_column, static_cast<u8>(g_buffer[g_cursor] >> 8));
+    g_drawn[g_cursor] = 0xFFFF;
+}
+
+bool use_framebuffer(const boot::BootInfo& info)
+{
+    // Called before the kernel validates BootInfo: only a matching one is believed.
+    if (info.magic != boot::bootinfo_magic || info.version != boot::bootinfo_version || !info.framebuffer_address)
+        return false;
+    fb::Format format { info.framebuffer_address, info.framebuffer_width, info.framebuffer_height,
+        info.framebuffer_pitch, info.framebuffer_bpp, info.framebuffer_red_mask, info.framebuffer_green_mask,
+        info.framebuffer_blue_mask };
+    return fb::setup(g_surface, format, columns, rows);
 }
 
 void scroll()
@@ -192,8 +255,19 @@ void put(char c)
 
 }
 
-void init()
+void init(const boot::BootInfo& info)
 {
+    bool framebuffer = use_framebuffer(info);
+    if (framebuffer || (info.flags & boot::BootInfoFlagUefi)) {
+        // A UEFI machine may have no VGA text mode at all: without a framebuffer, no screen.
+        g_display = framebuffer ? Display::Framebuffer : Display::None;
+        for (u16& cell_value : g_buffer)
+            cell_value = cell(' ', LightGray);
+        memset(g_drawn, 0xFF, sizeof(g_drawn));
+        if (g_display == Display::Framebuffer)
+            fb::clear(g_surface);
+        return;
+    }
     x86::outb(crtc_index, 0x0F);
     u16 position = x86::inb(crtc_data);
     x86::outb(crtc_index, 0x0E);
@@ -217,7 +291,13 @@ void write(const char* bytes, usize length)
     flush();
 }
 
-void sync_cursor() { move_hardware_cursor(); }
+void sync_cursor()
+{
+    if (g_display == Display::Framebuffer)
+        move_drawn_cursor();
+    else if (g_display == Display::Text)
+        move_hardware_cursor();
+}
 
 void set_color(Color foreground, Color background) { g_attribute = static_cast<u8>(foreground | (background << 4)); }
 
@@ -239,7 +319,7 @@ void clear()
 {
     clear_region();
     flush();
-    move_hardware_cursor();
+    sync_cursor();
 }
 
 void write_row(int row, const char* text, Color foreground, Color background)

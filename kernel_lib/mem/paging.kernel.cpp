@@ -111,8 +111,8 @@ ErrorOr<void> init_paging(const boot::BootInfo& info, FrameAllocator& frames)
         g_nx = no_execute;
     }
 
-    // Map [0, max(4 GiB, top of RAM)) in whole GiB with 2 MiB pages.
-    u64 top = 4 * GiB;
+    // Map [0, max(4 GiB, top of RAM, end of the framebuffer)) in whole GiB with 2 MiB pages.
+    u64 top = max<u64>(4 * GiB, info.framebuffer_address + info.framebuffer_size);
     for (u32 i = 0; i < info.region_count; ++i) {
         const auto& r = info.regions[i];
         if (r.type == boot::memory_type_usable)

@@ -6,7 +6,7 @@
 #include "kernel_lib/io/print.h"
 #include "kernel_lib/libc/format.h"
 #include "kernel_lib/mem/paging.h"
-#include "kernel_lib/smp/acpi.h"
+#include "kernel_lib/smp/acpi_tables.h"
 
 namespace kl::pci {
 
@@ -88,7 +88,10 @@ ConfigSpace& config_space()
     if (g_chosen)
         return *g_chosen;
     g_chosen = &g_ports;
-    auto mcfg = acpi::read_mcfg(acpi::identity_memory(), acpi::bios_ebda_address());
+    auto rsdp = acpi::machine_rsdp();
+    if (rsdp.is_error())
+        return *g_chosen;
+    auto mcfg = acpi::read_mcfg(acpi::identity_memory(), rsdp.value());
     if (mcfg.is_error())
         return *g_chosen;  // no MCFG: a PCI (not PCI Express) machine
     for (u32 i = 0; i < mcfg.value().count; ++i) {

@@ -3,7 +3,6 @@
 
 #include <stdio.h>
 
-#include "kernel_lib/arch/x86_64/pic.h"
 #include "kernel_lib/boot/payloads.h"
 #include "kernel_lib/cpu/features.h"
 #include "kernel_lib/debug/fault_guard.h"
@@ -60,26 +59,27 @@ void test_fault_guard(Result& r, const kl::boot::BootInfo& info)
 }
 
 // The calibrated TSC frequency is plausible (100 MHz .. 10 GHz) and, on hardware, agrees
-// with fresh 10 ms PIT measurements: the shortest of five, within 10 %. Under a hypervisor
-// the PIT comparison is reported but not required: an emulated PIT window stretches
-// whenever the host is busy, so it measures the host's load as much as the TSC.
+// within 10 % with fresh measurements against every clock the machine has (ACPI PM timer,
+// HPET, PIT; 0 = absent). Under a hypervisor they are reported but not required to agree:
+// an emulated clock's window stretches whenever the host is busy, so it measures the host's
+// load as much as the TSC.
 void test_tsc(Result& r)
 {
+    using kl::time::TscReference;
     u64 hz = kl::time::tsc_hz();
-    u64 pit_hz = 0;
-    for (int i = 0; i < 5; ++i) {
-        u64 sample = kl::arch::pit_measure_tsc(10000) * 100;
-        if (sample != 0 && (pit_hz == 0 || sample < pit_hz))
-            pit_hz = sample;
+    const u64 others[3] = { kl::time::measure_tsc_hz(TscReference::AcpiPmTimer),
+        kl::time::measure_tsc_hz(TscReference::Hpet), kl::time::measure_tsc_hz(TscReference::Pit) };
+    bool agree = true;
+    for (u64 other : others) {
+        double ratio = other ? static_cast<double>(hz) / static_cast<double>(other) : 1.0;
+        agree = agree && ratio > 0.9 && ratio < 1.1;
     }
-    char detail[128];
-    snprintf(detail, sizeof(detail), "%llu.%03llu MHz from %s; PIT says %llu.%03llu MHz",
+    char detail[160];
+    snprintf(detail, sizeof(detail), "%llu.%03llu MHz from %s; PM timer says %llu MHz, HPET %llu MHz, PIT %llu MHz",
         static_cast<unsigned long long>(hz / 1000000), static_cast<unsigned long long>(hz / 1000 % 1000),
-        kl::time::tsc_source(), static_cast<unsigned long long>(pit_hz / 1000000),
-        static_cast<unsigned long long>(pit_hz / 1000 % 1000));
-    double ratio = pit_hz ? static_cast<double>(hz) / static_cast<double>(pit_hz) : 1.0;
-    bool pit_agrees = kl::cpu::features().hypervisor || (ratio > 0.9 && ratio < 1.1);
-    report(r, "tsc", hz > 100000000 && hz < 10000000000ull && pit_agrees, detail);
+        kl::time::tsc_source(), static_cast<unsigned long long>(others[0] / 1000000),
+        static_cast<unsigned long long>(others[1] / 1000000), static_cast<unsigned long long>(others[2] / 1000000));
+    report(r, "tsc", hz > 100000000 && hz < 10000000000ull && (kl::cpu::features().hypervisor || agree), detail);
 }
 
 // Randomised malloc/free/realloc with content checks, then the heap's own integrity walk;

@@ -128,6 +128,18 @@ ErrorOr<u64> find_rsdp(const PhysicalMemory& memory, u64 ebda_address)
         ull(ebda_address));
 }
 
+ErrorOr<u64> locate_rsdp(const PhysicalMemory& memory, u64 firmware_rsdp, u64 ebda_address)
+{
+    if (firmware_rsdp != 0 && rsdp_at(memory, firmware_rsdp))
+        return firmware_rsdp;
+    auto found = find_rsdp(memory, ebda_address);
+    if (found.is_error() && firmware_rsdp != 0)
+        return Error::make(ErrorCode::InvalidArgument,
+            "ACPI: the RSDP the firmware handed over (%#llx) is not valid, and none is in the BIOS areas",
+            ull(firmware_rsdp));
+    return found;
+}
+
 ErrorOr<TableLocation> find_table(const PhysicalMemory& memory, u64 rsdp_address, const char signature[4], bool* used_xsdt)
 {
     const u8* rsdp = rsdp_at(memory, rsdp_address);
@@ -215,11 +227,50 @@ ErrorOr<MadtInfo> parse_madt(const u8* table, u32 length)
     return info;
 }
 
-ErrorOr<MadtInfo> read_madt(const PhysicalMemory& memory, u64 ebda_address)
+ErrorOr<MadtInfo> read_madt(const PhysicalMemory& memory, u64 rsdp_address)
 {
-    u64 rsdp = TRY(find_rsdp(memory, ebda_address));
-    TableLocation madt = TRY(find_table(memory, rsdp, "APIC"));
+    TableLocation madt = TRY(find_table(memory, rsdp_address, "APIC"));
     return parse_madt(memory.at(madt.address, madt.length), madt.length);
+}
+
+ErrorOr<PmTimer> read_pm_timer(const PhysicalMemory& memory, u64 rsdp_address)
+{
+    // FADT offsets: PM_TMR_BLK 76, PM_TMR_LEN 91, flags 112 (bit 8 TMR_VAL_EXT, bit 20
+    // HW_REDUCED_ACPI), X_PM_TMR_BLK 208 (a generic address: space, width, offset, size, u64).
+    constexpr u32 pm_tmr_blk = 76, pm_tmr_len = 91, flags = 112, x_pm_tmr_blk = 208, x_end = 220;
+    TableLocation facp = TRY(find_table(memory, rsdp_address, "FACP"));
+    const u8* fadt = memory.at(facp.address, facp.length);
+    if (facp.length < flags + 4)
+        return Error::make(ErrorCode::InvalidArgument, "ACPI: the FADT is %u bytes, too short for its flags", facp.length);
+    u32 fadt_flags = read_u32(fadt + flags);
+    if (fadt_flags & (1u << 20))
+        return Error::make(ErrorCode::InvalidArgument, "ACPI: hardware-reduced ACPI has no PM timer");
+    u64 port = 0;
+    if (facp.length >= x_end && fadt[x_pm_tmr_blk] == 1)  // address space 1: system I/O
+        port = read_u64(fadt + x_pm_tmr_blk + 4);
+    if (port == 0 && fadt[pm_tmr_len] == 4)
+        port = read_u32(fadt + pm_tmr_blk);
+    if (port == 0 || port > 0xFFFF)
+        return Error::make(ErrorCode::InvalidArgument, "ACPI: the FADT names no PM timer port (%#llx)", ull(port));
+    return PmTimer { static_cast<u16>(port), (fadt_flags & (1u << 8)) != 0 };
+}
+
+ErrorOr<u64> read_hpet_address(const PhysicalMemory& memory, u64 rsdp_address)
+{
+    // The HPET table: header, block ID (36), base address as a generic address (40: space,
+    // width, offset, size; 44: u64), HPET number, minimum tick, page protection (56 bytes).
+    constexpr u32 base = 40, hpet_table_bytes = 56;
+    TableLocation hpet = TRY(find_table(memory, rsdp_address, "HPET"));
+    const u8* table = memory.at(hpet.address, hpet.length);
+    if (hpet.length < hpet_table_bytes)
+        return Error::make(ErrorCode::InvalidArgument, "ACPI: the HPET table is %u bytes, expected %u", hpet.length,
+            hpet_table_bytes);
+    u64 address = read_u64(table + base + 4);
+    if (table[base] != 0 || address == 0 || address % 1024 != 0)
+        return Error::make(ErrorCode::InvalidArgument,
+            "ACPI: the HPET table's base address (space %u, %#llx) is not a memory-mapped register block", table[base],
+            ull(address));
+    return address;
 }
 
 ErrorOr<McfgInfo> parse_mcfg(const u8* table, u32 length)
@@ -240,10 +291,9 @@ ErrorOr<McfgInfo> parse_mcfg(const u8* table, u32 length)
     return info;
 }
 
-ErrorOr<McfgInfo> read_mcfg(const PhysicalMemory& memory, u64 ebda_address)
+ErrorOr<McfgInfo> read_mcfg(const PhysicalMemory& memory, u64 rsdp_address)
 {
-    u64 rsdp = TRY(find_rsdp(memory, ebda_address));
-    TableLocation mcfg = TRY(find_table(memory, rsdp, "MCFG"));
+    TableLocation mcfg = TRY(find_table(memory, rsdp_address, "MCFG"));
     return parse_mcfg(memory.at(mcfg.address, mcfg.length), mcfg.length);
 }
 

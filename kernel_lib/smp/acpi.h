@@ -1,6 +1,8 @@
-// ACPI, as far as BareFlow needs it: find the RSDP, walk the RSDT/XSDT to a table; read the
-// local APIC address and the APIC ID of every enabled processor from the MADT ("APIC", for
-// SMP), and the PCI Express configuration windows from the MCFG (for PCI, kernel_lib/net).
+// ACPI, as far as BareFlow needs it: find the RSDP (handed over by the UEFI loader, or
+// searched for in the BIOS areas), walk the RSDT/XSDT to a table; read the local APIC address
+// and the APIC ID of every enabled processor from the MADT ("APIC", for SMP); find the ACPI PM
+// timer (FADT) and the HPET, the clocks the TSC is calibrated against when CPUID is silent;
+// and the PCI Express configuration windows in the MCFG (for PCI, kernel_lib/net).
 //
 // Everything here is shared code and touches memory only through a PhysicalMemory view,
 // so the host tests (tests/host/kernel_lib/smp_acpi_test.cpp) feed it hand-made tables,
@@ -41,6 +43,10 @@ constexpr u64 ebda_search_bytes = 1024;
 // start (0 to skip it). Candidates whose checksums fail are skipped, not fatal.
 ErrorOr<u64> find_rsdp(const PhysicalMemory& memory, u64 ebda_address);
 
+// The RSDP to use: the one the firmware handed over (`firmware_rsdp`, BootInfo.rsdp_address
+// under UEFI; 0 for none) when it is valid, else find_rsdp()'s search.
+ErrorOr<u64> locate_rsdp(const PhysicalMemory& memory, u64 firmware_rsdp, u64 ebda_address);
+
 // The physical address and length of the table with `signature` ("APIC", "FACP", ...),
 // found through the XSDT when the RSDP has one and it is valid, else through the RSDT.
 // The table's own checksum and length are checked. `used_xsdt` (optional) says which.
@@ -67,8 +73,21 @@ struct MadtInfo {
 // is the header's length field. Errors for entries that are too short or run past the end.
 ErrorOr<MadtInfo> parse_madt(const u8* table, u32 length);
 
-// The whole walk: RSDP -> RSDT/XSDT -> MADT -> MadtInfo.
-ErrorOr<MadtInfo> read_madt(const PhysicalMemory& memory, u64 ebda_address);
+// The whole walk from a located RSDP: RSDT/XSDT -> MADT -> MadtInfo.
+ErrorOr<MadtInfo> read_madt(const PhysicalMemory& memory, u64 rsdp_address);
+
+// The ACPI power management timer: a 3.579545 MHz counter read from an I/O port, 24 bits
+// wide unless the FADT's TMR_VAL_EXT flag says 32. Taken from X_PM_TMR_BLK when that is an
+// I/O address, else PM_TMR_BLK. Errors for hardware-reduced ACPI and FADTs without one.
+constexpr u64 pm_timer_hz = 3579545;
+struct PmTimer {
+    u16 port;
+    bool wide;  // 32-bit counter
+};
+ErrorOr<PmTimer> read_pm_timer(const PhysicalMemory& memory, u64 rsdp_address);
+
+// The HPET's register block (physical address, from the "HPET" table's base address).
+ErrorOr<u64> read_hpet_address(const PhysicalMemory& memory, u64 rsdp_address);
 
 // The MCFG's memory-mapped configuration (ECAM) windows: one per PCI segment group and bus
 // range; each bus takes 1 MiB (32 devices x 8 functions x 4 KiB) from `base`.
@@ -89,14 +108,9 @@ struct McfgInfo {
 // non-empty (start_bus <= end_bus) and their base 1 MiB aligned.
 ErrorOr<McfgInfo> parse_mcfg(const u8* table, u32 length);
 
-// The walk to the MCFG (absent on machines without PCI Express, e.g. QEMU's "pc").
-ErrorOr<McfgInfo> read_mcfg(const PhysicalMemory& memory, u64 ebda_address);
-
-// Kernel only (acpi.kernel.cpp): physical memory through the kernel's identity map (page 0
-// and anything past the mapped end unreadable), and the EBDA's address from the BIOS data
-// area, for the walks above.
-PhysicalMemory identity_memory();
-u64 bios_ebda_address();
+// The walk from a located RSDP to the MCFG (absent on machines without PCI Express, e.g.
+// QEMU's "pc").
+ErrorOr<McfgInfo> read_mcfg(const PhysicalMemory& memory, u64 rsdp_address);
 
 // The 8-bit sum of `length` bytes (a valid ACPI structure sums to zero).
 u8 checksum(const u8* bytes, u64 length);

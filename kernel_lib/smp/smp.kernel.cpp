@@ -3,7 +3,8 @@
 //
 // Order, all on the boot core:
 //   1. the boot core's PerCpu and GS base; the work team reset;
-//   2. the MADT (EBDA pointer read through a momentarily readable page 0);
+//   2. the MADT, through the RSDP kernel_lib/smp/acpi_tables.h found (the UEFI loader's or
+//      the BIOS areas');
 //   3. the local APIC (xAPIC MMIO, or x2APIC when the firmware enabled it), and the
 //      wake-up interrupt that ends an idle worker's sleep (not under PVM, see init());
 //   4. every AP's stack (64 KiB over a guard page), IST stacks and, under PVM, its own VIF
@@ -28,6 +29,7 @@
 #include "kernel_lib/mem/kernel_memory.h"
 #include "kernel_lib/mem/paging.h"
 #include "kernel_lib/smp/acpi.h"
+#include "kernel_lib/smp/acpi_tables.h"
 #include "kernel_lib/smp/lapic.h"
 #include "kernel_lib/smp/parallel.h"
 #include "kernel_lib/smp/percpu.h"
@@ -312,7 +314,12 @@ void init(const boot::BootInfo&)
     g_gs_ready = true;
     g_team.init();
 
-    auto madt = acpi::read_madt(acpi::identity_memory(), acpi::bios_ebda_address());
+    auto rsdp = acpi::machine_rsdp();
+    if (rsdp.is_error()) {
+        print("smp: %s; running on one core\n", rsdp.error().message());
+        return;
+    }
+    auto madt = acpi::read_madt(acpi::identity_memory(), rsdp.value());
     if (madt.is_error()) {
         print("smp: %s; running on one core\n", madt.error().message());
         return;
@@ -377,9 +384,9 @@ void init(const boot::BootInfo&)
         return;
     }
 
-    // 1 s for any one answer: microseconds on hardware, but an emulated core (TCG on a busy
-    // host) may wait that long for its thread to run.
-    g_probe_timeout = time::tsc_hz();
+    // Any one answer may take up to start_timeout_ms (what the failure message says): under a
+    // busy hypervisor a virtual CPU is descheduled for longer than 100 ms now and then.
+    g_probe_timeout = time::tsc_hz() / 1000 * start_timeout_ms;
     u32 online = 1;
     for (u32 k = 0; k < aps; ++k) {
         if (start_core(online, resources[k]))

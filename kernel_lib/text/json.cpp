@@ -1,15 +1,9 @@
-// JSON string escaping and the writer (see json.h; the reader is json_reader.cpp).
+// JSON string escaping (see json.h; the reader is json_reader.cpp, the writer json_writer.cpp).
 #include "kernel_lib/text/json.h"
-
-#include "kernel_lib/text/utf8.h"
 
 namespace kl {
 
-namespace {
-
-// The escaped form of one byte below 0x80 that needs escaping, into `out` (up to 6 bytes);
-// returns its length, or 0 when the byte stands for itself.
-u32 escape_ascii(u8 c, char* out)
+u32 json_escape_ascii(u8 c, char* out)
 {
     static const char hex[] = "0123456789abcdef";
     char short_form = 0;
@@ -37,10 +31,6 @@ u32 escape_ascii(u8 c, char* out)
     return 6;
 }
 
-constexpr u64 max_writer_depth = 63;
-
-}
-
 usize json_escape(const char* text, char* out, usize size)
 {
     usize needed = 0;
@@ -51,7 +41,7 @@ usize json_escape(const char* text, char* out, usize size)
     };
     for (const u8* p = reinterpret_cast<const u8*>(text); *p; ++p) {
         char escaped[6];
-        const u32 length = *p < 0x80 ? escape_ascii(*p, escaped) : 0;
+        const u32 length = *p < 0x80 ? json_escape_ascii(*p, escaped) : 0;
         if (length == 0)
             put(static_cast<char>(*p));
         for (u32 i = 0; i < length; ++i)
@@ -60,124 +50,6 @@ usize json_escape(const char* text, char* out, usize size)
     if (size > 0)
         out[needed < size ? needed : size - 1] = 0;
     return needed;
-}
-
-bool json_append_escaped(TextBuffer& out, StringView text)
-{
-    const u8* p = reinterpret_cast<const u8*>(text.data);
-    usize i = 0, plain = 0;  // [plain, i): bytes that go out unchanged
-    auto flush = [&]() { return out.append(text.data + plain, i - plain); };
-    while (i < text.length) {
-        if (p[i] >= 0x80) {
-            const u32 length = utf8::sequence_length(p + i, text.length - i);
-            if (length > 0) {
-                i += length;
-                continue;
-            }
-            if (!flush() || !out.append("\\ufffd"))
-                return false;
-            plain = ++i;
-            continue;
-        }
-        char escaped[6];
-        const u32 length = escape_ascii(p[i], escaped);
-        if (length == 0) {
-            ++i;
-            continue;
-        }
-        if (!flush() || !out.append(escaped, length))
-            return false;
-        plain = ++i;
-    }
-    return flush();
-}
-
-void JsonWriter::before_value()
-{
-    if (m_after_key) {
-        m_after_key = false;
-        return;
-    }
-    if (m_depth > 0) {
-        if (m_has_items & (1ull << m_depth))
-            m_ok = m_out.append_char(',') && m_ok;
-        m_has_items |= 1ull << m_depth;
-    }
-}
-
-void JsonWriter::open(char c)
-{
-    before_value();
-    if (m_depth == max_writer_depth) {
-        m_ok = false;
-        return;
-    }
-    ++m_depth;
-    m_has_items &= ~(1ull << m_depth);
-    m_ok = m_out.append_char(c) && m_ok;
-}
-
-void JsonWriter::close(char c)
-{
-    if (m_depth == 0 || m_after_key) {
-        m_ok = false;
-        return;
-    }
-    --m_depth;
-    m_ok = m_out.append_char(c) && m_ok;
-}
-
-void JsonWriter::begin_object() { open('{'); }
-void JsonWriter::end_object() { close('}'); }
-void JsonWriter::begin_array() { open('['); }
-void JsonWriter::end_array() { close(']'); }
-
-void JsonWriter::key(const char* name)
-{
-    before_value();
-    m_ok = m_out.append_char('"') && json_append_escaped(m_out, name) && m_out.append("\":") && m_ok;
-    m_after_key = true;
-}
-
-void JsonWriter::string(StringView text)
-{
-    before_value();
-    m_ok = m_out.append_char('"') && json_append_escaped(m_out, text) && m_out.append_char('"') && m_ok;
-}
-
-void JsonWriter::integer(i64 value)
-{
-    before_value();
-    m_ok = m_out.appendf("%lld", static_cast<long long>(value)) && m_ok;
-}
-
-void JsonWriter::number(double value, int decimals)
-{
-    // JSON has no NaN or infinity.
-    if (value != value || value > 1e300 || value < -1e300) {
-        null();
-        return;
-    }
-    before_value();
-    m_ok = m_out.appendf("%.*f", decimals, value) && m_ok;
-}
-
-void JsonWriter::boolean(bool value)
-{
-    before_value();
-    m_ok = m_out.append(value ? "true" : "false") && m_ok;
-}
-
-void JsonWriter::null()
-{
-    before_value();
-    m_ok = m_out.append("null") && m_ok;
-}
-
-void JsonWriter::raw(StringView json)
-{
-    before_value();
-    m_ok = m_out.append(json) && m_ok;
 }
 
 }

@@ -26,6 +26,10 @@ namespace kl {
 // truncated to `size`; returns the length the full result needs.
 usize json_escape(const char* text, char* out, usize size);
 
+// The escaped form of one byte below 0x80 into `out` (up to 6 bytes), or 0 when the byte
+// stands for itself (shared by json_escape and the writer).
+u32 json_escape_ascii(u8 c, char* out);
+
 enum class JsonType : u8 { Object, Array, String, Number, True, False, Null };
 
 const char* json_type_name(JsonType type);  // "object", "string", ...

@@ -24,6 +24,8 @@ int fuzz_lzma(const u8* data, size_t size);        // kl::lzma_decode_raw + kl::
 int fuzz_json(const u8* data, size_t size);        // kl::parse_json + JsonWriter (round trip)
 int fuzz_http(const u8* data, size_t size);        // kl::http::parse_request + ChunkedDecoder
 int fuzz_serve(const u8* data, size_t size);       // tllama::serve::Server with fake clients and backend
+int fuzz_uefi_memory_map(const u8* data, size_t size);  // boot/uefi: UEFI memory map -> E820 regions
+int fuzz_uefi_disk(const u8* data, size_t size);        // boot/uefi: MBR and device paths
 
 struct FuzzTarget {
     const char* name;  // tests/fuzz/entry/<name>.cpp, build/fuzz/<name>, regressions/<name>/

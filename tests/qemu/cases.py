@@ -185,8 +185,40 @@ def truncate_inside(name):
     return corrupt
 
 
+def partition_entries(image):
+    """The MBR's four partition entries as (boot flag, type, first sector, sector count)."""
+    with open(image, "rb") as f:
+        mbr = f.read(512)
+    return [(e[0], e[4], int.from_bytes(e[8:12], "little"), int.from_bytes(e[12:16], "little"))
+            for e in (mbr[0x1BE + 16 * i: 0x1CE + 16 * i] for i in range(4))]
+
+
+def check_esp(image, first, count):
+    """The EFI system partition: a clean FAT file system (fsck.fat -n) holding the loader."""
+    import shutil
+    import subprocess
+    import tempfile
+    problems = []
+    listing = subprocess.run(["mdir", "-b", "-i", f"{image}@@{first * 512}", "::/EFI/BOOT"], capture_output=True,
+                             text=True)
+    if listing.returncode != 0 or "BOOTX64.EFI" not in listing.stdout.upper():
+        problems.append(f"mdir finds no /EFI/BOOT/BOOTX64.EFI on the ESP: {listing.stdout.strip()} "
+                        f"{listing.stderr.strip()}")
+    with tempfile.NamedTemporaryFile(suffix=".esp") as part, open(image, "rb") as f:
+        f.seek(first * 512)
+        part.write(f.read(count * 512))
+        part.flush()
+        fsck_fat = shutil.which("fsck.fat") or "/usr/sbin/fsck.fat"
+        fsck = subprocess.run([fsck_fat, "-n", part.name], capture_output=True, text=True)
+        if fsck.returncode != 0:
+            problems.append(f"fsck.fat -n on the ESP: {fsck.stdout.strip()} {fsck.stderr.strip()}")
+    return problems
+
+
 def inspect_mbr(image):
-    """The MBR: boot signature, slots, and exactly one active partition over the payloads."""
+    """The MBR: boot signature, slots, the active payload partition (type 0xda) from the
+    directory to the last payload, and the EFI system partition (type 0xef) after it on a
+    1 MiB boundary up to the end of the image, clean and holding the UEFI loader."""
     problems = []
     with open(image, "rb") as f:
         mbr = f.read(512)
@@ -196,20 +228,21 @@ def inspect_mbr(image):
         problems.append("no 55 AA boot signature")
     if mbr[0x1A4:0x1A8] != b"BFS1":
         problems.append("no BFS1 slot marker")
-    entries = [mbr[0x1BE + 16 * i: 0x1CE + 16 * i] for i in range(4)]
-    active = [e for e in entries if e[0] == 0x80]
-    if len(active) != 1 or any(e != bytes(16) for e in entries if e[0] != 0x80):
-        problems.append(f"expected exactly one (active) partition entry, got {[e.hex() for e in entries]}")
-    else:
-        e = active[0]
-        start = int.from_bytes(e[8:12], "little")
-        count = int.from_bytes(e[12:16], "little")
-        if e[4] != 0xDA:
-            problems.append(f"partition type {e[4]:#x}, expected 0xda")
-        if start != directory_lba(image) or start + count != image_sectors:
-            problems.append(f"partition covers sectors {start}..{start + count}, expected "
-                            f"{directory_lba(image)}..{image_sectors} (directory to end)")
-    return problems
+    entries = partition_entries(image)
+    if [e[:2] for e in entries] != [(0x80, 0xDA), (0, 0xEF), (0, 0), (0, 0)]:
+        problems.append(f"expected an active 0xda partition, an 0xef one and two empty entries, got {entries}")
+        return problems
+    (_, _, start, count), (_, _, esp_start, esp_count) = entries[:2]
+    with open(image, "rb") as f:
+        f.seek(directory_lba(image) * 512)
+        payload_end = int.from_bytes(f.read(512)[20:24], "little")
+    if start != directory_lba(image) or start + count != payload_end:
+        problems.append(f"the payload partition covers sectors {start}..{start + count}, expected "
+                        f"{directory_lba(image)}..{payload_end} (directory to the last payload)")
+    if esp_start % 2048 or esp_start < payload_end or esp_start + esp_count != image_sectors:
+        problems.append(f"the ESP covers sectors {esp_start}..{esp_start + esp_count}, expected a 1 MiB boundary "
+                        f"after {payload_end} up to the image's end {image_sectors}")
+    return problems + check_esp(image, esp_start, esp_count)
 
 
 def generated_model(shape, q8, name):
@@ -298,6 +331,7 @@ def expect_generation(min_tokens, *patterns):
 def all_cases():
     from robustness_cases import robustness_cases  # imported here: it imports this module
     from smp_cases import smp_cases  # likewise
+    from uefi_cases import uefi_cases  # likewise
     return [
         Case("selftest", ["--mode", "selftest", "--test-payload", str(20 * 1000 * 1000)],
              expect_success(r"^BareFlow stage2", r"^cpu: .+", r"^memory: \d+ MiB usable",
@@ -326,7 +360,7 @@ def all_cases():
         # (tests/qemu/serve_test.py tests the serve kernel itself).
         Case("serve-mode-needs-serve-kernel", ["--mode", "serve", "--kernel", "build/kernel.bin",
                                                "--symbols", "build/kernel.syms"],
-             expect_error("usage", 90, r"MODE=serve needs the serve kernel.*make serve"), accels=("tcg",)),
+             expect_error("usage", 90, r"MODE=serve needs the serve kernel \(make serve"), accels=("tcg",)),
         # Random-weight checkpoints of the real shapes with the 32000-token tokenizer.
         # Same text as the host tool: fp32 and Q8, two cores and one (rows, heads and
         # quantization split across cores or not), prefill blocks, JIT kernels.
@@ -356,4 +390,4 @@ def all_cases():
               "0", "0.9", 1, accels=("tcg", "kvm")),
         story("story-260Kq8-t0.8-p0.9-s42", "stories260K-q8.bin", "260Kq8-t0.8-p0.9-s42-once.txt",
               "Once upon a time", 256, "0.8", "0.9", 42),
-    ] + robustness_cases() + smp_cases()
+    ] + robustness_cases() + smp_cases() + uefi_cases()

@@ -1,11 +1,13 @@
 #!/usr/bin/python3
 """The interactive console, driven over the serial port like a person at a terminal.
 
-usage: tests/qemu/console_test.py [--accel kvm|tcg]... [--timeout S] [--step-timeout S]
+usage: tests/qemu/console_test.py [--accel kvm|tcg]... [--firmware bios|uefi] [--timeout S]
+                                  [--step-timeout S]
 
 Builds an interactive image (stories260K.bin), boots it with scripts/run-qemu
 --serial-stdin under each accelerator (TCG always; KVM when `scripts/run-qemu --check-kvm`
-says it is usable, else SKIPPED), and types at the prompt:
+says it is usable, else SKIPPED) and the firmware asked for (SeaBIOS by default, OVMF with
+--firmware uefi), and types at the prompt:
 
   bad values          refused with one line, the console goes on
   /temp 0 /steps 256  "Once upon a time" is ../shared/reference/260K-greedy-once.txt exactly
@@ -17,7 +19,7 @@ says it is usable, else SKIPPED), and types at the prompt:
   /quit               exit status 0
 
 Every wait has a deadline, and QEMU's own --timeout bounds the whole run, so nothing hangs.
-Logs: build/tests/qemu/console-<accel>.log (the raw serial bytes). Environment:
+Logs: build/tests/qemu/console[-uefi]-<accel>.log (the raw serial bytes). Environment:
 BAREFLOW_TEST_ACCELS limits the accelerators, BAREFLOW_MODEL_PATH finds the model,
 BAREFLOW_REFERENCE_DIR the reference texts. Standard library only.
 """
@@ -275,10 +277,11 @@ def build_image():
 
 
 def run(accel, image, args):
-    log = os.path.join(OUT, f"console-{accel}.log")
+    uefi = args.firmware == "uefi"
+    log = os.path.join(OUT, f"console{'-uefi' if uefi else ''}-{accel}.log")
     started = time.time()
     done = []
-    guest = Guest(image, accel, args.timeout, log)
+    guest = Guest(image, accel, args.timeout, log, ["--firmware", args.firmware])
     try:
         session(guest, args.step_timeout, done)
         return True, f"{len(done)} steps: {', '.join(done)}", time.time() - started
@@ -303,6 +306,7 @@ def main():
     parser.add_argument("--accel", action="append", choices=["kvm", "tcg"], help="accelerators (default: both)")
     parser.add_argument("--timeout", type=int, default=300, help="QEMU's limit for the whole session (s)")
     parser.add_argument("--step-timeout", type=float, default=60.0, help="limit for each answer (s)")
+    parser.add_argument("--firmware", choices=["bios", "uefi"], default="bios", help="SeaBIOS or OVMF")
     args = parser.parse_args()
 
     wanted = args.accel or os.environ.get("BAREFLOW_TEST_ACCELS", "tcg kvm").split()
@@ -312,14 +316,15 @@ def main():
         print(f"FAIL console [mkimage]\n     {e}")
         return 1
     failures = passed = 0
+    name = "console" + (" (UEFI)" if args.firmware == "uefi" else "")
     for accel in ("tcg", "kvm"):
         if accel not in wanted:
             continue
         if accel == "kvm" and not kvm_usable():
-            print("SKIPPED console [kvm]: /dev/kvm is not usable here")
+            print(f"SKIPPED {name} [kvm]: /dev/kvm is not usable here")
             continue
         ok, why, seconds = run(accel, image, args)
-        print(f"{'PASS' if ok else 'FAIL'} console [{accel}] {seconds:.1f}s\n     {why}", flush=True)
+        print(f"{'PASS' if ok else 'FAIL'} {name} [{accel}] {seconds:.1f}s\n     {why}", flush=True)
         passed += ok
         failures += not ok
     print(f"console tests: {passed} passed, {failures} failed")

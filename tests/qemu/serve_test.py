@@ -21,6 +21,8 @@ for the guest's `@serve` line and talks HTTP to it from here:
   e1000     a static address (ip=, gateway=) and api_key set: all of the above again.
   e1000e    QEMU's q35 machine (PCI Express: configuration through ECAM from the ACPI
             MCFG) with an e1000e: the greedy completion.
+  uefi      the image booted through OVMF (run-qemu --firmware uefi) with virtio-net:
+            /v1/models and the greedy completion.
   ping      an e1000 cabled to this script (run-qemu --link: QEMU's socket network) with
             ip=10.0.9.2: an ARP request and an ICMP echo request, in raw Ethernet frames,
             are answered (checksums, addresses, the echoed payload).
@@ -311,6 +313,12 @@ def session_e1000e(api, guest, notes):
     completion_like_host(api, 16, 0, what="greedy completion")
 
 
+def session_uefi(api, guest, notes):
+    check(b"BareFlow UEFI loader" in guest.raw, "the image did not boot through the UEFI loader")
+    api.json("GET", "/v1/models")
+    completion_like_host(api, 16, 0, what="greedy completion")
+
+
 # ---- raw Ethernet: ARP and ICMP echo against the static address -----------------------
 
 HOST_MAC = bytes.fromhex("020000000001")
@@ -378,10 +386,11 @@ def ping_session(link, guest, notes):
 
 
 BOOTS = {
-    # name: (card, machine, settings, session)
-    "virtio": ("virtio", "pc", [f"api_key={API_KEY}"], session_virtio),
-    "e1000": ("e1000", "pc", [f"api_key={API_KEY}", "ip=10.0.2.15/24", "gateway=10.0.2.2"], session_e1000),
-    "e1000e": ("e1000e", "q35", [], session_e1000e),
+    # name: (card, QEMU options, settings, session)
+    "virtio": ("virtio", [], [f"api_key={API_KEY}"], session_virtio),
+    "e1000": ("e1000", [], [f"api_key={API_KEY}", "ip=10.0.2.15/24", "gateway=10.0.2.2"], session_e1000),
+    "e1000e": ("e1000e", ["--machine", "q35"], [], session_e1000e),
+    "uefi": ("virtio", ["--firmware", "uefi"], [], session_uefi),
 }
 
 
@@ -423,11 +432,11 @@ def run_boot(name, accel, args):
             guest.expect(rb"bareflow>", 60, "the console's prompt")
             guest.send("/quit\n")
         else:
-            card, machine, settings, session = BOOTS[name]
+            card, options, settings, session = BOOTS[name]
             image = build_image(name, settings)
             port = free_port()
             guest = Guest(image, accel, args.timeout, log,
-                          ["--machine", machine, "--net", card, "--forward", f"{port}:{GUEST_PORT}"])
+                          options + ["--net", card, "--forward", f"{port}:{GUEST_PORT}"])
             m = guest.expect(rb"@serve (\{[^\r\n]*\})\r?\n", 180, "the @serve line")
             guest.announcement = json.loads(m.group(1))
             check(guest.announcement["port"] == GUEST_PORT, f"@serve: {guest.announcement}")

@@ -14,6 +14,7 @@
 
 #include "kernel_lib/time/tsc.h"
 #include "microjit/isa.h"
+#include "tinyllama/bench.h"
 #include "tinyllama/engine.h"
 #include "tinyllama/host/arguments.h"
 #include "tinyllama/host/load_file.h"
@@ -39,7 +40,12 @@ constexpr const char* usage_text =
     "  -i PROMPT   prompt text (default empty)\n"
     "  --jit on|off, --jit-isa sse2|avx2|avx512   micro-JIT controls\n"
     "  --profile FILE  warm start: generate the kernels a saved profile chose (scripts/profile-report --save)\n"
-    "  --prefill N     prompt tokens per prefill block (default 16; 0 = one token at a time)\n";
+    "  --prefill N     prompt tokens per prefill block (default 16; 0 = one token at a time)\n"
+    "  --bench RUNS    measure instead of telling: the streaming-read bandwidth, a warm-up, then RUNS timed\n"
+    "                  generations of -n tokens from -i (text counted, not printed); @bench/@stats/@profile\n"
+    "                  lines on stderr, as the kernel's MODE=bench (scripts/bench-host runs it)\n"
+    "  --bench-warmup N  tokens of the warm-up generation (default 48)\n"
+    "  --bench-prefill LIST  prefill blocks to measure in turn, e.g. 0,16 (default: --prefill's)\n";
 
 struct Options {
     const char* model = nullptr;
@@ -53,7 +59,34 @@ struct Options {
     const char* jit_isa = nullptr;
     const char* profile = nullptr;
     i32 prefill = default_prefill_block;
+    u32 bench_runs = 0;  // 0: tell a story
+    u32 bench_warmup = 48;
+    u32 bench_prefill[BenchPlan::max_variants] {};
+    u32 bench_prefill_count = 0;
 };
+
+// "0,16" into up to BenchPlan::max_variants prefill blocks.
+ErrorOr<void> parse_prefill_list(Options& o, const char* value)
+{
+    o.bench_prefill_count = 0;
+    const char* p = value;
+    for (;;) {
+        char item[16] {};
+        usize n = 0;
+        while (*p && *p != ',' && n + 1 < sizeof(item))
+            item[n++] = *p++;
+        if (o.bench_prefill_count == BenchPlan::max_variants)
+            return Error::make(ErrorCode::UsageError, "--bench-prefill takes at most %u blocks, got '%s'",
+                BenchPlan::max_variants, value);
+        o.bench_prefill[o.bench_prefill_count++] = static_cast<u32>(TRY(host::parse_whole_argument("--bench-prefill", item, 1024)));
+        if (*p != ',')
+            break;
+        ++p;
+    }
+    if (*p)
+        return Error::make(ErrorCode::UsageError, "--bench-prefill expects numbers separated by commas, got '%s'", value);
+    return {};
+}
 
 ErrorOr<Options> parse_options(int argc, char** argv)
 {
@@ -87,6 +120,12 @@ ErrorOr<Options> parse_options(int argc, char** argv)
             o.jit = strcmp(value, "on") == 0;
         } else if (strcmp(arg, "--profile") == 0) {
             o.profile = value;
+        } else if (strcmp(arg, "--bench") == 0) {
+            o.bench_runs = static_cast<u32>(TRY(host::parse_whole_argument("--bench", value, 100)));
+        } else if (strcmp(arg, "--bench-warmup") == 0) {
+            o.bench_warmup = static_cast<u32>(TRY(host::parse_whole_argument("--bench-warmup", value, 1u << 20)));
+        } else if (strcmp(arg, "--bench-prefill") == 0) {
+            TRY(parse_prefill_list(o, value));
         } else if (strcmp(arg, "--prefill") == 0) {
             o.prefill = static_cast<i32>(TRY(host::parse_whole_argument("--prefill", value, 1024)));
         } else if (strcmp(arg, "--jit-isa") == 0) {
@@ -150,6 +189,23 @@ ErrorOr<EngineOptions> engine_options(const Options& o, Files& files, const char
     return e;
 }
 
+ErrorOr<void> bench(Engine& engine, const Options& o)
+{
+    BenchPlan plan;
+    plan.prompt = o.prompt;
+    plan.steps = static_cast<u32>(o.steps);
+    plan.runs = o.bench_runs;
+    plan.warmup = o.bench_warmup;
+    plan.cores_count = 1;
+    plan.prefill_count = o.bench_prefill_count ? o.bench_prefill_count : 1;
+    for (u32 i = 0; i < plan.prefill_count; ++i)
+        plan.prefill[i] = o.bench_prefill_count ? o.bench_prefill[i] : static_cast<u32>(o.prefill);
+    const int status = run_bench(engine, plan);
+    if (status != 0)
+        return Error::make(ErrorCode::InvalidArgument, "the benchmark failed (status %d, see above)", status);
+    return {};
+}
+
 ErrorOr<void> run(const Options& o)
 {
     Files files;
@@ -162,6 +218,8 @@ ErrorOr<void> run(const Options& o)
     handle.engine = TRY(Engine::open(files.model.data, files.model.size, files.tokenizer.data, files.tokenizer.size,
         options));
     Engine& engine = *handle.engine;
+    if (o.bench_runs)
+        return bench(engine, o);
 
     TextSink sink { write_stdout, nullptr };
     const GenerateStats stats = TRY(engine.generate(o.prompt, o.steps, sink));

@@ -151,9 +151,9 @@ ErrorOr<bool> parse_network_setting(const kl::KeyValuePair& p, BootSettings& s, 
             return bad_value(p, "A.B.C.D");
         keys.gateway = true;
     } else if (is(p.key, "port")) {
-        const u64 port = TRY(parse_unsigned(p, 65535, "a TCP port from 1 to 65535"));
+        const u64 port = TRY(parse_unsigned(p, 65535, "a port 1-65535"));
         if (port == 0)
-            return bad_value(p, "a TCP port from 1 to 65535");
+            return bad_value(p, "a port 1-65535");
         s.port = static_cast<u16>(port);
     } else if (is(p.key, "api_key")) {
         const usize length = strlen(p.value);
@@ -174,11 +174,11 @@ ErrorOr<bool> parse_network_setting(const kl::KeyValuePair& p, BootSettings& s, 
 ErrorOr<NetMode> network_mode(const NetworkKeys& keys)
 {
     if (keys.off && (keys.ip || keys.gateway || keys.dhcp))
-        return Error::make(ErrorCode::SettingsBadValue, "settings: net=off contradicts net=dhcp, ip=, gateway=");
+        return Error::make(ErrorCode::SettingsBadValue, "settings: net=off with other net keys");
     if (keys.dhcp && keys.ip)
-        return Error::make(ErrorCode::SettingsBadValue, "settings: ip= sets a static address; leave out net=dhcp");
+        return Error::make(ErrorCode::SettingsBadValue, "settings: ip= is static: no net=dhcp");
     if (keys.gateway && !keys.ip)
-        return Error::make(ErrorCode::SettingsBadValue, "settings: gateway= needs ip= (DHCP brings its own)");
+        return Error::make(ErrorCode::SettingsBadValue, "settings: gateway= needs ip=");
     return keys.off ? NetMode::Off : keys.ip ? NetMode::Static : NetMode::Dhcp;
 }
 

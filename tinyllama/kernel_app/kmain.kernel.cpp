@@ -18,7 +18,7 @@
 #include "kernel_lib/mem/kernel_memory.h"
 #include "kernel_lib/smp/parallel.h"
 #include "kernel_lib/time/tsc.h"
-#include "tinyllama/kernel_app/bench.h"
+#include "tinyllama/bench.h"
 #include "tinyllama/kernel_app/console.h"
 #include "tinyllama/kernel_app/jit_dump.h"
 #include "kernel_lib/selftest/selftest.h"
@@ -77,7 +77,7 @@ void print_banner(const BootInfo& info, const tllama::BootSettings& settings)
         kl::cpu::isa_name(cpu.best_isa()));
     kl::print("memory: %llu MiB usable in %u regions (%s), identity mapped up to %llu GiB\n",
         static_cast<unsigned long long>(usable_bytes(info) / kl::MiB), info.region_count,
-        (info.flags & kl::boot::BootInfoFlagE820) ? "E820" : "E801",
+        kl::boot::memory_map_source(info),
         static_cast<unsigned long long>(info.mapped_bytes / kl::GiB));
     for (u32 i = 0; i < info.region_count; ++i) {
         const auto& r = info.regions[i];
@@ -105,13 +105,31 @@ void verify_all_payloads(const BootInfo& info)
     }
 }
 
+// MODE=bench's variants from the settings: the lists bench_cores= / bench_prefill=, or the
+// single configured cores= / prefill=.
+tllama::BenchPlan bench_plan(const tllama::BootSettings& settings)
+{
+    static_assert(tllama::BootSettings::max_bench_variants <= tllama::BenchPlan::max_variants);
+    tllama::BenchPlan plan;
+    plan.prompt = settings.prompt;
+    plan.steps = settings.steps;
+    plan.runs = settings.bench_runs;
+    plan.warmup = settings.bench_warmup;
+    plan.cores_count = settings.bench_cores_count ? settings.bench_cores_count : 1;
+    plan.prefill_count = settings.bench_prefill_count ? settings.bench_prefill_count : 1;
+    for (u32 i = 0; i < plan.cores_count; ++i)
+        plan.cores[i] = settings.bench_cores_count ? settings.bench_cores[i] : settings.cores;
+    for (u32 i = 0; i < plan.prefill_count; ++i)
+        plan.prefill[i] = settings.bench_prefill_count ? settings.bench_prefill[i] : settings.prefill;
+    return plan;
+}
+
 }
 
 // The serve kernel's strong definition (tinyllama/serve/serve_mode.kernel.cpp) replaces this.
 [[gnu::weak]] void tllama::run_server(Engine&, const BootSettings&)
 {
-    kl::panic_with(ErrorCode::UsageError, "MODE=serve needs the serve kernel, which has the network: build the image "
-                                          "with make serve (or mkimage --kernel build/kernel-serve.bin)");
+    kl::panic_with(ErrorCode::UsageError, "MODE=serve needs the serve kernel (make serve, build/kernel-serve.bin)");
 }
 
 void kmain(const BootInfo& info)
@@ -141,7 +159,7 @@ void kmain(const BootInfo& info)
     case tllama::RunMode::Interactive:
         tllama::run_console(engine, settings);
     case tllama::RunMode::Bench:
-        kl::machine::exit(tllama::run_bench(engine, settings));
+        kl::machine::exit(tllama::run_bench(engine, bench_plan(settings)));
     case tllama::RunMode::Serve:
         tllama::run_server(engine, settings);
     default:

@@ -19,6 +19,8 @@ const FuzzTarget fuzz_targets[] = {
     { "json", fuzz_json },
     { "http", fuzz_http },
     { "serve", fuzz_serve },
+    { "uefi_memory_map", fuzz_uefi_memory_map },
+    { "uefi_disk", fuzz_uefi_disk },
 };
 const size_t fuzz_target_count = sizeof(fuzz_targets) / sizeof(fuzz_targets[0]);
 

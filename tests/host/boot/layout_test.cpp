@@ -169,6 +169,17 @@ TEST_CASE("BootInfo and its parts have the same layout in NASM and C++", "[boot]
     CHECK_FIELD(BootInfo, stage2_tsc);
     CHECK_FIELD(BootInfo, payloads);
     CHECK_FIELD(BootInfo, regions);
+    CHECK_FIELD(BootInfo, rsdp_address);
+    CHECK_FIELD(BootInfo, framebuffer_address);
+    CHECK_FIELD(BootInfo, framebuffer_size);
+    CHECK_FIELD(BootInfo, framebuffer_width);
+    CHECK_FIELD(BootInfo, framebuffer_height);
+    CHECK_FIELD(BootInfo, framebuffer_pitch);
+    CHECK_FIELD(BootInfo, framebuffer_bpp);
+    CHECK_FIELD(BootInfo, framebuffer_red_mask);
+    CHECK_FIELD(BootInfo, framebuffer_green_mask);
+    CHECK_FIELD(BootInfo, framebuffer_blue_mask);
+    CHECK_FIELD(BootInfo, reserved);
 
     CHECK(d.values.at("MemoryRegion_size") == static_cast<long long>(sizeof(MemoryRegion)));
     CHECK_FIELD(MemoryRegion, base);
@@ -207,6 +218,7 @@ TEST_CASE("boot constants agree between NASM and C++", "[boot]")
     CHECK(d.values.at("BOOTINFO_FLAG_E820") == BootInfoFlagE820);
     CHECK(d.values.at("BOOTINFO_FLAG_E801") == BootInfoFlagE801);
     CHECK(d.values.at("BOOTINFO_FLAG_PAGES_1G") == BootInfoFlagPages1G);
+    CHECK(d.values.at("BOOTINFO_FLAG_UEFI") == BootInfoFlagUefi);
     CHECK(d.values.at("A20_ALREADY_ON") == static_cast<long long>(A20Method::AlreadyOn));
     CHECK(d.values.at("A20_BIOS") == static_cast<long long>(A20Method::Bios));
     CHECK(d.values.at("A20_KEYBOARD") == static_cast<long long>(A20Method::Keyboard));
@@ -231,6 +243,9 @@ TEST_CASE("boot constants agree between NASM and C++", "[boot]")
     CHECK(d.values.at("BOOTINFO_ADDR") == static_cast<long long>(bootinfo_address));
     CHECK(d.values.at("AP_TRAMPOLINE_ADDR") == static_cast<long long>(ap_trampoline_address));
     CHECK(d.values.at("PVM_VIF_PAGE") == static_cast<long long>(pvm_vif_page_address));
+    CHECK(d.values.at("BOUNCE_ADDR") == static_cast<long long>(unpack_area_begin));
+    CHECK(d.values.at("UNPACK_ADDR") == static_cast<long long>(unpack_address));
+    CHECK(d.values.at("UNPACK_LIMIT") == static_cast<long long>(unpack_area_end));
     CHECK(d.values.at("KERNEL_LOAD_ADDR") + d.values.at("KERNEL_MAX_BYTES") <= d.values.at("PAYLOAD_BASE"));
 }
 
@@ -246,4 +261,5 @@ TEST_CASE("the boot loader's error numbers are those of error_codes.h", "[boot]"
     CHECK(d.values.at("ERR_BOOT_MEMORY") == static_cast<long long>(ErrorCode::BootMemory));
     CHECK(d.values.at("ERR_BOOT_MEMORY_MAP") == static_cast<long long>(ErrorCode::BootMemoryMap));
     CHECK(d.values.at("ERR_BOOT_KERNEL") == static_cast<long long>(ErrorCode::BootKernel));
+    CHECK(d.values.at("ERR_BOOT_FIRMWARE") == static_cast<long long>(ErrorCode::BootFirmware));
 }

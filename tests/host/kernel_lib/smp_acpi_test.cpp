@@ -1,6 +1,7 @@
-// The ACPI walk for SMP on hand-made tables in a fake physical memory: RSDP in the EBDA and
-// in the BIOS area, RSDT and XSDT, the MADT's processor entries (xAPIC, x2APIC, disabled,
-// duplicated, the address override), and every kind of damage: bad checksums, truncated
+// The ACPI walk for SMP on hand-made tables in a fake physical memory: RSDP in the EBDA, in
+// the BIOS area or handed over by the UEFI loader, RSDT and XSDT, the MADT's processor
+// entries (xAPIC, x2APIC, disabled, duplicated, the address override), the PM timer (FADT)
+// and the HPET for TSC calibration, and every kind of damage: bad checksums, truncated
 // tables and entries, missing tables, garbage pointers.
 #include <catch2/catch.hpp>
 #include <cstring>
@@ -181,7 +182,8 @@ struct Machine {
     kl::ErrorOr<MadtInfo> read(u64 ebda_address = ebda)
     {
         auto access = mem.access();
-        return kl::acpi::read_madt(access, ebda_address);
+        u64 rsdp = TRY(kl::acpi::locate_rsdp(access, 0, ebda_address));
+        return kl::acpi::read_madt(access, rsdp);
     }
 };
 
@@ -364,7 +366,7 @@ TEST_CASE("ACPI: missing pieces are clear errors", "[smp]")
         mem.region(0x80000, 0x20000);
         mem.region(kl::acpi::bios_area_begin, 0x20000);
         auto access = mem.access();
-        auto info = kl::acpi::read_madt(access, ebda);
+        auto info = kl::acpi::locate_rsdp(access, 0, ebda);
         REQUIRE(info.is_error());
         CHECK(has(info.error().message(), "no valid RSDP"));
     }
@@ -409,6 +411,136 @@ TEST_CASE("ACPI checksum is the 8-bit sum", "[smp]")
     CHECK(kl::acpi::checksum(bytes, 3) == 1);
 }
 
+TEST_CASE("ACPI: the RSDP the UEFI loader hands over is used when valid", "[smp]")
+{
+    Machine m;
+    m.mem.region(0x3F000000, 0x1000);  // where UEFI firmware keeps its copy
+    m.mem.put(0x3F000040, rsdp(2, static_cast<u32>(rsdt_at), 0));
+    auto access = m.mem.access();
+    auto found = kl::acpi::locate_rsdp(access, 0x3F000040, ebda);
+    REQUIRE_FALSE(found.is_error());
+    CHECK(found.value() == 0x3F000040);
+    REQUIRE_FALSE(kl::acpi::read_madt(access, found.value()).is_error());
+
+    SECTION("a damaged one falls back to the BIOS areas")
+    {
+        m.mem.byte(0x3F000040 + 3) ^= 0x20;
+        auto fallback = kl::acpi::locate_rsdp(access, 0x3F000040, ebda);
+        REQUIRE_FALSE(fallback.is_error());
+        CHECK(fallback.value() == 0xF5A80);
+    }
+    SECTION("a damaged one with nothing in the BIOS areas is named")
+    {
+        m.mem.byte(0x3F000040 + 3) ^= 0x20;
+        m.mem.byte(0xF5A80) = 0;
+        auto none = kl::acpi::locate_rsdp(access, 0x3F000040, ebda);
+        REQUIRE(none.is_error());
+        CHECK(has(none.error().message(), "handed over (0x3f000040) is not valid"));
+    }
+}
+
+namespace {
+
+// A FADT of `length` bytes (>= 116) with PM_TMR_BLK, PM_TMR_LEN, the flags and, from 220
+// bytes on, X_PM_TMR_BLK as an I/O address.
+std::vector<u8> fadt(u32 length, u32 pm_port, u8 pm_length, u32 flags, u64 x_port)
+{
+    std::vector<u8> body(length - 36, 0);
+    set_le(body, 76 - 36, pm_port, 4);
+    body[91 - 36] = pm_length;
+    set_le(body, 112 - 36, flags, 4);
+    if (length >= 220 && x_port) {
+        body[208 - 36] = 1;
+        body[209 - 36] = 32;
+        set_le(body, 212 - 36, x_port, 8);
+    }
+    return sdt("FACP", body);
+}
+
+std::vector<u8> hpet_table(u8 space, u64 address)
+{
+    std::vector<u8> body(20, 0);
+    set_le(body, 0, 0x8086A201, 4);
+    body[4] = space;
+    body[5] = 64;
+    set_le(body, 8, address, 8);
+    return sdt("HPET", body);
+}
+
+}
+
+TEST_CASE("ACPI: the PM timer port and width come from the FADT", "[smp][time]")
+{
+    Machine m;
+    auto access = m.mem.access();
+    SECTION("PM_TMR_BLK, 24 bits")
+    {
+        m.mem.put(facp_at, fadt(116, 0x608, 4, 0, 0));
+        auto timer = kl::acpi::read_pm_timer(access, 0xF5A80);
+        REQUIRE_FALSE(timer.is_error());
+        CHECK(timer.value().port == 0x608);
+        CHECK_FALSE(timer.value().wide);
+    }
+    SECTION("X_PM_TMR_BLK wins, TMR_VAL_EXT makes it 32 bits")
+    {
+        m.mem.put(facp_at, fadt(244, 0x608, 4, 1u << 8, 0xB008));
+        auto timer = kl::acpi::read_pm_timer(access, 0xF5A80);
+        REQUIRE_FALSE(timer.is_error());
+        CHECK(timer.value().port == 0xB008);
+        CHECK(timer.value().wide);
+    }
+    SECTION("hardware-reduced ACPI has none")
+    {
+        m.mem.put(facp_at, fadt(244, 0x608, 4, 1u << 20, 0));
+        auto timer = kl::acpi::read_pm_timer(access, 0xF5A80);
+        REQUIRE(timer.is_error());
+        CHECK(has(timer.error().message(), "hardware-reduced"));
+    }
+    SECTION("no port, or a PM_TMR_LEN other than 4")
+    {
+        m.mem.put(facp_at, fadt(116, 0x608, 0, 0, 0));
+        auto timer = kl::acpi::read_pm_timer(access, 0xF5A80);
+        REQUIRE(timer.is_error());
+        CHECK(has(timer.error().message(), "no PM timer port"));
+    }
+    SECTION("a FADT too short for its flags")
+    {
+        m.mem.put(facp_at, sdt("FACP", std::vector<u8>(40, 0)));
+        auto timer = kl::acpi::read_pm_timer(access, 0xF5A80);
+        REQUIRE(timer.is_error());
+        CHECK(has(timer.error().message(), "too short"));
+    }
+}
+
+TEST_CASE("ACPI: the HPET's registers come from its table", "[smp][time]")
+{
+    Machine m;
+    constexpr u64 hpet_at = tables_base + 0x6000;
+    auto access = m.mem.access();
+    m.mem.put(rsdt_at, root("RSDT", { facp_at, madt_at, hpet_at }, 4));
+    SECTION("memory-mapped at 0xfed00000")
+    {
+        m.mem.put(hpet_at, hpet_table(0, 0xFED00000));
+        auto hpet = kl::acpi::read_hpet_address(access, 0xF5A80);
+        REQUIRE_FALSE(hpet.is_error());
+        CHECK(hpet.value() == 0xFED00000);
+    }
+    SECTION("an I/O space address is refused")
+    {
+        m.mem.put(hpet_at, hpet_table(1, 0xFED00000));
+        auto hpet = kl::acpi::read_hpet_address(access, 0xF5A80);
+        REQUIRE(hpet.is_error());
+        CHECK(has(hpet.error().message(), "not a memory-mapped register block"));
+    }
+    SECTION("no HPET table")
+    {
+        m.mem.put(rsdt_at, root("RSDT", { facp_at, madt_at }, 4));
+        auto hpet = kl::acpi::read_hpet_address(access, 0xF5A80);
+        REQUIRE(hpet.is_error());
+        CHECK(has(hpet.error().message(), "no 'HPET' table"));
+    }
+}
+
 namespace {
 
 std::vector<u8> mcfg_body(const std::vector<kl::acpi::EcamWindow>& windows)
@@ -433,7 +565,7 @@ TEST_CASE("ACPI: the MCFG's ECAM windows, found through the RSDT", "[smp][pci]")
     m.mem.put(mcfg_at, sdt("MCFG", mcfg_body({ { 0xB0000000, 0, 0, 255 } })));
     m.mem.put(rsdt_at, root("RSDT", { facp_at, madt_at, mcfg_at }, 4));
     auto access = m.mem.access();
-    auto mcfg = kl::acpi::read_mcfg(access, ebda);
+    auto mcfg = kl::acpi::read_mcfg(access, 0xF5A80);
     REQUIRE_FALSE(mcfg.is_error());
     REQUIRE(mcfg.value().count == 1);
     CHECK(mcfg.value().windows[0].base == 0xB0000000);
@@ -442,7 +574,7 @@ TEST_CASE("ACPI: the MCFG's ECAM windows, found through the RSDT", "[smp][pci]")
 
     Machine without;  // QEMU's "pc": no MCFG at all
     auto none_access = without.mem.access();
-    CHECK(kl::acpi::read_mcfg(none_access, ebda).is_error());
+    CHECK(kl::acpi::read_mcfg(none_access, 0xF5A80).is_error());
 }
 
 TEST_CASE("ACPI: damaged MCFG tables are refused", "[smp][pci]")

@@ -126,6 +126,6 @@ TEST_CASE("settings: bad network values are refused", "[tinyllama][settings][ser
         CHECK_FALSE(refusal(text).empty());
     }
     CHECK_FALSE(refusal("api_key=" + std::string(129, 'k') + "\n").empty());
-    CHECK(refusal("ip=10.0.2.15\nnet=dhcp\n") == "settings: ip= sets a static address; leave out net=dhcp");
+    CHECK(refusal("ip=10.0.2.15\nnet=dhcp\n") == "settings: ip= is static: no net=dhcp");
     CHECK(refusal("mode=serving\n").find("generate, interactive, bench, selftest or serve") != std::string::npos);
 }

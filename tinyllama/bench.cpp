@@ -1,13 +1,13 @@
-// MODE=bench (see bench.h).
-#include "tinyllama/kernel_app/bench.h"
+// The engine measuring itself (see bench.h).
+#include "tinyllama/bench.h"
 
 #include <stdio.h>
 
 #include "kernel_lib/cpu/features.h"
 #include "kernel_lib/io/print.h"
 #include "kernel_lib/mem/alloc.h"
-#include "kernel_lib/mem/bandwidth.h"
 #include "kernel_lib/debug/report.h"
+#include "kernel_lib/mem/bandwidth.h"
 #include "kernel_lib/smp/parallel.h"
 #include "kernel_lib/time/tsc.h"
 #include "kernel_lib/text/json.h"
@@ -49,7 +49,7 @@ kl::mem::Bandwidth probe_bandwidth()
 // the fastest split across two), `bench_warmup` tokens let it settle, then `runs` timed
 // generations with the given core cap and prefill block; prints an @bench line per run,
 // then the variant's @stats and profile.
-void bench_variant(Engine& engine, const BootSettings& settings, u32 cores, u32 prefill,
+kl::ErrorOr<void> bench_variant(Engine& engine, const BenchPlan& plan, u32 cores, u32 prefill,
     const kl::mem::Bandwidth& bandwidth, TextSink sink)
 {
     kl::smp::set_core_limit(cores);
@@ -58,25 +58,19 @@ void bench_variant(Engine& engine, const BootSettings& settings, u32 cores, u32 
         (void)engine.jit().set_on(false);  // re-tuning for this variant
         (void)engine.jit().set_on(true);
     }
-    if (settings.bench_warmup > 0) {
-        auto warm = engine.generate(settings.prompt, static_cast<i32>(settings.bench_warmup), sink);
-        if (warm.is_error())
-            kl::fail(warm.error());
-    }
+    if (plan.warmup > 0)
+        TRY(engine.generate(plan.prompt, static_cast<i32>(plan.warmup), sink));
     engine.reset_profile();
-    const u32 steps = settings.steps ? settings.steps : 200;
+    const u32 steps = plan.steps ? plan.steps : 200;
 
     constexpr u32 max_runs = 100;
     double tok_per_s[max_runs], ttft[max_runs], prompt_ms[max_runs];
-    const u32 runs = kl::min(settings.bench_runs, max_runs);
+    const u32 runs = kl::max(1u, kl::min(plan.runs, max_runs));
     GenerateStats stats {};
     double generation_cycles = 0;
     for (u32 run = 0; run < runs; ++run) {
         engine.reseed(engine.seed());  // the same story every run
-        auto result = engine.generate(settings.prompt, static_cast<i32>(steps), sink);
-        if (result.is_error())
-            kl::fail(result.error());
-        stats = result.value();
+        stats = TRY(engine.generate(plan.prompt, static_cast<i32>(steps), sink));
         tok_per_s[run] = stats.tok_per_s;
         ttft[run] = stats.ttft_ms;
         prompt_ms[run] = stats.prompt_ms;
@@ -104,11 +98,12 @@ void bench_variant(Engine& engine, const BootSettings& settings, u32 cores, u32 
         weight_gb, stream, bandwidth.gb_per_s, bandwidth.gb_per_s > 0 ? 100.0 * stream / bandwidth.gb_per_s : 0.0,
         static_cast<unsigned long long>(kl::mem::available_bytes() / kl::MiB));
     engine.report(generation_cycles);
+    return {};
 }
 
 }
 
-int run_bench(Engine& engine, const BootSettings& settings)
+int run_bench(Engine& engine, const BenchPlan& plan)
 {
     const kl::mem::Bandwidth bandwidth = probe_bandwidth();
     kl::print("bench: streaming read %.2f GB/s on one core (%s loop over %llu MiB)\n", bandwidth.gb_per_s,
@@ -116,22 +111,23 @@ int run_bench(Engine& engine, const BootSettings& settings)
 
     CountingSink counter;
     TextSink sink { count_bytes, &counter };
-
-    // Every (prefill, cores) pair in turn; without lists, the single configured one.
-    const u32 one_cores[1] = { settings.cores }, one_prefill[1] = { settings.prefill };
-    const u32* cores = settings.bench_cores_count ? settings.bench_cores : one_cores;
-    const u32* prefill = settings.bench_prefill_count ? settings.bench_prefill : one_prefill;
-    const u32 cores_count = settings.bench_cores_count ? settings.bench_cores_count : 1;
-    const u32 prefill_count = settings.bench_prefill_count ? settings.bench_prefill_count : 1;
-    for (u32 p = 0; p < prefill_count; ++p) {
-        for (u32 c = 0; c < cores_count; ++c) {
-            kl::print("bench: %u core(s), prefill %u\n", cores[c] ? cores[c] : kl::smp::cores_online(), prefill[p]);
-            bench_variant(engine, settings, cores[c], prefill[p], bandwidth, sink);
+    const u32 core_limit = kl::smp::core_limit();
+    const i32 prefill_block = engine.transformer().prefill_block;
+    int status = 0;
+    for (u32 p = 0; p < plan.prefill_count && status == 0; ++p) {
+        for (u32 c = 0; c < plan.cores_count && status == 0; ++c) {
+            kl::print("bench: %u core(s), prefill %u\n", plan.cores[c] ? plan.cores[c] : kl::smp::cores_online(),
+                plan.prefill[p]);
+            auto measured = bench_variant(engine, plan, plan.cores[c], plan.prefill[p], bandwidth, sink);
+            if (measured.is_error()) {
+                kl::report_error(measured.error().code(), measured.error().message());
+                status = measured.error().exit_status();
+            }
         }
     }
-    kl::smp::set_core_limit(settings.cores);
-    set_prefill_block(engine.transformer(), static_cast<i32>(settings.prefill));
-    return 0;
+    kl::smp::set_core_limit(core_limit);
+    set_prefill_block(engine.transformer(), prefill_block);
+    return status;
 }
 
 }

@@ -1,0 +1,199 @@
+"""Shared by scripts/bench (the kernel under KVM) and scripts/bench-host (the host tool):
+the workloads, the random-weight models they run, the parsing of the `@` lines that MODE=bench
+and `bareflow-host --bench` print, and the results tables.
+"""
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+PROMPT = "Once upon a time"
+# About 200 tokens of the 32000-token vocabulary (the kernel reports the exact count).
+LONG_PROMPT = (
+    "Once upon a time, in a small village at the edge of a big green forest, there lived a little girl named "
+    "Lily. Lily loved to explore. Every morning she put on her red boots, took her basket and walked along the "
+    "river to see what she could find. One day she found a shiny blue stone under an old tree. The stone was "
+    "warm and it hummed a quiet song. Lily was surprised, but she was not scared. She held the stone close and "
+    "listened. The song told her about a lost puppy who was hiding in the forest because he was afraid of the "
+    "dark. Lily wanted to help. She asked her friend Ben to come with her, and together they followed the river "
+    "deeper into the woods. They saw tall trees, bright flowers and a family of rabbits. When the sun began to "
+    "go down, they heard a small sad sound behind a bush. Lily smiled and said, \"Come out, little puppy, we "
+    "will take you home.\"")
+
+# Targets and the portable C engine's figures come from the performance and SMP issues
+# (1 thread, -Ofast -march=native, same machine); "bound" = weight bytes per token over
+# the single-core streaming bandwidth.
+WORKLOADS = [
+    dict(name="stories15M fp32", shape="stories15M", q8=False, steps=200, mem="1G", target=400,
+         reference=328, bound=530, target_2=640),
+    dict(name="stories42M fp32", shape="stories42M", q8=False, steps=200, mem="1G", target=None,
+         reference=None, bound=None, speedup_2=1.6),
+    dict(name="stories110M fp32", shape="stories110M", q8=False, steps=200, mem="2G", target=67,
+         reference=61, bound=74),
+    dict(name="stories110M Q8_0", shape="stories110M", q8=True, steps=200, mem="2G", target=180,
+         reference=71, bound=277),
+    dict(name="TinyLlama-1.1B Q8_0", shape="tinyllama-1.1b", q8=True, steps=64, mem="4G", target=21,
+         reference=8.6, bound=29, timeout=1200),
+    dict(name="prefill: stories110M fp32, 200-token prompt", shape="stories110M", q8=False, steps=210,
+         mem="2G", prompt=LONG_PROMPT, cores=[1], prefill=[0, 16], ttft_speedup=3.0),
+]
+
+
+def run(cmd, **kwargs):
+    return subprocess.run(cmd, cwd=ROOT, **kwargs)
+
+
+def ensure_model(shape, q8, models_dir):
+    path = os.path.join(models_dir, f"{shape}{'-q8' if q8 else ''}.bin")
+    if not os.path.exists(path):
+        print(f"bench: generating {os.path.basename(path)}", flush=True)
+        args = [os.path.join(ROOT, "scripts", "gen-model"), "--shape", shape] + (["--q8"] if q8 else []) + [path]
+        if run(args).returncode != 0:
+            sys.exit(f"bench: gen-model failed for {shape}")
+    return path
+
+
+def at_lines(serial, tag):
+    out = []
+    for line in serial.splitlines():
+        if line.startswith("@" + tag + " "):
+            out.append(json.loads(line[len(tag) + 2:]))
+    return out
+
+
+def variant(result, cores=None, prefill=None):
+    for v in result.get("variants", []):
+        if (cores is None or v["cores"] == cores) and (prefill is None or v["prefill"] == prefill):
+            return v
+    return None
+
+
+def kernel_sizes():
+    sizes = {}
+    for name in ("kernel.bin", "kernel.raw"):
+        try:
+            sizes[name] = os.path.getsize(os.path.join(ROOT, "build", name))
+        except OSError:
+            sizes[name] = None
+    return sizes
+
+
+def fmt(value, spec=".1f", prefix=""):
+    return "—" if value is None else f"{prefix}{value:{spec}}"
+
+
+def speed_table(results, two_cores):
+    """The main table: tok/s on 1 core (and 2), targets, bounds, ttft, the weight stream."""
+    head = "| workload | tok/s, 1 core | target | reference engine | bound | "
+    rule = "|---|---:|---:|---:|---:|"
+    if two_cores:
+        head += "tok/s, 2 cores | 2 cores / 1 | "
+        rule += "---:|---:|"
+    head += "ttft ms | weights GB | weight stream, 1 core |" + (" weight stream, 2 cores |" if two_cores else "")
+    rule += "---:|---:|---:|" + ("---:|" if two_cores else "")
+    lines = [head, rule]
+
+    def stream(v, probe_key):
+        probe = v.get(probe_key, 0)
+        share = f" ({100 * v['stream_gb_per_s'] / probe:.0f} % of {probe:.1f})" if probe else ""
+        return f"{v['stream_gb_per_s']:.1f} GB/s{share}"
+
+    columns = 9 if two_cores else 7
+    for w, r in results:
+        if "prefill" in w:
+            continue
+        one, two = variant(r, cores=1), variant(r, cores=2)
+        if "error" in r or one is None:
+            lines.append(f"| {w['name']} | failed: {r.get('error', 'no 1-core result')} |" + " |" * columns)
+            continue
+        targets = [f"≥ {w['target']}"] if w.get("target") else []
+        if two_cores and w.get("target_2"):
+            targets.append(f"2 cores: ≥ {w['target_2']}")
+        if two_cores and w.get("speedup_2"):
+            targets.append(f"2 cores / 1 ≥ {w['speedup_2']}")
+        row = (f"| {w['name']} | **{one['tok_per_s']:.1f}** | {'; '.join(targets) or '—'} | "
+               f"{fmt(w.get('reference'), 'g')} | {fmt(w.get('bound'), 'g', '~')} | ")
+        if two_cores:
+            ratio = two["tok_per_s"] / one["tok_per_s"] if two and one["tok_per_s"] else None
+            row += f"{fmt(two and two['tok_per_s'])} | {fmt(ratio, '.2f')}x | "
+        row += f"{one['ttft_ms']:.1f} | {one['weights_gb']:.3f} | {stream(one, 'probe_gb_per_s')} |"
+        if two_cores:
+            two_stream = f"{two['stream_gb_per_s']:.1f} GB/s" if two else "—"
+            row += f" {two_stream} |"
+        lines.append(row)
+    return lines
+
+
+def prefill_tables(results):
+    lines = []
+    for w, r in results:
+        if "prefill" not in w:
+            continue
+        lines += ["", f"## {w['name'].capitalize()}", "",
+                  "Time to first token of a long prompt, 1 core: token by token (prefill=0) against prefill blocks "
+                  "of 16 tokens (one matrix-matrix product per weight per block). The text is identical either way "
+                  "(tests/host/tinyllama/prefill_test.cpp, and the QEMU cases compare with the host tool).", "",
+                  "| prompt tokens | ttft, token by token | ttft, prefill 16 | speedup | target |",
+                  "|---:|---:|---:|---:|---:|"]
+        off, on = variant(r, prefill=0), variant(r, prefill=16)
+        if "error" in r or not off or not on:
+            lines.append(f"| failed: {r.get('error', 'a variant is missing')} | | | | |")
+            continue
+        lines.append(f"| {on['prompt_tokens']} | {off['ttft_ms']:.1f} ms | {on['ttft_ms']:.1f} ms | "
+                     f"**{off['ttft_ms'] / on['ttft_ms']:.2f}x** | ≥ {w['ttft_speedup']}x |")
+    return lines
+
+
+def kernel_tables(results):
+    lines = ["", "## Kernels per workload, 1 core (speedup of the generated kernel over the scalar tier 0)", ""]
+    for w, r in results:
+        v = variant(r, cores=1, prefill=16 if "prefill" in w else None)
+        if "error" in r or v is None:
+            continue
+        lines.append(f"**{w['name']}** ({v['isa']}):")
+        lines.append("")
+        lines.append("| kernel | tier | ref cycles/call | JIT cycles/call | speedup | share | kernel |")
+        lines.append("|---|---|---:|---:|---:|---:|---|")
+        for k in sorted(v["kernels"], key=lambda k: -k["share"]):
+            if k["calls"] == 0:
+                continue
+            lines.append(f"| {k['kernel']} | {k['tier']} | {k['ref_cycles']:.0f} | {k['jit_cycles']:.0f} | "
+                         f"{k['speedup']:.2f}x | {100 * k['share']:.1f} % | {k['config'] or k['reason']} |")
+        lines.append("")
+    return lines
+
+
+STREAM_NOTE = ("Weight stream = weight bytes per token × tok/s; on one core against the single-core streaming-read "
+               "bandwidth measured in the same run (the \"probe\", one linear stream: kernels that read several "
+               "streams at once can exceed it slightly).")
+
+
+def variants_from_log(text):
+    """The variants of a MODE=bench / --bench run: one @stats and one @profile each, in order."""
+    stats = [s for s in at_lines(text, "stats") if s.get("mode") == "bench"]
+    profiles = at_lines(text, "profile")
+    variants = []
+    for i, st in enumerate(stats):
+        v = dict(st)
+        v["kernels"] = profiles[i]["kernels"] if i < len(profiles) else []
+        v["runs_detail"] = [b for b in at_lines(text, "bench")
+                            if b.get("cores") == st["cores"] and b.get("prefill") == st["prefill"]]
+        variants.append(v)
+    return variants
+
+
+def write_report(out_dir, basename, lines, data):
+    with open(os.path.join(out_dir, basename + ".json"), "w") as f:
+        json.dump(data, f, indent=2)
+    with open(os.path.join(out_dir, basename + ".md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def select(only):
+    if not only:
+        return WORKLOADS
+    wanted = [s.strip().lower() for s in only.split(",")]
+    return [w for w in WORKLOADS if any(s in w["name"].lower() for s in wanted)]
