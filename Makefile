@@ -162,6 +162,8 @@ $(LWIP_STAMP): scripts/fetch-lwip
 	@touch $@
 $(LWIP_DIR)/src/%.c: | $(LWIP_STAMP)
 	@:
+# They come from the fetch, not from a rule: make must not delete them as intermediates.
+.SECONDARY: $(LWIP_FILES:%=$(LWIP_DIR)/src/%.c)
 $(KBUILD)/lwip/%.o: $(LWIP_DIR)/src/%.c kernel_lib/net/lwip/lwipopts.h kernel_lib/net/lwip/arch/cc.h
 	@mkdir -p $(@D)
 	@echo "  CC(k)  lwip/$*"
