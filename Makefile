@@ -70,7 +70,12 @@ SANITIZE_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all
 # ---------------------------------------------------------------------------------------
 SRC_DIRS := kernel_lib microjit tinyllama
 ALL_CPP := $(shell find $(SRC_DIRS) boot -name '*.cpp' 2>/dev/null | sort)
-KERNEL_CPP := $(filter-out %.host.cpp %.main.cpp %.native.cpp boot/%,$(ALL_CPP))
+KERNEL_ALL_CPP := $(filter-out %.host.cpp %.main.cpp %.native.cpp boot/%,$(ALL_CPP))
+# The network (kernel_lib/net: PCI, NIC drivers, the lwIP glue, HTTP) and the HTTP API
+# (tinyllama/serve) go only into the serve kernel, build/kernel-serve.bin ("Serve kernel"
+# below); the kernel `make run` boots has no network code.
+SERVE_CPP := $(filter kernel_lib/net/% tinyllama/serve/%,$(KERNEL_ALL_CPP))
+KERNEL_CPP := $(filter-out $(SERVE_CPP),$(KERNEL_ALL_CPP))
 KERNEL_ASM := $(shell find kernel_lib -name '*.asm' | sort)
 HOST_LIB_CPP := $(filter-out %.kernel.cpp %.efi.cpp %.main.cpp boot/unpack/%,$(ALL_CPP))
 HOST_MAIN_CPP := $(filter %.main.cpp,$(ALL_CPP))
@@ -78,6 +83,7 @@ HOST_PROGRAMS := $(foreach m,$(HOST_MAIN_CPP),$(HBUILD)/$(notdir $(m:.main.cpp=)
 TEST_CPP := $(shell find tests/host tests/fuzz/targets -name '*.cpp' | sort)
 
 KERNEL_OBJS := $(KERNEL_CPP:%.cpp=$(KBUILD)/obj/%.o) $(KERNEL_ASM:%.asm=$(KBUILD)/obj/%.asm.o)
+SERVE_OBJS := $(SERVE_CPP:%.cpp=$(KBUILD)/obj/%.o)
 HOST_LIB_OBJS := $(HOST_LIB_CPP:%.cpp=$(HBUILD)/obj/%.o)
 TEST_OBJS := $(TEST_CPP:%.cpp=$(HBUILD)/obj/%.o)
 SAN_LIB_OBJS := $(HOST_LIB_CPP:%.cpp=$(SBUILD)/obj/%.o)
@@ -134,6 +140,36 @@ $(SBUILD)/libasmjit.a: $(ASMJIT_SAN_OBJS)
 	@rm -f $@ && ar rcs $@ $^
 
 # ---------------------------------------------------------------------------------------
+# lwIP (fetched into build/ by scripts/fetch-lwip; only the serve kernel links it)
+# ---------------------------------------------------------------------------------------
+# C, compiled with the kernel's flags (NO_SYS=1, raw API: kernel_lib/net/lwip/lwipopts.h).
+# The file list is fixed, so nothing is fetched until a serve kernel is built.
+LWIP_DIR := $(BUILD)/lwip-src
+LWIP_STAMP := $(LWIP_DIR)/.fetched
+LWIP_FILES := core/init core/def core/inet_chksum core/ip core/mem core/memp core/netif core/pbuf \
+	core/tcp core/tcp_in core/tcp_out core/timeouts core/udp core/ipv4/dhcp core/ipv4/etharp \
+	core/ipv4/icmp core/ipv4/ip4 core/ipv4/ip4_addr netif/ethernet
+LWIP_OBJS := $(LWIP_FILES:%=$(KBUILD)/lwip/%.o)
+LWIP_INCLUDE := -I kernel_lib/net/lwip -isystem $(LWIP_DIR)/src/include
+LWIP_CFLAGS := --target=x86_64-unknown-none-elf -march=x86-64 -std=c11 -Oz -ffreestanding -nostdlib \
+	-nostdinc -static -mno-red-zone -fno-pic -fno-pie -mcmodel=small -fno-asynchronous-unwind-tables \
+	-fno-omit-frame-pointer -ffunction-sections -fdata-sections -ffp-contract=off -fstack-protector-strong \
+	-mstack-protector-guard=global -isystem kernel_lib/libc/include -isystem $(CLANG_RESOURCE)/include \
+	$(LWIP_INCLUDE) -w
+
+$(LWIP_STAMP): scripts/fetch-lwip
+	@scripts/fetch-lwip $(LWIP_DIR)
+	@touch $@
+$(LWIP_DIR)/src/%.c: | $(LWIP_STAMP)
+	@:
+# They come from the fetch, not from a rule: make must not delete them as intermediates.
+.SECONDARY: $(LWIP_FILES:%=$(LWIP_DIR)/src/%.c)
+$(KBUILD)/lwip/%.o: $(LWIP_DIR)/src/%.c kernel_lib/net/lwip/lwipopts.h kernel_lib/net/lwip/arch/cc.h
+	@mkdir -p $(@D)
+	@echo "  CC(k)  lwip/$*"
+	@clang $(LWIP_CFLAGS) -c $< -o $@
+
+# ---------------------------------------------------------------------------------------
 # Kernel
 # ---------------------------------------------------------------------------------------
 # The kernel is built for size (-Oz), except the few files whose loops run per token over
@@ -148,7 +184,11 @@ $(KERNEL_HOT_CPP:%.cpp=$(KBUILD)/obj/%.o): KERNEL_OPT := -O2
 $(KBUILD)/obj/%.o: %.cpp | $(BUILD)/asmjit.mk
 	@mkdir -p $(@D)
 	@echo "  CXX(k) $<"
-	@$(CXX) $(KERNEL_CXXFLAGS) $(KERNEL_OPT) $(ASMJIT_INCLUDE) $(ASMJIT_KERNEL_DEFS) -MMD -MP -c $< -o $@
+	@$(CXX) $(KERNEL_CXXFLAGS) $(KERNEL_OPT) $(ASMJIT_INCLUDE) $(ASMJIT_KERNEL_DEFS) $(KERNEL_EXTRA_INCLUDE) \
+		-MMD -MP -c $< -o $@
+# The network's glue includes lwIP's headers.
+$(SERVE_OBJS): KERNEL_EXTRA_INCLUDE := $(LWIP_INCLUDE)
+$(SERVE_OBJS): | $(LWIP_STAMP)
 
 $(KBUILD)/obj/%.asm.o: %.asm
 	@mkdir -p $(@D)
@@ -162,12 +202,32 @@ $(BUILD)/console_font.bin: scripts/make-font
 	@scripts/make-font $@
 $(KBUILD)/obj/kernel_lib/io/console_font.asm.o: $(BUILD)/console_font.bin
 
-$(BUILD)/kernel.elf: $(KERNEL_OBJS) $(ASMJIT_KERNEL_OBJS) kernel_lib/arch/x86_64/kernel.ld
-	@echo "  LD     $@"
-	@$(LD) $(KERNEL_LDFLAGS) -Map=$(BUILD)/kernel.map -o $@ $(KERNEL_OBJS) \
-		--start-group $(ASMJIT_KERNEL_OBJS) --end-group
-	@$(NM) -n -C $@ > $(BUILD)/kernel.sym
-	@$(OBJDUMP) -d -C --no-show-raw-insn $@ > $(BUILD)/kernel.lst
+# A kernel build: NAME.elf (with symbols, map, listing), NAME.raw, and NAME.syms (the
+# symbol payload). $(1) = name, $(2) = objects, $(3) = pack-kernel options. kernel is what
+# `make run` boots (the 128 KiB budget); kernel-serve adds the network ("Serve kernel" below).
+define kernel_build
+$(BUILD)/$(1).elf: $(2) $$(ASMJIT_KERNEL_OBJS) kernel_lib/arch/x86_64/kernel.ld
+	@echo "  LD     $$@"
+	@$$(LD) $$(KERNEL_LDFLAGS) -Map=$(BUILD)/$(1).map -o $$@ $(2) \
+		--start-group $$(ASMJIT_KERNEL_OBJS) --end-group
+	@$$(NM) -n -C $$@ > $(BUILD)/$(1).sym
+	@$$(OBJDUMP) -d -C --no-show-raw-insn $$@ > $(BUILD)/$(1).lst
+$(BUILD)/$(1).raw: $(BUILD)/$(1).elf
+	@$$(OBJCOPY) -O binary $$< $$@
+$(BUILD)/$(1).bin: $(BUILD)/unpack.bin $(BUILD)/$(1).raw scripts/pack-kernel
+	@echo "  PACK   $$@"
+	@scripts/pack-kernel $(3) $(BUILD)/unpack.bin $(BUILD)/$(1).raw $$@
+# Symbol table payload for fault reports: sorted (address, name) pairs, see
+# kernel_lib/debug/symbols.h for the format.
+$(BUILD)/$(1).syms: $(BUILD)/$(1).elf scripts/make-symbols
+	@scripts/make-symbols $$< $$@
+endef
+$(eval $(call kernel_build,kernel,$(KERNEL_OBJS)))
+
+# Serve kernel: the same objects plus the network and the HTTP API (MODE=serve, make serve).
+# Its own size is reported by `make size`; the 128 KiB budget is the default kernel's.
+$(eval $(call kernel_build,kernel-serve,$(KERNEL_OBJS) $(SERVE_OBJS) $(LWIP_OBJS),--serve))
+SERVE_PARTS := $(BUILD)/kernel-serve.bin $(BUILD)/kernel-serve.syms
 
 # Compile every kernel object without linking (checks freestanding builds of shared code).
 .PHONY: kernel-objs
@@ -176,9 +236,6 @@ kernel-objs: $(KERNEL_OBJS) $(ASMJIT_KERNEL_OBJS)
 # kernel.bin is the unpacker stub plus the kernel image, x86-BCJ-filtered and LZMA-compressed
 # (boot/unpack/): the image stage2 loads stays small; the stub restores the kernel at 1 MiB
 # before it runs.
-$(BUILD)/kernel.raw: $(BUILD)/kernel.elf
-	@$(OBJCOPY) -O binary $< $@
-
 UNPACK_CXXFLAGS := --target=x86_64-unknown-none-elf -march=x86-64 -std=c++20 -Oz -ffreestanding \
 	-fno-exceptions -fno-rtti -nostdlib -nostdinc -nostdinc++ -mno-red-zone -fno-pic -fno-pie \
 	-mgeneral-regs-only -fno-stack-protector -fno-builtin -isystem kernel_lib/libc/include \
@@ -204,14 +261,6 @@ $(BUILD)/unpack.bin: $(UNPACK_OBJS) boot/unpack/unpack.ld
 	@$(LD) -nostdlib -static -T boot/unpack/unpack.ld -o $(BUILD)/unpack.elf $(UNPACK_OBJS)
 	@$(OBJCOPY) -O binary $(BUILD)/unpack.elf $@
 
-$(BUILD)/kernel.bin: $(BUILD)/unpack.bin $(BUILD)/kernel.raw scripts/pack-kernel
-	@echo "  PACK   $@"
-	@scripts/pack-kernel $(BUILD)/unpack.bin $(BUILD)/kernel.raw $@
-
-# Symbol table payload for fault reports: sorted (address, name) pairs, see
-# kernel_lib/debug/symbols.h for the format.
-$(BUILD)/kernel.syms: $(BUILD)/kernel.elf scripts/make-symbols
-	@scripts/make-symbols $< $@
 
 # ---------------------------------------------------------------------------------------
 # Boot stages and the disk image
@@ -281,8 +330,11 @@ IMAGE_OPTS := $(if $(MODEL),--model "$(MODEL)") $(if $(TOKENIZER),--tokenizer "$
 BOOT_PARTS := $(BUILD)/stage1.bin $(BUILD)/stage2.bin $(BUILD)/kernel.bin $(BUILD)/kernel.syms \
 	$(BUILD)/esp.img $(HBUILD)/mkimage
 
+# MODE=serve boots the serve kernel (mkimage picks it), so that one is built too.
+IMAGE_PARTS = $(BOOT_PARTS) $(if $(filter serve,$(MODE)),$(SERVE_PARTS))
+
 .PHONY: image
-image: $(BOOT_PARTS)
+image: $(IMAGE_PARTS)
 	@scripts/get-model --ensure "$(or $(MODEL),stories260K.bin)" $(if $(TOKENIZER),"$(TOKENIZER)")
 	@scripts/mkimage -o $(BUILD)/bareflow.img $(IMAGE_OPTS)
 
@@ -353,7 +405,8 @@ test: test-build
 	@echo "make test: all tests passed"
 
 # Everything the tests need, so `make -jN test` builds in parallel and then tests in order.
-test-build: $(HBUILD)/bareflow-tests $(SBUILD)/bareflow-tests $(SBUILD)/bareflow-host $(BOOT_PARTS) $(HOST_PROGRAMS)
+test-build: $(HBUILD)/bareflow-tests $(SBUILD)/bareflow-tests $(SBUILD)/bareflow-host $(BOOT_PARTS) $(SERVE_PARTS) \
+	$(HOST_PROGRAMS)
 
 test-host: $(HBUILD)/bareflow-tests
 	@echo "== host tests (Catch2)"
@@ -365,7 +418,7 @@ test-sanitize: $(SBUILD)/bareflow-tests $(SBUILD)/bareflow-host
 	@echo "== bareflow-host under ASan + UBSan (stack use after return detected), a reference story to the exit"
 	@tests/host/sanitized-host-run $(SBUILD)/bareflow-host
 
-test-qemu: $(BOOT_PARTS) $(HOST_PROGRAMS)
+test-qemu: $(BOOT_PARTS) $(SERVE_PARTS) $(HOST_PROGRAMS)
 	$(TEST_MODELS_ENSURE)
 	@echo "== QEMU boot tests (SeaBIOS, and OVMF for the uefi-* cases)"
 	@tests/qemu/run-tests
@@ -374,26 +427,41 @@ test-qemu: $(BOOT_PARTS) $(HOST_PROGRAMS)
 	@echo "== QEMU console test under UEFI (OVMF) and the framebuffer screen"
 	@tests/qemu/console_test.py --firmware uefi --accel tcg
 	@tests/qemu/screen_test.py
+	@echo "== QEMU serve tests (the OpenAI-compatible API over the network)"
+	@tests/qemu/serve_test.py
 
 # ---------------------------------------------------------------------------------------
 # Running, debugging, sizes
 # ---------------------------------------------------------------------------------------
 RUN_OPTS := $(if $(SMP),--smp $(SMP)) $(if $(MEM),--mem $(MEM)) $(if $(FIRMWARE),--firmware $(FIRMWARE))
+# make serve: the card (NET=virtio|e1000|e1000e|none) on QEMU's user network, host port PORT
+# forwarded to the guest's API port (the same number).
+NET ?= virtio
+PORT ?= 8080
+SERVE_RUN_OPTS = --net $(NET) $(if $(filter-out none,$(NET)),--forward $(PORT):$(PORT))
 
-.PHONY: run debug size bench bench-host
+.PHONY: run debug size bench bench-host serve
 # `make run` with no PROMPT still tells a story first (then the console follows), so that
 # the first boot shows the engine at work; MODE=generate etc. keep their own prompt.
 RUN_PROMPT := $(if $(PROMPT)$(filter-out interactive,$(MODE)),,--prompt "Once upon a time")
-run: $(BOOT_PARTS)
+run: $(IMAGE_PARTS)
 	@scripts/get-model --ensure "$(or $(MODEL),stories260K.bin)" $(if $(TOKENIZER),"$(TOKENIZER)")
-	@scripts/mkimage -o $(BUILD)/bareflow.img $(IMAGE_OPTS) $(RUN_PROMPT)
-	@scripts/run-qemu --interactive $(RUN_OPTS) $(BUILD)/bareflow.img
+	@scripts/mkimage -o $(BUILD)/bareflow.img $(IMAGE_OPTS) $(RUN_PROMPT) $(if $(filter serve,$(MODE)),--set port=$(PORT))
+	@scripts/run-qemu --interactive $(RUN_OPTS) $(if $(filter serve,$(MODE)),$(SERVE_RUN_OPTS)) $(BUILD)/bareflow.img
+
+# The OpenAI-compatible API of the serve kernel, reachable from this machine.
+serve: $(BOOT_PARTS) $(SERVE_PARTS)
+	@scripts/get-model --ensure "$(or $(MODEL),stories260K.bin)" $(if $(TOKENIZER),"$(TOKENIZER)")
+	@scripts/mkimage -q -o $(BUILD)/bareflow-serve.img $(IMAGE_OPTS) --mode serve --set port=$(PORT)
+	@echo "make serve: the API will be at http://127.0.0.1:$(PORT)/v1 once the guest prints @serve" \
+		"(NET=$(NET); q or Ctrl-C in the guest's console stops it, Ctrl-A X leaves QEMU)"
+	@scripts/run-qemu --interactive $(RUN_OPTS) $(SERVE_RUN_OPTS) $(BUILD)/bareflow-serve.img
 
 debug: image
 	@scripts/debug-qemu $(RUN_OPTS) $(BUILD)/bareflow.img
 
 size: $(BUILD)/stage1.bin $(BUILD)/stage2.bin $(BUILD)/kernel.elf $(BUILD)/kernel.bin $(BUILD)/kernel.raw \
-	$(BUILD)/esp.img
+	$(BUILD)/esp.img $(BUILD)/kernel-serve.bin
 	@scripts/size-report $(BUILD)
 
 bench:
@@ -432,7 +500,8 @@ help:
 	@echo "  make host           host tools in build/host/"
 	@echo "  make usb DEV=/dev/sdX   write the image to a USB stick (DRY_RUN=1 to preview)"
 	@echo "  make dump-jit       disassemble every kernel the JIT installs -> build/jit-dump/"
-	@echo "Variables: MODEL TOKENIZER PROMPT STEPS TEMP TOPP SEED MODE JIT SMP MEM PROFILE FIRMWARE=bios|uefi"
+	@echo "  make serve          the OpenAI-compatible API in QEMU: http://127.0.0.1:PORT/v1 (NET=, PORT=)"
+	@echo "Variables: MODEL TOKENIZER PROMPT STEPS TEMP TOPP SEED MODE JIT SMP MEM PROFILE FIRMWARE=bios|uefi NET PORT"
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
@@ -451,10 +520,14 @@ FUZZ_BUILD := $(BUILD)/fuzz
 FUZZ_TARGETS := $(sort $(basename $(notdir $(wildcard tests/fuzz/entry/*.cpp))))
 FUZZ_BINS := $(addprefix $(FUZZ_BUILD)/,$(FUZZ_TARGETS))
 FUZZ_LIB_CPP := tinyllama/model.cpp tinyllama/tokenizer.cpp tinyllama/encode.cpp tinyllama/kernel_app/boot_settings.cpp \
-	kernel_lib/text/keyvalue.cpp kernel_lib/text/json.cpp kernel_lib/codec/crc32c.cpp kernel_lib/boot/directory.cpp kernel_lib/base/error.cpp \
+	kernel_lib/text/keyvalue.cpp kernel_lib/codec/crc32c.cpp kernel_lib/boot/directory.cpp kernel_lib/base/error.cpp \
 	kernel_lib/codec/lzma.cpp boot/uefi/memory_map.cpp boot/uefi/disk_layout.cpp \
 	$(wildcard tinyllama/gguf/*.cpp) microjit/formats.cpp microjit/blocks.cpp microjit/reference_blocks.cpp \
 	microjit/quantize_blocks.cpp microjit/quantize_weights.host.cpp microjit/reference.cpp kernel_lib/libm/math.cpp \
+	kernel_lib/net/http.cpp kernel_lib/text/json.cpp kernel_lib/text/json_reader.cpp kernel_lib/text/json_writer.cpp \
+	kernel_lib/text/text_buffer.cpp kernel_lib/text/string_view.cpp kernel_lib/text/utf8.cpp \
+	kernel_lib/libc/format.cpp kernel_lib/libc/format_float.cpp kernel_lib/libc/string.cpp \
+	$(filter-out %.kernel.cpp,$(wildcard tinyllama/serve/*.cpp)) tests/host/tinyllama/serve_fakes.cpp \
 	kernel_lib/libc/strtod.cpp kernel_lib/libc/strtol.cpp kernel_lib/libc/bignum.cpp \
 	kernel_lib/cpu/features.cpp kernel_lib/mem/alloc.host.cpp kernel_lib/debug/panic.host.cpp \
 	$(wildcard tests/fuzz/targets/*.cpp)

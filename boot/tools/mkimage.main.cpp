@@ -62,12 +62,14 @@ void usage()
     fprintf(stderr,
         "usage: scripts/mkimage -o OUT [--kernel build/kernel.bin] [--model M] [--tokenizer T]\n"
         "         [--prompt TEXT] [--steps N] [--temp X] [--topp X] [--seed N]\n"
-        "         [--mode generate|interactive|bench|selftest] [--jit on|off] [--no-check]\n"
+        "         [--mode generate|interactive|bench|selftest|serve] [--jit on|off] [--no-check]\n"
         "         [--set key=value]... [--payload NAME=FILE]... [--profile FILE]\n"
         "         [--test-payload BYTES] [--stage1 F] [--stage2 F] [--symbols F] [--esp F] [--quiet]\n"
         "         [--raw-settings FILE --no-check]\n"
         "M and T are paths or file names looked up in ./models and $BAREFLOW_MODEL_PATH.\n"
-        "A GGUF model (M ending in .gguf) carries its own tokenizer: no T, no tokenizer payload.\n");
+        "A GGUF model (M ending in .gguf) carries its own tokenizer: no T, no tokenizer payload.\n"
+        "With mode serve the kernel defaults to build/kernel-serve.bin (the one with the network);\n"
+        "its settings: --set net=dhcp|off, ip=A.B.C.D[/N], gateway=A.B.C.D, port=N, api_key=KEY.\n");
 }
 
 std::vector<u8> read_file(const std::string& path, const char* what)
@@ -90,7 +92,7 @@ std::vector<u8> read_file(const std::string& path, const char* what)
 Options parse_options(int argc, char** argv)
 {
     Options o;
-    bool tokenizer_given = false;
+    bool tokenizer_given = false, kernel_given = false, symbols_given = false;
     auto need = [&](int& i) -> const char* {
         if (i + 1 >= argc) {
             usage();
@@ -102,14 +104,18 @@ Options parse_options(int argc, char** argv)
         std::string a = argv[i];
         if (a == "-o" || a == "--output")
             o.output = need(i);
-        else if (a == "--kernel")
+        else if (a == "--kernel") {
             o.kernel = need(i);
+            kernel_given = true;
+        }
         else if (a == "--stage1")
             o.stage1 = need(i);
         else if (a == "--stage2")
             o.stage2 = need(i);
-        else if (a == "--symbols")
+        else if (a == "--symbols") {
             o.symbols = need(i);
+            symbols_given = true;
+        }
         else if (a == "--esp")
             o.esp = need(i);
         else if (a == "--model")
@@ -182,6 +188,15 @@ Options parse_options(int argc, char** argv)
                 o.model.c_str());
     } else if (!tokenizer_given) {
         o.tokenizer = default_tokenizer_for(o.model);
+    }
+    // Only the serve kernel has the network MODE=serve needs.
+    for (const auto& [key, value] : o.settings) {
+        if (key == "mode" && value == "serve") {
+            if (!kernel_given)
+                o.kernel = "build/kernel-serve.bin";
+            if (!symbols_given)
+                o.symbols = "build/kernel-serve.syms";
+        }
     }
     return o;
 }

@@ -61,7 +61,10 @@
     X(IoWrite, 82, "io.write")                                   \
     X(UsageError, 90, "usage")                                   \
     X(Interrupted, 91, "interrupted")                            \
-    X(InvalidArgument, 92, "invalid_argument")
+    X(InvalidArgument, 92, "invalid_argument")                   \
+    X(JsonInvalid, 93, "json.invalid")                           \
+    X(NetDevice, 100, "net.device")                              \
+    X(NetSetup, 101, "net.setup")
 
 namespace kl {
 

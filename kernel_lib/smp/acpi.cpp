@@ -273,4 +273,28 @@ ErrorOr<u64> read_hpet_address(const PhysicalMemory& memory, u64 rsdp_address)
     return address;
 }
 
+ErrorOr<McfgInfo> parse_mcfg(const u8* table, u32 length)
+{
+    if (length < mcfg_entries_offset || (length - mcfg_entries_offset) % 16 != 0)
+        return Error::make(ErrorCode::InvalidArgument,
+            "ACPI: the MCFG is %u bytes, not its 44-byte header plus whole 16-byte entries", length);
+    McfgInfo info;
+    for (u32 at = static_cast<u32>(mcfg_entries_offset); at < length && info.count < max_ecam_windows; at += 16) {
+        EcamWindow w { read_u64(table + at), static_cast<u16>(table[at + 8] | table[at + 9] << 8), table[at + 10],
+            table[at + 11] };
+        if (w.start_bus > w.end_bus || (w.base & (MiB - 1)) != 0)
+            return Error::make(ErrorCode::InvalidArgument,
+                "ACPI: MCFG entry at offset %u (base %#llx, buses %u-%u) is not a valid window", at,
+                static_cast<unsigned long long>(w.base), w.start_bus, w.end_bus);
+        info.windows[info.count++] = w;
+    }
+    return info;
+}
+
+ErrorOr<McfgInfo> read_mcfg(const PhysicalMemory& memory, u64 rsdp_address)
+{
+    TableLocation mcfg = TRY(find_table(memory, rsdp_address, "MCFG"));
+    return parse_mcfg(memory.at(mcfg.address, mcfg.length), mcfg.length);
+}
+
 }

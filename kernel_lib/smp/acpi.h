@@ -1,7 +1,8 @@
-// ACPI, as far as SMP and timing need it: find the RSDP (handed over by the UEFI loader, or
-// searched for in the BIOS areas), walk the RSDT/XSDT to the MADT ("APIC") and read the
-// local APIC address and the APIC ID of every enabled processor from it; find the ACPI PM
-// timer (FADT) and the HPET, the clocks the TSC is calibrated against when CPUID is silent.
+// ACPI, as far as BareFlow needs it: find the RSDP (handed over by the UEFI loader, or
+// searched for in the BIOS areas), walk the RSDT/XSDT to a table; read the local APIC address
+// and the APIC ID of every enabled processor from the MADT ("APIC", for SMP); find the ACPI PM
+// timer (FADT) and the HPET, the clocks the TSC is calibrated against when CPUID is silent;
+// and the PCI Express configuration windows in the MCFG (for PCI, kernel_lib/net).
 //
 // Everything here is shared code and touches memory only through a PhysicalMemory view,
 // so the host tests (tests/host/kernel_lib/smp_acpi_test.cpp) feed it hand-made tables,
@@ -87,6 +88,29 @@ ErrorOr<PmTimer> read_pm_timer(const PhysicalMemory& memory, u64 rsdp_address);
 
 // The HPET's register block (physical address, from the "HPET" table's base address).
 ErrorOr<u64> read_hpet_address(const PhysicalMemory& memory, u64 rsdp_address);
+
+// The MCFG's memory-mapped configuration (ECAM) windows: one per PCI segment group and bus
+// range; each bus takes 1 MiB (32 devices x 8 functions x 4 KiB) from `base`.
+constexpr u64 mcfg_entries_offset = 44;
+constexpr u32 max_ecam_windows = 4;
+struct EcamWindow {
+    u64 base;
+    u16 segment;
+    u8 start_bus;
+    u8 end_bus;
+};
+struct McfgInfo {
+    u32 count = 0;   // windows kept (the first max_ecam_windows)
+    EcamWindow windows[max_ecam_windows] = {};
+};
+
+// Parses an MCFG already located and checksummed. Entries must be whole, windows
+// non-empty (start_bus <= end_bus) and their base 1 MiB aligned.
+ErrorOr<McfgInfo> parse_mcfg(const u8* table, u32 length);
+
+// The walk from a located RSDP to the MCFG (absent on machines without PCI Express, e.g.
+// QEMU's "pc").
+ErrorOr<McfgInfo> read_mcfg(const PhysicalMemory& memory, u64 rsdp_address);
 
 // The 8-bit sum of `length` bytes (a valid ACPI structure sums to zero).
 u8 checksum(const u8* bytes, u64 length);

@@ -21,6 +21,9 @@ int fuzz_settings(const u8* data, size_t size);    // tllama::parse_boot_setting
 int fuzz_keyvalue(const u8* data, size_t size);    // kl::parse_key_values + kl::escape_value
 int fuzz_directory(const u8* data, size_t size);   // kl::boot::validate_directory
 int fuzz_lzma(const u8* data, size_t size);        // kl::lzma_decode_raw + kl::x86_bcj_decode
+int fuzz_json(const u8* data, size_t size);        // kl::parse_json + JsonWriter (round trip)
+int fuzz_http(const u8* data, size_t size);        // kl::http::parse_request + ChunkedDecoder
+int fuzz_serve(const u8* data, size_t size);       // tllama::serve::Server with fake clients and backend
 int fuzz_uefi_memory_map(const u8* data, size_t size);  // boot/uefi: UEFI memory map -> E820 regions
 int fuzz_uefi_disk(const u8* data, size_t size);        // boot/uefi: MBR and device paths
 int fuzz_gguf(const u8* data, size_t size);        // tllama::gguf::parse, map_llama, build_tokenizer_gguf

@@ -356,6 +356,11 @@ def all_cases():
              expect_error("payload.checksum", 22, r"payload 'model' .* is damaged: CRC-32C 0x[0-9a-f]{8}, "
                                                   r"the directory says 0x[0-9a-f]{8}"),
              corrupt=flip_byte(lambda image: payload_location(image, "model")[0] + 1000)),
+        # MODE=serve on the kernel without the network says which kernel it needs
+        # (tests/qemu/serve_test.py tests the serve kernel itself).
+        Case("serve-mode-needs-serve-kernel", ["--mode", "serve", "--kernel", "build/kernel.bin",
+                                               "--symbols", "build/kernel.syms"],
+             expect_error("usage", 90, r"MODE=serve needs the serve kernel \(make serve"), accels=("tcg",)),
         # Random-weight checkpoints of the real shapes with the 32000-token tokenizer.
         # Same text as the host tool: fp32 and Q8, two cores and one (rows, heads and
         # quantization split across cores or not), prefill blocks, JIT kernels.

@@ -95,6 +95,93 @@ ErrorOr<float> parse_float(const kl::KeyValuePair& pair, float min, float max, c
 
 bool is(const char* a, const char* b) { return strcmp(a, b) == 0; }
 
+// "A.B.C.D": four decimal numbers 0..255 without leading zeros (no octal ambiguity);
+// returns where it stopped, or nullptr.
+const char* parse_ipv4(const char* v, u8 out[4])
+{
+    for (int part = 0; part < 4; ++part) {
+        if (part > 0 && *v++ != '.')
+            return nullptr;
+        if (*v < '0' || *v > '9' || (v[0] == '0' && v[1] >= '0' && v[1] <= '9'))
+            return nullptr;
+        u32 value = 0;
+        for (int digits = 0; *v >= '0' && *v <= '9'; ++v, ++digits) {
+            value = value * 10 + static_cast<u32>(*v - '0');
+            if (digits == 3 || value > 255)
+                return nullptr;
+        }
+        out[part] = static_cast<u8>(value);
+    }
+    return v;
+}
+
+// Which network keys were given: they decide NetMode together, whatever their order.
+struct NetworkKeys {
+    bool dhcp = false;
+    bool off = false;
+    bool ip = false;
+    bool gateway = false;
+};
+
+// The network keys of MODE=serve; false when `p` is not one of them.
+ErrorOr<bool> parse_network_setting(const kl::KeyValuePair& p, BootSettings& s, NetworkKeys& keys)
+{
+    if (is(p.key, "net")) {
+        if (is(p.value, "dhcp"))
+            keys.dhcp = true;
+        else if (is(p.value, "off"))
+            keys.off = true;
+        else
+            return bad_value(p, "dhcp or off (static: ip=)");
+    } else if (is(p.key, "ip")) {
+        const char* end = parse_ipv4(p.value, s.ip);
+        u64 prefix = 24;
+        if (end && *end == '/') {
+            char* after = nullptr;
+            prefix = end[1] >= '0' && end[1] <= '9' ? strtoull(end + 1, &after, 10) : 0;
+            end = after;
+        }
+        if (!end || *end != 0 || prefix < 1 || prefix > 32)
+            return bad_value(p, "A.B.C.D or A.B.C.D/prefix");
+        s.ip_prefix = static_cast<u8>(prefix);
+        keys.ip = true;
+    } else if (is(p.key, "gateway")) {
+        const char* end = parse_ipv4(p.value, s.gateway);
+        if (!end || *end != 0)
+            return bad_value(p, "A.B.C.D");
+        keys.gateway = true;
+    } else if (is(p.key, "port")) {
+        const u64 port = TRY(parse_unsigned(p, 65535, "a port 1-65535"));
+        if (port == 0)
+            return bad_value(p, "a port 1-65535");
+        s.port = static_cast<u16>(port);
+    } else if (is(p.key, "api_key")) {
+        const usize length = strlen(p.value);
+        bool printable = length >= 1 && length <= 128;
+        for (usize i = 0; i < length; ++i)
+            printable = printable && p.value[i] > ' ' && p.value[i] < 0x7F;
+        if (!printable)
+            return bad_value(p, "1-128 printable ASCII, no spaces");
+        s.api_key = p.value;
+    } else {
+        return false;
+    }
+    return true;
+}
+
+// ip= is a static address: next to net=off or net=dhcp one of them would be ignored, so
+// the combination is refused rather than guessed.
+ErrorOr<NetMode> network_mode(const NetworkKeys& keys)
+{
+    if (keys.off && (keys.ip || keys.gateway || keys.dhcp))
+        return Error::make(ErrorCode::SettingsBadValue, "settings: net=off with other net keys");
+    if (keys.dhcp && keys.ip)
+        return Error::make(ErrorCode::SettingsBadValue, "settings: ip= is static: no net=dhcp");
+    if (keys.gateway && !keys.ip)
+        return Error::make(ErrorCode::SettingsBadValue, "settings: gateway= needs ip=");
+    return keys.off ? NetMode::Off : keys.ip ? NetMode::Static : NetMode::Dhcp;
+}
+
 }
 
 const char* run_mode_name(RunMode mode)
@@ -104,6 +191,7 @@ const char* run_mode_name(RunMode mode)
     case RunMode::Interactive: return "interactive";
     case RunMode::Bench: return "bench";
     case RunMode::Selftest: return "selftest";
+    case RunMode::Serve: return "serve";
     }
     return "?";
 }
@@ -118,9 +206,12 @@ ErrorOr<BootSettings> parse_boot_settings(const char* text, usize length, char* 
 
     BootSettings s;
     bool seen_prompt = false;
+    NetworkKeys network;
     for (int i = 0; i < count; ++i) {
         const kl::KeyValuePair& p = pairs[i];
         const char* k = p.key;
+        if (TRY(parse_network_setting(p, s, network)))
+            continue;
         if (is(k, "mode")) {
             if (is(p.value, "generate"))
                 s.mode = RunMode::Generate;
@@ -130,8 +221,10 @@ ErrorOr<BootSettings> parse_boot_settings(const char* text, usize length, char* 
                 s.mode = RunMode::Bench;
             else if (is(p.value, "selftest"))
                 s.mode = RunMode::Selftest;
+            else if (is(p.value, "serve"))
+                s.mode = RunMode::Serve;
             else
-                return bad_value(p, "generate, interactive, bench or selftest");
+                return bad_value(p, "generate, interactive, bench, selftest or serve");
         } else if (is(k, "prompt")) {
             if (seen_prompt)
                 return Error::make(ErrorCode::SettingsSyntax, "settings line %u: prompt given twice", p.line);
@@ -202,10 +295,11 @@ ErrorOr<BootSettings> parse_boot_settings(const char* text, usize length, char* 
             return Error::make(ErrorCode::SettingsUnknownKey,
                 "settings line %u: unknown key '%.40s' (known: mode prompt steps temp topp seed jit jit_isa "
                 "jit_hot_calls jit_hot_cycles prefill bench_runs bench_warmup bench_cores bench_prefill cores model_name "
-                "selftest_fault jit_dump)",
+                "selftest_fault jit_dump net ip gateway port api_key)",
                 p.line, k);
         }
     }
+    s.net = TRY(network_mode(network));
     // The transformer holds one block size (prefill): a bench variant can only turn it off.
     for (u32 i = 0; i < s.bench_prefill_count; ++i) {
         if (s.bench_prefill[i] != 0 && s.bench_prefill[i] != s.prefill)

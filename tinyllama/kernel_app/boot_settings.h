@@ -15,7 +15,10 @@ using kl::Error;
 using kl::ErrorCode;
 using kl::ErrorOr;
 
-enum class RunMode : u8 { Generate, Interactive, Bench, Selftest };
+enum class RunMode : u8 { Generate, Interactive, Bench, Selftest, Serve };
+
+// MODE=serve's network: DHCP (the default), the static address of ip=, or none.
+enum class NetMode : u8 { Dhcp, Static, Off };
 
 const char* run_mode_name(RunMode mode);
 
@@ -45,6 +48,13 @@ struct BootSettings {
     bool selftest_fault = false;  // selftest: end with a deliberate unguarded fault
     bool jit_dump = false;        // print every installed JIT kernel as @jit-dump hex (make dump-jit)
     const char* model_name = "";  // the model's file name, for reports (mkimage sets it)
+    // MODE=serve (the serve kernel, make serve): the OpenAI-compatible HTTP API.
+    NetMode net = NetMode::Dhcp;
+    u8 ip[4] = {};                // net=static (set by ip=A.B.C.D[/prefix])
+    u8 ip_prefix = 24;
+    u8 gateway[4] = {};           // 0.0.0.0: none
+    u16 port = 8080;              // the TCP port the API listens on
+    const char* api_key = "";     // when set, every request needs "Authorization: Bearer <key>"
 };
 
 // Largest settings payload accepted (a long prompt fits easily).

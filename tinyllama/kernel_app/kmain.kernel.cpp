@@ -22,6 +22,7 @@
 #include "tinyllama/kernel_app/console.h"
 #include "tinyllama/kernel_app/jit_dump.h"
 #include "kernel_lib/selftest/selftest.h"
+#include "tinyllama/kernel_app/serve_mode.h"
 #include "tinyllama/kernel_app/story.h"
 
 namespace {
@@ -125,6 +126,12 @@ tllama::BenchPlan bench_plan(const tllama::BootSettings& settings)
 
 }
 
+// The serve kernel's strong definition (tinyllama/serve/serve_mode.kernel.cpp) replaces this.
+[[gnu::weak]] void tllama::run_server(Engine&, const BootSettings&)
+{
+    kl::panic_with(ErrorCode::UsageError, "MODE=serve needs the serve kernel (make serve, build/kernel-serve.bin)");
+}
+
 void kmain(const BootInfo& info)
 {
     tllama::BootSettings settings = read_settings(info);
@@ -153,6 +160,8 @@ void kmain(const BootInfo& info)
         tllama::run_console(engine, settings);
     case tllama::RunMode::Bench:
         kl::machine::exit(tllama::run_bench(engine, bench_plan(settings)));
+    case tllama::RunMode::Serve:
+        tllama::run_server(engine, settings);
     default:
         kl::panic_with(ErrorCode::UsageError, "mode %s is not available in this build yet", tllama::run_mode_name(settings.mode));
     }

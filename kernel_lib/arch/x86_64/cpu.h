@@ -70,6 +70,12 @@ inline u8 inb(u16 port)
     asm volatile("inb %1, %0" : "=a"(value) : "Nd"(port));
     return value;
 }
+inline u16 inw(u16 port)
+{
+    u16 value;
+    asm volatile("inw %1, %0" : "=a"(value) : "Nd"(port));
+    return value;
+}
 inline u32 inl(u16 port)
 {
     u32 value;

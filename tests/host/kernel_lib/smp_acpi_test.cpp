@@ -540,3 +540,54 @@ TEST_CASE("ACPI: the HPET's registers come from its table", "[smp][time]")
         CHECK(has(hpet.error().message(), "no 'HPET' table"));
     }
 }
+
+namespace {
+
+std::vector<u8> mcfg_body(const std::vector<kl::acpi::EcamWindow>& windows)
+{
+    std::vector<u8> v(8, 0);  // reserved
+    for (const auto& w : windows) {
+        le(v, w.base, 8);
+        le(v, w.segment, 2);
+        v.push_back(w.start_bus);
+        v.push_back(w.end_bus);
+        le(v, 0, 4);
+    }
+    return v;
+}
+
+}
+
+TEST_CASE("ACPI: the MCFG's ECAM windows, found through the RSDT", "[smp][pci]")
+{
+    Machine m;
+    constexpr u64 mcfg_at = tables_base + 0x6000;
+    m.mem.put(mcfg_at, sdt("MCFG", mcfg_body({ { 0xB0000000, 0, 0, 255 } })));
+    m.mem.put(rsdt_at, root("RSDT", { facp_at, madt_at, mcfg_at }, 4));
+    auto access = m.mem.access();
+    auto mcfg = kl::acpi::read_mcfg(access, 0xF5A80);
+    REQUIRE_FALSE(mcfg.is_error());
+    REQUIRE(mcfg.value().count == 1);
+    CHECK(mcfg.value().windows[0].base == 0xB0000000);
+    CHECK(mcfg.value().windows[0].segment == 0);
+    CHECK(mcfg.value().windows[0].end_bus == 255);
+
+    Machine without;  // QEMU's "pc": no MCFG at all
+    auto none_access = without.mem.access();
+    CHECK(kl::acpi::read_mcfg(none_access, 0xF5A80).is_error());
+}
+
+TEST_CASE("ACPI: damaged MCFG tables are refused", "[smp][pci]")
+{
+    auto parse = [](std::vector<u8> table) {
+        return kl::acpi::parse_mcfg(table.data(), static_cast<u32>(table.size()));
+    };
+    CHECK(parse(sdt("MCFG", mcfg_body({}))).value().count == 0);
+    CHECK(parse(sdt("MCFG", mcfg_body({ { 0xE0000000, 0, 0, 63 }, { 0xF0000000, 1, 0, 15 } }))).value().count == 2);
+    CHECK(parse(sdt("MCFG", mcfg_body({ { 0xE0000000, 0, 10, 9 } }))).is_error());
+    CHECK(parse(sdt("MCFG", mcfg_body({ { 0xE0001000, 0, 0, 9 } }))).is_error());
+    auto cut = sdt("MCFG", mcfg_body({ { 0xE0000000, 0, 0, 9 } }));
+    cut.resize(cut.size() - 3);
+    CHECK(parse(cut).is_error());
+    CHECK(parse(std::vector<u8>(20, 0)).is_error());
+}

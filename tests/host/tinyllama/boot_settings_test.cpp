@@ -91,3 +91,41 @@ TEST_CASE("settings: bench variant lists", "[tinyllama][settings]")
               .find("bench_prefill value 8 is neither 0 (off) nor the prefill block size 16") != std::string::npos);
     CHECK(refusal("bench_prefill=0,8\nprefill=8\n").empty());  // order does not matter
 }
+
+TEST_CASE("settings: MODE=serve and its network keys", "[tinyllama][settings][serve]")
+{
+    std::vector<char> scratch;
+    auto defaults = parse("mode=serve\n", scratch);
+    REQUIRE_FALSE(defaults.is_error());
+    CHECK(defaults.value().mode == RunMode::Serve);
+    CHECK(defaults.value().net == NetMode::Dhcp);
+    CHECK(defaults.value().port == 8080);
+    CHECK(std::string(defaults.value().api_key).empty());
+
+    auto fixed = parse("mode=serve\nip=192.168.1.50/16\ngateway=192.168.0.1\nport=9000\napi_key=sk-test_123\n", scratch);
+    REQUIRE_FALSE(fixed.is_error());
+    const BootSettings& s = fixed.value();
+    CHECK(s.net == NetMode::Static);
+    CHECK((s.ip[0] == 192 && s.ip[1] == 168 && s.ip[2] == 1 && s.ip[3] == 50));
+    CHECK(s.ip_prefix == 16);
+    CHECK((s.gateway[0] == 192 && s.gateway[3] == 1));
+    CHECK(s.port == 9000);
+    CHECK(std::string(s.api_key) == "sk-test_123");
+    CHECK(parse("ip=10.0.2.15\n", scratch).value().ip_prefix == 24);
+    CHECK(parse("net=off\n", scratch).value().net == NetMode::Off);
+    CHECK(parse("net=dhcp\nport=1\n", scratch).value().net == NetMode::Dhcp);
+}
+
+TEST_CASE("settings: bad network values are refused", "[tinyllama][settings][serve]")
+{
+    for (const char* text : { "net=wifi\n", "ip=10.0.2\n", "ip=10.0.2.256\n", "ip=10.0.2.015\n", "ip=10.0.2.15/0\n",
+             "ip=10.0.2.15/33\n", "ip=10.0.2.15/\n", "ip=10.0.2.15 \n", "ip=a.b.c.d\n", "gateway=10.0.2.2\n",
+             "port=0\n", "port=65536\n", "port=80x\n", "api_key=has space\n", "api_key=caf\xc3\xa9\n",
+             "net=off\nip=10.0.2.15\n", "ip=10.0.2.15\nnet=dhcp\n", "net=dhcp\nnet=off\n" }) {
+        INFO(text);
+        CHECK_FALSE(refusal(text).empty());
+    }
+    CHECK_FALSE(refusal("api_key=" + std::string(129, 'k') + "\n").empty());
+    CHECK(refusal("ip=10.0.2.15\nnet=dhcp\n") == "settings: ip= is static: no net=dhcp");
+    CHECK(refusal("mode=serving\n").find("generate, interactive, bench, selftest or serve") != std::string::npos);
+}
