@@ -50,7 +50,12 @@ OutputSpan out_span(Op op, const KernelArgs& a)
     switch (op.kind) {
     case OpKind::Matvec:
     case OpKind::Matmul: return { a.row_begin * 4, rows * 4, static_cast<u64>(a.d) * 4, static_cast<u64>(a.t) * a.d * 4 };
-    case OpKind::Quantize: return { a.row_begin * a.gs, rows * a.gs, a.n, static_cast<u64>(a.t) * a.n };
+    case OpKind::Quantize: {
+        // A group (row) of Q8G is gs int8 values; of a block format, one block.
+        const u64 group = is_q8g(op) ? a.gs : format_info(op.format).block_bytes;
+        const u64 stride = a.d * group;
+        return { a.row_begin * group, rows * group, stride, static_cast<u64>(a.t) * stride };
+    }
     case OpKind::Copy: return { 0, a.n, 0, a.n };
     }
     return {};
@@ -136,11 +141,15 @@ kl::ErrorOr<void> Sample::build(const KernelSlot& slot)
     if (is_matrix(op) && !a.w)
         return Error::make(ErrorCode::InvalidArgument, "%s: no sample weights to verify a kernel on", slot.name);
 
-    const bool q8_input = is_matrix(op) && is_q8g(op);
+    // A matrix op reads its input in the weights' activation format: the fp32 sample is
+    // converted as the engine would (Q8G: values and group scales).
+    const Format activation = is_matrix(op) ? format_info(op.format).activation : Format::F32;
+    const bool converted = activation != Format::F32;
     const u64 values = op.kind == OpKind::Copy ? (s.n + 3) / 4 : static_cast<u64>(s.t) * s.n;
-    const u64 groups = q8_input && s.gs ? values / s.gs : 0;
+    const u64 converted_bytes = converted ? s.t * weight_row_bytes(activation, s.n) : 0;
+    const u64 groups = activation == Format::Q8G && s.gs ? values / s.gs : 0;
     const OutputSpan out = out_span(op, a), scale = out_scale_span(op, a);
-    const u64 bytes = align64(values * 4) + (q8_input ? align64(values) + align64(groups * 4) : 0)
+    const u64 bytes = align64(values * 4) + align64(converted_bytes) + align64(groups * 4)
         + 2 * (align64(out.total) + align64(scale.total));
     u8* p = static_cast<u8*>(TRY(kl::mem::allocate(bytes, 64, "a JIT verification sample")));
     m_block = p;
@@ -148,13 +157,16 @@ kl::ErrorOr<void> Sample::build(const KernelSlot& slot)
     p += align64(values * 4);
     fill_input(slot, input);
     a.x = input;
-    if (q8_input) {
-        i8* xq = reinterpret_cast<i8*>(p);
-        float* xs = reinterpret_cast<float*>(p + align64(values));
-        ref::quantize_q8(input, xq, xs, static_cast<u32>(values), s.gs);
-        a.x = xq;
+    if (activation == Format::Q8G) {
+        float* xs = reinterpret_cast<float*>(p + align64(converted_bytes));
+        ref::quantize_q8(input, static_cast<i8*>(static_cast<void*>(p)), xs, static_cast<u32>(values), s.gs);
         a.x_scale = xs;
-        p += align64(values) + align64(groups * 4);
+    } else if (converted) {
+        format_info(activation).quantize_row(input, p, values);
+    }
+    if (converted) {
+        a.x = p;
+        p += align64(converted_bytes) + align64(groups * 4);
     }
     a.out = p;
     a.out_scale = scale.total ? reinterpret_cast<float*>(p + align64(out.total)) : nullptr;

@@ -11,6 +11,7 @@
 #include "kernel_lib/text/json.h"
 #include "kernel_lib/time/tsc.h"
 #include "microjit/report.h"
+#include "tinyllama/gguf/tokenizer_gguf.h"
 #include "tinyllama/phases.h"
 #include "tinyllama/warm_start.h"
 
@@ -57,7 +58,14 @@ kl::ErrorOr<void> Engine::build(const void* model, u64 model_size, const void* t
 {
     TRY(build_transformer(m_transformer, model, model_size, options.prefill_block));
     print_model_summary(m_transformer, m_model_name);
-    TRY(build_tokenizer(m_tokenizer, tokenizer, tokenizer_size, m_transformer.config.vocab_size));
+    const i32 vocab = m_transformer.config.vocab_size;
+    if (m_transformer.model.gguf)
+        TRY(gguf::build_tokenizer_gguf(m_tokenizer, *m_transformer.model.gguf, vocab));
+    else if (!tokenizer)
+        return kl::Error::make(kl::ErrorCode::UsageError,
+            "a llama2.c checkpoint needs its tokenizer file (tokenizer.bin, or tok512.bin for stories260K): -z, TOKENIZER=");
+    else
+        TRY(build_tokenizer(m_tokenizer, tokenizer, tokenizer_size, vocab));
     TRY(build_sampler(m_sampler, m_transformer.config.vocab_size, options.temperature, options.topp, m_seed));
 
     m_jit.attach(m_transformer);

@@ -141,7 +141,8 @@ i32 next_token(Run& r, float* logits, u64 pass_start)
 }
 
 // Token by token from r.pos: the rest of the prompt, then sampled tokens, until `steps`,
-// a sampled BOS (the model ended the text) or a stop request.
+// a sampled BOS or EOS (the model ended the text: llama2.c's stories end with BOS, GGUF
+// models with EOS) or a stop request.
 void token_loop(Run& r)
 {
     i32 token = r.tokens[r.pos];
@@ -152,7 +153,7 @@ void token_loop(Run& r)
         float* logits = forward(r.t, token, r.pos);
         ++r.stats.forward_passes;
         const i32 next = next_token(r, logits, pass_start);
-        if (next == token_bos)
+        if (next == r.tokenizer.bos_id || next == r.tokenizer.eos_id)
             break;
         if (r.pos >= r.last_prompt_pos)
             ++r.stats.generated_tokens;

@@ -5,10 +5,14 @@
 // then are pointers formed. Every size is computed in u64 with checked arithmetic.
 #include "tinyllama/model.h"
 
+#include <initializer_list>
 #include <stdio.h>
 #include <string.h>
 
 #include "kernel_lib/base/unaligned.h"
+#include "kernel_lib/mem/alloc.h"
+#include "tinyllama/gguf/llama_model.h"
+#include "tinyllama/ops.h"
 
 namespace tllama {
 
@@ -53,6 +57,23 @@ u64 product(u64 a, u64 b, u64 c = 1)
     return abc;
 }
 
+// One kind of llama2.c tensor for every layer, stored back to back with a fixed stride
+// (fp32: [L][rows][cols] floats; Q8: per layer `rows*cols` int8 values then their scales).
+struct MatrixStack {
+    const u8* base;       // first layer's values
+    u64 stride;           // bytes from one layer's tensor to the next
+    u64 scale_offset;     // Q8: bytes from a layer's values to its scales; 0 for fp32
+    u32 rows;             // output length d
+    u32 cols;             // input length n
+
+    WeightView layer(i32 l) const
+    {
+        const u8* p = base + static_cast<u64>(l) * stride;
+        const float* scales = scale_offset ? reinterpret_cast<const float*>(p + scale_offset) : nullptr;
+        return { p, scales, scale_offset ? mjit::Format::Q8G : mjit::Format::F32, rows, cols, stride };
+    }
+};
+
 MatrixStack f32_stack(const u8* base, u64 offset, u32 rows, u32 cols)
 {
     return { base + offset, static_cast<u64>(rows) * cols * sizeof(float), 0, rows, cols };
@@ -62,6 +83,30 @@ MatrixStack q8_stack(const u8* base, u64 offset, u32 rows, u32 cols, u32 gs)
 {
     u64 numel = static_cast<u64>(rows) * cols;
     return { base + offset, numel + numel / gs * sizeof(float), numel, rows, cols };
+}
+
+// A llama2.c file's tensors, stacked by kind, before they become per-layer views.
+struct Stacks {
+    MatrixStack embedding, wq, wk, wv, wo, w1, w2, w3, wcls;
+    MatrixStack rms_att, rms_ffn, rms_final;  // fp32 vectors: rows 1, cols dim
+};
+
+// The per-layer views of the stacks (the layer table is allocated).
+ErrorOr<TransformerWeights> views_of(const Stacks& s, const Config& c, u32 group_size, bool shared)
+{
+    const u64 count = static_cast<u64>(c.n_layers);
+    auto* layers = static_cast<LayerWeights*>(TRY(kl::mem::allocate(count * sizeof(LayerWeights), 16, "the layer table")));
+    for (i32 l = 0; l < c.n_layers; ++l)
+        layers[l] = { s.rms_att.layer(l), s.wq.layer(l), s.wk.layer(l), s.wv.layer(l), s.wo.layer(l), s.rms_ffn.layer(l),
+            s.w1.layer(l), s.w2.layer(l), s.w3.layer(l) };
+    TransformerWeights w {};
+    w.group_size = group_size;
+    w.shared_classifier = shared;
+    w.token_embedding = s.embedding.layer(0);
+    w.output_norm = s.rms_final.layer(0);
+    w.wcls = s.wcls.layer(0);
+    w.layers = layers;
+    return w;
 }
 
 ErrorOr<void> check_size(const Layout& layout, u64 size, const Config& c, const char* format)
@@ -108,26 +153,26 @@ ErrorOr<Checkpoint> parse_legacy(const u8* data, u64 size)
     const u64 wcls = shared ? emb : l.take(product(vocab, dim), 4);
     TRY(check_size(l, size, c, "fp32"));
 
+    Stacks s;
+    s.embedding = f32_stack(data, emb, c.vocab_size, c.dim);
+    s.rms_att = f32_stack(data, rms_att, 1, c.dim);
+    s.rms_ffn = f32_stack(data, rms_ffn, 1, c.dim);
+    s.rms_final = f32_stack(data, rms_final, 1, c.dim);
+    s.wq = f32_stack(data, wq, c.dim, c.dim);
+    s.wk = f32_stack(data, wk, c.kv_dim(), c.dim);
+    s.wv = f32_stack(data, wv, c.kv_dim(), c.dim);
+    s.wo = f32_stack(data, wo, c.dim, c.dim);
+    s.w1 = f32_stack(data, w1, c.hidden_dim, c.dim);
+    s.w2 = f32_stack(data, w2, c.dim, c.hidden_dim);
+    s.w3 = f32_stack(data, w3, c.hidden_dim, c.dim);
+    s.wcls = f32_stack(data, wcls, c.vocab_size, c.dim);
     Checkpoint cp {};
     cp.config = c;
+    cp.rope_theta = llama2c_rope_theta;
+    cp.rms_eps = llama2c_rms_epsilon;
     cp.file_bytes = size;
     cp.weight_bytes = size - legacy_header_bytes - rope_bytes;
-    TransformerWeights& w = cp.weights;
-    w.format = WeightFormat::F32;
-    w.group_size = 0;
-    w.shared_classifier = shared;
-    w.token_embedding = f32_stack(data, emb, c.vocab_size, c.dim);
-    w.rms_att_weight = reinterpret_cast<const float*>(data + rms_att);
-    w.rms_ffn_weight = reinterpret_cast<const float*>(data + rms_ffn);
-    w.rms_final_weight = reinterpret_cast<const float*>(data + rms_final);
-    w.wq = f32_stack(data, wq, c.dim, c.dim);
-    w.wk = f32_stack(data, wk, c.kv_dim(), c.dim);
-    w.wv = f32_stack(data, wv, c.kv_dim(), c.dim);
-    w.wo = f32_stack(data, wo, c.dim, c.dim);
-    w.w1 = f32_stack(data, w1, c.hidden_dim, c.dim);
-    w.w2 = f32_stack(data, w2, c.dim, c.hidden_dim);
-    w.w3 = f32_stack(data, w3, c.hidden_dim, c.dim);
-    w.wcls = f32_stack(data, wcls, c.vocab_size, c.dim);
+    cp.weights = TRY(views_of(s, c, 0, shared));
     return cp;
 }
 
@@ -217,8 +262,8 @@ ErrorOr<Q8Header> read_q8_header(const u8* data, u64 size)
 }
 
 // Lays out the tensors after the header (norms in fp32, each matrix as its int8 values
-// then its scales), checks the file's size, and returns the views.
-ErrorOr<TransformerWeights> lay_out_q8(const u8* data, u64 size, const Q8Header& h)
+// then its scales), checks the file's size, and returns the stacks.
+ErrorOr<Stacks> lay_out_q8(const u8* data, u64 size, const Q8Header& h)
 {
     const Config& c = h.config;
     const i32 gs = h.group_size;
@@ -243,36 +288,33 @@ ErrorOr<TransformerWeights> lay_out_q8(const u8* data, u64 size, const Q8Header&
     const u64 wcls = h.shared ? emb : take_q8(1, vocab, dim);
     TRY(check_size(l, size, c, "Q8_0"));
 
-    TransformerWeights w {};
-    w.format = WeightFormat::Q8;
-    w.group_size = static_cast<u32>(gs);
-    w.shared_classifier = h.shared;
-    w.rms_att_weight = reinterpret_cast<const float*>(data + rms_att);
-    w.rms_ffn_weight = reinterpret_cast<const float*>(data + rms_ffn);
-    w.rms_final_weight = reinterpret_cast<const float*>(data + rms_final);
-    w.token_embedding = q8_stack(data, emb, c.vocab_size, c.dim, gs);
-    w.wq = q8_stack(data, wq, c.dim, c.dim, gs);
-    w.wk = q8_stack(data, wk, c.kv_dim(), c.dim, gs);
-    w.wv = q8_stack(data, wv, c.kv_dim(), c.dim, gs);
-    w.wo = q8_stack(data, wo, c.dim, c.dim, gs);
-    w.w1 = q8_stack(data, w1, c.hidden_dim, c.dim, gs);
-    w.w2 = q8_stack(data, w2, c.dim, c.hidden_dim, gs);
-    w.w3 = q8_stack(data, w3, c.hidden_dim, c.dim, gs);
-    w.wcls = q8_stack(data, wcls, c.vocab_size, c.dim, gs);
-    return w;
+    Stacks s;
+    s.rms_att = f32_stack(data, rms_att, 1, c.dim);
+    s.rms_ffn = f32_stack(data, rms_ffn, 1, c.dim);
+    s.rms_final = f32_stack(data, rms_final, 1, c.dim);
+    s.embedding = q8_stack(data, emb, c.vocab_size, c.dim, gs);
+    s.wq = q8_stack(data, wq, c.dim, c.dim, gs);
+    s.wk = q8_stack(data, wk, c.kv_dim(), c.dim, gs);
+    s.wv = q8_stack(data, wv, c.kv_dim(), c.dim, gs);
+    s.wo = q8_stack(data, wo, c.dim, c.dim, gs);
+    s.w1 = q8_stack(data, w1, c.hidden_dim, c.dim, gs);
+    s.w2 = q8_stack(data, w2, c.dim, c.hidden_dim, gs);
+    s.w3 = q8_stack(data, w3, c.hidden_dim, c.dim, gs);
+    s.wcls = q8_stack(data, wcls, c.vocab_size, c.dim, gs);
+    return s;
 }
 
 // No weight byte may be -128 (tinyllama/README.md, "Decisions").
-ErrorOr<void> scan_q8_weights(const TransformerWeights& w, const u8* data, const Config& c)
+ErrorOr<void> scan_q8_weights(const Stacks& w, bool shared, const u8* data, const Config& c)
 {
-    TRY(scan_q8_stack(w.token_embedding, data, 1, "token_embedding"));
+    TRY(scan_q8_stack(w.embedding, data, 1, "token_embedding"));
     const struct {
         const MatrixStack* m;
         const char* name;
     } stacks[] = { { &w.wq, "wq" }, { &w.wk, "wk" }, { &w.wv, "wv" }, { &w.wo, "wo" }, { &w.w1, "w1" }, { &w.w2, "w2" }, { &w.w3, "w3" } };
     for (const auto& s : stacks)
         TRY(scan_q8_stack(*s.m, data, c.n_layers, s.name));
-    if (!w.shared_classifier)
+    if (!shared)
         TRY(scan_q8_stack(w.wcls, data, 1, "wcls"));
     return {};
 }
@@ -280,12 +322,46 @@ ErrorOr<void> scan_q8_weights(const TransformerWeights& w, const u8* data, const
 ErrorOr<Checkpoint> parse_q8(const u8* data, u64 size)
 {
     const Q8Header header = TRY(read_q8_header(data, size));
+    const Stacks stacks = TRY(lay_out_q8(data, size, header));
+    TRY(scan_q8_weights(stacks, header.shared, data, header.config));
     Checkpoint cp {};
     cp.config = header.config;
+    cp.rope_theta = llama2c_rope_theta;
+    cp.rms_eps = llama2c_rms_epsilon;
     cp.file_bytes = size;
     cp.weight_bytes = size - q8_header_bytes;
-    cp.weights = TRY(lay_out_q8(data, size, header));
-    TRY(scan_q8_weights(cp.weights, data, cp.config));
+    cp.weights = TRY(views_of(stacks, header.config, static_cast<u32>(header.group_size), header.shared));
+    return cp;
+}
+
+// A GGUF file: the reader, then the llama mapping (tinyllama/gguf). The parsed file is
+// kept for the tokenizer and the chat template.
+ErrorOr<Checkpoint> parse_gguf(const u8* data, u64 size)
+{
+    auto* file = static_cast<gguf::File*>(TRY(kl::mem::allocate(sizeof(gguf::File), 16, "the GGUF metadata")));
+    *file = {};
+    Checkpoint cp {};
+    cp.gguf = file;
+    auto parsed = gguf::parse(*file, data, size);
+    gguf::LlamaModel m {};
+    if (!parsed.is_error())
+        parsed = gguf::map_llama(m, *file);
+    if (parsed.is_error()) {
+        free_checkpoint(cp);
+        return parsed.release_error();
+    }
+    cp.config = m.config;
+    cp.rope_theta = m.rope_freq_base;
+    cp.rms_eps = m.rms_norm_eps;
+    cp.file_bytes = size;
+    cp.weight_bytes = m.weight_bytes;
+    TransformerWeights& w = cp.weights;
+    w.group_size = 0;
+    w.shared_classifier = m.tied_output;
+    w.token_embedding = m.token_embedding;
+    w.output_norm = m.output_norm;
+    w.wcls = m.output;
+    w.layers = m.layers;  // now the checkpoint's
     return cp;
 }
 
@@ -315,11 +391,15 @@ ErrorOr<void> validate_config(const Config& c)
     return {};
 }
 
+bool is_gguf(const void* data, u64 size) { return size >= 4 && read_u32(static_cast<const u8*>(data)) == gguf::magic; }
+
 ErrorOr<Checkpoint> parse_checkpoint(const void* data, u64 size)
 {
     const u8* bytes = static_cast<const u8*>(data);
     if (reinterpret_cast<uptr>(bytes) % 4 != 0)
         return Error::make(ErrorCode::InvalidArgument, "model buffer at %p is not 4-byte aligned (weights are read in place)", data);
+    if (is_gguf(data, size))
+        return parse_gguf(bytes, size);
     if (size < legacy_header_bytes)
         return Error::make(ErrorCode::ModelSize, "model file is %llu bytes, shorter than the %u-byte config header",
             static_cast<unsigned long long>(size), legacy_header_bytes);
@@ -328,13 +408,55 @@ ErrorOr<Checkpoint> parse_checkpoint(const void* data, u64 size)
     return parse_legacy(bytes, size);
 }
 
-void describe_format(const TransformerWeights& w, char* buffer, usize size)
+void free_checkpoint(Checkpoint& cp)
 {
+    if (cp.weights.layers)
+        kl::mem::release(cp.weights.layers);
+    if (cp.gguf) {
+        gguf::free_file(*cp.gguf);
+        kl::mem::release(cp.gguf);
+    }
+    cp.weights.layers = nullptr;
+    cp.gguf = nullptr;
+}
+
+void describe_tensor_formats(const TransformerWeights& w, i32 layers, char* buffer, usize size)
+{
+    u32 counts[mjit::format_count] = {};
+    auto count = [&](const WeightView& v) { ++counts[static_cast<u32>(v.format)]; };
+    count(w.token_embedding);
+    count(w.output_norm);
+    if (!w.shared_classifier)
+        count(w.wcls);
+    for (i32 l = 0; l < layers; ++l) {
+        const LayerWeights& L = w.layers[l];
+        for (const WeightView* v : { &L.attn_norm, &L.wq, &L.wk, &L.wv, &L.wo, &L.ffn_norm, &L.w1, &L.w2, &L.w3 })
+            count(*v);
+    }
+    usize used = 0;
+    buffer[0] = 0;
+    for (u32 i = 0; i < mjit::format_count && used < size; ++i) {
+        if (counts[i] == 0)
+            continue;
+        const int n = snprintf(buffer + used, size - used, "%s%s %u", used ? ", " : "",
+            mjit::format_name(static_cast<mjit::Format>(i)), counts[i]);
+        used += n > 0 ? static_cast<usize>(n) : 0;
+    }
+}
+
+void describe_format(const Checkpoint& cp, char* buffer, usize size)
+{
+    const TransformerWeights& w = cp.weights;
     const char* classifier = w.shared_classifier ? "shared classifier" : "separate classifier";
-    if (w.format == WeightFormat::Q8)
+    if (cp.gguf) {
+        char formats[96];
+        describe_tensor_formats(w, cp.config.n_layers, formats, sizeof(formats));
+        snprintf(buffer, size, "GGUF (%s), %s", formats, classifier);
+    } else if (w.group_size) {
         snprintf(buffer, size, "Q8_0 (group size %u), %s", w.group_size, classifier);
-    else
+    } else {
         snprintf(buffer, size, "fp32, %s", classifier);
+    }
 }
 
 }

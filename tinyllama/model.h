@@ -1,15 +1,18 @@
-// Checkpoint parsing: llama2.c's Config and TransformerWeights over a file held in memory.
+// Model parsing: llama2.c's Config and the weights, as views into a file held in memory.
 //
-// Two formats (../shared/docs/formats.md): the legacy fp32 checkpoint ("version 0",
-// shared or separate classifier) and the int8 Q8_0 "version 2" checkpoint. The whole
-// file is one buffer that the caller keeps alive (the kernel gets it as a boot payload,
-// the host tool maps the file); the weights are views into it and are never copied.
-// parse_checkpoint() validates every header field and the exact payload size with
-// overflow-checked 64-bit arithmetic before any pointer is formed, so a damaged or
-// foreign file is an Error naming the field, its value and what was expected.
+// Three kinds of file: the legacy llama2.c fp32 checkpoint ("version 0", shared or
+// separate classifier), its int8 Q8_0 "version 2" checkpoint (../shared/docs/formats.md),
+// and GGUF (tinyllama/gguf: llama.cpp's format, each tensor in its own block format). The
+// whole file is one buffer that the caller keeps alive (the kernel gets it as a boot
+// payload, the host tool maps the file); the weights are views into it and are never
+// copied, one WeightView per tensor and layer, each with its mjit::Format. Every header
+// field and the exact payload size are validated with overflow-checked 64-bit arithmetic
+// before any pointer is formed, so a damaged or foreign file is an Error naming the field,
+// its value and what was expected.
 #pragma once
 
 #include "kernel_lib/base/error.h"
+#include "microjit/formats.h"
 
 namespace tllama {
 
@@ -21,7 +24,7 @@ constexpr i32 max_layers = 256;
 constexpr i32 max_vocab_size = 1 << 20;
 constexpr i32 max_seq_len = 1 << 20;
 
-constexpr u32 q8_magic = 0x616b3432;  // "ak42" as a little-endian u32
+constexpr u32 q8_magic = 0x616b3432;    // "ak42" as a little-endian u32
 constexpr u32 q8_header_bytes = 256;
 constexpr u32 legacy_header_bytes = 7 * 4;
 
@@ -39,58 +42,55 @@ struct Config {
     i32 kv_mul() const { return n_heads / n_kv_heads; }  // query heads per kv head
 };
 
-enum class WeightFormat : u8 {
-    F32,  // legacy fp32 checkpoint
-    Q8,   // Q8_0 "version 2"
+// One weight tensor as the kernels read it: rows x cols values in `format`, row r at
+// data + r * mjit::weight_row_bytes(format, cols); a norm vector is one row of F32.
+// A view into the model file: never a copy.
+struct WeightView {
+    const void* data;
+    const float* scales;   // Q8G (llama2.c int8): [rows][cols / group_size]; null otherwise
+    mjit::Format format;
+    u32 rows;              // outputs (1 for a vector)
+    u32 cols;              // inputs (the vector's length)
+    u64 bytes;             // of `data` (Q8G: values and scales)
+
+    const float* f32() const { return static_cast<const float*>(data); }
 };
 
-// A weight matrix of one layer as the kernels take it: fp32 values, or int8 values with
-// one fp32 scale per group of `group_size` consecutive values of a row.
-struct MatrixView {
-    const void* w;        // [rows][cols] float or i8
-    const float* scale;   // Q8: [rows * cols / group_size]; null for fp32
+struct LayerWeights {
+    WeightView attn_norm;  // [dim] F32
+    WeightView wq;         // [dim][dim]
+    WeightView wk;         // [kv_dim][dim]
+    WeightView wv;         // [kv_dim][dim]
+    WeightView wo;         // [dim][dim]
+    WeightView ffn_norm;   // [dim] F32
+    WeightView w1;         // gate [hidden_dim][dim]
+    WeightView w2;         // down [dim][hidden_dim]
+    WeightView w3;         // up   [hidden_dim][dim]
 };
 
-// One kind of weight matrix for every layer, stored back to back with a fixed stride
-// (fp32: [L][rows][cols] floats; Q8: per layer `rows*cols` int8 values then their scales).
-struct MatrixStack {
-    const u8* base;       // first layer's values
-    u64 stride;           // bytes from one layer's tensor to the next
-    u64 scale_offset;     // Q8: bytes from a layer's values to its scales; 0 for fp32
-    u32 rows;             // output length d
-    u32 cols;             // input length n
-
-    MatrixView layer(i32 l) const
-    {
-        const u8* p = base + static_cast<u64>(l) * stride;
-        return { p, scale_offset ? reinterpret_cast<const float*>(p + scale_offset) : nullptr };
-    }
-};
-
+// Every weight of a model, whatever file it came from (llama2.c fp32 or int8, GGUF with
+// its formats mixed freely per tensor).
 struct TransformerWeights {
-    WeightFormat format;
-    u32 group_size;           // Q8_0 group size GS; 0 for fp32
-    bool shared_classifier;   // wcls is the token embedding table
-
-    MatrixStack token_embedding;   // [vocab_size][dim] (one "layer")
-    const float* rms_att_weight;   // [n_layers][dim]
-    const float* rms_ffn_weight;   // [n_layers][dim]
-    const float* rms_final_weight; // [dim]
-    MatrixStack wq;                // [n_layers] x [dim][dim]
-    MatrixStack wk;                // [n_layers] x [kv_dim][dim]
-    MatrixStack wv;                // [n_layers] x [kv_dim][dim]
-    MatrixStack wo;                // [n_layers] x [dim][dim]
-    MatrixStack w1;                // [n_layers] x [hidden_dim][dim]
-    MatrixStack w2;                // [n_layers] x [dim][hidden_dim]
-    MatrixStack w3;                // [n_layers] x [hidden_dim][dim]
-    MatrixStack wcls;              // [vocab_size][dim]; == token_embedding when shared
+    u32 group_size;              // Q8G group size; 0 when no tensor is Q8G
+    bool shared_classifier;      // wcls is the token embedding table
+    WeightView token_embedding;  // [vocab_size][dim]
+    WeightView output_norm;      // [dim] F32
+    WeightView wcls;             // [vocab_size][dim]
+    LayerWeights* layers;        // [n_layers] (allocated; free_checkpoint releases it)
 };
+
+namespace gguf {
+struct File;
+}
 
 struct Checkpoint {
     Config config;
     TransformerWeights weights;
-    u64 file_bytes;     // the whole buffer
-    u64 weight_bytes;   // the part the weights occupy (file minus header and RoPE tables)
+    float rope_theta;     // RoPE frequency base: 10000 in llama2.c, llama.rope.freq_base in GGUF
+    float rms_eps;        // RMS norm epsilon: 1e-5 in llama2.c, from the GGUF file
+    u64 file_bytes;       // the whole buffer
+    u64 weight_bytes;     // the part the weights occupy (file minus headers and RoPE tables)
+    gguf::File* gguf;     // a GGUF file's parsed metadata (tokenizer, chat template); null otherwise
 };
 
 // The header checks alone (ModelHeader / ModelDims): fields in range, dim divisible by
@@ -98,13 +98,22 @@ struct Checkpoint {
 kl::ErrorOr<void> validate_config(const Config& config);
 
 // Validates `data` (`size` bytes, 4-byte aligned, kept alive by the caller) and returns
-// views into it. Errors: ModelHeader (a field out of range), ModelDims (fields that do
-// not fit together), ModelSize (the file is not the size the header implies),
+// views into it: a llama2.c checkpoint (fp32 or int8) or a GGUF file (tinyllama/gguf),
+// told apart by their magic. Errors: ModelHeader (a field out of range), ModelDims (fields
+// that do not fit together), ModelSize (the file is not the size the header implies),
 // ModelQ8Header (Q8 magic/version/flag/group size, or a -128 weight byte, see
-// tinyllama/README.md), InvalidArgument (misaligned buffer).
+// tinyllama/README.md), the Gguf* codes, InvalidArgument (misaligned buffer), OutOfMemory.
+// free_checkpoint() releases what it allocated (the layer table, GGUF metadata).
 kl::ErrorOr<Checkpoint> parse_checkpoint(const void* data, u64 size);
+void free_checkpoint(Checkpoint& checkpoint);
 
-// "fp32, shared classifier" / "Q8_0 gs 64, separate classifier".
-void describe_format(const TransformerWeights& weights, char* buffer, usize size);
+// True when `data` starts like a GGUF file (no tokenizer file needed).
+bool is_gguf(const void* data, u64 size);
+
+// "fp32, shared classifier" / "Q8_0 (group size 64), separate classifier" /
+// "GGUF (f32 45, q4_k 135, q6_k 22), separate classifier".
+void describe_format(const Checkpoint& checkpoint, char* buffer, usize size);
+// "f32 45, q4_k 135, q6_k 22": how many tensors (norms included) use each format.
+void describe_tensor_formats(const TransformerWeights& weights, i32 layers, char* buffer, usize size);
 
 }

@@ -2,13 +2,13 @@
 // (see transformer.h; numerics in ../shared/docs/formats.md and tinyllama/ops.h).
 #include "tinyllama/transformer.h"
 
+#include <initializer_list>
 #include <stdio.h>
 #include <string.h>
 
 #include "kernel_lib/io/print.h"
 #include "kernel_lib/mem/alloc.h"
 #include "kernel_lib/smp/parallel.h"
-#include "microjit/reference.h"
 #include "tinyllama/ops.h"
 #include "tinyllama/phases.h"
 
@@ -17,10 +17,13 @@ namespace tllama {
 using kl::Error;
 using kl::ErrorCode;
 using kl::ErrorOr;
+using mjit::Format;
 
 namespace {
 
 constexpr u64 buffer_alignment = 64;  // a cache line, and the widest vector load
+// A context shortened to fit the memory keeps at least this many positions.
+constexpr i32 min_context = 64;
 
 // Hands out 64-byte aligned pieces of one block; a first pass with block == nullptr
 // only measures.
@@ -37,10 +40,30 @@ struct Carver {
     }
 };
 
+Format activation_of(const WeightView& w) { return mjit::format_info(w.format).activation; }
+
+// The activation formats the model's products need besides fp32, as a bit set.
+u32 activation_formats(const Transformer& t)
+{
+    u32 formats = 0;
+    auto note = [&](const WeightView& w) {
+        if (activation_of(w) != Format::F32)
+            formats |= 1u << static_cast<u32>(activation_of(w));
+    };
+    note(t.weights.wcls);
+    for (i32 l = 0; l < t.config.n_layers; ++l) {
+        const LayerWeights& L = t.weights.layers[l];
+        for (const WeightView* w : { &L.wq, &L.wk, &L.wv, &L.wo, &L.w1, &L.w2, &L.w3 })
+            note(*w);
+    }
+    return formats;
+}
+
 // Lays out every RunState array; returns the bytes needed. KV cache comes last so that
 // its size can be reported separately.
-u64 carve_run_state(RunState& s, const Config& c, u32 group_size, i32 prefill_block, u8* block)
+u64 carve_run_state(RunState& s, const Transformer& t, i32 prefill_block, u8* block)
 {
+    const Config& c = t.config;
     const u64 dim = c.dim, hidden = c.hidden_dim, kv_dim = c.kv_dim();
     const u64 widest = kl::max(dim, hidden);
     const u64 rows = prefill_block > 1 ? static_cast<u64>(prefill_block) : 1;
@@ -57,8 +80,16 @@ u64 carve_run_state(RunState& s, const Config& c, u32 group_size, i32 prefill_bl
     s.rope_freq = carve.take<float>(c.head_size() / 2);
     s.rope_cos = carve.take<float>(c.head_size() / 2);
     s.rope_sin = carve.take<float>(c.head_size() / 2);
-    s.xq = group_size ? carve.take<i8>(rows * widest) : nullptr;
-    s.xq_scale = group_size ? carve.take<float>(rows * widest / group_size) : nullptr;
+    const u32 formats = activation_formats(t);
+    for (u32 f = 0; f < mjit::format_count; ++f) {
+        RunState::Converted& v = s.converted[f];
+        v = {};
+        if (!(formats & (1u << f)))
+            continue;
+        v.values = carve.take<u8>(rows * mjit::weight_row_bytes(static_cast<Format>(f), widest));
+        if (static_cast<Format>(f) == Format::Q8G)
+            v.scales = carve.take<float>(rows * widest / t.weights.group_size);
+    }
     s.activation_bytes = carve.used;
     const u64 cache_floats = static_cast<u64>(c.n_layers) * c.seq_len * kv_dim;
     s.key_cache = carve.take<float>(cache_floats);
@@ -67,50 +98,98 @@ u64 carve_run_state(RunState& s, const Config& c, u32 group_size, i32 prefill_bl
     return carve.used;
 }
 
-// The input of one or more matrix products: `tokens` rows of n values, fp32 as they are,
-// or quantized once, row by row (each token's vector has its own group scales).
-struct MatmulInput {
-    const void* x;        // [tokens][n] float, or i8 for Q8
-    const float* scale;   // Q8: [tokens][n / group_size]; null for fp32
-};
-
-// The Q8 input of one or more products: the [tokens][n] block quantized once through the
-// slot's kernel (consecutive groups of gs values, each with its own scale).
-MatmulInput prepare_input(Transformer& t, const float* x, mjit::KernelSlot* quantizer)
+// "812 KiB" below a MiB, else "12.3 MiB".
+void format_size(char* buffer, usize size, u64 bytes)
 {
-    if (t.weights.format == WeightFormat::F32)
-        return { x, nullptr };
-    mjit::KernelArgs args {};
-    args.x = x;
-    args.out = t.state.xq;
-    args.out_scale = t.state.xq_scale;
-    args.row_begin = 0;
-    args.row_end = quantizer->shape.d;
-    args.n = quantizer->shape.n;
-    args.d = quantizer->shape.d;
-    args.t = quantizer->shape.t;
-    args.gs = quantizer->shape.gs;
-    mjit::call(*quantizer, args);
-    return { t.state.xq, t.state.xq_scale };
+    if (bytes < kl::MiB)
+        snprintf(buffer, size, "%llu KiB", static_cast<unsigned long long>((bytes + kl::KiB - 1) / kl::KiB));
+    else
+        snprintf(buffer, size, "%.1f MiB", static_cast<double>(bytes) / static_cast<double>(kl::MiB));
 }
 
-// out[slot.t][slot.d] = x[slot.t][slot.n] · W^T through whatever kernel the slot holds
-// (a matvec for t = 1, a matmul for a prefill block).
-void matmul(mjit::KernelSlot& slot, float* out, MatrixView w, MatmulInput in)
+// The RunState's block for the model's context, or for as many positions as the free
+// memory holds (at least min_context), said on the console when shortened.
+ErrorOr<void*> allocate_run_state(Transformer& t, i32 prefill_block)
 {
+    const i32 wanted = t.config.seq_len;
+    u64 bytes = carve_run_state(t.state, t, prefill_block, nullptr);
+    auto block = kl::mem::allocate(bytes, buffer_alignment, "the run state (activations and KV cache)");
+    if (!block.is_error() || block.error().code() != ErrorCode::OutOfMemory || wanted <= min_context)
+        return block;
+    // Bytes per position: the keys and values of every layer, and each head's score.
+    const u64 per_position = 2ull * t.config.n_layers * t.config.kv_dim() * 4 + 4ull * t.config.n_heads;
+    const u64 fixed = bytes - per_position * static_cast<u64>(wanted);
+    const u64 free = kl::mem::available_bytes();
+    const u64 room = free > fixed + kl::MiB ? (free - fixed - kl::MiB) / per_position : 0;
+    i32 fits = static_cast<i32>(kl::min<u64>(room, static_cast<u64>(wanted - 1))) / 16 * 16;
+    while (fits >= min_context) {
+        t.config.seq_len = fits;
+        bytes = carve_run_state(t.state, t, prefill_block, nullptr);
+        auto shorter = kl::mem::allocate(bytes, buffer_alignment, "the run state (activations and KV cache)");
+        if (!shorter.is_error()) {
+            char size[32];
+            format_size(size, sizeof(size), t.state.kv_cache_bytes);
+            kl::print("context: the model's %d positions do not fit the free memory; using %d (KV cache %s)\n", wanted,
+                fits, size);
+            return shorter;
+        }
+        fits = fits / 2 / 16 * 16;
+    }
+    t.config.seq_len = wanted;
+    return block;
+}
+
+// The input of one or more matrix products: `tokens` rows of n values, fp32 as they are,
+// or converted once into the weights' activation format (each token's row on its own).
+struct MatmulInput {
+    const void* x;        // [tokens][n] in the activation format
+    const float* scale;   // Q8G: [tokens][n / group_size]; null otherwise
+};
+
+// x for a product: as it is (fp32 activations), or converted through the product's
+// quantizer slot; a conversion of the same vector for another product is reused.
+MatmulInput prepare_input(Transformer& t, const float* x, const ProductSlots& slots)
+{
+    if (!slots.quantize)
+        return { x, nullptr };
+    RunState& s = t.state;
+    RunState::Converted& c = s.converted[static_cast<u32>(slots.quantize->op.format)];
+    if (c.source == x && c.stamp == s.stamp)
+        return { c.values, c.scales };
+    const mjit::KernelSlot& q = *slots.quantize;
+    mjit::KernelArgs args {};
+    args.x = x;
+    args.out = c.values;
+    args.out_scale = c.scales;
+    args.row_end = q.shape.d;
+    args.n = q.shape.n;
+    args.d = q.shape.d;
+    args.t = q.shape.t;
+    args.gs = q.shape.gs;
+    mjit::call(*slots.quantize, args);
+    c.source = x;
+    c.stamp = s.stamp;
+    return { c.values, c.scales };
+}
+
+// out[t][d] = x[t][n] · W^T through whatever kernel the product's slot holds (a matvec for
+// t = 1, a matmul for a prefill block).
+void matmul(Transformer& t, const ProductSlots& slots, float* out, const WeightView& w, const float* x)
+{
+    const MatmulInput in = prepare_input(t, x, slots);
+    const mjit::KernelSlot& slot = *slots.product;
     mjit::KernelArgs args {};
     args.out = out;
-    args.w = w.w;
-    args.w_scale = w.scale;
+    args.w = w.data;
+    args.w_scale = w.scales;
     args.x = in.x;
     args.x_scale = in.scale;
-    args.row_begin = 0;
     args.row_end = slot.shape.d;
     args.n = slot.shape.n;
     args.d = slot.shape.d;
     args.t = slot.shape.t;
     args.gs = slot.shape.gs;
-    mjit::call(slot, args);
+    mjit::call(*slots.product, args);
 }
 
 // Attention of one token, its heads split across the cores when there is enough work to
@@ -145,113 +224,82 @@ void attend(const Transformer& t, float* out, const float* q, u64 layer_cache, i
         attention_range(&job, 0, static_cast<u64>(c.n_heads), 0);
 }
 
-// x = the token's embedding row: fp32 rows are copied through the copy slot, Q8 rows are
-// dequantized on use (value = q * scale).
+// x = the token's embedding row: fp32 rows are copied through the copy slot, Q8G rows are
+// dequantized on use (value = q * scale), block formats through their dequantizer.
 void embed(Transformer& t, i32 token, float* x)
 {
-    const i32 dim = t.config.dim;
-    const MatrixStack& e = t.weights.token_embedding;
-    const u64 row = static_cast<u64>(token) * dim;
-    if (t.weights.format == WeightFormat::F32) {
+    const u32 dim = static_cast<u32>(t.config.dim);
+    const WeightView& e = t.weights.token_embedding;
+    const u8* row = static_cast<const u8*>(e.data) + static_cast<u64>(token) * mjit::weight_row_bytes(e.format, dim);
+    if (e.format == Format::F32) {
         mjit::KernelArgs args {};
         args.out = x;
-        args.x = reinterpret_cast<const float*>(e.base) + row;
+        args.x = row;
         args.row_end = 1;
-        args.n = static_cast<u32>(dim) * sizeof(float);
+        args.n = dim * sizeof(float);
         args.d = args.t = 1;
         mjit::call(*t.embedding_copy, args);
         return;
     }
-    const u32 gs = t.weights.group_size;
-    const i8* q = reinterpret_cast<const i8*>(e.base) + row;
-    const float* s = reinterpret_cast<const float*>(e.base + e.scale_offset) + row / gs;
-    for (i32 i = 0; i < dim; ++i)
-        x[i] = static_cast<float>(q[i]) * s[static_cast<u32>(i) / gs];
+    if (e.format == Format::Q8G) {
+        const u32 gs = t.weights.group_size;
+        const i8* q = reinterpret_cast<const i8*>(row);
+        const float* s = e.scales + static_cast<u64>(token) * dim / gs;
+        for (u32 i = 0; i < dim; ++i)
+            x[i] = static_cast<float>(q[i]) * s[i / gs];
+        return;
+    }
+    mjit::format_info(e.format).dequantize_row(row, x, dim);
 }
 
-mjit::Format weight_format(const Transformer& t)
-{
-    return t.weights.format == WeightFormat::Q8 ? mjit::Format::Q8G : mjit::Format::F32;
-}
-
-// The slot of a matrix for `tokens` tokens per call (1: matvec, more: matmul), verified on
-// the first layer's weights.
-mjit::KernelSlot* slot_for(Transformer& t, const MatrixStack& m, i32 tokens)
+// A product's slots for `tokens` tokens per call (1: matvec, more: matmul), verified on the
+// weights that first need the shape, and the quantizer of its input.
+ProductSlots product_slots(Transformer& t, const WeightView& w, i32 tokens)
 {
     mjit::Shape shape;
-    shape.n = m.cols;
-    shape.d = m.rows;
+    shape.n = w.cols;
+    shape.d = w.rows;
     shape.t = static_cast<u32>(tokens);
-    shape.gs = t.weights.group_size;
-    const MatrixView layer0 = m.layer(0);
-    return t.dispatcher.slot(mjit::matrix_op(weight_format(t), shape.t), shape, { layer0.w, layer0.scale });
-}
-
-// The Q8 quantizer of [tokens][n] activations (null for fp32 models).
-mjit::KernelSlot* quantizer_for(Transformer& t, i32 n, i32 tokens)
-{
-    if (t.weights.format != WeightFormat::Q8)
-        return nullptr;
-    mjit::Shape shape;
-    shape.n = static_cast<u32>(n);
-    shape.gs = t.weights.group_size;
-    shape.d = shape.n / shape.gs;
-    shape.t = static_cast<u32>(tokens);
-    return t.dispatcher.slot(mjit::ops::quantize_q8, shape);
+    shape.gs = w.format == Format::Q8G ? t.weights.group_size : 0;
+    ProductSlots slots {};
+    slots.product = t.dispatcher.slot(mjit::matrix_op(w.format, shape.t), shape, { w.data, w.scales });
+    const Format activation = activation_of(w);
+    if (activation != Format::F32) {
+        mjit::Shape input;
+        input.n = w.cols;
+        input.gs = shape.gs;
+        const u32 block = activation == Format::Q8G ? shape.gs : mjit::format_info(activation).block_values;
+        input.d = input.n / block;
+        input.t = shape.t;
+        slots.quantize = t.dispatcher.slot({ mjit::OpKind::Quantize, activation }, input);
+    }
+    return slots;
 }
 
 // Every slot of one block size (tokens = 1: with the classifier).
-MatmulSlots slots_for(Transformer& t, i32 tokens)
+BlockSlots block_slots_for(Transformer& t, LayerSlots* layers, i32 tokens)
 {
-    const TransformerWeights& w = t.weights;
-    MatmulSlots s {};
-    s.wq = slot_for(t, w.wq, tokens);
-    s.wk = slot_for(t, w.wk, tokens);
-    s.wv = slot_for(t, w.wv, tokens);
-    s.wo = slot_for(t, w.wo, tokens);
-    s.w1 = slot_for(t, w.w1, tokens);
-    s.w2 = slot_for(t, w.w2, tokens);
-    s.w3 = slot_for(t, w.w3, tokens);
-    s.wcls = tokens == 1 ? slot_for(t, w.wcls, 1) : nullptr;
-    s.quantize_dim = quantizer_for(t, t.config.dim, tokens);
-    s.quantize_hidden = quantizer_for(t, t.config.hidden_dim, tokens);
+    for (i32 l = 0; l < t.config.n_layers; ++l) {
+        const LayerWeights& w = t.weights.layers[l];
+        layers[l] = { product_slots(t, w.wq, tokens), product_slots(t, w.wk, tokens), product_slots(t, w.wv, tokens),
+            product_slots(t, w.wo, tokens), product_slots(t, w.w1, tokens), product_slots(t, w.w2, tokens),
+            product_slots(t, w.w3, tokens) };
+    }
+    BlockSlots s { layers, {} };
+    if (tokens == 1)
+        s.wcls = product_slots(t, t.weights.wcls, 1);
     return s;
 }
 
-// "812 KiB" below a MiB, else "12.3 MiB".
-void format_size(char* buffer, usize size, u64 bytes)
+ErrorOr<void> take_slots(Transformer& t)
 {
-    if (bytes < kl::MiB)
-        snprintf(buffer, size, "%llu KiB", static_cast<unsigned long long>((bytes + kl::KiB - 1) / kl::KiB));
-    else
-        snprintf(buffer, size, "%.1f MiB", static_cast<double>(bytes) / static_cast<double>(kl::MiB));
-}
-
-}
-
-ErrorOr<void> build_transformer(Transformer& t, const Checkpoint& cp, i32 prefill_block)
-{
-    t.config = cp.config;
-    t.weights = cp.weights;
-    t.file_bytes = cp.file_bytes;
-    t.weight_bytes = cp.weight_bytes;
-    // A block longer than the context would never fill.
-    t.prefill_block = prefill_block > 1 && prefill_block <= t.config.seq_len ? prefill_block : 0;
-    const u64 bytes = carve_run_state(t.state, t.config, t.weights.group_size, t.prefill_block, nullptr);
-    void* block = TRY(kl::mem::allocate(bytes, buffer_alignment, "the run state (activations and KV cache)"));
-    carve_run_state(t.state, t.config, t.weights.group_size, t.prefill_block, static_cast<u8*>(block));
-    t.state.block = block;
-    // The activations start zeroed. The KV cache does not: attention reads only positions
-    // already written (pos is VERIFY()ed), and leaving it untouched keeps a large cache's
-    // pages from being faulted in (host) or written (kernel) before they are used: for
-    // stories110M's 72 MiB cache, zeroing cost more than the whole prompt.
-    memset(block, 0, t.state.activation_bytes);
-    rope_frequencies(t.state.rope_freq, t.config.head_size());
-
-    t.slots = slots_for(t, 1);
+    const u64 layers = static_cast<u64>(t.config.n_layers);
+    auto* tables = static_cast<LayerSlots*>(TRY(kl::mem::allocate(2 * layers * sizeof(LayerSlots), 16, "the slot tables")));
+    t.slot_tables = tables;
+    t.slots = block_slots_for(t, tables, 1);
     if (t.prefill_block)
-        t.block_slots = slots_for(t, t.prefill_block);
-    if (t.weights.format == WeightFormat::F32) {
+        t.block_slots = block_slots_for(t, tables + layers, t.prefill_block);
+    if (t.weights.token_embedding.format == Format::F32) {
         mjit::Shape row;
         row.n = static_cast<u32>(t.config.dim) * sizeof(float);
         row.d = 1;
@@ -260,20 +308,123 @@ ErrorOr<void> build_transformer(Transformer& t, const Checkpoint& cp, i32 prefil
     return {};
 }
 
+}
+
+ErrorOr<void> build_transformer(Transformer& t, Checkpoint& cp, i32 prefill_block)
+{
+    t.model = cp;
+    cp = {};  // the transformer owns it now
+    t.config = t.model.config;
+    t.weights = t.model.weights;
+    t.rope_theta = t.model.rope_theta;
+    t.rms_eps = t.model.rms_eps;
+    t.file_bytes = t.model.file_bytes;
+    t.weight_bytes = t.model.weight_bytes;
+    // A block longer than the context would never fill.
+    t.prefill_block = prefill_block > 1 && prefill_block <= t.config.seq_len ? prefill_block : 0;
+    void* block = TRY(allocate_run_state(t, t.prefill_block));
+    carve_run_state(t.state, t, t.prefill_block, static_cast<u8*>(block));
+    t.state.block = block;
+    // The activations start zeroed. The KV cache does not: attention reads only positions
+    // already written (pos is VERIFY()ed), and leaving it untouched keeps a large cache's
+    // pages from being faulted in (host) or written (kernel) before they are used: for
+    // stories110M's 72 MiB cache, zeroing cost more than the whole prompt.
+    memset(block, 0, t.state.activation_bytes);
+    t.state.stamp = 1;
+    rope_frequencies(t.state.rope_freq, t.config.head_size(), t.rope_theta);
+    return take_slots(t);
+}
+
 ErrorOr<void> build_transformer(Transformer& t, const void* data, u64 size, i32 prefill_block)
 {
     Checkpoint cp = TRY(parse_checkpoint(data, size));
-    return build_transformer(t, cp, prefill_block);
+    auto built = build_transformer(t, cp, prefill_block);
+    if (built.is_error())
+        free_transformer(t);
+    return built;
 }
 
 void free_transformer(Transformer& t)
 {
     if (t.state.block)
         kl::mem::release(t.state.block);
+    if (t.slot_tables)
+        kl::mem::release(t.slot_tables);
+    free_checkpoint(t.model);
     t.state = {};
+    t.slot_tables = nullptr;
+    t.weights.layers = nullptr;
 }
 
 namespace {
+
+// The rows of `count` tokens in a [count][width] array.
+float* row(float* base, i32 i, i32 width) { return base + static_cast<u64>(i) * width; }
+
+// Attention: q, k, v from the normed stream, RoPE, attend, project, add. The tokens' keys
+// and values go straight to their cache rows (pos0 .. pos0 + count - 1 are consecutive rows
+// of kv_dim floats: exactly a [count][kv_dim] matmul output).
+void attention_block(Transformer& t, const LayerSlots& slot, i32 l, i32 count, i32 pos0)
+{
+    const Config& c = t.config;
+    const LayerWeights& w = t.weights.layers[l];
+    RunState& s = t.state;
+    const i32 dim = c.dim, kv_dim = c.kv_dim(), head_size = c.head_size();
+    const u64 layer_cache = static_cast<u64>(l) * c.seq_len * kv_dim;
+    float* k = s.key_cache + layer_cache + static_cast<u64>(pos0) * kv_dim;
+    float* v = s.value_cache + layer_cache + static_cast<u64>(pos0) * kv_dim;
+    {
+        PhaseScope phase(Phase::RmsNorm);
+        for (i32 i = 0; i < count; ++i)
+            rmsnorm(row(s.xb, i, dim), row(s.x, i, dim), w.attn_norm.f32(), dim, t.rms_eps);
+        ++s.stamp;
+    }
+    matmul(t, slot.wq, s.q, w.wq, s.xb);
+    matmul(t, slot.wk, k, w.wk, s.xb);
+    matmul(t, slot.wv, v, w.wv, s.xb);
+    {
+        PhaseScope phase(Phase::Rope);
+        for (i32 i = 0; i < count; ++i) {
+            rope_angles(s.rope_cos, s.rope_sin, s.rope_freq, head_size, pos0 + i);
+            rope_rotate(row(s.q, i, dim), dim, head_size, s.rope_cos, s.rope_sin);
+            rope_rotate(row(k, i, kv_dim), kv_dim, head_size, s.rope_cos, s.rope_sin);
+        }
+    }
+    {
+        // Causal: token i attends to positions 0 .. pos0 + i, all in the cache by now.
+        PhaseScope phase(Phase::Attention);
+        for (i32 i = 0; i < count; ++i)
+            attend(t, row(s.xb, i, dim), row(s.q, i, dim), layer_cache, pos0 + i);
+        ++s.stamp;
+    }
+    matmul(t, slot.wo, s.xb2, w.wo, s.xb);
+    PhaseScope phase(Phase::Residual);
+    accumulate(s.x, s.xb2, count * dim);
+}
+
+// Feed-forward: w2(silu(w1 x) * w3 x) on the normed stream, add.
+void feed_forward_block(Transformer& t, const LayerSlots& slot, i32 l, i32 count)
+{
+    const LayerWeights& w = t.weights.layers[l];
+    RunState& s = t.state;
+    const i32 dim = t.config.dim, hidden = t.config.hidden_dim;
+    {
+        PhaseScope phase(Phase::RmsNorm);
+        for (i32 i = 0; i < count; ++i)
+            rmsnorm(row(s.xb, i, dim), row(s.x, i, dim), w.ffn_norm.f32(), dim, t.rms_eps);
+        ++s.stamp;
+    }
+    matmul(t, slot.w1, s.hb, w.w1, s.xb);
+    matmul(t, slot.w3, s.hb2, w.w3, s.xb);
+    {
+        PhaseScope phase(Phase::Swiglu);
+        swiglu(s.hb, s.hb2, count * hidden);
+        ++s.stamp;
+    }
+    matmul(t, slot.w2, s.xb2, w.w2, s.hb);
+    PhaseScope phase(Phase::Residual);
+    accumulate(s.x, s.xb2, count * dim);
+}
 
 // `count` tokens (1, or a whole prefill block) at positions pos0, pos0 + 1, ... through every
 // layer, row i of the activations holding token i; their keys and values land in the KV
@@ -281,78 +432,21 @@ namespace {
 void run_layers(Transformer& t, const i32* tokens, i32 count, i32 pos0)
 {
     const Config& c = t.config;
-    const TransformerWeights& w = t.weights;
     RunState& s = t.state;
-    const MatmulSlots& slot = count == 1 ? t.slots : t.block_slots;
-    const i32 dim = c.dim, kv_dim = c.kv_dim(), hidden = c.hidden_dim, head_size = c.head_size();
+    const BlockSlots& slots = count == 1 ? t.slots : t.block_slots;
     VERIFY(count >= 1 && count <= s.rows && pos0 >= 0 && pos0 + count <= c.seq_len);
     VERIFY(count == 1 || count == t.prefill_block);
-    auto row = [](float* base, i32 i, i32 width) { return base + static_cast<u64>(i) * width; };
-
     {
         PhaseScope phase(Phase::Embedding);
         for (i32 i = 0; i < count; ++i) {
             // Out of range, the embedding read would leave its array.
             VERIFY(tokens[i] >= 0 && tokens[i] < c.vocab_size);
-            embed(t, tokens[i], row(s.x, i, dim));
+            embed(t, tokens[i], row(s.x, i, c.dim));
         }
     }
-
     for (i32 l = 0; l < c.n_layers; ++l) {
-        const u64 layer_cache = static_cast<u64>(l) * c.seq_len * kv_dim;
-        // The tokens' keys and values go straight to their cache rows (pos0 .. pos0 + count - 1
-        // are consecutive rows of kv_dim floats: exactly a [count][kv_dim] matmul output).
-        float* k = s.key_cache + layer_cache + static_cast<u64>(pos0) * kv_dim;
-        float* v = s.value_cache + layer_cache + static_cast<u64>(pos0) * kv_dim;
-
-        // Attention: q, k, v from the normed stream, RoPE, attend, project, add.
-        {
-            PhaseScope phase(Phase::RmsNorm);
-            for (i32 i = 0; i < count; ++i)
-                rmsnorm(row(s.xb, i, dim), row(s.x, i, dim), w.rms_att_weight + static_cast<u64>(l) * dim, dim);
-        }
-        const MatmulInput att_in = prepare_input(t, s.xb, slot.quantize_dim);
-        matmul(*slot.wq, s.q, w.wq.layer(l), att_in);
-        matmul(*slot.wk, k, w.wk.layer(l), att_in);
-        matmul(*slot.wv, v, w.wv.layer(l), att_in);
-        {
-            PhaseScope phase(Phase::Rope);
-            for (i32 i = 0; i < count; ++i) {
-                rope_angles(s.rope_cos, s.rope_sin, s.rope_freq, head_size, pos0 + i);
-                rope_rotate(row(s.q, i, dim), dim, head_size, s.rope_cos, s.rope_sin);
-                rope_rotate(row(k, i, kv_dim), kv_dim, head_size, s.rope_cos, s.rope_sin);
-            }
-        }
-        {
-            // Causal: token i attends to positions 0 .. pos0 + i, all in the cache by now.
-            PhaseScope phase(Phase::Attention);
-            for (i32 i = 0; i < count; ++i)
-                attend(t, row(s.xb, i, dim), row(s.q, i, dim), layer_cache, pos0 + i);
-        }
-        matmul(*slot.wo, s.xb2, w.wo.layer(l), prepare_input(t, s.xb, slot.quantize_dim));
-        {
-            PhaseScope phase(Phase::Residual);
-            accumulate(s.x, s.xb2, count * dim);
-        }
-
-        // Feed-forward: w2(silu(w1 x) * w3 x) on the normed stream, add.
-        {
-            PhaseScope phase(Phase::RmsNorm);
-            for (i32 i = 0; i < count; ++i)
-                rmsnorm(row(s.xb, i, dim), row(s.x, i, dim), w.rms_ffn_weight + static_cast<u64>(l) * dim, dim);
-        }
-        const MatmulInput ffn_in = prepare_input(t, s.xb, slot.quantize_dim);
-        matmul(*slot.w1, s.hb, w.w1.layer(l), ffn_in);
-        matmul(*slot.w3, s.hb2, w.w3.layer(l), ffn_in);
-        {
-            PhaseScope phase(Phase::Swiglu);
-            swiglu(s.hb, s.hb2, count * hidden);
-        }
-        matmul(*slot.w2, s.xb2, w.w2.layer(l), prepare_input(t, s.hb, slot.quantize_hidden));
-        {
-            PhaseScope phase(Phase::Residual);
-            accumulate(s.x, s.xb2, count * dim);
-        }
+        attention_block(t, slots.layers[l], l, count, pos0);
+        feed_forward_block(t, slots.layers[l], l, count);
     }
 }
 
@@ -364,9 +458,10 @@ float* forward(Transformer& t, i32 token, i32 pos)
     run_layers(t, &token, 1, pos);
     {
         PhaseScope phase(Phase::RmsNorm);
-        rmsnorm(s.x, s.x, t.weights.rms_final_weight, t.config.dim);
+        rmsnorm(s.x, s.x, t.weights.output_norm.f32(), t.config.dim, t.rms_eps);
+        ++s.stamp;
     }
-    matmul(*t.slots.wcls, s.logits, t.weights.wcls.layer(0), prepare_input(t, s.x, t.slots.quantize_dim));
+    matmul(t, t.slots.wcls, s.logits, t.weights.wcls, s.x);
     return s.logits;
 }
 
@@ -382,7 +477,7 @@ void set_prefill_block(Transformer& t, i32 block)
         t.prefill_block = 0;
         return;
     }
-    VERIFY(block == t.state.rows && t.block_slots.wq != nullptr);
+    VERIFY(block == t.state.rows && t.block_slots.layers != nullptr);
     t.prefill_block = block;
 }
 
@@ -394,8 +489,8 @@ MemoryUse memory_use(const Transformer& t)
 void print_model_summary(const Transformer& t, const char* name)
 {
     const Config& c = t.config;
-    char format[64];
-    describe_format(t.weights, format, sizeof(format));
+    char format[128];
+    describe_format(t.model, format, sizeof(format));
     kl::print("model %s: dim %d, hidden %d, layers %d, heads %d (kv %d), vocab %d, seq_len %d; %s\n", name, c.dim,
         c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads, c.vocab_size, c.seq_len, format);
     const MemoryUse m = memory_use(t);

@@ -1,5 +1,5 @@
-// The inference engine: a parsed checkpoint, its RunState and the dispatcher slots of its
-// matrix products, and forward(), which turns (token, position) into next-token logits.
+// The inference engine: a parsed model, its RunState and the dispatcher slots of its
+// operations, and forward(), which turns (token, position) into next-token logits.
 //
 // Every matrix product, activation quantization and embedding-row copy goes through
 // mjit::call() on a slot obtained once at build time (one per distinct (op, shape)), so
@@ -31,43 +31,59 @@ struct RunState {
     float* rope_freq;    // [head_size / 2] per-pair RoPE frequency
     float* rope_cos;     // [head_size / 2] at the current position
     float* rope_sin;     // [head_size / 2]
-    i8* xq;              // Q8: [rows][max(dim, hidden_dim)] the quantized input vectors
-    float* xq_scale;     // Q8: [rows][max(dim, hidden_dim) / group_size]
+
+    // An input vector converted to an activation format other than fp32 (indexed by the
+    // format): [rows][max(dim, hidden_dim)] in that format (Q8G: values, then `scales`),
+    // valid for `source` while `stamp` equals the state's stamp.
+    struct Converted {
+        void* values;
+        float* scales;
+        const float* source;
+        u32 stamp;
+    };
+    Converted converted[mjit::format_count];
+    u32 stamp;           // bumped whenever a layer writes a new input vector
 
     void* block;         // the allocation behind all of the above
     u64 activation_bytes;
     u64 kv_cache_bytes;
 };
 
-// The dispatcher slots of one block size (1 token, or a prefill block): each matrix-product
-// shape the model uses (several roles can share a slot: wq/wo both map dim -> dim, wk/wv
-// dim -> kv_dim, w1/w3 dim -> hidden) and, for Q8 models, the activation quantizers of
-// the two input lengths.
-struct MatmulSlots {
-    mjit::KernelSlot* wq;
-    mjit::KernelSlot* wk;
-    mjit::KernelSlot* wv;
-    mjit::KernelSlot* wo;
-    mjit::KernelSlot* w1;
-    mjit::KernelSlot* w2;
-    mjit::KernelSlot* w3;
-    mjit::KernelSlot* wcls;         // null for a prefill block (no logits)
-    mjit::KernelSlot* quantize_dim;     // Q8: [tokens][dim]; null for fp32
-    mjit::KernelSlot* quantize_hidden;  // Q8: [tokens][hidden_dim]
+// A matrix product's dispatcher slots: the product, and the quantizer of its input unless
+// the weights take fp32 activations.
+struct ProductSlots {
+    mjit::KernelSlot* product;
+    mjit::KernelSlot* quantize;
+};
+
+struct LayerSlots {
+    ProductSlots wq, wk, wv, wo, w1, w2, w3;
+};
+
+// The slots of one block size (1 token, or a prefill block). Several layers (and roles)
+// share a slot when their op and shape agree: wq/wo both map dim -> dim in one format,
+// and every layer of a llama2.c file has the same formats.
+struct BlockSlots {
+    LayerSlots* layers;   // [n_layers]
+    ProductSlots wcls;    // tokens == 1 only
 };
 
 // Built in place (the slots point into `dispatcher`), never copied or moved.
 struct Transformer {
     Config config {};
     TransformerWeights weights {};
+    float rope_theta = 10000.0f;
+    float rms_eps = 1e-5f;
     RunState state {};
     mjit::Dispatcher dispatcher;
-    MatmulSlots slots {};
+    BlockSlots slots {};
     i32 prefill_block = 0;      // tokens per prefill block; 0 or 1 = token by token
-    MatmulSlots block_slots {}; // the matmul slots (t = prefill_block) of a prefill block
-    mjit::KernelSlot* embedding_copy = nullptr;  // fp32: one embedding row into x
+    BlockSlots block_slots {};  // the slots (t = prefill_block) of a prefill block
+    mjit::KernelSlot* embedding_copy = nullptr;  // fp32 embeddings: one row into x
     u64 file_bytes = 0;
     u64 weight_bytes = 0;
+    Checkpoint model {};        // owns the layer table and a GGUF file's metadata
+    void* slot_tables = nullptr;
 
     Transformer() = default;
     Transformer(const Transformer&) = delete;
@@ -81,11 +97,13 @@ constexpr i32 default_prefill_block = 16;
 // Parses and validates the checkpoint in `data` (kept alive by the caller; see
 // parse_checkpoint), allocates the RunState and takes the dispatcher slots.
 // `prefill_block` tokens of a prompt go through the layers at once (0 or 1: token by token).
-// Errors: those of parse_checkpoint, OutOfMemory for the RunState.
+// When the KV cache of the whole context does not fit the free memory, the context is
+// shortened to what fits (said on the console). Errors: those of parse_checkpoint,
+// OutOfMemory when not even a short context fits.
 kl::ErrorOr<void> build_transformer(Transformer& t, const void* data, u64 size,
     i32 prefill_block = default_prefill_block);
-// As above from an already parsed checkpoint.
-kl::ErrorOr<void> build_transformer(Transformer& t, const Checkpoint& checkpoint,
+// As above from an already parsed checkpoint, which the transformer takes over.
+kl::ErrorOr<void> build_transformer(Transformer& t, Checkpoint& checkpoint,
     i32 prefill_block = default_prefill_block);
 void free_transformer(Transformer& t);
 

@@ -98,7 +98,7 @@ ErrorOr<WeightView> tensor(const File& f, const char* name, u32 rows, u32 cols, 
     if (reinterpret_cast<uptr>(t->data) % align != 0)
         return Error::make(ErrorCode::GgufModel, "tensor %s: its data at file offset 0x%llx is not %u-byte aligned (general.alignment %u)",
             name, static_cast<ull>(t->data - f.base), align, f.alignment);
-    return WeightView { t->data, t->format, static_cast<u32>(want_rows), cols, t->bytes };
+    return WeightView { t->data, nullptr, t->format, static_cast<u32>(want_rows), cols, t->bytes };
 }
 
 // The nine tensors of a layer, for loops over all of them.
@@ -186,25 +186,13 @@ void free_llama(LlamaModel& m)
 
 void describe_formats(const LlamaModel& m, char* buffer, usize size)
 {
-    u32 counts[mjit::format_count] = {};
-    auto count = [&](const WeightView& v) { ++counts[static_cast<u32>(v.format)]; };
-    count(m.token_embedding);
-    count(m.output_norm);
-    if (!m.tied_output)
-        count(m.output);
-    for (i32 l = 0; l < m.config.n_layers; ++l) {
-        for (const WeightView* v : views_of(m.layers[l]).items)
-            count(*v);
-    }
-    usize used = 0;
-    buffer[0] = 0;
-    for (int i = 0; i < mjit::format_count && used < size; ++i) {
-        if (counts[i] == 0)
-            continue;
-        const int n = snprintf(buffer + used, size - used, "%s%s %u", used ? ", " : "", mjit::format_name(static_cast<Format>(i)),
-            counts[i]);
-        used += n > 0 ? static_cast<usize>(n) : 0;
-    }
+    TransformerWeights w {};
+    w.shared_classifier = m.tied_output;
+    w.token_embedding = m.token_embedding;
+    w.output_norm = m.output_norm;
+    w.wcls = m.output;
+    w.layers = m.layers;
+    describe_tensor_formats(w, m.config.n_layers, buffer, size);
 }
 
 }

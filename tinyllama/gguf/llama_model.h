@@ -17,26 +17,10 @@
 
 namespace tllama::gguf {
 
-// One tensor of the file as the engine uses it.
-struct WeightView {
-    const void* data;     // rows * row_bytes(format, cols) bytes inside the file
-    mjit::Format format;
-    u32 rows;             // outputs (1 for a norm vector)
-    u32 cols;             // inputs (the vector's length for a norm)
-    u64 bytes;
-};
-
-struct LayerWeights {
-    WeightView attn_norm;  // [dim] F32
-    WeightView wq;         // [dim][dim]
-    WeightView wk;         // [kv_dim][dim]
-    WeightView wv;         // [kv_dim][dim]
-    WeightView wo;         // [dim][dim]
-    WeightView ffn_norm;   // [dim] F32
-    WeightView w1;         // ffn_gate [hidden_dim][dim]
-    WeightView w2;         // ffn_down [dim][hidden_dim]
-    WeightView w3;         // ffn_up   [hidden_dim][dim]
-};
+// A tensor and a layer's tensors as the engine uses them (tinyllama/model.h): row r of a
+// matrix at data + r * row_bytes(format, cols), norms as F32 vectors (one row).
+using tllama::LayerWeights;
+using tllama::WeightView;
 
 struct LlamaModel {
     Config config;              // dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, seq_len

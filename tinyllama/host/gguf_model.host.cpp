@@ -109,39 +109,39 @@ void random_row(const GgufModelSpec& spec, const TensorPlan& t, u32 row, float* 
         out[j] = center + static_cast<float>(static_cast<i32>(splitmix(state) >> 32)) * step;
 }
 
+// The checkpoint's view of a tensor role in a layer (-1 outside the blocks).
+const WeightView& source_view(const Checkpoint& cp, const char* role, i32 layer)
+{
+    const TransformerWeights& w = cp.weights;
+    if (strcmp(role, "token_embd") == 0)
+        return w.token_embedding;
+    if (strcmp(role, "output") == 0)
+        return w.wcls;
+    if (strcmp(role, "output_norm") == 0)
+        return w.output_norm;
+    const LayerWeights& L = w.layers[layer];
+    const struct {
+        const char* role;
+        const WeightView* view;
+    } roles[] = { { "attn_norm", &L.attn_norm }, { "ffn_norm", &L.ffn_norm }, { "attn_q", &L.wq }, { "attn_k", &L.wk },
+        { "attn_v", &L.wv }, { "attn_output", &L.wo }, { "ffn_gate", &L.w1 }, { "ffn_down", &L.w2 }, { "ffn_up", &L.w3 } };
+    for (const auto& r : roles)
+        if (strcmp(r.role, role) == 0)
+            return *r.view;
+    VERIFY(!"a tensor role the checkpoint has");
+    return w.wcls;
+}
+
 // Row `row` of a tensor taken from a llama2.c checkpoint (fp32, or Q8 dequantised).
 void source_row(const Checkpoint& cp, const TensorPlan& t, u32 row, float* out)
 {
-    const TransformerWeights& w = cp.weights;
-    const u32 dim = cp.config.dim;
-    const float* norm = nullptr;
-    if (strcmp(t.role, "output_norm") == 0)
-        norm = w.rms_final_weight;
-    else if (strcmp(t.role, "attn_norm") == 0)
-        norm = w.rms_att_weight + static_cast<u64>(t.layer) * dim;
-    else if (strcmp(t.role, "ffn_norm") == 0)
-        norm = w.rms_ffn_weight + static_cast<u64>(t.layer) * dim;
-    if (norm) {
-        memcpy(out, norm, dim * sizeof(float));
-        return;
-    }
-    const struct {
-        const char* role;
-        const MatrixStack* stack;
-    } stacks[] = { { "token_embd", &w.token_embedding }, { "output", &w.wcls }, { "attn_q", &w.wq }, { "attn_k", &w.wk },
-        { "attn_v", &w.wv }, { "attn_output", &w.wo }, { "ffn_gate", &w.w1 }, { "ffn_down", &w.w2 }, { "ffn_up", &w.w3 } };
-    const MatrixStack* stack = nullptr;
-    for (const auto& s : stacks)
-        if (strcmp(s.role, t.role) == 0)
-            stack = s.stack;
-    VERIFY(stack);
-    const MatrixView m = stack->layer(t.layer < 0 ? 0 : t.layer);
-    const u64 first = static_cast<u64>(row) * t.cols;
-    for (u32 j = 0; j < t.cols; ++j) {
-        if (w.format == WeightFormat::F32)
-            out[j] = static_cast<const float*>(m.w)[first + j];
+    const WeightView& v = source_view(cp, t.role, t.layer);
+    const u64 first = static_cast<u64>(row) * v.cols;
+    for (u32 j = 0; j < v.cols; ++j) {
+        if (v.format == mjit::Format::F32)
+            out[j] = v.f32()[first + j];
         else
-            out[j] = static_cast<float>(static_cast<const i8*>(m.w)[first + j]) * m.scale[(first + j) / w.group_size];
+            out[j] = static_cast<float>(static_cast<const i8*>(v.data)[first + j]) * v.scales[(first + j) / cp.weights.group_size];
     }
 }
 

@@ -77,7 +77,10 @@ u32 prompt_piece_count(const Engine& engine, const char* prompt)
 kl::ErrorOr<Engine*> open_engine(const kl::boot::BootInfo& info, const BootSettings& settings)
 {
     auto model = TRY(kl::boot::find_payload(info, "model"));
-    auto tokenizer = TRY(kl::boot::find_payload(info, "tokenizer"));
+    // A GGUF model carries its vocabulary; a llama2.c checkpoint comes with a tokenizer payload.
+    kl::boot::PayloadView tokenizer {};
+    if (kl::boot::has_payload(info, "tokenizer"))
+        tokenizer = TRY(kl::boot::find_payload(info, "tokenizer"));
     EngineOptions options;
     options.model_name = settings.model_name[0] ? settings.model_name : "model";
     options.prefill_block = static_cast<i32>(settings.prefill);

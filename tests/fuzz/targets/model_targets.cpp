@@ -24,8 +24,7 @@ using fuzz_support::byte_or_zero;
 using fuzz_support::inside;
 using tllama::Checkpoint;
 using tllama::Config;
-using tllama::MatrixStack;
-using tllama::WeightFormat;
+using tllama::WeightView;
 
 namespace {
 
@@ -64,39 +63,35 @@ u128 q8_file_size(const Config& c, bool shared, u32 gs)
         (shared ? 0 : q(vocab * dim));
 }
 
-// One stack of `layers` tensors of rows x cols: sizes, placement and alignment.
-void check_stack(const char* name, const MatrixStack& m, i32 layers, u32 rows, u32 cols, const Checkpoint& cp,
-    const u8* file, u64 size)
+// One tensor of rows x cols: shape, format, placement and alignment; `previous` is the
+// same tensor of the layer before (llama2.c stores a kind's layers back to back).
+void check_view(const char* name, i32 layer, const WeightView& v, const WeightView* previous, u32 rows, u32 cols,
+    const Checkpoint& cp, const u8* file, u64 size)
 {
     const u64 numel = static_cast<u64>(rows) * cols;
-    const bool q8 = cp.weights.format == WeightFormat::Q8;
-    const u64 per_layer = q8 ? numel + numel / cp.weights.group_size * 4 : numel * 4;
-    FUZZ_CHECK(m.rows == rows && m.cols == cols, "%s is %ux%u, expected %ux%u", name, m.rows, m.cols, rows, cols);
-    FUZZ_CHECK(m.stride == per_layer, "%s: stride %llu, expected %llu (back to back)", name,
-        static_cast<unsigned long long>(m.stride), static_cast<unsigned long long>(per_layer));
-    FUZZ_CHECK(m.scale_offset == (q8 ? numel : 0), "%s: scale offset %llu", name, static_cast<unsigned long long>(m.scale_offset));
-    const u64 total = per_layer * static_cast<u64>(layers);
-    FUZZ_CHECK(inside(m.base, total, file, size), "%s: %llu bytes at offset %lld leave the %llu-byte file", name,
-        static_cast<unsigned long long>(total), static_cast<long long>(m.base - file), static_cast<unsigned long long>(size));
-    for (i32 l : { 0, layers - 1 }) {
-        const auto view = m.layer(l);
-        const u8* values = static_cast<const u8*>(view.w);
-        volatile u8 sink = values[0];  // ASan: the first and last byte really are readable
-        sink = values[numel * (q8 ? 1 : 4) - 1];
-        (void)sink;
-        if (q8) {
-            FUZZ_CHECK(reinterpret_cast<uptr>(view.scale) % 4 == 0, "%s layer %d: scales misaligned", name, l);
-            FUZZ_CHECK(inside(view.scale, numel / cp.weights.group_size * 4, file, size), "%s layer %d: scales outside", name, l);
-        } else {
-            FUZZ_CHECK(view.scale == nullptr && reinterpret_cast<uptr>(values) % 4 == 0, "%s layer %d: bad fp32 view", name, l);
-        }
+    const bool q8 = cp.weights.group_size != 0 && rows > 1;
+    const u64 bytes = q8 ? numel + numel / cp.weights.group_size * 4 : numel * 4;
+    FUZZ_CHECK(v.rows == rows && v.cols == cols, "%s layer %d is %ux%u, expected %ux%u", name, layer, v.rows, v.cols, rows, cols);
+    FUZZ_CHECK(v.format == (q8 ? mjit::Format::Q8G : mjit::Format::F32), "%s layer %d: format %u", name, layer,
+        static_cast<unsigned>(v.format));
+    FUZZ_CHECK(v.bytes == bytes, "%s layer %d: %llu bytes, expected %llu", name, layer,
+        static_cast<unsigned long long>(v.bytes), static_cast<unsigned long long>(bytes));
+    const u8* values = static_cast<const u8*>(v.data);
+    FUZZ_CHECK(inside(values, bytes, file, size), "%s layer %d: %llu bytes at offset %lld leave the %llu-byte file", name, layer,
+        static_cast<unsigned long long>(bytes), static_cast<long long>(values - file), static_cast<unsigned long long>(size));
+    if (previous)
+        FUZZ_CHECK(values == static_cast<const u8*>(previous->data) + bytes, "%s layer %d: not right after layer %d", name,
+            layer, layer - 1);
+    volatile u8 sink = values[0];  // ASan: the first and last byte really are readable
+    sink = values[numel * (q8 ? 1 : 4) - 1];
+    (void)sink;
+    if (q8) {
+        FUZZ_CHECK(reinterpret_cast<const u8*>(v.scales) == values + numel, "%s layer %d: scales not after the values", name,
+            layer);
+        FUZZ_CHECK(reinterpret_cast<uptr>(v.scales) % 4 == 0, "%s layer %d: scales misaligned", name, layer);
+    } else {
+        FUZZ_CHECK(v.scales == nullptr && reinterpret_cast<uptr>(values) % 4 == 0, "%s layer %d: bad fp32 view", name, layer);
     }
-}
-
-void check_floats(const char* name, const float* p, u64 count, const u8* file, u64 size)
-{
-    FUZZ_CHECK(reinterpret_cast<uptr>(p) % 4 == 0 && inside(p, count * 4, file, size), "%s: %llu floats outside the file",
-        name, static_cast<unsigned long long>(count));
 }
 
 // Every property of an accepted checkpoint; `header` is the config as the file states it.
@@ -107,30 +102,31 @@ void check_accepted(const Checkpoint& cp, const u8* file, u64 size)
     FUZZ_CHECK(config_obeys_formats_md(c), "accepted a config that breaks formats.md (dim %d heads %d/%d vocab %d)", c.dim,
         c.n_heads, c.n_kv_heads, c.vocab_size);
     FUZZ_CHECK(cp.file_bytes == size && cp.weight_bytes <= size, "file_bytes/weight_bytes wrong");
-    const u128 expected = w.format == WeightFormat::Q8 ? q8_file_size(c, w.shared_classifier, w.group_size)
-                                                       : fp32_file_size(c, w.shared_classifier);
+    const u128 expected = w.group_size ? q8_file_size(c, w.shared_classifier, w.group_size) : fp32_file_size(c, w.shared_classifier);
     FUZZ_CHECK(expected == size, "accepted a %llu-byte file whose header implies %llu bytes",
         static_cast<unsigned long long>(size), static_cast<unsigned long long>(expected));
-    if (w.format == WeightFormat::Q8)
-        FUZZ_CHECK(w.group_size > 0 && c.dim % w.group_size == 0 && c.hidden_dim % w.group_size == 0, "bad group size %u",
-            w.group_size);
+    if (w.group_size)
+        FUZZ_CHECK(c.dim % w.group_size == 0 && c.hidden_dim % w.group_size == 0, "bad group size %u", w.group_size);
     const u32 dim = c.dim, hidden = c.hidden_dim, kv = c.kv_dim(), vocab = c.vocab_size;
-    const i32 L = c.n_layers;
-    check_stack("token_embedding", w.token_embedding, 1, vocab, dim, cp, file, size);
-    check_stack("wq", w.wq, L, dim, dim, cp, file, size);
-    check_stack("wk", w.wk, L, kv, dim, cp, file, size);
-    check_stack("wv", w.wv, L, kv, dim, cp, file, size);
-    check_stack("wo", w.wo, L, dim, dim, cp, file, size);
-    check_stack("w1", w.w1, L, hidden, dim, cp, file, size);
-    check_stack("w2", w.w2, L, dim, hidden, cp, file, size);
-    check_stack("w3", w.w3, L, hidden, dim, cp, file, size);
-    check_stack("wcls", w.wcls, 1, vocab, dim, cp, file, size);
-    FUZZ_CHECK((w.wcls.base == w.token_embedding.base) == w.shared_classifier, "shared classifier flag and wcls disagree");
-    check_floats("rms_att", w.rms_att_weight, static_cast<u64>(L) * dim, file, size);
-    check_floats("rms_ffn", w.rms_ffn_weight, static_cast<u64>(L) * dim, file, size);
-    check_floats("rms_final", w.rms_final_weight, dim, file, size);
-    char description[64];
-    tllama::describe_format(w, description, sizeof(description));
+    check_view("token_embedding", 0, w.token_embedding, nullptr, vocab, dim, cp, file, size);
+    check_view("wcls", 0, w.wcls, nullptr, vocab, dim, cp, file, size);
+    check_view("rms_final", 0, w.output_norm, nullptr, 1, dim, cp, file, size);
+    FUZZ_CHECK((w.wcls.data == w.token_embedding.data) == w.shared_classifier, "shared classifier flag and wcls disagree");
+    for (i32 l = 0; l < c.n_layers; ++l) {
+        const tllama::LayerWeights& L = w.layers[l];
+        const tllama::LayerWeights* P = l ? &w.layers[l - 1] : nullptr;
+        check_view("rms_att", l, L.attn_norm, P ? &P->attn_norm : nullptr, 1, dim, cp, file, size);
+        check_view("rms_ffn", l, L.ffn_norm, P ? &P->ffn_norm : nullptr, 1, dim, cp, file, size);
+        check_view("wq", l, L.wq, P ? &P->wq : nullptr, dim, dim, cp, file, size);
+        check_view("wk", l, L.wk, P ? &P->wk : nullptr, kv, dim, cp, file, size);
+        check_view("wv", l, L.wv, P ? &P->wv : nullptr, kv, dim, cp, file, size);
+        check_view("wo", l, L.wo, P ? &P->wo : nullptr, dim, dim, cp, file, size);
+        check_view("w1", l, L.w1, P ? &P->w1 : nullptr, hidden, dim, cp, file, size);
+        check_view("w2", l, L.w2, P ? &P->w2 : nullptr, dim, hidden, cp, file, size);
+        check_view("w3", l, L.w3, P ? &P->w3 : nullptr, hidden, dim, cp, file, size);
+    }
+    char description[128];
+    tllama::describe_format(cp, description, sizeof(description));
 }
 
 void check_rejected(const kl::Error& e)
@@ -153,10 +149,14 @@ bool parse_and_check(const u8* bytes, size_t size)
         memcpy(file, bytes, size);
     auto result = tllama::parse_checkpoint(file, size);
     bool accepted = !result.is_error();
-    if (accepted)
+    // A file with GGUF's magic goes to the GGUF reader, which the gguf target checks.
+    const bool gguf = tllama::is_gguf(file, size);
+    if (accepted && !gguf)
         check_accepted(result.value(), file, size);
-    else
+    else if (!accepted && !gguf)
         check_rejected(result.error());
+    if (accepted)
+        tllama::free_checkpoint(result.value());
     free(file);
     return accepted;
 }

@@ -330,18 +330,18 @@ TEST_CASE("gguf converter: stories260K.bin in F32 holds the checkpoint's exact v
         REQUIRE_FALSE(gguf::map_llama(m, p.file).is_error());
         const TransformerWeights& w = cp.value().weights;
         const u32 dim = cp.value().config.dim;
-        CHECK(memcmp(m.output_norm.data, w.rms_final_weight, dim * 4) == 0);
-        CHECK(memcmp(m.layers[4].ffn_norm.data, w.rms_ffn_weight + 4 * dim, dim * 4) == 0);
+        CHECK(memcmp(m.output_norm.data, w.output_norm.data, dim * 4) == 0);
+        CHECK(memcmp(m.layers[4].ffn_norm.data, w.layers[4].ffn_norm.data, dim * 4) == 0);
         // Every matrix decodes to the checkpoint's values (exactly in F32, within the format's step otherwise).
         const gguf::WeightView views[] = { m.token_embedding, m.layers[2].wk, m.layers[3].w2 };
-        const MatrixView sources[] = { w.token_embedding.layer(0), w.wk.layer(2), w.w2.layer(3) };
+        const WeightView sources[] = { w.token_embedding, w.layers[2].wk, w.layers[3].w2 };
         for (int i = 0; i < 3; ++i) {
             const gguf::WeightView& v = views[i];
             std::vector<float> row(v.cols);
             const u64 rb = mjit::row_bytes(v.format, v.cols).value();
             for (u32 r = 0; r < v.rows; ++r) {
                 mjit::format_info(v.format).dequantize_row(static_cast<const u8*>(v.data) + r * rb, row.data(), v.cols);
-                const float* expected = static_cast<const float*>(sources[i].w) + static_cast<u64>(r) * v.cols;
+                const float* expected = sources[i].f32() + static_cast<u64>(r) * v.cols;
                 for (u32 j = 0; j < v.cols; ++j) {
                     const float tolerance = v.format == Format::F32 ? 0.0f : 0.02f * (fabsf(expected[j]) + 0.05f);
                     if (fabsf(row[j] - expected[j]) > tolerance)

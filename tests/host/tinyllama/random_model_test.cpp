@@ -52,6 +52,7 @@ TEST_CASE("generated checkpoints have the real files' layout and parse", "[tinyl
     INFO(error_text(cp));
     REQUIRE_FALSE(cp.is_error());
     CHECK(cp.value().weights.group_size == 4);
+    free_checkpoint(cp.value());
 
     const tools::ModelShape* tiny = tools::find_shape("tinyllama-1.1b");
     REQUIRE(tiny != nullptr);
@@ -74,7 +75,10 @@ TEST_CASE("generated weights depend on the seed only, not on seq_len", "[tinylla
     CHECK(std::equal(a.begin() + 28, a.end() - rope, longer.begin() + 28));
     // No Q8 weight is -128 (the loader's scan would refuse it).
     const auto q8 = generate_model("stories260K", true, 64, 7);
-    CHECK_FALSE(parse_checkpoint(q8.data(), q8.size()).is_error());
+    auto parsed = parse_checkpoint(q8.data(), q8.size());
+    CHECK_FALSE(parsed.is_error());
+    if (!parsed.is_error())
+        free_checkpoint(parsed.value());
 }
 
 TEST_CASE("a random stories15M-shaped model runs end to end with tokenizer.bin", "[tinyllama][model]")

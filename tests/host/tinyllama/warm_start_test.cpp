@@ -32,15 +32,15 @@ TEST_CASE("a profile's decisions are published before the first token; bad ones 
     CHECK(result.value().decisions == 5);
     CHECK(result.value().published == 2);
     CHECK(result.value().skipped == 3);
-    CHECK(t.slots.wq->tier == mjit::Tier::Tuned);
-    CHECK(t.slots.wq->settled);
-    CHECK(t.slots.w1->tier == mjit::Tier::Default);  // rows 99: refused by the generator
-    CHECK_FALSE(t.slots.w1->settled);                 // so it still tunes normally
+    CHECK(t.slots.layers[0].wq.product->tier == mjit::Tier::Tuned);
+    CHECK(t.slots.layers[0].wq.product->settled);
+    CHECK(t.slots.layers[0].w1.product->tier == mjit::Tier::Default);  // rows 99: refused by the generator
+    CHECK_FALSE(t.slots.layers[0].w1.product->settled);                 // so it still tunes normally
     // A prefill (matmul) decision is applied like the others (it once was skipped: "no
     // weights of this shape").
-    REQUIRE(t.block_slots.w1 != nullptr);
-    CHECK(t.block_slots.w1->tier == mjit::Tier::Tuned);
-    CHECK(t.block_slots.w1->config.tokens == 2);
+    REQUIRE(t.block_slots.layers != nullptr);
+    CHECK(t.block_slots.layers[0].w1.product->tier == mjit::Tier::Tuned);
+    CHECK(t.block_slots.layers[0].w1.product->config.tokens == 2);
 }
 
 TEST_CASE("a malformed profile is an error naming where", "[tinyllama][warmstart]")
