@@ -50,13 +50,12 @@ WARNINGS := -Wall -Wextra -Werror -Wno-unused-parameter
 KERNEL_CXXFLAGS := --target=x86_64-unknown-none-elf -march=x86-64 -std=c++20 -O2 $(KERNEL_LTO) \
 	-ffreestanding -fno-exceptions -fno-rtti -nostdlib -nostdinc -nostdinc++ -static \
 	-mno-red-zone -fno-pic -fno-pie -mcmodel=small -fno-asynchronous-unwind-tables \
-	-fno-omit-frame-pointer -ffunction-sections -fdata-sections -fno-threadsafe-statics -fno-math-errno \
-	-ffp-contract=off \
-	-fstack-protector-strong -mstack-protector-guard=global -fno-builtin-setjmp \
+	-fomit-frame-pointer -ffunction-sections -fdata-sections -fno-threadsafe-statics -fno-math-errno \
+	-ffp-contract=off -fmerge-all-constants -fno-stack-protector -fno-builtin-setjmp \
 	-isystem kernel_lib/libcxx/include -isystem kernel_lib/libc/include \
-	-isystem $(CLANG_RESOURCE)/include -I. -DBAREFLOW_KERNEL=1 $(WARNINGS)
+	-isystem $(CLANG_RESOURCE)/include -I. -DBAREFLOW_KERNEL=1 $(WARNINGS) $(KERNEL_EXTRA)
 KERNEL_NASMFLAGS := -f elf64 -w+all -I boot/inc/ -I kernel_lib/arch/x86_64/
-KERNEL_LDFLAGS := -nostdlib -static --gc-sections -z max-page-size=4096 \
+KERNEL_LDFLAGS := -nostdlib -static --gc-sections --icf=all -z max-page-size=4096 \
 	-T kernel_lib/arch/x86_64/kernel.ld
 
 # -ffp-contract=off everywhere: floating-point results must not depend on whether the
@@ -121,8 +120,8 @@ ASMJIT_INCLUDE := -isystem $(ASMJIT_DIR)/src
 $(KBUILD)/asmjit/%.o: $(ASMJIT_DIR)/src/%.cpp
 	@mkdir -p $(@D)
 	@echo "  CXX(k) asmjit/$*"
-	@$(CXX) $(filter-out -O2 -fstack-protector-strong $(WARNINGS),$(KERNEL_CXXFLAGS)) -Oz \
-		-fno-stack-protector -w $(ASMJIT_KERNEL_DEFS) $(ASMJIT_INCLUDE) -MMD -MP -c $< -o $@
+	@$(CXX) $(filter-out -O2 $(WARNINGS),$(KERNEL_CXXFLAGS)) -Oz \
+		-w $(ASMJIT_KERNEL_EXTRA) $(ASMJIT_KERNEL_DEFS) $(ASMJIT_INCLUDE) -MMD -MP -c $< -o $@
 
 $(HBUILD)/asmjit/%.o: $(ASMJIT_DIR)/src/%.cpp
 	@mkdir -p $(@D)
@@ -153,8 +152,8 @@ LWIP_OBJS := $(LWIP_FILES:%=$(KBUILD)/lwip/%.o)
 LWIP_INCLUDE := -I kernel_lib/net/lwip -isystem $(LWIP_DIR)/src/include
 LWIP_CFLAGS := --target=x86_64-unknown-none-elf -march=x86-64 -std=c11 -Oz -ffreestanding -nostdlib \
 	-nostdinc -static -mno-red-zone -fno-pic -fno-pie -mcmodel=small -fno-asynchronous-unwind-tables \
-	-fno-omit-frame-pointer -ffunction-sections -fdata-sections -ffp-contract=off -fstack-protector-strong \
-	-mstack-protector-guard=global -isystem kernel_lib/libc/include -isystem $(CLANG_RESOURCE)/include \
+	-fomit-frame-pointer -ffunction-sections -fdata-sections -ffp-contract=off -fno-stack-protector \
+	-isystem kernel_lib/libc/include -isystem $(CLANG_RESOURCE)/include \
 	$(LWIP_INCLUDE) -w
 
 $(LWIP_STAMP): scripts/fetch-lwip
@@ -177,8 +176,7 @@ $(KBUILD)/lwip/%.o: $(LWIP_DIR)/src/%.c kernel_lib/net/lwip/lwipopts.h kernel_li
 # and sampler.cpp only orchestrate or walk the vocabulary once per token: -Oz, 1.6 KB packed
 # less, no measurable cost.) The JIT's generated kernels do the heavy
 # lifting; this keeps the binary near its budget (make size).
-KERNEL_HOT_CPP := tinyllama/ops.cpp microjit/reference.cpp \
-	microjit/dispatch.cpp kernel_lib/codec/crc32c.cpp $(wildcard kernel_lib/libm/*.cpp)
+KERNEL_HOT_CPP := tinyllama/attention.cpp $(wildcard kernel_lib/libm/*.cpp)
 KERNEL_OPT := -Oz
 $(KERNEL_HOT_CPP:%.cpp=$(KBUILD)/obj/%.o): KERNEL_OPT := -O2
 $(KBUILD)/obj/%.o: %.cpp | $(BUILD)/asmjit.mk

@@ -33,8 +33,6 @@
 // The application's entry, defined outside kernel_lib.
 [[noreturn]] void kmain(const kl::boot::BootInfo& info);
 
-extern "C" uintptr_t __stack_chk_guard;
-
 namespace {
 
 void load_symbols(const kl::boot::BootInfo& info)
@@ -63,8 +61,6 @@ extern "C" [[noreturn]] __attribute__((no_stack_protector)) void kernel_start(co
         kl::fail(valid.error());
     load_symbols(*info);
     kl::cpu::refresh();
-    // Keep a zero low byte so string overruns cannot forge the canary.
-    __stack_chk_guard = (kl::x86::rdtsc() * 0x9E3779B97F4A7C15ull) & ~0xFFull;
     auto memory = kl::mem::init_memory(*info);
     if (memory.is_error())
         kl::fail(memory.error());

@@ -11,18 +11,20 @@
 
 namespace tllama {
 
-constexpr float rms_epsilon = 1e-5f;
-constexpr float rope_theta = 10000.0f;
+// llama2.c's constants; GGUF files carry their own (llama.attention.layer_norm_rms_epsilon,
+// llama.rope.freq_base).
+constexpr float llama2c_rms_epsilon = 1e-5f;
+constexpr float llama2c_rope_theta = 10000.0f;
 
-// out[j] = weight[j] * (x[j] / sqrt(mean(x^2) + 1e-5)); out may alias x.
-void rmsnorm(float* out, const float* x, const float* weight, i32 n);
+// out[j] = weight[j] * (x[j] / sqrt(mean(x^2) + epsilon)); out may alias x.
+void rmsnorm(float* out, const float* x, const float* weight, i32 n, float epsilon = llama2c_rms_epsilon);
 
 // In place: x[i] = exp(x[i] - max) / sum (max subtracted first for range).
 void softmax(float* x, i32 n);
 
-// The RoPE frequency of each pair within a head: freq[k] = 1 / 10000^(2k / head_size),
+// The RoPE frequency of each pair within a head: freq[k] = 1 / theta^(2k / head_size),
 // k < head_size / 2. Computed once per model.
-void rope_frequencies(float* freq, i32 head_size);
+void rope_frequencies(float* freq, i32 head_size, float theta = llama2c_rope_theta);
 
 // cos/sin of pos * freq[k] for one position (the same for every head).
 void rope_angles(float* cos_out, float* sin_out, const float* freq, i32 head_size, i32 pos);

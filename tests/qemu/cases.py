@@ -341,7 +341,7 @@ def all_cases():
         Case("selftest-unguarded-fault", ["--mode", "selftest", "--set", "selftest_fault=on"],
              expect_fault_report(3, r"^CPU exception: #UD invalid opcode \(vector 6\)",
                                  r"RIP +0x[0-9a-f]+ <kl::selftest::run", r"^  RAX [0-9a-f]{16}",
-                                 r"^backtrace:", r"^  #0 +0x[0-9a-f]+ <kmain")),
+                                 r"^backtrace \(return addresses on the stack\):", r"^  #[0-9 ]+ +0x[0-9a-f]+ <kmain")),
         # Loader failures end in a clear @error and exit status, never a hang.
         Case("boot-directory-damaged", ["--mode", "selftest"],
              expect_error("boot.directory", 14, r"payload directory checksum mismatch"),

@@ -2,9 +2,10 @@
 // for those somebody did, and a quiet acknowledge for stray PIC interrupts.
 //
 // An unguarded exception prints its name and vector, the error code, RIP with its symbol,
-// CR2 for page faults, every general register and a frame-pointer backtrace, then the
+// CR2 for page faults, every general register and a backtrace from the stack, then the
 // `@error` line and exit status 3 (a halt on hardware). Vector 8 (#DF), NMI and #MC run on
 // their own IST stacks, so a kernel stack overflow is reported too.
+#include <initializer_list>
 #include <stdio.h>
 
 #include "kernel_lib/arch/x86_64/cpu.h"
@@ -56,21 +57,40 @@ void print_address(const char* label, u64 address)
         kl::print("%s%#018llx\n", label, static_cast<unsigned long long>(address));
 }
 
-void print_backtrace(u64 rbp)
+extern "C" char __rodata_start[];  // the end of .text (kernel.ld)
+
+// Whether `address` can be a return address: inside .text, right after a call instruction
+// (E8 rel32, or FF /2 in its 2-, 3-, 6- and 7-byte forms, with or without a REX prefix).
+bool follows_call(u64 address)
 {
-    kl::print("backtrace:\n");
-    for (int depth = 0; depth < 32 && rbp != 0; ++depth) {
-        // Only follow frames that lie inside the kernel image (its stacks are in .bss).
-        if ((rbp & 7) != 0 || !in_kernel_image(rbp) || !in_kernel_image(rbp + 8))
-            break;
-        auto* frame = reinterpret_cast<const u64*>(rbp);
-        u64 return_address = frame[1];
-        if (return_address == 0)
-            break;
+    if (address < reinterpret_cast<u64>(__kernel_start) + 8 || address >= reinterpret_cast<u64>(__rodata_start))
+        return false;
+    const u8* next = reinterpret_cast<const u8*>(address);
+    if (next[-5] == 0xE8)
+        return true;
+    for (int length : { 2, 3, 4, 6, 7, 8 }) {
+        const u8* call = next - length;
+        const u8* opcode = (call[0] & 0xF0) == 0x40 ? call + 1 : call;
+        if (opcode[0] == 0xFF && ((opcode[1] >> 3) & 7) == 2)
+            return true;
+    }
+    return false;
+}
+
+// The kernel is built without frame pointers (the packed image is smaller): the backtrace
+// is the return addresses found on the stack above the faulting RSP, the words that point
+// just after a call in .text. Reliable for the live frames; a stale word can add a line.
+void print_backtrace(u64 rsp)
+{
+    kl::print("backtrace (return addresses on the stack):\n");
+    int depth = 0;
+    for (u64 at = rsp & ~7ull; depth < 16 && at < rsp + 64 * 1024 && in_kernel_image(at + 8); at += 8) {
+        const u64 word = *reinterpret_cast<const u64*>(at);
+        if (!follows_call(word))
+            continue;
         char label[16];
-        snprintf(label, sizeof(label), "  #%-2d ", depth);
-        print_address(label, return_address);
-        rbp = frame[0];
+        snprintf(label, sizeof(label), "  #%-2d ", depth++);
+        print_address(label, word);
     }
 }
 
@@ -113,7 +133,7 @@ void describe_page_fault(u64 error_code, char* out, usize size)
     kl::print("  R15 %016llx  RFLAGS %08llx  CS %04llx  SS %04llx\n", static_cast<unsigned long long>(f.r15),
         static_cast<unsigned long long>(f.rflags), static_cast<unsigned long long>(f.cs),
         static_cast<unsigned long long>(f.ss));
-    print_backtrace(f.rbp);
+    print_backtrace(f.rsp);
 
     char message[160];
     u64 offset = 0;
