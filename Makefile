@@ -152,8 +152,8 @@ LWIP_OBJS := $(LWIP_FILES:%=$(KBUILD)/lwip/%.o)
 LWIP_INCLUDE := -I kernel_lib/net/lwip -isystem $(LWIP_DIR)/src/include
 LWIP_CFLAGS := --target=x86_64-unknown-none-elf -march=x86-64 -std=c11 -Oz -ffreestanding -nostdlib \
 	-nostdinc -static -mno-red-zone -fno-pic -fno-pie -mcmodel=small -fno-asynchronous-unwind-tables \
-	-fno-omit-frame-pointer -ffunction-sections -fdata-sections -ffp-contract=off -fstack-protector-strong \
-	-mstack-protector-guard=global -isystem kernel_lib/libc/include -isystem $(CLANG_RESOURCE)/include \
+	-fomit-frame-pointer -ffunction-sections -fdata-sections -ffp-contract=off -fno-stack-protector \
+	-isystem kernel_lib/libc/include -isystem $(CLANG_RESOURCE)/include \
 	$(LWIP_INCLUDE) -w
 
 $(LWIP_STAMP): scripts/fetch-lwip

@@ -84,7 +84,7 @@ void print_backtrace(u64 rsp)
 {
     kl::print("backtrace (return addresses on the stack):\n");
     int depth = 0;
-    for (u64 at = rsp & ~7ull; depth < 16 && at < rsp + 4096 && in_kernel_image(at + 8); at += 8) {
+    for (u64 at = rsp & ~7ull; depth < 16 && at < rsp + 64 * 1024 && in_kernel_image(at + 8); at += 8) {
         const u64 word = *reinterpret_cast<const u64*>(at);
         if (!follows_call(word))
             continue;
