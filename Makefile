@@ -458,7 +458,7 @@ serve: $(BOOT_PARTS) $(SERVE_PARTS)
 debug: image
 	@scripts/debug-qemu $(RUN_OPTS) $(BUILD)/bareflow.img
 
-size: $(BUILD)/stage1.bin $(BUILD)/stage2.bin $(BUILD)/kernel.elf $(BUILD)/kernel.bin $(BUILD)/kernel.raw \
+size: $(BUILD)/stage1.bin $(BUILD)/stage2.bin $(BUILD)/kernel.elf $(BUILD)/unpack.bin $(BUILD)/kernel.raw \
 	$(BUILD)/esp.img $(BUILD)/kernel-serve.bin
 	@scripts/size-report $(BUILD)
 

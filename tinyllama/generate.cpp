@@ -85,12 +85,14 @@ bool stop_requested(Run& r)
     return true;
 }
 
-// The prompt as tokens, BOS first; refused when longer than the context.
+// The prompt as tokens, BOS first when the tokenizer adds it (and always before an empty
+// prompt: the first pass needs a token); refused when longer than the context.
 ErrorOr<void> encode_prompt(Run& r, TokenBuffer& buffer, const char* prompt)
 {
     const u64 length = strlen(prompt);
     r.tokens = TRY(buffer.allocate(encode_capacity(length)));
-    const u32 count = TRY(encode(r.tokenizer, prompt, length, true, false, r.tokens, encode_capacity(length)));
+    const bool bos = r.tokenizer.add_bos || length == 0;
+    const u32 count = TRY(encode(r.tokenizer, prompt, length, bos, false, r.tokens, encode_capacity(length)));
     const i32 seq_len = r.t.config.seq_len;
     if (count > static_cast<u32>(seq_len))
         return Error::make(ErrorCode::PromptTooLong,

@@ -2,6 +2,8 @@
 //
 //   bareflow-host MODEL [-z TOKENIZER] [-t T] [-p P] [-s SEED] [-n STEPS] [-i PROMPT]
 //                 [--jit on|off] [--jit-isa sse2|avx2|avx512]
+//   bareflow-host MODEL --tokenize TEXT
+//   bareflow-host MODEL --perplexity FILE [--ctx N]
 //
 // stdout carries exactly the text (what ../shared/reference holds); stderr the model
 // summary, memory use and statistics. A failure is one line on stderr and the exit status
@@ -12,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "kernel_lib/mem/alloc.h"
 #include "kernel_lib/time/tsc.h"
 #include "microjit/isa.h"
 #include "tinyllama/bench.h"
@@ -19,6 +22,8 @@
 #include "tinyllama/host/arguments.h"
 #include "tinyllama/host/load_file.h"
 #include "tinyllama/host/model_search.h"
+#include "tinyllama/host/perplexity.h"
+#include "tinyllama/model.h"
 
 namespace {
 
@@ -30,9 +35,11 @@ using namespace tllama;
 constexpr const char* usage_text =
     "usage: bareflow-host MODEL [-z TOKENIZER] [-t T] [-p P] [-s SEED] [-n STEPS] [-i PROMPT]\n"
     "                     [--jit on|off] [--jit-isa sse2|avx2|avx512]\n"
-    "  MODEL       llama2.c checkpoint (fp32 or Q8_0): a path, or a name looked up in ./models\n"
-    "              and $BAREFLOW_MODEL_PATH\n"
-    "  -z FILE     tokenizer (default tokenizer.bin, looked up like MODEL)\n"
+    "       bareflow-host MODEL --tokenize TEXT\n"
+    "       bareflow-host MODEL --perplexity FILE [--ctx N]\n"
+    "  MODEL       a GGUF file (tokenizer inside), or a llama2.c checkpoint (fp32 or Q8_0): a path,\n"
+    "              or a name looked up in ./models and $BAREFLOW_MODEL_PATH\n"
+    "  -z FILE     a llama2.c checkpoint's tokenizer (default tokenizer.bin, looked up like MODEL)\n"
     "  -t T        temperature, 0 = greedy (default 1.0)\n"
     "  -p P        top-p in [0, 1], 0 or 1 = off (default 0.9)\n"
     "  -s SEED     random seed (default 0 = from the clock)\n"
@@ -45,11 +52,17 @@ constexpr const char* usage_text =
     "                  generations of -n tokens from -i (text counted, not printed); @bench/@stats/@profile\n"
     "                  lines on stderr, as the kernel's MODE=bench (scripts/bench-host runs it)\n"
     "  --bench-warmup N  tokens of the warm-up generation (default 48)\n"
-    "  --bench-prefill LIST  prefill blocks to measure in turn, e.g. 0,16 (default: --prefill's)\n";
+    "  --bench-prefill LIST  prefill blocks to measure in turn, e.g. 0,16 (default: --prefill's)\n"
+    "  --tokenize TEXT  print TEXT's token ids as the model is fed them (BOS first when the model adds\n"
+    "                   it), comma-separated on one line, and exit\n"
+    "  --perplexity FILE  the perplexity of FILE's text, computed as llama.cpp's perplexity tool does\n"
+    "                   (chunks of --ctx tokens, the second half of each scored); per-chunk figures,\n"
+    "                   then \"Final estimate: PPL = X +/- Y\"\n"
+    "  --ctx N     the perplexity's chunk length (default: the model's context)\n";
 
 struct Options {
     const char* model = nullptr;
-    const char* tokenizer = "tokenizer.bin";
+    const char* tokenizer = nullptr;  // -z; tokenizer.bin for a llama2.c checkpoint
     float temperature = 1.0f;
     float topp = 0.9f;
     u64 seed = 0;
@@ -63,6 +76,9 @@ struct Options {
     u32 bench_warmup = 48;
     u32 bench_prefill[BenchPlan::max_variants] {};
     u32 bench_prefill_count = 0;
+    const char* tokenize = nullptr;    // --tokenize TEXT
+    const char* perplexity = nullptr;  // --perplexity FILE
+    i32 context = 0;                   // --ctx; 0: the model's
 };
 
 // "0,16" into up to BenchPlan::max_variants prefill blocks.
@@ -128,6 +144,12 @@ ErrorOr<Options> parse_options(int argc, char** argv)
             TRY(parse_prefill_list(o, value));
         } else if (strcmp(arg, "--prefill") == 0) {
             o.prefill = static_cast<i32>(TRY(host::parse_whole_argument("--prefill", value, 1024)));
+        } else if (strcmp(arg, "--tokenize") == 0) {
+            o.tokenize = value;
+        } else if (strcmp(arg, "--perplexity") == 0) {
+            o.perplexity = value;
+        } else if (strcmp(arg, "--ctx") == 0) {
+            o.context = static_cast<i32>(TRY(host::parse_whole_argument("--ctx", value, 1 << 20)));
         } else if (strcmp(arg, "--jit-isa") == 0) {
             if (mjit::parse_isa(value).is_error())
                 return Error::make(ErrorCode::UsageError, "--jit-isa expects sse2, avx2 or avx512, got '%s'", value);
@@ -138,6 +160,12 @@ ErrorOr<Options> parse_options(int argc, char** argv)
     }
     if (!o.model)
         return Error::make(ErrorCode::UsageError, "no model given (see --help)");
+    if (o.tokenize && (o.perplexity || o.bench_runs))
+        return Error::make(ErrorCode::UsageError, "--tokenize runs alone (not with --perplexity or --bench)");
+    if (o.perplexity && o.bench_runs)
+        return Error::make(ErrorCode::UsageError, "--perplexity and --bench are separate runs");
+    if (o.context && !o.perplexity)
+        return Error::make(ErrorCode::UsageError, "--ctx is the perplexity's chunk length: give --perplexity FILE too");
     return o;
 }
 
@@ -150,9 +178,10 @@ void write_stdout(void*, const char* bytes, usize length)
 // The files run() maps, unmapped whichever way it leaves (after the engine, whose weights
 // are views into them).
 struct Files {
-    host::FileBuffer model, tokenizer, profile;
+    host::FileBuffer model, tokenizer, profile, text;
     ~Files()
     {
+        host::free_file(text);
         host::free_file(profile);
         host::free_file(tokenizer);
         host::free_file(model);
@@ -178,7 +207,7 @@ ErrorOr<EngineOptions> engine_options(const Options& o, Files& files, const char
     e.seed = o.seed;
     if (e.seed == 0) {
         e.seed = static_cast<u64>(time(nullptr));
-        if (o.temperature > 0.0f)  // greedy decoding draws nothing
+        if (o.temperature > 0.0f && !o.tokenize && !o.perplexity)  // only sampling draws
             fprintf(stderr, "seed %llu (from the clock; pass -s to repeat this run)\n", static_cast<unsigned long long>(e.seed));
     }
     if (o.profile) {
@@ -206,13 +235,83 @@ ErrorOr<void> bench(Engine& engine, const Options& o)
     return {};
 }
 
+// A GGUF file carries its tokenizer; a llama2.c checkpoint takes -z (tokenizer.bin by default).
+ErrorOr<void> load_tokenizer(const Options& o, Files& files)
+{
+    if (is_gguf(files.model.data, files.model.size)) {
+        if (o.tokenizer)
+            fprintf(stderr, "-z %s ignored: the GGUF file carries its own tokenizer\n", o.tokenizer);
+        return {};
+    }
+    const host::FoundFile path = TRY(host::find_model_file(o.tokenizer ? o.tokenizer : "tokenizer.bin", host::FileKind::Tokenizer));
+    files.tokenizer = TRY(host::load_file(path.path, "tokenizer"));
+    return {};
+}
+
+// --tokenize: the ids on one line, comma-separated.
+ErrorOr<void> print_tokens(const Engine& engine, const char* text)
+{
+    host::TokenList tokens = TRY(host::tokenize_text(engine.tokenizer(), text, strlen(text)));
+    for (u32 i = 0; i < tokens.count; ++i)
+        printf("%s%d", i ? ", " : "", tokens.ids[i]);
+    printf("\n");
+    kl::mem::release(tokens.ids);
+    return {};
+}
+
+struct PerplexityClock {
+    timespec start;
+};
+
+double seconds_since(const timespec& start)
+{
+    timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return static_cast<double>(now.tv_sec - start.tv_sec) + 1e-9 * static_cast<double>(now.tv_nsec - start.tv_nsec);
+}
+
+// llama.cpp's progress: "[1]12.3456,[2]..." on stdout, the time per chunk and ETA once.
+void print_chunk(void* context, u32 chunk, u32 chunks, const host::NllSum& sum)
+{
+    const PerplexityClock& clock = *static_cast<const PerplexityClock*>(context);
+    if (chunk == 0) {
+        const double seconds = seconds_since(clock.start);
+        fprintf(stderr, "perplexity: %.2f seconds per chunk - ETA %.1f minutes\n", seconds,
+            seconds * (chunks - 1) / 60.0);
+    }
+    printf("[%u]%.4f,", chunk + 1, sum.perplexity());
+    fflush(stdout);
+}
+
+ErrorOr<void> print_perplexity(Engine& engine, const Options& o, Files& files)
+{
+    files.text = TRY(host::load_file(o.perplexity, "text"));
+    host::TokenList tokens = TRY(host::tokenize_text(engine.tokenizer(),
+        reinterpret_cast<const char*>(files.text.data), files.text.size));
+    const i32 context = o.context ? o.context : engine.transformer().config.seq_len;
+    fprintf(stderr, "perplexity: %u tokens, %u chunks of %d tokens\n", tokens.count,
+        tokens.count / static_cast<u32>(context > 0 ? context : 1), context);
+    PerplexityClock clock;
+    clock_gettime(CLOCK_MONOTONIC, &clock.start);
+    auto sum = host::perplexity(engine.transformer(), engine.tokenizer(), tokens, context, { print_chunk, &clock });
+    kl::mem::release(tokens.ids);
+    if (sum.is_error())
+        return sum.release_error();
+    printf("\n");
+    const double uncertainty = sum.value().uncertainty();
+    if (uncertainty > 0.0)
+        printf("Final estimate: PPL = %.4f +/- %.5f\n", sum.value().perplexity(), uncertainty);
+    else
+        printf("Final estimate: PPL = %.4f\n", sum.value().perplexity());
+    return {};
+}
+
 ErrorOr<void> run(const Options& o)
 {
     Files files;
     const host::FoundFile model_path = TRY(host::find_model_file(o.model, host::FileKind::Model));
     files.model = TRY(host::load_file(model_path.path, "model"));
-    const host::FoundFile tokenizer_path = TRY(host::find_model_file(o.tokenizer, host::FileKind::Tokenizer));
-    files.tokenizer = TRY(host::load_file(tokenizer_path.path, "tokenizer"));
+    TRY(load_tokenizer(o, files));
     const EngineOptions options = TRY(engine_options(o, files, model_path.path));
     EngineHandle handle;
     handle.engine = TRY(Engine::open(files.model.data, files.model.size, files.tokenizer.data, files.tokenizer.size,
@@ -220,6 +319,10 @@ ErrorOr<void> run(const Options& o)
     Engine& engine = *handle.engine;
     if (o.bench_runs)
         return bench(engine, o);
+    if (o.tokenize)
+        return print_tokens(engine, o.tokenize);
+    if (o.perplexity)
+        return print_perplexity(engine, o, files);
 
     TextSink sink { write_stdout, nullptr };
     const GenerateStats stats = TRY(engine.generate(o.prompt, o.steps, sink));

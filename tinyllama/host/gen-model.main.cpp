@@ -253,6 +253,13 @@ ErrorOr<void> run(const Options& o)
 
 int main(int argc, char** argv)
 {
+    for (int i = 1; i < argc; ++i) {
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            printf(usage, tools::shape_names(), tools::gguf_type_names());
+            printf("\n");
+            return 0;
+        }
+    }
     auto options = parse_options(argc, argv);
     if (options.is_error()) {
         fprintf(stderr, "gen-model: error (%s): %s\n", options.error().code_name(), options.error().message());

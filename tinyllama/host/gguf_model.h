@@ -6,9 +6,11 @@
 // from a per-tensor splitmix64 stream, so a tensor's values depend only on the seed, its
 // name and its shape, not on the format) and quantised with the format's reference
 // quantiser (microjit/quantize_blocks.h: ggml's reference algorithms). Norms stay F32.
-// The type "q4_k_m" is llama.cpp's Q4_K_M mix: Q6_K for attn_v and ffn_down of the layers
-// where use_more_bits(i, n) holds (i < n/8, i >= 7n/8, (i - n/8) % 3 == 2) and for the
-// classifier (output.weight, or token_embd.weight when tied), Q4_K elsewhere.
+// A matrix whose rows the type cannot cut into whole blocks gets llama.cpp's fallback type
+// (said on stderr; see fitting_format). The type "q4_k_m" is llama.cpp's Q4_K_M mix: Q6_K
+// for attn_v and ffn_down of the layers where use_more_bits(i, n) holds (i < n/8,
+// i >= 7n/8, (i - n/8) % 3 == 2) and for the classifier (output.weight, or
+// token_embd.weight when tied), Q4_K elsewhere.
 #pragma once
 
 #include <string>

@@ -1,6 +1,7 @@
 // llama GGUF files with random or converted weights (see gguf_model.h).
 #include "tinyllama/host/gguf_model.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include <thread>
@@ -56,13 +57,37 @@ struct TensorPlan {
     Format format;
 };
 
+bool fits(Format format, u32 cols)
+{
+    const u32 block = mjit::format_info(format).block_values;
+    return block <= 1 || cols % block == 0;
+}
+
+// A format whose blocks cut rows of `cols` values: the wanted one, or llama.cpp's fallback
+// for it (Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0; Q2_K and Q3_K -> Q4_0, where llama.cpp
+// takes IQ4_NL, which BareFlow does not read), or F16 when that does not fit either.
+Format fitting_format(Format wanted, u32 cols)
+{
+    if (fits(wanted, cols))
+        return wanted;
+    Format fallback = Format::F16;
+    switch (wanted) {
+    case Format::Q2_K: case Format::Q3_K: fallback = Format::Q4_0; break;
+    case Format::Q4_K: fallback = Format::Q5_0; break;
+    case Format::Q5_K: fallback = Format::Q5_1; break;
+    case Format::Q6_K: fallback = Format::Q8_0; break;
+    default: break;
+    }
+    return fits(fallback, cols) ? fallback : Format::F16;
+}
+
 std::vector<TensorPlan> tensor_plans(const GgufModelSpec& spec)
 {
     const Config& c = spec.config;
     const u32 dim = c.dim, kv = c.kv_dim(), hidden = c.hidden_dim, vocab = c.vocab_size;
     std::vector<TensorPlan> plans;
     auto add = [&](const std::string& name, const char* role, i32 layer, u32 rows, u32 cols) {
-        plans.push_back({ name, role, layer, rows, cols, rows ? format_for(spec, role, layer) : Format::F32 });
+        plans.push_back({ name, role, layer, rows, cols, rows ? fitting_format(format_for(spec, role, layer), cols) : Format::F32 });
     };
     add("token_embd.weight", "token_embd", -1, vocab, dim);
     add("output_norm.weight", "output_norm", -1, 0, dim);
@@ -261,6 +286,32 @@ ErrorOr<void> add_tokenizer(GgufWriter& writer, const std::vector<u8>& bin, i32 
     return {};
 }
 
+// One stderr line per kind of fallback: "5 matrices (blk.0.ffn_down.weight, ...) have rows
+// of 172 values, not whole q8_0 blocks: written as f16".
+void report_fallbacks(const GgufModelSpec& spec, const std::vector<TensorPlan>& plans)
+{
+    for (usize i = 0; i < plans.size(); ++i) {
+        const TensorPlan& t = plans[i];
+        const Format wanted = format_for(spec, t.role, t.layer);
+        if (!t.rows || t.format == wanted)
+            continue;
+        auto same = [&](const TensorPlan& o) {
+            return o.rows && o.cols == t.cols && o.format == t.format && format_for(spec, o.role, o.layer) == wanted;
+        };
+        bool reported = false;
+        for (usize j = 0; j < i && !reported; ++j)
+            reported = same(plans[j]);
+        if (reported)
+            continue;
+        usize count = 0;
+        for (const TensorPlan& o : plans)
+            count += same(o) ? 1 : 0;
+        fprintf(stderr, "%zu %s (%s%s) %s rows of %u values, not whole %s blocks: written as %s\n", count,
+            count == 1 ? "matrix" : "matrices", t.name.c_str(), count > 1 ? ", ..." : "", count == 1 ? "has" : "have",
+            t.cols, mjit::format_name(wanted), mjit::format_name(t.format));
+    }
+}
+
 ErrorOr<GgufWriter> plan_gguf_model(const GgufModelSpec& spec)
 {
     const Config& c = spec.config;
@@ -283,7 +334,9 @@ ErrorOr<GgufWriter> plan_gguf_model(const GgufModelSpec& spec)
     TRY(add_tokenizer(w, spec.tokenizer_bin, c.vocab_size));
     if (!spec.chat_template.empty())
         w.add_string("tokenizer.chat_template", spec.chat_template);
-    for (const TensorPlan& t : tensor_plans(spec)) {
+    const std::vector<TensorPlan> plans = tensor_plans(spec);
+    report_fallbacks(spec, plans);
+    for (const TensorPlan& t : plans) {
         auto added = t.rows ? w.add_tensor(t.name, { t.cols, t.rows }, t.format) : w.add_tensor(t.name, { t.cols }, t.format);
         if (added.is_error())
             return Error::make(ErrorCode::InvalidArgument, "%s cannot be %s: %s%s", t.name.c_str(), mjit::format_name(t.format),

@@ -48,6 +48,20 @@ std::vector<u8> make_gguf(const tools::GgufModelSpec& spec)
     return bytes;
 }
 
+std::vector<u8> converted_gguf(const char* checkpoint, const char* type)
+{
+    const std::vector<u8> bin = read_file(model_path(checkpoint));
+    auto cp = parse_checkpoint(bin.data(), bin.size());
+    INFO(error_text(cp));
+    REQUIRE_FALSE(cp.is_error());
+    tools::GgufModelSpec spec = small_spec(cp.value().config, type);
+    spec.source = &cp.value();
+    spec.tied_classifier = cp.value().weights.shared_classifier;
+    std::vector<u8> bytes = make_gguf(spec);
+    free_checkpoint(cp.value());
+    return bytes;
+}
+
 ParsedGguf::ParsedGguf(std::vector<u8> data) : bytes(std::move(data))
 {
     auto parsed = gguf::parse(file, bytes.data(), bytes.size());

@@ -21,6 +21,10 @@ Config k_config();
 tools::GgufModelSpec small_spec(const Config& config, const char* type);
 std::vector<u8> make_gguf(const tools::GgufModelSpec& spec);
 
+// A llama2.c checkpoint from the shared models ("stories260K.bin") as a GGUF of `type`
+// with tok512.bin's vocabulary, the way gen-model --from writes it.
+std::vector<u8> converted_gguf(const char* checkpoint, const char* type);
+
 // A file in memory, parsed (REQUIREs success) and freed with the object.
 struct ParsedGguf {
     std::vector<u8> bytes;

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "tests/host/test_support.h"
+#include "tinyllama/gguf/tokenizer_gguf.h"
 #include "tinyllama/host/model_search.h"
 
 namespace tllama::test {
@@ -89,6 +90,13 @@ LoadedModel::LoadedModel(const void* model_data, u64 model_size, const char* tok
 
 void LoadedModel::load_tokenizer(const char* tokenizer_name)
 {
+    if (!tokenizer_name) {
+        REQUIRE(transformer.model.gguf);
+        auto built = gguf::build_tokenizer_gguf(tokenizer, *transformer.model.gguf, transformer.config.vocab_size);
+        INFO(error_text(built));
+        REQUIRE_FALSE(built.is_error());
+        return;
+    }
     auto file = host::load_file(model_path(tokenizer_name).c_str(), "tokenizer");
     REQUIRE_FALSE(file.is_error());
     tokenizer_file = file.value();

@@ -35,7 +35,8 @@ std::string error_text(const kl::ErrorOr<T>& result)
     return std::string(result.error().code_name()) + ": " + result.error().message();
 }
 
-// A model and its tokenizer, loaded and built (REQUIREs success).
+// A model and its tokenizer, loaded and built (REQUIREs success); a null tokenizer name
+// takes a GGUF model's own tokenizer.
 struct LoadedModel {
     host::FileBuffer model_file;
     host::FileBuffer tokenizer_file;

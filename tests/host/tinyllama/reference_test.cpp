@@ -1,12 +1,15 @@
 // The engine against llama2.c's own output: every story in ../shared/reference is
-// reproduced byte for byte through generate() (the host tool's code path), and every
-// encoding in encodings-*.jsonl gives exactly its ids.
+// reproduced byte for byte through generate() (the host tool's code path), from the .bin
+// and from the same weights and vocabulary converted to an F32 GGUF, and every encoding
+// in encodings-*.jsonl gives exactly its ids.
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <dirent.h>
 #include <set>
+#include <string.h>
 #include <string>
 
+#include "tests/host/tinyllama/gguf_fixtures.h"
 #include "tests/host/tinyllama/model_fixtures.h"
 #include "tests/host/tinyllama/reference_encodings.h"
 
@@ -97,6 +100,22 @@ TEST_CASE("generate() reproduces the reference stories byte for byte", "[tinylla
             CHECK(result.text == expected);
             CHECK(result.stats.prompt_tokens >= 1);
             CHECK(result.stats.forward_passes <= static_cast<u32>(r.steps));
+        }
+    }
+}
+
+TEST_CASE("stories260K as an F32 GGUF (tokenizer inside) tells the fp32 reference stories byte for byte",
+    "[tinyllama][model][gguf]")
+{
+    const std::vector<u8> file = converted_gguf("stories260K.bin", "f32");
+    for (const ReferenceRun& r : reference_runs) {
+        if (strcmp(r.model, "stories260K.bin") != 0)
+            continue;
+        DYNAMIC_SECTION(r.file)
+        {
+            LoadedModel m(file.data(), file.size(), nullptr);
+            const GenerateResult result = run_generate(m, r.prompt, r.steps, r.temperature, r.topp, r.seed);
+            CHECK(result.text == read_text(reference_dir() + "/" + r.file));
         }
     }
 }
