@@ -245,8 +245,9 @@ def inspect_mbr(image):
     return problems + check_esp(image, esp_start, esp_count)
 
 
-def generated_model(shape, q8, name):
-    """A prepare() hook writing a random-weight checkpoint with scripts/gen-model."""
+def generated_model(shape, q8, name, gguf=None):
+    """A prepare() hook writing a random-weight checkpoint with scripts/gen-model (a GGUF of
+    type `gguf` when given)."""
     def prepare(root, out):
         import subprocess
         path = os.path.join(out, name)
@@ -254,7 +255,8 @@ def generated_model(shape, q8, name):
             return None
         # Written under a temporary name and renamed: cases preparing in parallel may share it.
         partial = f"{path}.{os.getpid()}.{threading.get_ident()}.partial"
-        args = [os.path.join(root, "scripts", "gen-model"), "--shape", shape] + (["--q8"] if q8 else []) + [partial]
+        kind = ["--gguf", "--type", gguf] if gguf else (["--q8"] if q8 else [])
+        args = [os.path.join(root, "scripts", "gen-model"), "--shape", shape] + kind + [partial]
         result = subprocess.run(args, capture_output=True, text=True)
         if result.returncode != 0:
             return result.stderr.strip()
@@ -268,17 +270,19 @@ LONG_PROMPT = ("Once upon a time, there was a little girl named Lily. She loved 
                "with her friends.")
 
 
-def same_text_as_host(name, shape, q8, steps, temp, seed, accels=("tcg",), qemu_args=(), settings=()):
+def same_text_as_host(name, shape, q8, steps, temp, seed, accels=("tcg",), qemu_args=(), settings=(), gguf=None):
     """The kernel (JIT, prefill blocks, every core it has) must print exactly the text the
     host tool prints for the same random-weight model with the reference kernels on one
-    thread: the summation order of every kernel, split or not, is fixed."""
-    model = shape + ("-q8" if q8 else "") + ".bin"
+    thread: the summation order of every kernel, split or not, is fixed. With `gguf`, the
+    model is a GGUF of that type, which carries its tokenizer."""
+    model = f"{shape}-{gguf}.gguf" if gguf else shape + ("-q8" if q8 else "") + ".bin"
     expected = name + ".expected"
-    options = ["-z", "tokenizer.bin", "-t", temp, "-s", str(seed), "-n", str(steps), "-i", LONG_PROMPT]
+    tokenizer = [] if gguf else ["-z", "tokenizer.bin"]
+    options = tokenizer + ["-t", temp, "-s", str(seed), "-n", str(steps), "-i", LONG_PROMPT]
 
     def prepare(root, out):
         import subprocess
-        problem = generated_model(shape, q8, model)(root, out)
+        problem = generated_model(shape, q8, model, gguf)(root, out)
         if problem:
             return problem
         host = [os.path.join(root, "build", "host", "bareflow-host"), os.path.join(out, model), "--jit", "off"]
@@ -309,7 +313,7 @@ def same_text_as_host(name, shape, q8, steps, temp, seed, accels=("tcg",), qemu_
             problems.append(f"@stats says {stats[-1].get('cores')} cores, expected {want}")
         return problems
 
-    args = ["--mode", "generate", "--model", "build/tests/qemu/" + model, "--tokenizer", "tokenizer.bin",
+    args = ["--mode", "generate", "--model", "build/tests/qemu/" + model] + (["--tokenizer", "tokenizer.bin"] if not gguf else []) + [
             "--prompt", LONG_PROMPT, "--steps", str(steps), "--temp", temp, "--seed", str(seed)]
     for setting in settings:
         args += ["--set", setting]
@@ -330,6 +334,7 @@ def expect_generation(min_tokens, *patterns):
 
 def all_cases():
     from robustness_cases import robustness_cases  # imported here: it imports this module
+    from gguf_cases import gguf_cases
     from smp_cases import smp_cases  # likewise
     from uefi_cases import uefi_cases  # likewise
     return [
@@ -390,4 +395,4 @@ def all_cases():
               "0", "0.9", 1, accels=("tcg", "kvm")),
         story("story-260Kq8-t0.8-p0.9-s42", "stories260K-q8.bin", "260Kq8-t0.8-p0.9-s42-once.txt",
               "Once upon a time", 256, "0.8", "0.9", 42),
-    ] + robustness_cases() + smp_cases() + uefi_cases()
+    ] + robustness_cases() + gguf_cases() + smp_cases() + uefi_cases()

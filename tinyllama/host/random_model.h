@@ -20,7 +20,7 @@ struct ModelShape {
     Config config;
 };
 
-// stories260K, stories15M, stories42M, stories110M, tinyllama-1.1b; null if unknown.
+// stories260K, stories15M, stories42M, stories110M, tinyllama-1.1b, tinyllama-mini; null if unknown.
 const ModelShape* find_shape(const char* name);
 // "stories260K|stories15M|..." for usage messages.
 const char* shape_names();

@@ -14,13 +14,16 @@ using kl::ErrorOr;
 
 namespace {
 
-// The shapes table of formats.md.
+// The shapes table of formats.md, and tinyllama-mini: TinyLlama's proportions in miniature
+// (grouped-query attention, rows of whole 256-value K blocks) with tok512.bin's vocabulary,
+// small enough for every GGUF type in the QEMU tests.
 constexpr ModelShape known_shapes[] = {
     { "stories260K", { 64, 172, 5, 8, 4, 512, 512 } },
     { "stories15M", { 288, 768, 6, 6, 6, 32000, 256 } },
     { "stories42M", { 512, 1376, 8, 8, 8, 32000, 1024 } },
     { "stories110M", { 768, 2048, 12, 12, 12, 32000, 1024 } },
     { "tinyllama-1.1b", { 2048, 5632, 22, 32, 4, 32000, 2048 } },
+    { "tinyllama-mini", { 256, 768, 2, 8, 2, 512, 256 } },
 };
 
 constexpr usize chunk_bytes = 4 * kl::MiB;
@@ -183,7 +186,7 @@ const ModelShape* find_shape(const char* name)
 
 const char* shape_names()
 {
-    return "stories260K|stories15M|stories42M|stories110M|tinyllama-1.1b";
+    return "stories260K|stories15M|stories42M|stories110M|tinyllama-1.1b|tinyllama-mini";
 }
 
 u32 q8_group_size(const Config& c)
