@@ -28,7 +28,7 @@ Family family(const KernelConfig& c)
     case OpKind::Quantize: return is_q8g(c.op) ? Family::Quantize : Family::None;
     case OpKind::Matvec:
     case OpKind::Matmul:
-        if (c.op.format == Format::F32)
+        if (c.op.format == Format::F32 || is_halves(c.op.format))
             return Family::F32;
         return is_q8g(c.op) ? Family::Q8 : Family::None;
     }
