@@ -1,0 +1,219 @@
+// Block formats' generator, the K formats' integer stage (see gen_blocks.h): one row's
+// 256-value block against each token's Q8_K block, into V (and M).
+//
+// A "unit" is 32 consecutive values of the block. Unit u's low bits come from 32 bytes at
+// lo_off (nibble lo_shift / 4 of each byte), its high bits (Q5_K: one, Q6_K: two) from the
+// 32 bytes at hi_off, bit hi_bit of each byte up; so the three formats are three rows of
+// numbers (unit_layout). An AVX2 vector holds one unit, an AVX-512 vector two (units 2m and
+// 2m + 1 in its halves: the same bytes twice, each half shifted its own way, or 64
+// consecutive bytes). The values come out unsigned (Q6_K's are q + 32) next to the Q8_K
+// values they multiply, which are the activations' bytes as they lie.
+#include "microjit/gen_blocks.h"
+
+#include "microjit/blocks.h"
+
+namespace mjit {
+
+namespace {
+
+struct Unit {
+    u32 lo_off, lo_shift;  // the low bits' 32 bytes and shift (0 or 4)
+    u32 hi_off, hi_bit;    // the high bits' bytes and the position of the unit's first one; hi_off 0: none
+    u32 hi_mask;           // where they go in the value (0x10, 0x30)
+};
+
+Unit unit_layout(Format f, u32 u)
+{
+    constexpr u32 q4_qs = offsetof(BlockQ4_K, qs), q5_qs = offsetof(BlockQ5_K, qs), q5_qh = offsetof(BlockQ5_K, qh),
+                  q6_qh = offsetof(BlockQ6_K, qh);
+    switch (f) {
+    case Format::Q4_K: return { q4_qs + 32 * (u / 2), 4 * (u % 2), 0, 0, 0 };
+    case Format::Q5_K: return { q5_qs + 32 * (u / 2), 4 * (u % 2), q5_qh, u, 0x10 };
+    default: {
+        // Q6_K: value 128h + 32k + l, low bits nibble k / 2 of ql[64h + 32(k % 2) + l],
+        // high bits 2k, 2k + 1 of qh[32h + l].
+        const u32 h = u / 4, k = u % 4;
+        return { 64 * h + 32 * (k % 2), 4 * (k / 2), q6_qh + 32 * h, 2 * k, 0x30 };
+    }
+    }
+}
+
+// Values per scale: Q4_K and Q5_K have 8 sub-blocks of 32, Q6_K 16 of 16.
+u32 sub_block_values(Format f) { return f == Format::Q6_K ? 16 : 32; }
+
+// The AVX2 order of the units: Q6_K's units 0 and 2 (1 and 3) share their low bytes.
+u32 unit_order(Format f, u32 i) { return f == Format::Q6_K ? (i & 4) | (i & 1) << 1 | (i & 2) >> 1 : i; }
+
+// vpshufb control: each dword's low word twice (byte indices within the 128-bit lane).
+constexpr u32 dup_words[16] = { 0x01000100u, 0x05040504u, 0x09080908u, 0x0D0C0D0Cu, 0x01000100u, 0x05040504u, 0x09080908u,
+    0x0D0C0D0Cu, 0x01000100u, 0x05040504u, 0x09080908u, 0x0D0C0D0Cu, 0x01000100u, 0x05040504u, 0x09080908u, 0x0D0C0D0Cu };
+
+}
+
+// Row `row` (quad row row % 4) of the block at `disp` for every token: rows 0 and 2 of a
+// quad sum into `held`, rows 1 and 3 into V (tree_step pairs them up).
+void BlockMatmulGenerator::k_row(u32 row, u32 toks, bool indexed, i64 disp, i64 xdisp)
+{
+    k_decode_scales(row, indexed, disp);
+    m_raw_off = m_high_off = ~0u;
+    const u32 units = m_width / 32;  // units per vector
+    const u32 vectors = 8 / units;
+    for (u32 i = 0; i < vectors; ++i) {
+        const u32 first = units == 2 ? 2 * i : unit_order(m_format, i);
+        // AVX2 Q6_K: units 4..7 take scales 8..15.
+        if (units == 1 && m_format == Format::Q6_K && i == 4) {
+            as().vpmovsxbd(y(m_scales), w_mem(row, indexed, disp + offsetof(BlockQ6_K, scales) + 8));
+            as().vpshufb(y(m_scales), y(m_scales), constant(dup_words, 32));
+        }
+        const x86::Vec values = wide(m_values), sc = wide(m_scale_vec), p = wide(m_product);
+        k_unit_values(values, row, indexed, disp, first);
+        k_scale_vector(sc, first);
+        for (u32 t = 0; t < toks; ++t) {
+            const x86::Vec v = wide(row % 2 ? m_tok[t].v : m_tok[t].held);
+            as().vpmaddubsw(p, values, xq_mem(t, indexed, xdisp + offsetof(BlockQ8_K, qs) + 32 * first));
+            if (m_vnni) {
+                if (i == 0)
+                    as().vpxord(v, v, v);
+                as().vpdpwssd(v, p, sc);
+            } else if (i == 0) {
+                as().vpmaddwd(v, p, sc);
+            } else {
+                as().vpmaddwd(p, p, sc);
+                as().vpaddd(v, v, p);
+            }
+        }
+    }
+    // mins * bsums (Q4_K, Q5_K: M) or -32 * scale * bsums added to V (Q6_K), 16 pairs of
+    // words each.
+    for (u32 t = 0; t < toks; ++t) {
+        const x86::Mem bsums = xq_mem(t, indexed, xdisp + offsetof(BlockQ8_K, bsums));
+        if (m_mins) {
+            as().vpmaddwd(y(m_tok[t].m), y(m_second), bsums);
+        } else {
+            const x86::Vec v = wide(row % 2 ? m_tok[t].v : m_tok[t].held);
+            as().vpmaddwd(y(m_product), y(m_second), bsums);
+            as().vpaddd(v, v, wide(m_product));
+        }
+    }
+}
+
+// m_scales = the sub-block scales as dwords holding the i16 scale twice (what vpmaddwd
+// multiplies pairs of words by), for vpermd to spread; m_second = Q4_K/Q5_K's mins the
+// same way (ymm), or Q6_K's scales times -32 as words.
+void BlockMatmulGenerator::k_decode_scales(u32 row, bool indexed, i64 disp)
+{
+    const x86::Vec sc = wide(m_scales), second = y(m_second);
+    const x86::Mem dup = constant(dup_words, m_width);
+    if (m_format == Format::Q6_K) {
+        const x86::Mem scales = w_mem(row, indexed, disp + offsetof(BlockQ6_K, scales));
+        as().vpmovsxbd(sc, scales);
+        as().vpshufb(sc, sc, dup);
+        as().vpmovsxbw(second, scales);
+        static constexpr u16 minus32[16] = { 0xFFE0, 0xFFE0, 0xFFE0, 0xFFE0, 0xFFE0, 0xFFE0, 0xFFE0, 0xFFE0, 0xFFE0, 0xFFE0, 0xFFE0,
+            0xFFE0, 0xFFE0, 0xFFE0, 0xFFE0, 0xFFE0 };
+        as().vpmullw(second, second, constant(minus32, 32));
+        return;
+    }
+    // Q4_K, Q5_K: the 12 bytes at 4 as dwords u0, u1, u2: scales 0..3 = u0 & 0x3f..,
+    // mins 0..3 = u1 & 0x3f..; scales 4..7 = (u2 & 0x0f..) | ((u0 >> 2) & 0x30..), mins
+    // 4..7 = ((u2 >> 4) & 0x0f..) | ((u1 >> 2) & 0x30..) (k4_scale_min in blocks.h).
+    const x86::Xmm x = m_scales.xmm(), a = m_raw.xmm(), b = m_high.xmm();
+    static constexpr u32 shifts[4] = { 0, 4, 0, 4 };
+    load_constant(x, w_mem(row, indexed, disp + offsetof(BlockQ4_K, scales)));
+    as().vpshufd(a, x, 0xAA);
+    as().vpsrlvd(a, a, constant(shifts, 16));
+    v_and(a, a, m_nibbles.xmm());
+    as().vpsrld(b, x, 2);
+    v_and(b, b, constant_dwords(0x30303030u, 4));
+    v_or(a, a, b);
+    v_and(x, x, constant_dwords(0x3F3F3F3Fu, 4));
+    as().vpunpckldq(x, x, a);  // bytes: scales 0..7, mins 0..7
+    if (is_avx512()) {
+        as().vpmovzxbd(sc, x);
+        as().vpshufb(sc, sc, dup);
+        as().vextracti64x4(second, sc, 1);
+    } else {
+        as().vpshufd(b, x, 0xEE);
+        as().vpmovzxbd(second, b);
+        as().vpshufb(second, second, dup);
+        as().vpmovzxbd(sc, x);
+        as().vpshufb(sc, sc, dup);
+    }
+}
+
+// dst = the unsigned values of units first.. (one per 32-byte half), from the row's bytes.
+void BlockMatmulGenerator::k_unit_values(const x86::Vec& dst, u32 row, bool indexed, i64 disp, u32 first)
+{
+    const Unit a = unit_layout(m_format, first);
+    if (!is_avx512()) {
+        // One unit: its 32 low-bit bytes (shared by the unit that takes the other nibble).
+        if (m_raw_off != a.lo_off) {
+            as().vmovdqu(y(m_raw), w_mem(row, indexed, disp + a.lo_off));
+            m_raw_off = a.lo_off;
+        }
+        if (a.lo_shift) {
+            as().vpsrlw(dst, y(m_raw), a.lo_shift);
+            as().vpand(dst, dst, m_nibbles);
+        } else {
+            as().vpand(dst, y(m_raw), m_nibbles);
+        }
+        if (!a.hi_off)
+            return;
+        if (m_high_off != a.hi_off) {
+            as().vmovdqu(y(m_high), w_mem(row, indexed, disp + a.hi_off));
+            m_high_off = a.hi_off;
+        }
+        // The unit's high bits to bit 4 (and 5), masked, into the value.
+        const x86::Vec t = y(m_product);
+        const int shift = 4 - static_cast<int>(a.hi_bit);
+        if (shift > 0)
+            as().vpsllw(t, y(m_high), shift);
+        else if (shift < 0)
+            as().vpsrlw(t, y(m_high), -shift);
+        as().vpand(t, shift ? t : y(m_high), constant_dwords(a.hi_mask * 0x01010101u, 8));
+        as().vpor(dst, dst, t);
+        return;
+    }
+    // Two units: the same 32 bytes in both halves with a shift each, or 64 bytes.
+    const Unit b = unit_layout(m_format, first + 1);
+    const x86::Mem lo = w_mem(row, indexed, disp + a.lo_off);
+    if (b.lo_off == a.lo_off) {
+        as().vbroadcasti64x4(dst, lo);
+        u16 counts[32];
+        for (u32 i = 0; i < 32; ++i)
+            counts[i] = static_cast<u16>(i < 16 ? a.lo_shift : b.lo_shift);
+        as().vpsrlvw(dst, dst, constant(counts, 64));
+    } else {
+        as().vmovdqu8(dst, lo);
+        if (a.lo_shift)
+            as().vpsrlw(dst, dst, a.lo_shift);
+    }
+    as().vpandd(dst, dst, m_nibbles);
+    if (!a.hi_off)
+        return;
+    if (m_high_off != a.hi_off) {
+        as().vbroadcasti64x4(wide(m_high), w_mem(row, indexed, disp + a.hi_off));
+        m_high_off = a.hi_off;
+    }
+    // Rotating each dword left moves every byte's bits by the same amount within the
+    // byte where it matters (the masked bits): the high bits land at bit 4 in each half.
+    u32 counts[16];
+    for (u32 i = 0; i < 16; ++i)
+        counts[i] = (36 - (i < 8 ? a.hi_bit : b.hi_bit)) % 32;
+    as().vprolvd(wide(m_product), wide(m_high), constant(counts, 64));
+    // dst |= rotated & mask (truth table A | (B & C)).
+    as().vpternlogd(dst, wide(m_product), constant_dwords(a.hi_mask * 0x01010101u, 1)._1to16(), 0xF8);
+}
+
+// dst = the scale of every dword's values, from m_scales (vpermd by a constant index).
+void BlockMatmulGenerator::k_scale_vector(const x86::Vec& dst, u32 first)
+{
+    const u32 lanes = m_width / 4, sub = sub_block_values(m_format);
+    u32 index[16];
+    for (u32 i = 0; i < lanes; ++i)
+        index[i] = (32 * first + 4 * i) / sub % lanes;
+    load_constant(dst, constant(index, m_width));
+    as().vpermd(dst, dst, wide(m_scales));
+}
+
+}
