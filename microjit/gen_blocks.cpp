@@ -32,7 +32,7 @@ Plan plan_for(const KernelConfig& c)
     // temporaries, per token V, held, pairs (and M); the legacy formats' constants and four
     // row temporaries, per token V, held, pairs and four activation vectors.
     const u32 fixed = p.k ? 9 : 5 + (f == Format::Q4_0 ? 1 : 0);
-    const u32 per_token = p.k ? 3 + (p.mins ? 1 : 0) : 7;
+    const u32 per_token = p.k ? 3 + (p.mins ? 1 : 0) + (p.vnni ? 3 : 0) : 7;
     p.vecs = fixed + p.toks * (per_token + p.quads);
     return p;
 }
@@ -137,6 +137,11 @@ void BlockMatmulGenerator::assign_registers()
         tk.pairs = new_vec();
         if (m_mins)
             tk.m = new_vec();
+        if (m_k && m_vnni) {
+            tk.sum_a = new_vec();
+            tk.sum_b = new_vec();
+            tk.x_sums = new_vec();
+        }
         if (!m_k) {
             tk.x_low = new_vec();
             tk.x_high = new_vec();
@@ -150,8 +155,15 @@ void BlockMatmulGenerator::assign_registers()
 
 void BlockMatmulGenerator::load_constants()
 {
-    if (m_nibbles.isValid())
+    // Q4_K with VNNI: the upper half keeps the high nibbles in place (gen_blocks_k.cpp).
+    if (m_format == Format::Q4_K && m_vnni) {
+        u32 halves[16];
+        for (u32 i = 0; i < 16; ++i)
+            halves[i] = i < 8 ? 0x0F0F0F0Fu : 0xF0F0F0F0u;
+        load_constant(m_nibbles, constant(halves, 64));
+    } else if (m_nibbles.isValid()) {
         as().vpbroadcastd(m_nibbles, constant_dwords(0x0F0F0F0Fu, 1));
+    }
     if (m_ones.isValid())
         as().vpbroadcastd(m_ones, constant_dwords(0x01010101u, 1));
 }
@@ -194,12 +206,8 @@ void BlockMatmulGenerator::v_or(const x86::Vec& dst, const x86::Vec& a, const as
 
 void BlockMatmulGenerator::hadd(const x86::Vec& dst, const x86::Vec& a, const x86::Vec& b)
 {
-    if (!is_avx512()) {
-        as().vphaddd(dst, a, b);
-        return;
-    }
-    // No EVEX vphaddd: even and odd dwords apart, then added. m_product is free whenever
-    // a reduction runs.
+    // Even and odd dwords apart, then added (EVEX has no vphaddd, and the VEX one is three
+    // times slower on some cores). m_product is free whenever a reduction runs.
     const x86::Vec h = at(m_product, dst.size());
     as().vshufps(h, a, b, 0x88);
     as().vshufps(dst, a, b, 0xDD);
@@ -247,6 +255,8 @@ void BlockMatmulGenerator::step(u32 rows, u32 toks, bool indexed, i64 disp, i64 
 {
     if (!m_k)
         legacy_x_side(toks, indexed, xdisp, blocks);
+    else if (m_vnni)
+        k_x_side(toks, indexed, xdisp);
     for (u32 q = 0; q * 4 < rows; ++q) {
         const u32 count = rows - 4 * q < 4 ? rows - 4 * q : 4;
         for (u32 r = 0; r < count; ++r) {
@@ -323,6 +333,7 @@ void BlockMatmulGenerator::fold_quad(u32 t)
         hadd(pairs, pairs, held);
         if (!m_k)
             return;
+        // Only Q6_K has no mins, and its sums are true ones.
         const x86::Vec tmp = at(m_product, 32);
         if (is_avx512()) {
             as().vextracti64x4(tmp, pairs, 1);
@@ -349,6 +360,9 @@ void BlockMatmulGenerator::fold_quad(u32 t)
         as().vperm2i128(a, a, b, 0x31);
         as().vpaddd(pairs, pairs, a);
     }
+    // Q4_K with VNNI summed 16 times every value (its high nibbles stay in place).
+    if (m_format == Format::Q4_K && m_vnni)
+        as().vpsrad(y(pairs), y(pairs), 4);
 }
 
 // ---- the float steps -----------------------------------------------------------------------

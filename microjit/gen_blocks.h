@@ -9,12 +9,19 @@
 // of a block; the integer dot products, the reduction and the accumulation are common.
 //
 // Integer stage, per row in flight and token in flight, into one i32 vector V:
-//   K formats (one 256-value block per step): the unpacked values q (0..63, Q6_K as q + 32)
-//     times the Q8_K values with vpmaddubsw (u8 x s8 -> i16 pairs, no saturation at these
-//     ranges), then vpmaddwd (VNNI: vpdpwssd) by the sub-block scales, each i16 scale
-//     duplicated into a dword and spread over the vector with vpermd, into V. Q6_K adds
-//     -32 * sum_j scale_j * bsums_j in the same way; Q4_K, Q5_K keep mins * bsums in a
-//     second vector M (imin).
+//   K formats (one 256-value block per step), the unpacked values q (0..63, Q6_K as q + 32)
+//     times the Q8_K values:
+//     AVX-512 VNNI: vpdpbusd (u8 x s8, summed in i32) of each 64-value W-vector into its
+//       own accumulator, a pair-add tree of the four to one dword per (half) sub-block,
+//       then one vpmulld by the scales laid out the same way. Q4_K keeps each high nibble
+//       in place (16 q: one and, no shift) and scales the other half by 16; its sums, and
+//       imin with them, are 16 times the true ones until the reduction's end (an exact
+//       shift). Q6_K subtracts 32 * bsums per sub-block before the scales.
+//     Otherwise: vpmaddubsw (u8 x s8 -> i16 pairs, no saturation at these ranges), then
+//       vpmaddwd by the sub-block scales, each i16 scale duplicated into a dword and spread
+//       over the vector with vpermd, into V; Q6_K adds -32 * sum_j scale_j * bsums_j the
+//       same way.
+//     Q4_K, Q5_K keep mins * bsums in a second vector M (imin).
 //   Q4_0, Q8_0 (32-value blocks, S per step: 4 on AVX-512, 2 on AVX2): each 128-bit lane of
 //     V is one block. A step's weights and activations are gathered as "values 0..15 of
 //     each block" and "values 16..31" (lane L = block L); Q4_0's nibbles are unsigned
@@ -63,6 +70,10 @@ private:
 
     // One row's integer stage (gen_blocks_k.cpp, gen_blocks_legacy.cpp).
     void k_row(u32 row, u32 toks, bool indexed, i64 disp, i64 xdisp);
+    void k_row_vnni(u32 row, u32 toks, bool indexed, i64 disp, i64 xdisp);
+    void k_x_side(u32 toks, bool indexed, i64 xdisp);
+    void k_decode_vnni(u32 row, bool indexed, i64 disp);
+    void k4_scales_mins(u32 row, bool indexed, i64 disp);
     void k_decode_scales(u32 row, bool indexed, i64 disp);
     void k_unit_values(const x86::Vec& dst, u32 row, bool indexed, i64 disp, u32 first_unit);
     void k_scale_vector(const x86::Vec& dst, u32 first_unit);
@@ -114,6 +125,7 @@ private:
     // activation lanes (low / high values, the correction, the fp32 scales).
     struct Token {
         x86::Vec v, m, held, pairs;
+        x86::Vec sum_a, sum_b, x_sums;  // K with VNNI: two W-vectors' dot products, the bsums as needed
         x86::Vec x_low, x_high, correction, x_scale;
         x86::Vec acc[max_quads];
     };

@@ -48,12 +48,116 @@ u32 unit_order(Format f, u32 i) { return f == Format::Q6_K ? (i & 4) | (i & 1) <
 constexpr u32 dup_words[16] = { 0x01000100u, 0x05040504u, 0x09080908u, 0x0D0C0D0Cu, 0x01000100u, 0x05040504u, 0x09080908u,
     0x0D0C0D0Cu, 0x01000100u, 0x05040504u, 0x09080908u, 0x0D0C0D0Cu, 0x01000100u, 0x05040504u, 0x09080908u, 0x0D0C0D0Cu };
 
+// The lane order of the VNNI path's sub-block sums: after the tree of W-vectors 0..3,
+// dword 4L + m holds lane L of W-vector m's products. Q4_K, Q5_K (sub-blocks of 32, two
+// units per W-vector): lanes 0, 1 are unit 2m = sub-block 2m, lanes 2, 3 sub-block 2m + 1.
+// Q6_K (sub-blocks of 16): lane L of W-vector m is sub-block 4m + L.
+u32 lane_sub_block(Format f, u32 dword)
+{
+    const u32 lane = dword / 4, m = dword % 4;
+    return f == Format::Q6_K ? 4 * m + lane : 2 * m + lane / 2;
+}
+
+}
+
+// AVX-512 VNNI: each token's Q8_K block's side, once per block: Q4_K, Q5_K: the sums of
+// the bsums pairs (one per sub-block of 32) in the upper half (the mins' half of the
+// decoded scales), times 16 for Q4_K; Q6_K: 32 * bsums in the lane order of the sums.
+void BlockMatmulGenerator::k_x_side(u32 toks, bool indexed, i64 xdisp)
+{
+    for (u32 t = 0; t < toks; ++t) {
+        const x86::Vec s = m_tok[t].x_sums;
+        const x86::Mem bsums = xq_mem(t, indexed, xdisp + offsetof(BlockQ8_K, bsums));
+        if (m_format == Format::Q6_K) {
+            u32 index[16];
+            for (u32 i = 0; i < 16; ++i)
+                index[i] = lane_sub_block(m_format, i);
+            as().vpmovsxwd(s, bsums);
+            load_constant(m_product, constant(index, 64));
+            as().vpermd(s, m_product, s);
+            as().vpslld(s, s, 5);
+            continue;
+        }
+        const x86::Vec pairs = m_product.ymm();
+        load_constant(pairs, bsums);
+        as().vpmaddwd(pairs, pairs, constant_dwords(0x00010001u, 8));
+        if (m_format == Format::Q4_K)
+            as().vpslld(pairs, pairs, 4);
+        as().vpxord(s, s, s);
+        as().vinserti64x4(s, s, pairs, 1);
+    }
+}
+
+// AVX-512 VNNI: per W-vector (two units) one vpdpbusd per token into sum_a / sum_b,
+// paired up as they come (the tree leaves dword 4L + m = lane L of W-vector m), then
+// Q6_K's 32 * bsums subtracted and the scales multiplied in, into the row's target; M =
+// mins * bsums sums.
+void BlockMatmulGenerator::k_row_vnni(u32 row, u32 toks, bool indexed, i64 disp, i64 xdisp)
+{
+    k_decode_vnni(row, indexed, disp);
+    m_high_off = ~0u;
+    const x86::Vec values = wide(m_values);
+    for (u32 m = 0; m < 4; ++m) {
+        k_unit_values(values, row, indexed, disp, 2 * m);
+        for (u32 t = 0; t < toks; ++t) {
+            const Token& tk = m_tok[t];
+            const x86::Vec target = row % 2 ? tk.v : tk.held;
+            const x86::Vec dst = m == 0 ? target : m == 3 ? tk.sum_b : tk.sum_a;
+            as().vpxord(dst, dst, dst);
+            as().vpdpbusd(dst, values, xq_mem(t, indexed, xdisp + offsetof(BlockQ8_K, qs) + 64 * m));
+            if (m == 1)
+                hadd(target, target, tk.sum_a);
+            if (m == 3) {
+                hadd(tk.sum_a, tk.sum_a, tk.sum_b);
+                hadd(target, target, tk.sum_a);
+            }
+        }
+    }
+    for (u32 t = 0; t < toks; ++t) {
+        const Token& tk = m_tok[t];
+        const x86::Vec target = row % 2 ? tk.v : tk.held;
+        if (m_mins) {
+            as().vpmulld(tk.m, m_second, tk.x_sums);
+        } else {
+            as().vpsubd(target, target, tk.x_sums);
+        }
+        as().vpmulld(target, target, m_scales);
+    }
+}
+
+// AVX-512 VNNI: m_scales = the scales in the lane order of the sums (Q4_K: the low
+// units' times 16); m_second = Q4_K/Q5_K's decoded bytes as dwords, the mins in the upper
+// half, where k_x_side put the bsums.
+void BlockMatmulGenerator::k_decode_vnni(u32 row, bool indexed, i64 disp)
+{
+    const x86::Vec z = m_second, sc = m_scales;
+    if (m_format == Format::Q6_K) {
+        as().vpmovsxbd(z, w_mem(row, indexed, disp + offsetof(BlockQ6_K, scales)));
+    } else {
+        k4_scales_mins(row, indexed, disp);
+        as().vpmovzxbd(z, m_scales.xmm());
+    }
+    u32 index[16];
+    for (u32 i = 0; i < 16; ++i)
+        index[i] = lane_sub_block(m_format, i);
+    load_constant(sc, constant(index, 64));
+    as().vpermd(sc, sc, z);
+    if (m_format == Format::Q4_K) {
+        u32 shifts[16];
+        for (u32 i = 0; i < 16; ++i)
+            shifts[i] = i < 8 ? 4 : 0;
+        as().vpsllvd(sc, sc, constant(shifts, 64));
+    }
 }
 
 // Row `row` (quad row row % 4) of the block at `disp` for every token: rows 0 and 2 of a
 // quad sum into `held`, rows 1 and 3 into V (tree_step pairs them up).
 void BlockMatmulGenerator::k_row(u32 row, u32 toks, bool indexed, i64 disp, i64 xdisp)
 {
+    if (m_vnni) {
+        k_row_vnni(row, toks, indexed, disp, xdisp);
+        return;
+    }
     k_decode_scales(row, indexed, disp);
     m_raw_off = m_high_off = ~0u;
     const u32 units = m_width / 32;  // units per vector
@@ -114,20 +218,8 @@ void BlockMatmulGenerator::k_decode_scales(u32 row, bool indexed, i64 disp)
         as().vpmullw(second, second, constant(minus32, 32));
         return;
     }
-    // Q4_K, Q5_K: the 12 bytes at 4 as dwords u0, u1, u2: scales 0..3 = u0 & 0x3f..,
-    // mins 0..3 = u1 & 0x3f..; scales 4..7 = (u2 & 0x0f..) | ((u0 >> 2) & 0x30..), mins
-    // 4..7 = ((u2 >> 4) & 0x0f..) | ((u1 >> 2) & 0x30..) (k4_scale_min in blocks.h).
-    const x86::Xmm x = m_scales.xmm(), a = m_raw.xmm(), b = m_high.xmm();
-    static constexpr u32 shifts[4] = { 0, 4, 0, 4 };
-    load_constant(x, w_mem(row, indexed, disp + offsetof(BlockQ4_K, scales)));
-    as().vpshufd(a, x, 0xAA);
-    as().vpsrlvd(a, a, constant(shifts, 16));
-    v_and(a, a, m_nibbles.xmm());
-    as().vpsrld(b, x, 2);
-    v_and(b, b, constant_dwords(0x30303030u, 4));
-    v_or(a, a, b);
-    v_and(x, x, constant_dwords(0x3F3F3F3Fu, 4));
-    as().vpunpckldq(x, x, a);  // bytes: scales 0..7, mins 0..7
+    k4_scales_mins(row, indexed, disp);
+    const x86::Xmm x = m_scales.xmm(), b = m_high.xmm();
     if (is_avx512()) {
         as().vpmovzxbd(sc, x);
         as().vpshufb(sc, sc, dup);
@@ -139,6 +231,25 @@ void BlockMatmulGenerator::k_decode_scales(u32 row, bool indexed, i64 disp)
         as().vpmovzxbd(sc, x);
         as().vpshufb(sc, sc, dup);
     }
+}
+
+// Q4_K, Q5_K: m_scales' xmm = the 8 scales and 8 mins as bytes, from the 12 bytes at 4 as
+// dwords u0, u1, u2: scales 0..3 = u0 & 0x3f.., mins 0..3 = u1 & 0x3f..; scales 4..7 =
+// (u2 & 0x0f..) | ((u0 >> 2) & 0x30..), mins 4..7 = ((u2 >> 4) & 0x0f..) | ((u1 >> 2) &
+// 0x30..) (k4_scale_min in blocks.h).
+void BlockMatmulGenerator::k4_scales_mins(u32 row, bool indexed, i64 disp)
+{
+    const x86::Xmm x = m_scales.xmm(), a = m_raw.xmm(), b = m_high.xmm();
+    static constexpr u32 shifts[4] = { 0, 4, 0, 4 };
+    load_constant(x, w_mem(row, indexed, disp + offsetof(BlockQ4_K, scales)));
+    as().vpshufd(a, x, 0xAA);
+    as().vpsrlvd(a, a, constant(shifts, 16));
+    v_and(a, a, m_nibbles.xmm());
+    as().vpsrld(b, x, 2);
+    v_and(b, b, constant_dwords(0x30303030u, 4));
+    v_or(a, a, b);
+    v_and(x, x, constant_dwords(0x3F3F3F3Fu, 4));
+    as().vpunpckldq(x, x, a);  // bytes: scales 0..7, mins 0..7
 }
 
 // dst = the unsigned values of units first.. (one per 32-byte half), from the row's bytes.
@@ -174,10 +285,13 @@ void BlockMatmulGenerator::k_unit_values(const x86::Vec& dst, u32 row, bool inde
         as().vpor(dst, dst, t);
         return;
     }
-    // Two units: the same 32 bytes in both halves with a shift each, or 64 bytes.
+    // Two units: the same 32 bytes in both halves with a shift each, or 64 bytes. Q4_K
+    // with VNNI leaves the upper half's nibbles in place (m_nibbles masks 0xf0 there).
     const Unit b = unit_layout(m_format, first + 1);
     const x86::Mem lo = w_mem(row, indexed, disp + a.lo_off);
-    if (b.lo_off == a.lo_off) {
+    if (m_format == Format::Q4_K && m_vnni) {
+        as().vbroadcasti64x4(dst, lo);
+    } else if (b.lo_off == a.lo_off) {
         as().vbroadcasti64x4(dst, lo);
         u16 counts[32];
         for (u32 i = 0; i < 32; ++i)

@@ -26,7 +26,7 @@ Family family(const KernelConfig& c)
 {
     switch (c.op.kind) {
     case OpKind::Copy: return Family::Copy;
-    case OpKind::Quantize: return is_q8g(c.op) ? Family::Quantize : Family::None;
+    case OpKind::Quantize: return QuantizeGenerator::serves(c.op.format) ? Family::Quantize : Family::None;
     case OpKind::Matvec:
     case OpKind::Matmul:
         if (c.op.format == Format::F32 || is_halves(c.op.format))

@@ -106,6 +106,18 @@ void quantize_q8_kernel(const KernelArgs* a)
     }
 }
 
+template<Format F>
+void quantize_blocks_kernel(const KernelArgs* a)
+{
+    if (a->row_end <= a->row_begin)
+        return;
+    const FormatInfo& f = format_info(F);
+    const u64 token_bytes = weight_row_bytes(F, a->n);
+    for (u32 tok = 0; tok < a->t; ++tok)
+        f.quantize_row(static_cast<const float*>(a->x) + static_cast<u64>(tok) * a->n + a->row_begin * f.block_values,
+            static_cast<u8*>(a->out) + tok * token_bytes + a->row_begin * f.block_bytes, (a->row_end - a->row_begin) * f.block_values);
+}
+
 void copy(const KernelArgs* a) { memcpy(a->out, a->x, a->n); }
 
 KernelFn kernel_for(Op op)
@@ -113,7 +125,16 @@ KernelFn kernel_for(Op op)
     switch (op.kind) {
     case OpKind::Matvec:
     case OpKind::Matmul: return format_info(op.format).reference;
-    case OpKind::Quantize: return is_q8g(op) ? quantize_q8_kernel : nullptr;
+    case OpKind::Quantize:
+        switch (op.format) {
+        case Format::Q8G: return quantize_q8_kernel;
+        case Format::Q8_0: return quantize_blocks_kernel<Format::Q8_0>;
+        case Format::Q8_1: return quantize_blocks_kernel<Format::Q8_1>;
+        case Format::Q8_K: return quantize_blocks_kernel<Format::Q8_K>;
+        case Format::F16: return quantize_blocks_kernel<Format::F16>;
+        case Format::BF16: return quantize_blocks_kernel<Format::BF16>;
+        default: return nullptr;
+        }
     case OpKind::Copy: return copy;
     }
     return nullptr;

@@ -50,7 +50,13 @@ OutputSpan out_span(Op op, const KernelArgs& a)
     switch (op.kind) {
     case OpKind::Matvec:
     case OpKind::Matmul: return { a.row_begin * 4, rows * 4, static_cast<u64>(a.d) * 4, static_cast<u64>(a.t) * a.d * 4 };
-    case OpKind::Quantize: return { a.row_begin * a.gs, rows * a.gs, a.n, static_cast<u64>(a.t) * a.n };
+    case OpKind::Quantize: {
+        // Q8G: a byte per value (scales apart); block formats: their blocks.
+        const FormatInfo& f = format_info(op.format);
+        const u64 bytes = is_q8g(op) ? a.gs : f.block_bytes;
+        const u64 token = is_q8g(op) ? a.n : weight_row_bytes(op.format, a.n);
+        return { a.row_begin * bytes, rows * bytes, token, static_cast<u64>(a.t) * token };
+    }
     case OpKind::Copy: return { 0, a.n, 0, a.n };
     }
     return {};
@@ -109,8 +115,8 @@ void Sample::fill_input(const KernelSlot& slot, float* values)
     }
     // The quantizers' corner cases: a group of zeros (scale 0) and a group whose maximum
     // is 127 (scale exactly 1) holding exact halves, where the rounding rules differ.
-    const u32 gs = slot.shape.gs;
-    if (slot.op.kind == OpKind::Quantize && gs && slot.shape.n / gs >= 2) {
+    const u32 gs = is_q8g(slot.op) ? slot.shape.gs : format_info(slot.op.format).block_values;
+    if (slot.op.kind == OpKind::Quantize && gs > 1 && slot.shape.n / gs >= 2) {
         memset(values, 0, gs * sizeof(float));
         float* halves = values + gs;
         for (u32 i = 0; i < gs; ++i)
@@ -137,10 +143,14 @@ kl::ErrorOr<void> Sample::build(const KernelSlot& slot)
         return Error::make(ErrorCode::InvalidArgument, "%s: no sample weights to verify a kernel on", slot.name);
 
     const bool q8_input = is_matrix(op) && is_q8g(op);
+    // Block formats multiply activations in their activation format, quantised per token.
+    const Format act = format_info(op.format).activation;
+    const bool block_input = is_matrix(op) && !q8_input && op.format != Format::F32;
     const u64 values = op.kind == OpKind::Copy ? (s.n + 3) / 4 : static_cast<u64>(s.t) * s.n;
     const u64 groups = q8_input && s.gs ? values / s.gs : 0;
+    const u64 block_bytes = block_input ? weight_row_bytes(act, s.n) * s.t : 0;
     const OutputSpan out = out_span(op, a), scale = out_scale_span(op, a);
-    const u64 bytes = align64(values * 4) + (q8_input ? align64(values) + align64(groups * 4) : 0)
+    const u64 bytes = align64(values * 4) + (q8_input ? align64(values) + align64(groups * 4) : 0) + align64(block_bytes)
         + 2 * (align64(out.total) + align64(scale.total));
     u8* p = static_cast<u8*>(TRY(kl::mem::allocate(bytes, 64, "a JIT verification sample")));
     m_block = p;
@@ -155,6 +165,12 @@ kl::ErrorOr<void> Sample::build(const KernelSlot& slot)
         a.x = xq;
         a.x_scale = xs;
         p += align64(values) + align64(groups * 4);
+    }
+    if (block_input) {
+        for (u32 tok = 0; tok < s.t; ++tok)
+            format_info(act).quantize_row(input + static_cast<u64>(tok) * s.n, p + tok * (block_bytes / s.t), s.n);
+        a.x = p;
+        p += align64(block_bytes);
     }
     a.out = p;
     a.out_scale = scale.total ? reinterpret_cast<float*>(p + align64(out.total)) : nullptr;
