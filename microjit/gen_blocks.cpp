@@ -31,7 +31,7 @@ Plan plan_for(const KernelConfig& c)
     // As assign_registers() hands them out: the K formats' constant and eight row
     // temporaries, per token V, held, pairs (and M); the legacy formats' constants and four
     // row temporaries, per token V, held, pairs and four activation vectors.
-    const u32 fixed = p.k ? 9 : 5 + (f == Format::Q4_0 ? 1 : 0);
+    const u32 fixed = p.k ? 9 + (p.mins && p.vnni ? 1 : 0) : 5 + (f == Format::Q4_0 ? 1 : 0);
     const u32 per_token = p.k ? 3 + (p.mins ? 1 : 0) + (p.vnni ? 3 : 0) : 7;
     p.vecs = fixed + p.toks * (per_token + p.quads);
     return p;
@@ -130,6 +130,8 @@ void BlockMatmulGenerator::assign_registers()
     }
     if (m_k || m_format == Format::Q4_0)
         m_nibbles = new_vec();
+    if (m_mins && m_vnni)
+        m_quad_scales = new_vec();
     for (u32 t = 0; t < m_toks; ++t) {
         Token& tk = m_tok[t];
         tk.v = new_vec();
@@ -259,6 +261,8 @@ void BlockMatmulGenerator::step(u32 rows, u32 toks, bool indexed, i64 disp, i64 
         k_x_side(toks, indexed, xdisp);
     for (u32 q = 0; q * 4 < rows; ++q) {
         const u32 count = rows - 4 * q < 4 ? rows - 4 * q : 4;
+        if (m_mins && m_vnni)
+            k_quad_scales(q, count, toks, indexed, disp);
         for (u32 r = 0; r < count; ++r) {
             if (m_k)
                 k_row(4 * q + r, toks, indexed, disp, xdisp);
@@ -302,8 +306,9 @@ void BlockMatmulGenerator::tree_step(u32 r, u32 count, u32 toks)
         const Token& tk = m_tok[t];
         const x86::Vec row = wide(r % 2 ? tk.v : tk.held);
         const x86::Vec held = wide(tk.held), pairs = wide(tk.pairs);
-        // K formats with mins: [V pair sums, M pair sums] in each lane.
-        if (m_mins)
+        // K formats with mins: [V pair sums, M pair sums] in each lane (VNNI: imin is the
+        // quad's already).
+        if (m_mins && !m_vnni)
             hadd(row, row, wide(tk.m));
         if (r == 1) {
             hadd(pairs, held, row);
@@ -329,11 +334,10 @@ void BlockMatmulGenerator::fold_quad(u32 t)
 {
     const Token& tk = m_tok[t];
     const x86::Vec pairs = wide(tk.pairs), held = wide(tk.held);
-    if (!m_mins) {
+    if (!m_mins || m_vnni) {
         hadd(pairs, pairs, held);
         if (!m_k)
             return;
-        // Only Q6_K has no mins, and its sums are true ones.
         const x86::Vec tmp = at(m_product, 32);
         if (is_avx512()) {
             as().vextracti64x4(tmp, pairs, 1);
@@ -341,6 +345,12 @@ void BlockMatmulGenerator::fold_quad(u32 t)
         }
         extract128(tmp.xmm(), y(pairs), 1);
         as().vpaddd(pairs.xmm(), pairs.xmm(), tmp.xmm());
+        // Q4_K with VNNI summed 16 times every value (its high nibbles stay in place);
+        // the quad's imin goes beside the sums.
+        if (m_format == Format::Q4_K && m_vnni)
+            as().vpsrad(pairs.xmm(), pairs.xmm(), 4);
+        if (m_mins)
+            insert128(y(pairs), y(pairs), tk.m.xmm(), 1);
         return;
     }
     // pairs = [V0 M0 V1 M1], held = [V2 M2 V3 M3] per lane: V's and M's apart, then the
@@ -360,9 +370,6 @@ void BlockMatmulGenerator::fold_quad(u32 t)
         as().vperm2i128(a, a, b, 0x31);
         as().vpaddd(pairs, pairs, a);
     }
-    // Q4_K with VNNI summed 16 times every value (its high nibbles stay in place).
-    if (m_format == Format::Q4_K && m_vnni)
-        as().vpsrad(y(pairs), y(pairs), 4);
 }
 
 // ---- the float steps -----------------------------------------------------------------------

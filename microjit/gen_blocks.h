@@ -21,7 +21,9 @@
 //       vpmaddwd by the sub-block scales, each i16 scale duplicated into a dword and spread
 //       over the vector with vpermd, into V; Q6_K adds -32 * sum_j scale_j * bsums_j the
 //       same way.
-//     Q4_K, Q5_K keep mins * bsums in a second vector M (imin).
+//     Q4_K, Q5_K keep mins * bsums in a second vector M (imin); with VNNI the quad's four
+//     rows' scales are decoded at once (row r in lane r) and imin is formed with lanes =
+//     rows (vpmaddwd of the mins by the bsums' pair sums, summed in each lane).
 //   Q4_0, Q8_0 (32-value blocks, S per step: 4 on AVX-512, 2 on AVX2): each 128-bit lane of
 //     V is one block. A step's weights and activations are gathered as "values 0..15 of
 //     each block" and "values 16..31" (lane L = block L); Q4_0's nibbles are unsigned
@@ -73,7 +75,8 @@ private:
     void k_row_vnni(u32 row, u32 toks, bool indexed, i64 disp, i64 xdisp);
     void k_x_side(u32 toks, bool indexed, i64 xdisp);
     void k_decode_vnni(u32 row, bool indexed, i64 disp);
-    void k4_scales_mins(u32 row, bool indexed, i64 disp);
+    void k4_scales_mins(const x86::Vec& dst, const x86::Mem* rows, u32 count);
+    void k_quad_scales(u32 quad, u32 count, u32 toks, bool indexed, i64 disp);
     void k_decode_scales(u32 row, bool indexed, i64 disp);
     void k_unit_values(const x86::Vec& dst, u32 row, bool indexed, i64 disp, u32 first_unit);
     void k_scale_vector(const x86::Vec& dst, u32 first_unit);
@@ -135,6 +138,7 @@ private:
     // product; the float step reuses them.
     x86::Vec m_scales, m_second, m_values, m_raw, m_high, m_scale_vec, m_product, m_row_scales;
     x86::Vec m_nibbles, m_ones;  // constants: 0x0f bytes; ones (bytes for the legacy sums, words without VNNI)
+    x86::Vec m_quad_scales;      // Q4_K, Q5_K with VNNI: the quad's decoded scales and mins, row r in lane r
 };
 
 }

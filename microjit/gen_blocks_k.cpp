@@ -78,13 +78,39 @@ void BlockMatmulGenerator::k_x_side(u32 toks, bool indexed, i64 xdisp)
             as().vpslld(s, s, 5);
             continue;
         }
+        // Q4_K, Q5_K: the pair sums of the bsums (one per sub-block of 32, at most 4064)
+        // as words, in every lane.
         const x86::Vec pairs = m_product.ymm();
         load_constant(pairs, bsums);
         as().vpmaddwd(pairs, pairs, constant_dwords(0x00010001u, 8));
-        if (m_format == Format::Q4_K)
-            as().vpslld(pairs, pairs, 4);
-        as().vpxord(s, s, s);
-        as().vinserti64x4(s, s, pairs, 1);
+        as().vpmovdw(s.xmm(), pairs);
+        as().vshufi32x4(s, s, s, 0);
+    }
+}
+
+// Q4_K, Q5_K with VNNI, before the quad's rows: the four rows' scales and mins decoded in
+// one vector (row r in lane r, missing rows repeat the last), and each token's imin with
+// lanes = rows: the mins as words times the bsums' pair sums (vpmaddwd), summed per lane,
+// lane r's sum to dword r.
+void BlockMatmulGenerator::k_quad_scales(u32 q, u32 count, u32 toks, bool indexed, i64 disp)
+{
+    x86::Mem rows[4];
+    for (u32 r = 0; r < 4; ++r)
+        rows[r] = w_mem(4 * q + (r < count ? r : count - 1), indexed, disp + offsetof(BlockQ4_K, scales));
+    const x86::Vec d = m_quad_scales, p = wide(m_product), mins = wide(m_values);
+    k4_scales_mins(d, rows, 4);
+    as().vpxord(mins, mins, mins);
+    as().vpunpckhbw(mins, d, mins);
+    static constexpr u32 lane_firsts[4] = { 0, 4, 8, 12 };
+    for (u32 t = 0; t < toks; ++t) {
+        const x86::Vec m = wide(m_tok[t].m);
+        as().vpmaddwd(m, mins, m_tok[t].x_sums);
+        as().vpshufd(p, m, 0x4E);
+        as().vpaddd(m, m, p);
+        as().vpshufd(p, m, 0xB1);
+        as().vpaddd(m, m, p);
+        load_constant(p.xmm(), constant(lane_firsts, 16));
+        as().vpermd(m, p, m);
     }
 }
 
@@ -116,25 +142,23 @@ void BlockMatmulGenerator::k_row_vnni(u32 row, u32 toks, bool indexed, i64 disp,
     for (u32 t = 0; t < toks; ++t) {
         const Token& tk = m_tok[t];
         const x86::Vec target = row % 2 ? tk.v : tk.held;
-        if (m_mins) {
-            as().vpmulld(tk.m, m_second, tk.x_sums);
-        } else {
+        if (!m_mins)
             as().vpsubd(target, target, tk.x_sums);
-        }
         as().vpmulld(target, target, m_scales);
     }
 }
 
 // AVX-512 VNNI: m_scales = the scales in the lane order of the sums (Q4_K: the low
-// units' times 16); m_second = Q4_K/Q5_K's decoded bytes as dwords, the mins in the upper
-// half, where k_x_side put the bsums.
+// units' times 16), from Q6_K's bytes or the quad's decoded lane of this row.
 void BlockMatmulGenerator::k_decode_vnni(u32 row, bool indexed, i64 disp)
 {
     const x86::Vec z = m_second, sc = m_scales;
     if (m_format == Format::Q6_K) {
         as().vpmovsxbd(z, w_mem(row, indexed, disp + offsetof(BlockQ6_K, scales)));
+    } else if (row % 4 == 0) {
+        as().vpmovzxbd(z, m_quad_scales.xmm());
     } else {
-        k4_scales_mins(row, indexed, disp);
+        extract128(m_scales.xmm(), m_quad_scales, row % 4);
         as().vpmovzxbd(z, m_scales.xmm());
     }
     u32 index[16];
@@ -218,7 +242,8 @@ void BlockMatmulGenerator::k_decode_scales(u32 row, bool indexed, i64 disp)
         as().vpmullw(second, second, constant(minus32, 32));
         return;
     }
-    k4_scales_mins(row, indexed, disp);
+    const x86::Mem scales = w_mem(row, indexed, disp + offsetof(BlockQ4_K, scales));
+    k4_scales_mins(m_scales.xmm(), &scales, 1);
     const x86::Xmm x = m_scales.xmm(), b = m_high.xmm();
     if (is_avx512()) {
         as().vpmovzxbd(sc, x);
@@ -233,22 +258,27 @@ void BlockMatmulGenerator::k_decode_scales(u32 row, bool indexed, i64 disp)
     }
 }
 
-// Q4_K, Q5_K: m_scales' xmm = the 8 scales and 8 mins as bytes, from the 12 bytes at 4 as
-// dwords u0, u1, u2: scales 0..3 = u0 & 0x3f.., mins 0..3 = u1 & 0x3f..; scales 4..7 =
-// (u2 & 0x0f..) | ((u0 >> 2) & 0x30..), mins 4..7 = ((u2 >> 4) & 0x0f..) | ((u1 >> 2) &
-// 0x30..) (k4_scale_min in blocks.h).
-void BlockMatmulGenerator::k4_scales_mins(u32 row, bool indexed, i64 disp)
+// Q4_K, Q5_K: dst = the 8 scales and 8 mins as bytes of `count` rows (one per 128-bit lane),
+// from the 12 bytes at `rows[r]` as dwords u0, u1, u2: scales 0..3 = u0 & 0x3f.., mins 0..3
+// = u1 & 0x3f..; scales 4..7 = (u2 & 0x0f..) | ((u0 >> 2) & 0x30..), mins 4..7 = ((u2 >> 4)
+// & 0x0f..) | ((u1 >> 2) & 0x30..) (k4_scale_min in blocks.h).
+void BlockMatmulGenerator::k4_scales_mins(const x86::Vec& dst, const x86::Mem* rows, u32 count)
 {
-    const x86::Xmm x = m_scales.xmm(), a = m_raw.xmm(), b = m_high.xmm();
-    static constexpr u32 shifts[4] = { 0, 4, 0, 4 };
-    load_constant(x, w_mem(row, indexed, disp + offsetof(BlockQ4_K, scales)));
+    const u32 bytes = 16 * count;
+    const x86::Vec x = dst, a = at(m_raw, bytes), b = at(m_high, bytes);
+    u32 shifts[16];
+    for (u32 i = 0; i < 16; ++i)
+        shifts[i] = 4 * (i % 2);
+    load_constant(x.xmm(), rows[0]);
+    for (u32 r = 1; r < count; ++r)
+        insert128(x, x, rows[r], r);
     as().vpshufd(a, x, 0xAA);
-    as().vpsrlvd(a, a, constant(shifts, 16));
-    v_and(a, a, m_nibbles.xmm());
+    as().vpsrlvd(a, a, constant(shifts, bytes));
+    v_and(a, a, constant_dwords(0x0F0F0F0Fu, bytes / 4));
     as().vpsrld(b, x, 2);
-    v_and(b, b, constant_dwords(0x30303030u, 4));
+    v_and(b, b, constant_dwords(0x30303030u, bytes / 4));
     v_or(a, a, b);
-    v_and(x, x, constant_dwords(0x3F3F3F3Fu, 4));
+    v_and(x, x, constant_dwords(0x3F3F3F3Fu, bytes / 4));
     as().vpunpckldq(x, x, a);  // bytes: scales 0..7, mins 0..7
 }
 
