@@ -39,11 +39,6 @@ Plan plan_for(const KernelConfig& c)
 
 }
 
-bool BlockMatmulGenerator::serves(Format f)
-{
-    return f == Format::Q8_0 || f == Format::Q4_0 || f == Format::Q4_K || f == Format::Q5_K || f == Format::Q6_K;
-}
-
 kl::ErrorOr<void> BlockMatmulGenerator::check(const KernelConfig& c)
 {
     char name[96];

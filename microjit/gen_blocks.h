@@ -56,7 +56,10 @@ public:
 
     static kl::ErrorOr<void> check(const KernelConfig& config);
     // The formats this family generates.
-    static bool serves(Format format);
+    static constexpr bool serves(Format f)
+    {
+        return f == Format::Q8_0 || f == Format::Q4_0 || f == Format::Q4_K || f == Format::Q5_K || f == Format::Q6_K;
+    }
 
     static constexpr u32 max_quads = 4;   // rows in flight / 4
     static constexpr u32 max_tokens = 4;  // tokens in flight

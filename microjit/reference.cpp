@@ -106,18 +106,6 @@ void quantize_q8_kernel(const KernelArgs* a)
     }
 }
 
-template<Format F>
-void quantize_blocks_kernel(const KernelArgs* a)
-{
-    if (a->row_end <= a->row_begin)
-        return;
-    const FormatInfo& f = format_info(F);
-    const u64 token_bytes = weight_row_bytes(F, a->n);
-    for (u32 tok = 0; tok < a->t; ++tok)
-        f.quantize_row(static_cast<const float*>(a->x) + static_cast<u64>(tok) * a->n + a->row_begin * f.block_values,
-            static_cast<u8*>(a->out) + tok * token_bytes + a->row_begin * f.block_bytes, (a->row_end - a->row_begin) * f.block_values);
-}
-
 void copy(const KernelArgs* a) { memcpy(a->out, a->x, a->n); }
 
 KernelFn kernel_for(Op op)
