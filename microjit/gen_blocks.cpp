@@ -31,7 +31,7 @@ Plan plan_for(const KernelConfig& c)
     // As assign_registers() hands them out: the K formats' constant and eight row
     // temporaries, per token V, held, pairs (and M); the legacy formats' constants and four
     // row temporaries, per token V, held, pairs and four activation vectors.
-    const u32 fixed = p.k ? 9 + (p.mins && p.vnni ? 1 : 0) : 5 + (f == Format::Q4_0 ? 1 : 0);
+    const u32 fixed = p.k ? 9 + (p.mins && p.vnni ? 1 : 0) : 5 + (f == Format::Q4_0 ? 1 : 0) + (c.isa == Isa::Avx512 ? 1 : 0);
     const u32 per_token = p.k ? 3 + (p.mins ? 1 : 0) + (p.vnni ? 3 : 0) : 7;
     p.vecs = fixed + p.toks * (per_token + p.quads);
     return p;
@@ -127,6 +127,11 @@ void BlockMatmulGenerator::assign_registers()
         m_nibbles = new_vec();
     if (m_mins && m_vnni)
         m_quad_scales = new_vec();
+    if (!m_k && is_avx512()) {
+        m_first_table = new_vec();
+        for (auto& k : m_row_words)
+            k = new_k();
+    }
     for (u32 t = 0; t < m_toks; ++t) {
         Token& tk = m_tok[t];
         tk.v = new_vec();
@@ -160,6 +165,10 @@ void BlockMatmulGenerator::load_constants()
         load_constant(m_nibbles, constant(halves, 64));
     } else if (m_nibbles.isValid()) {
         as().vpbroadcastd(m_nibbles, constant_dwords(0x0F0F0F0Fu, 1));
+    }
+    for (u32 r = 0; r < 4 && m_row_words[r].isValid(); ++r) {
+        as().mov(m_scratch.r32(), 0x11111111u << r);
+        as().kmovd(m_row_words[r], m_scratch.r32());
     }
     if (m_ones.isValid())
         as().vpbroadcastd(m_ones, constant_dwords(0x01010101u, 1));
@@ -429,7 +438,10 @@ void BlockMatmulGenerator::k_float_step(u32 q, u32 count, u32 toks, bool indexed
 void BlockMatmulGenerator::legacy_float_step(u32 q, u32 count, u32 toks, bool indexed, i64 disp, u32 blocks)
 {
     const x86::Vec scales = wide(m_row_scales), f = wide(m_values), g = wide(m_raw);
-    gather_scales(scales, 4 * q, count, indexed, disp, 0, blocks, false);
+    if (permute_gather(blocks))
+        as().vcvtph2ps(scales, y(scales));  // the rows put their words in place
+    else
+        gather_scales(scales, 4 * q, count, indexed, disp, 0, blocks, false);
     for (u32 t = 0; t < toks; ++t) {
         const Token& tk = m_tok[t];
         if (m_corrected) {

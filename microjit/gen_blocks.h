@@ -86,6 +86,9 @@ private:
     void legacy_x_side(u32 toks, bool indexed, i64 xdisp, u32 blocks);
     void legacy_row(u32 row, u32 quad_row, u32 toks, bool indexed, i64 disp, u32 blocks);
     void gather_lanes(const x86::Vec& dst, const x86::Mem& first, u32 stride, u32 blocks);
+    bool permute_gather(u32 blocks) const { return is_avx512() && blocks == 4; }
+    void gather_words(const x86::Vec& dst, const x86::Mem& base, u32 stride, u32 first, u32 t1, u32 t2, bool load_first);
+    void gather_q8_0(const x86::Vec& low, const x86::Vec& high, const x86::Mem& base);
 
     // The reduction and the float step (gen_blocks.cpp).
     void tree_step(u32 quad_row, u32 count, u32 toks);
@@ -142,6 +145,8 @@ private:
     x86::Vec m_scales, m_second, m_values, m_raw, m_high, m_scale_vec, m_product, m_row_scales;
     x86::Vec m_nibbles, m_ones;  // constants: 0x0f bytes; ones (bytes for the legacy sums, words without VNNI)
     x86::Vec m_quad_scales;      // Q4_K, Q5_K with VNNI: the quad's decoded scales and mins, row r in lane r
+    x86::Vec m_first_table;      // AVX-512 Q4_0 / Q8_0: a row's first 64 bytes of the step (its scales' source)
+    x86::KReg m_row_words[4];    // AVX-512 Q4_0 / Q8_0: the words of quad row r (4L + r) in the scales' vector
 };
 
 }
