@@ -143,24 +143,34 @@ TEST_CASE("Block formats: the real model shapes with the autotuning candidates",
 {
     // stories110M (768, 2048), TinyLlama-1.1B (2048, 256, 5632, 32000); K formats need n a
     // multiple of 256, so stories15M's 288 runs Q4_0 / Q8_0 only.
+    // (The classifier's 32000 rows only for Q6_K, which Q4_K_M files use there; prefill's
+    // 7 tokens on the smaller shapes.)
     static constexpr u32 shapes[][2] = { { 288, 768 }, { 768, 288 }, { 768, 768 }, { 768, 2048 }, { 2048, 768 }, { 2048, 256 },
         { 2048, 2048 }, { 2048, 5632 }, { 5632, 2048 }, { 2048, 32000 } };
     for (Format f : block_formats)
         for (Isa isa : block_isas())
             for (const auto& s : shapes) {
-                if (s[0] % block_of(f) != 0)
+                if (s[0] % block_of(f) != 0 || (s[1] == 32000 && f != Format::Q6_K))
                     continue;
                 for (u32 t : { 1u, 7u }) {
+                    if (t > 1 && static_cast<u64>(s[0]) * s[1] > 2'000'000)
+                        continue;
                     const Op op { t > 1 ? OpKind::Matmul : OpKind::Matvec, f };
                     KernelConfig configs[max_candidates];
                     const usize count = candidate_configs(op, shape_of(s[0], s[1], t), isa, host_caps(), configs, max_candidates);
                     REQUIRE(count >= 1);
-                    const bool big = static_cast<u64>(s[0]) * s[1] * t > 4'000'000;
-                    // Big matrices: the first candidates on two windows of rows.
-                    for (usize i = 0; i < count && i < (big ? 2 : 6); ++i) {
-                        expect_ok(configs[i], MatrixCase { s[0], s[1], t, 0, 0, big ? 37u : s[1], Flush::End, 0, s[0] + i });
-                        if (big)
-                            expect_ok(configs[i], MatrixCase { s[0], s[1], t, 0, s[1] - 41u, s[1], Flush::End, 0, s[1] + i });
+                    // Big matrices: two windows of rows (the first and the last), each
+                    // input made once for all the candidates.
+                    const bool big = static_cast<u64>(s[0]) * s[1] * t > 1'000'000;
+                    const MatrixCase windows[2] = { { s[0], s[1], t, 0, 0, big ? 37u : s[1], Flush::End, 0, s[0] + t },
+                        { s[0], s[1], t, 0, s[1] - 41u, s[1], Flush::End, 0, s[1] + t } };
+                    for (u32 w = 0; w < (big ? 2u : 1u); ++w) {
+                        BlockFixture fixture(f, windows[w]);
+                        for (usize i = 0; i < count && i < 6; ++i) {
+                            const Verdict v = fixture.check(configs[i]);
+                            INFO(describe(configs[i]) << ": " << v.detail);
+                            CHECK(v.ok);
+                        }
                     }
                 }
             }

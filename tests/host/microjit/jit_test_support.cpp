@@ -385,7 +385,12 @@ void fill_weight_blocks(Format f, u8* rows, u64 bytes, Rng& rng, bool extreme)
         }
         return;
     }
-    for (u64 i = 0; i < bytes; ++i)
+    u64 i = 0;
+    for (; i + 8 <= bytes; i += 8) {
+        const uint64_t bits = rng.next();
+        memcpy(rows + i, &bits, 8);
+    }
+    for (; i < bytes; ++i)
         rows[i] = static_cast<u8>(rng.next());
     const FormatInfo& info = format_info(f);
     const HalfFields fields = half_fields(f);
@@ -459,36 +464,68 @@ Verdict compare_bits(const MatrixCase& c, const float* out, const float* ref)
 
 }
 
-Verdict check_blocks(KernelFn fn, Format f, const MatrixCase& c, bool extreme)
+BlockFixture::BlockFixture(Format f, const MatrixCase& c, bool extreme)
+    : m_case(c),
+      m_w(weight_row_bytes(f, c.n) * c.d + c.misalign / 4 * 4, c.flush),
+      m_x(weight_row_bytes(format_info(f).activation, c.n) * c.t + c.misalign / 4 * 4, c.flush),
+      m_out(static_cast<size_t>(c.d) * c.t * 4, c.flush)
 {
     Rng rng(c.seed);
-    const Format act = format_info(f).activation;
-    const u64 w_bytes = weight_row_bytes(f, c.n) * c.d, x_bytes = weight_row_bytes(act, c.n) * c.t;
-    const size_t on = static_cast<size_t>(c.d) * c.t;
     const size_t shift = c.misalign / 4 * 4;
-    GuardedBuffer w(w_bytes + shift, c.flush), x(x_bytes + shift, c.flush), out(on * 4, c.flush);
-    u8* wp = w.as<u8>() + shift;
-    u8* xp = x.as<u8>() + shift;
-    fill_weight_blocks(f, wp, w_bytes, rng, extreme);
-    fill_activations(act, xp, c.n, c.t, rng, extreme);
-    std::vector<float> ref(on, sentinel());
-    float* op = out.as<float>();
-    for (size_t i = 0; i < on; ++i)
-        op[i] = sentinel();
-
+    m_wp = m_w.as<u8>() + shift;
+    m_xp = m_x.as<u8>() + shift;
+    fill_weight_blocks(f, m_wp, m_w.size() - shift, rng, extreme);
+    fill_activations(format_info(f).activation, m_xp, c.n, c.t, rng, extreme);
+    m_ref.assign(static_cast<size_t>(c.d) * c.t, sentinel());
     KernelArgs args {};
-    args.w = wp;
-    args.x = xp;
+    args.w = m_wp;
+    args.x = m_xp;
     args.row_begin = c.row_begin;
     args.row_end = c.row_end;
     args.n = c.n;
     args.d = c.d;
     args.t = c.t;
-    args.out = ref.data();
+    args.out = m_ref.data();
     format_info(f).reference(&args);
+}
+
+Verdict BlockFixture::check(KernelFn fn)
+{
+    float* op = m_out.as<float>();
+    for (size_t i = 0; i < m_ref.size(); ++i)
+        op[i] = sentinel();
+    KernelArgs args {};
+    args.w = m_wp;
+    args.x = m_xp;
+    args.row_begin = m_case.row_begin;
+    args.row_end = m_case.row_end;
+    args.n = m_case.n;
+    args.d = m_case.d;
+    args.t = m_case.t;
     args.out = op;
     fn(&args);
-    return compare_bits(c, op, ref.data());
+    return compare_bits(m_case, op, m_ref.data());
+}
+
+Verdict BlockFixture::check(const KernelConfig& config)
+{
+    auto generated = generate(config);
+    if (generated.is_error()) {
+        Verdict v;
+        v.ok = false;
+        v.detail = std::string("generation failed: ") + generated.error().message();
+        return v;
+    }
+    GeneratedKernel k = generated.release_value();
+    Verdict v = check(k.kernel());
+    release(k);
+    return v;
+}
+
+Verdict check_blocks(KernelFn fn, Format f, const MatrixCase& c, bool extreme)
+{
+    BlockFixture fixture(f, c, extreme);
+    return fixture.check(fn);
 }
 
 Verdict run_matrix_case(const KernelConfig& config, const MatrixCase& c, bool extreme)

@@ -91,6 +91,20 @@ Verdict check_q8(KernelFn fn, const MatrixCase& c);
 // reference kernel, rows outside the range untouched. `misalign` moves w and x by a
 // multiple of 4 bytes (the reference reads the blocks' fields as the structs they are).
 Verdict check_blocks(KernelFn fn, Format format, const MatrixCase& c, bool extreme = false);
+// The same inputs and reference output kept for several kernels (big shapes).
+class BlockFixture {
+public:
+    BlockFixture(Format format, const MatrixCase& c, bool extreme = false);
+    Verdict check(KernelFn fn);
+    Verdict check(const KernelConfig& config);  // generates, checks, releases
+
+private:
+    MatrixCase m_case;
+    GuardedBuffer m_w, m_x, m_out;
+    u8* m_wp;
+    u8* m_xp;
+    std::vector<float> m_ref;
+};
 // Random weight rows / activation tokens of a format, as check_blocks() makes them.
 void fill_weight_blocks(Format format, u8* rows, u64 bytes, Rng& rng, bool extreme);
 void fill_activations(Format format, u8* out, u32 n, u32 t, Rng& rng, bool extreme);
