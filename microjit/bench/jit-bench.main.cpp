@@ -379,6 +379,38 @@ void bench_quantize(std::vector<Row>& rows, u32 n, u32 gs)
     rows.push_back(row);
 }
 
+// The block activation quantizers (Q8_0, Q8_K): one token of n values.
+void bench_quantize_blocks(std::vector<Row>& rows, Format f, u32 n)
+{
+    const Op op { OpKind::Quantize, f };
+    Row row;
+    char name[32];
+    format_op_name(name, sizeof(name), op);
+    row.group = name;
+    row.shape = "n" + std::to_string(n);
+    if (!selected(row.group + " " + row.shape))
+        return;
+    const FormatInfo& info = format_info(f);
+    Buffer x(n * 4), q(weight_row_bytes(f, n));
+    fill(x.as<float>(), n, 6);
+    row.bytes = static_cast<u64>(n) * 4 + weight_row_bytes(f, n);
+    Shape shape;
+    shape.n = n;
+    shape.d = n / info.block_values;
+    KernelArgs args {};
+    args.x = x.as<float>();
+    args.out = q.as<u8>();
+    args.row_end = shape.d;
+    args.n = n;
+    args.d = shape.d;
+    args.t = 1;
+    Baselines base;
+    const KernelFn reference = ref::kernel_for(op);
+    base.ref = [&args, reference] { reference(&args); };
+    measure(op, shape, base, [&](const GeneratedKernel& k) { k.kernel()(&args); }, row);
+    rows.push_back(row);
+}
+
 void bench_copy(std::vector<Row>& rows, u32 bytes)
 {
     Row row;
@@ -497,6 +529,10 @@ int main(int argc, char** argv)
         bench_blocks(rows, f, 2048, 5632, 16);
     }
     bench_blocks(rows, Format::Q4_0, 288, 768, 1);
+    for (u32 n : { 768u, 2048u, 5632u }) {
+        bench_quantize_blocks(rows, Format::Q8_K, n);
+        bench_quantize_blocks(rows, Format::Q8_0, n);
+    }
     static constexpr u32 quantize_shapes[][2] = { { 64, 4 }, { 172, 4 }, { 288, 32 }, { 768, 64 }, { 2048, 64 }, { 5632, 64 } };
     for (const auto& s : quantize_shapes)
         bench_quantize(rows, s[0], s[1]);
