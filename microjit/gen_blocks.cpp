@@ -13,7 +13,7 @@ namespace {
 constexpr u32 straight_steps = 2;
 
 struct Plan {
-    bool k, mins, vnni;
+    bool k, mins, vnni, lanes;
     u32 width, toks, quads, step_blocks, vecs;
 };
 
@@ -28,11 +28,14 @@ Plan plan_for(const KernelConfig& c)
     p.toks = c.tokens < c.shape.t ? c.tokens : c.shape.t;
     p.quads = (c.rows + 3) / 4;
     p.step_blocks = p.k ? 1 : p.width / 16;
+    // The K formats' sub-block lanes (VNNI, one token: matvec); tokens in flight share the
+    // unpacked weights and scale vectors better in the other structure (vpdpwssd).
+    p.lanes = p.k && p.vnni && p.toks == 1;
     // As assign_registers() hands them out: the K formats' constant and eight row
     // temporaries, per token V, held, pairs (and M); the legacy formats' constants and four
     // row temporaries, per token V, held, pairs and four activation vectors.
-    const u32 fixed = p.k ? 9 + (p.mins && p.vnni ? 1 : 0) : 5 + (f == Format::Q4_0 ? 1 : 0) + (c.isa == Isa::Avx512 ? 1 : 0);
-    const u32 per_token = p.k ? 3 + (p.mins ? 1 : 0) + (p.vnni ? 3 : 0) : 7;
+    const u32 fixed = p.k ? 9 + (p.mins && p.lanes ? 1 : 0) : 5 + (f == Format::Q4_0 ? 1 : 0) + (c.isa == Isa::Avx512 ? 1 : 0);
+    const u32 per_token = p.k ? 3 + (p.mins ? 1 : 0) + (p.lanes ? 3 : 0) : 7;
     p.vecs = fixed + p.toks * (per_token + p.quads);
     return p;
 }
@@ -66,6 +69,7 @@ BlockMatmulGenerator::BlockMatmulGenerator(const KernelConfig& c) : MatrixGenera
     m_k = p.k;
     m_mins = p.mins;
     m_vnni = p.vnni;
+    m_lanes = p.lanes;
     m_width = p.width;
     m_row_count = c.rows;
     m_toks = p.toks;
@@ -125,7 +129,7 @@ void BlockMatmulGenerator::assign_registers()
     }
     if (m_k || m_format == Format::Q4_0)
         m_nibbles = new_vec();
-    if (m_mins && m_vnni)
+    if (m_mins && m_lanes)
         m_quad_scales = new_vec();
     if (!m_k && is_avx512()) {
         m_first_table = new_vec();
@@ -139,7 +143,7 @@ void BlockMatmulGenerator::assign_registers()
         tk.pairs = new_vec();
         if (m_mins)
             tk.m = new_vec();
-        if (m_k && m_vnni) {
+        if (m_lanes) {
             tk.sum_a = new_vec();
             tk.sum_b = new_vec();
             tk.x_sums = new_vec();
@@ -158,7 +162,7 @@ void BlockMatmulGenerator::assign_registers()
 void BlockMatmulGenerator::load_constants()
 {
     // Q4_K with VNNI: the upper half keeps the high nibbles in place (gen_blocks_k.cpp).
-    if (m_format == Format::Q4_K && m_vnni) {
+    if (m_format == Format::Q4_K && m_lanes) {
         u32 halves[16];
         for (u32 i = 0; i < 16; ++i)
             halves[i] = i < 8 ? 0x0F0F0F0Fu : 0xF0F0F0F0u;
@@ -261,11 +265,11 @@ void BlockMatmulGenerator::step(u32 rows, u32 toks, bool indexed, i64 disp, i64 
 {
     if (!m_k)
         legacy_x_side(toks, indexed, xdisp, blocks);
-    else if (m_vnni)
+    else if (m_lanes)
         k_x_side(toks, indexed, xdisp);
     for (u32 q = 0; q * 4 < rows; ++q) {
         const u32 count = rows - 4 * q < 4 ? rows - 4 * q : 4;
-        if (m_mins && m_vnni)
+        if (m_mins && m_lanes)
             k_quad_scales(q, count, toks, indexed, disp);
         for (u32 r = 0; r < count; ++r) {
             if (m_k)
@@ -312,7 +316,7 @@ void BlockMatmulGenerator::tree_step(u32 r, u32 count, u32 toks)
         const x86::Vec held = wide(tk.held), pairs = wide(tk.pairs);
         // K formats with mins: [V pair sums, M pair sums] in each lane (VNNI: imin is the
         // quad's already).
-        if (m_mins && !m_vnni)
+        if (m_mins && !m_lanes)
             hadd(row, row, wide(tk.m));
         if (r == 1) {
             hadd(pairs, held, row);
@@ -338,7 +342,7 @@ void BlockMatmulGenerator::fold_quad(u32 t)
 {
     const Token& tk = m_tok[t];
     const x86::Vec pairs = wide(tk.pairs), held = wide(tk.held);
-    if (!m_mins || m_vnni) {
+    if (!m_mins || m_lanes) {
         hadd(pairs, pairs, held);
         if (!m_k)
             return;
@@ -351,7 +355,7 @@ void BlockMatmulGenerator::fold_quad(u32 t)
         as().vpaddd(pairs.xmm(), pairs.xmm(), tmp.xmm());
         // Q4_K with VNNI summed 16 times every value (its high nibbles stay in place);
         // the quad's imin goes beside the sums.
-        if (m_format == Format::Q4_K && m_vnni)
+        if (m_format == Format::Q4_K && m_lanes)
             as().vpsrad(pairs.xmm(), pairs.xmm(), 4);
         if (m_mins)
             insert128(y(pairs), y(pairs), tk.m.xmm(), 1);

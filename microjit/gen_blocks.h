@@ -11,14 +11,16 @@
 // Integer stage, per row in flight and token in flight, into one i32 vector V:
 //   K formats (one 256-value block per step), the unpacked values q (0..63, Q6_K as q + 32)
 //     times the Q8_K values:
-//     AVX-512 VNNI: vpdpbusd (u8 x s8, summed in i32) of each 64-value W-vector into its
+//     AVX-512 VNNI, one token in flight (matvec): vpdpbusd (u8 x s8, summed in i32) of
+//       each 64-value W-vector into its
 //       own accumulator, a pair-add tree of the four to one dword per (half) sub-block,
 //       then one vpmulld by the scales laid out the same way. Q4_K keeps each high nibble
 //       in place (16 q: one and, no shift) and scales the other half by 16; its sums, and
 //       imin with them, are 16 times the true ones until the reduction's end (an exact
 //       shift). Q6_K subtracts 32 * bsums per sub-block before the scales.
-//     Otherwise: vpmaddubsw (u8 x s8 -> i16 pairs, no saturation at these ranges), then
-//       vpmaddwd by the sub-block scales, each i16 scale duplicated into a dword and spread
+//     Otherwise (and for tokens in flight, which share the scale vectors): vpmaddubsw (u8 x
+//       s8 -> i16 pairs, no saturation at these ranges), then vpmaddwd (VNNI: vpdpwssd) by
+//       the sub-block scales, each i16 scale duplicated into a dword and spread
 //       over the vector with vpermd, into V; Q6_K adds -32 * sum_j scale_j * bsums_j the
 //       same way.
 //     Q4_K, Q5_K keep mins * bsums in a second vector M (imin); with VNNI the quad's four
@@ -114,6 +116,7 @@ private:
     bool m_k;            // a K format (one 256-value block per step) or Q4_0 / Q8_0
     bool m_mins;         // Q4_K, Q5_K: the second vector M and dmin
     bool m_vnni;
+    bool m_lanes;        // K formats, VNNI, one token in flight: the sub-block lanes structure
     u32 m_width;         // bytes of the integer vectors (32 or 64)
     u32 m_row_count, m_toks, m_unroll;  // rows and tokens in flight
     u32 m_block_bytes, m_x_block_bytes;

@@ -178,7 +178,7 @@ void BlockMatmulGenerator::k_decode_vnni(u32 row, bool indexed, i64 disp)
 // quad sum into `held`, rows 1 and 3 into V (tree_step pairs them up).
 void BlockMatmulGenerator::k_row(u32 row, u32 toks, bool indexed, i64 disp, i64 xdisp)
 {
-    if (m_vnni) {
+    if (m_lanes) {
         k_row_vnni(row, toks, indexed, disp, xdisp);
         return;
     }
@@ -319,7 +319,7 @@ void BlockMatmulGenerator::k_unit_values(const x86::Vec& dst, u32 row, bool inde
     // with VNNI leaves the upper half's nibbles in place (m_nibbles masks 0xf0 there).
     const Unit b = unit_layout(m_format, first + 1);
     const x86::Mem lo = w_mem(row, indexed, disp + a.lo_off);
-    if (m_format == Format::Q4_K && m_vnni) {
+    if (m_format == Format::Q4_K && m_lanes) {
         as().vbroadcasti64x4(dst, lo);
     } else if (b.lo_off == a.lo_off) {
         as().vbroadcasti64x4(dst, lo);
