@@ -217,7 +217,11 @@ KernelConfig varied_config(Op op, Shape shape, Isa isa, uint64_t salt)
         if (!validate(c).is_error())
             return c;
     }
-    return default_config(op, shape, isa);
+    // Q8_0 on AVX-512 exists only with VNNI (the canonical config has no variant bits).
+    c = default_config(op, shape, isa);
+    if (validate(c).is_error() && is_quantized(op.format) && isa == Isa::Avx512 && host_caps().avx512vnni)
+        c.flags |= variant::vnni;
+    return c;
 }
 
 // ---- oracles -------------------------------------------------------------------------
