@@ -179,6 +179,16 @@ $(KBUILD)/lwip/%.o: $(LWIP_DIR)/src/%.c kernel_lib/net/lwip/lwipopts.h kernel_li
 KERNEL_HOT_CPP := tinyllama/attention.cpp $(wildcard kernel_lib/libm/*.cpp)
 KERNEL_OPT := -Oz
 $(KERNEL_HOT_CPP:%.cpp=$(KBUILD)/obj/%.o): KERNEL_OPT := -O2
+# The micro-JIT's generators emit code from trusted configs and fill no buffers from
+# outside input; without stack canaries (one per function that builds asmjit operands,
+# nearly all of them) they are several KiB smaller.
+KERNEL_GEN_CPP := $(wildcard microjit/gen_*.cpp) microjit/emitter.cpp
+$(KERNEL_GEN_CPP:%.cpp=$(KBUILD)/obj/%.o): KERNEL_OPT := -Oz -fno-stack-protector
+# KERNEL_BLOCK_JIT=1 builds the block formats' generators into the kernel (microjit/jit.h:
+# about 10 KiB packed, more than the budget has left today).
+ifeq ($(KERNEL_BLOCK_JIT),1)
+KERNEL_CXXFLAGS += -DBAREFLOW_KERNEL_BLOCK_JIT=1
+endif
 $(KBUILD)/obj/%.o: %.cpp | $(BUILD)/asmjit.mk
 	@mkdir -p $(@D)
 	@echo "  CXX(k) $<"
