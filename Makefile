@@ -425,6 +425,8 @@ test-qemu: $(BOOT_PARTS) $(SERVE_PARTS) $(HOST_PROGRAMS)
 	@echo "== QEMU console test under UEFI (OVMF) and the framebuffer screen"
 	@tests/qemu/console_test.py --firmware uefi --accel tcg
 	@tests/qemu/screen_test.py
+	@echo "== QEMU chat tests (MODE=chat against the host tool, the console's chat mode)"
+	@tests/qemu/chat_test.py
 	@echo "== QEMU serve tests (the OpenAI-compatible API over the network)"
 	@tests/qemu/serve_test.py
 

@@ -2,7 +2,6 @@
 #include "tinyllama/chat/script.h"
 
 #include <stdio.h>
-#include <string.h>
 
 #include "kernel_lib/time/tsc.h"
 #include "tinyllama/kernel_app/console_commands.h"
@@ -14,8 +13,6 @@ using kl::ErrorCode;
 using kl::ErrorOr;
 
 namespace {
-
-void write(const TextSink& out, const char* text) { out.write(out.context, text, strlen(text)); }
 
 // The settings a script may change; the console's other commands make no sense in one.
 ErrorOr<void> run_command(Script& s, const Command& command)
@@ -60,17 +57,20 @@ ErrorOr<ScriptStep> run_script_line(Script& s, const char* line, GenerateStats& 
         TRY(run_command(s, command));
         return ScriptStep::Command;
     }
+    stats = TRY(answer_turn(s, command.prompt));
+    return ScriptStep::Replied;
+}
+
+ErrorOr<GenerateStats> answer_turn(Script& s, const char* text)
+{
     Conversation& conversation = s.engine.conversation();
-    TRY(conversation.add_user_turn(command.prompt, s.max_reply));
+    TRY(conversation.add_user_turn(text, s.max_reply));
     if (s.rendered)
         s.rendered(s.rendered_context, conversation);
-    write(s.out, "@reply-begin\n");
+    s.line(s.out.context, "@reply-begin\n");
     auto replied = conversation.reply(s.max_reply, s.out);
-    write(s.out, "\n@reply-end\n");
-    if (replied.is_error())
-        return replied.release_error();
-    stats = replied.release_value();
-    return ScriptStep::Replied;
+    s.line(s.out.context, "\n@reply-end\n");
+    return replied;
 }
 
 void describe_chat(const Engine& engine, char* buffer, usize size)

@@ -21,7 +21,8 @@ namespace tllama::chat {
 struct Script {
     Engine& engine;
     u32 max_reply;        // a reply's most tokens (0: to the end of the context)
-    TextSink out;         // the framing and the replies
+    TextSink out;         // the replies' text
+    void (*line)(void* context, const char* text);  // the framing lines ("@reply-begin\n"), with out.context
     // Called between rendering a turn and its reply (bareflow-host --verbose-prompt); may be null.
     void (*rendered)(void* context, const Conversation& conversation) = nullptr;
     void* rendered_context = nullptr;
@@ -36,6 +37,10 @@ enum class ScriptStep : u8 {
 // Runs one line (NUL-terminated, without its newline). Errors: a bad command (UsageError)
 // or a turn that cannot be answered (PromptTooLong, OutOfMemory): the script goes on.
 kl::ErrorOr<ScriptStep> run_script_line(Script& script, const char* line, GenerateStats& stats);
+
+// One user turn (the console's chat mode too): the reply framed as above. Errors: those of
+// Conversation::add_user_turn (nothing is written then).
+kl::ErrorOr<GenerateStats> answer_turn(Script& script, const char* text);
 
 // The note scripts print first: the template's family, or why this is plain completion.
 void describe_chat(const Engine& engine, char* buffer, usize size);

@@ -196,6 +196,8 @@ void write_stdout(void*, const char* bytes, usize length)
     fflush(stdout);  // stream the story as it is told
 }
 
+void write_stdout_line(void*, const char* line) { write_stdout(nullptr, line, strlen(line)); }
+
 // The files run() maps, unmapped whichever way it leaves (after the engine, whose weights
 // are views into them).
 struct Files {
@@ -356,7 +358,7 @@ ErrorOr<void> chat_loop(Engine& engine, const Options& o)
     chat::describe_chat(engine, note, sizeof(note));
     fprintf(stderr, "%s\n", note);
     engine.conversation().keep_text(o.verbose_prompt);
-    chat::Script script { engine, static_cast<u32>(o.steps), { write_stdout, nullptr } };
+    chat::Script script { engine, static_cast<u32>(o.steps), { write_stdout, nullptr }, write_stdout_line };
     if (o.verbose_prompt)
         script.rendered = print_rendered;
     u32 failures = 0;

@@ -20,6 +20,8 @@ void append_text(void* context, const char* bytes, usize length)
     static_cast<std::string*>(context)->append(bytes, length);
 }
 
+void append_line(void* context, const char* line) { static_cast<std::string*>(context)->append(line); }
+
 std::vector<u8> chat_gguf(const char* chat_template)
 {
     Config config = small_config();
@@ -46,7 +48,7 @@ ScriptRun run_script(const std::vector<u8>& file, const std::vector<const char*>
     REQUIRE_FALSE(opened.is_error());
     Engine& engine = *opened.value();
     ScriptRun run;
-    chat::Script script { engine, 10, { append_text, &run.out } };
+    chat::Script script { engine, 10, { append_text, &run.out }, append_line };
     for (const char* line : lines) {
         GenerateStats stats {};
         auto step = chat::run_script_line(script, line, stats);
