@@ -41,8 +41,8 @@ SCRIPT = ["Hello! Who are you?", "/system You are a pirate who speaks in rhymes.
 REPLY = re.compile(rb"@reply-begin\r?\n(.*?)\r?\n@reply-end\r?\n", re.S)
 
 
-def prepare():
-    """The chat GGUF, and the host tool's replies to SCRIPT."""
+def ensure_model():
+    """build/tests/qemu/tinyllama-mini-chat-q8_0.gguf (tests/qemu/serve_test.py uses it too)."""
     os.makedirs(OUT, exist_ok=True)
     if not os.path.exists(MODEL):
         partial = f"{MODEL}.{os.getpid()}.partial"
@@ -52,6 +52,12 @@ def prepare():
         if made.returncode != 0:
             raise Failure(f"gen-model failed: {made.stderr.strip()[-300:]}")
         os.replace(partial, MODEL)
+    return MODEL
+
+
+def prepare():
+    """The chat GGUF, and the host tool's replies to SCRIPT."""
+    ensure_model()
     host = subprocess.run([os.path.join(ROOT, "build", "host", "bareflow-host"), MODEL, "--chat", "--jit", "off",
                            "-t", SETTINGS["temp"], "-s", SETTINGS["seed"], "-n", SETTINGS["steps"]],
                           input=("\n".join(SCRIPT) + "\n").encode(), cwd=ROOT, capture_output=True)
