@@ -104,12 +104,6 @@ kl::ErrorOr<GenerateStats> Engine::generate(const char* prompt, i32 steps, TextS
     return tllama::generate(m_transformer, m_tokenizer, m_sampler, prompt, steps, sink);
 }
 
-kl::ErrorOr<GenerateStats> Engine::chat(const char* user, u32 max_reply, TextSink& sink)
-{
-    TRY(m_conversation.add_user_turn(user, max_reply));
-    return m_conversation.reply(max_reply, sink);
-}
-
 kl::ErrorOr<GenerateStats> Engine::chat_completion(const chat::Message* messages, u32 count, u32 max_tokens,
     TextSink& sink)
 {

@@ -56,13 +56,10 @@ public:
 
     // Chat (tinyllama/chat/): the family of the model's tokenizer.chat_template (None:
     // plain completion; chat_why() says why), and the one conversation the console,
-    // MODE=chat and bareflow-host --chat hold in the KV cache.
+    // MODE=chat and bareflow-host --chat hold in the KV cache (a turn: chat::answer_turn).
     chat::Family chat_family() const { return m_conversation.chat_template().family; }
     const char* chat_why() const { return m_chat_why; }
     chat::Conversation& conversation() { return m_conversation; }
-    // One turn: the user's text added to the conversation, the reply (at most max_reply
-    // tokens, 0: to the end of the context) streamed to `sink`.
-    kl::ErrorOr<GenerateStats> chat(const char* user, u32 max_reply, TextSink& sink);
     // A whole message list (the HTTP API) rendered and answered from an empty cache, with at
     // most max_tokens of reply. Errors: PromptTooLong, InvalidArgument (roles the template
     // refuses), OutOfMemory.
