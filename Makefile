@@ -522,7 +522,7 @@ FUZZ_BINS := $(addprefix $(FUZZ_BUILD)/,$(FUZZ_TARGETS))
 FUZZ_LIB_CPP := tinyllama/model.cpp tinyllama/tokenizer.cpp tinyllama/encode.cpp tinyllama/kernel_app/boot_settings.cpp \
 	kernel_lib/text/keyvalue.cpp kernel_lib/codec/crc32c.cpp kernel_lib/boot/directory.cpp kernel_lib/base/error.cpp \
 	kernel_lib/codec/lzma.cpp boot/uefi/memory_map.cpp boot/uefi/disk_layout.cpp \
-	$(wildcard tinyllama/gguf/*.cpp) microjit/formats.cpp microjit/blocks.cpp microjit/reference_blocks.cpp \
+	$(wildcard tinyllama/gguf/*.cpp) tinyllama/chat/template.cpp microjit/formats.cpp microjit/blocks.cpp microjit/reference_blocks.cpp \
 	microjit/quantize_blocks.cpp microjit/quantize_weights.host.cpp microjit/reference.cpp kernel_lib/libm/math.cpp \
 	kernel_lib/net/http.cpp kernel_lib/text/json.cpp kernel_lib/text/json_reader.cpp kernel_lib/text/json_writer.cpp \
 	kernel_lib/text/text_buffer.cpp kernel_lib/text/string_view.cpp kernel_lib/text/utf8.cpp \
