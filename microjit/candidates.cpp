@@ -63,7 +63,7 @@ void add_matrix(Collector& out, Op op, Shape shape, Isa isa, const CpuCaps& caps
         c.unroll = k.unroll;
         c.prefetch = prefetch;
         c.flags = flags;
-        if (is_q8g(op) && isa == Isa::Avx512 && caps.avx512vnni)
+        if (is_quantized(op.format) && isa == Isa::Avx512 && caps.avx512vnni)
             c.flags |= variant::vnni;
         out.add(c);
     };
@@ -109,7 +109,14 @@ KnobList matrix_knobs(Op op)
     static constexpr Knobs matmul_f32[] = { { 4, 3, 1 }, { 3, 2, 1 }, { 2, 2, 1 }, { 3, 4, 1 }, { 6, 2, 1 }, { 8, 3, 1 }, { 1, 4, 1 } };
     static constexpr Knobs matvec_q8[] = { { 4, 1, 1 }, { 8, 1, 1 }, { 4, 1, 2 }, { 2, 1, 2 }, { 12, 1, 1 } };
     static constexpr Knobs matmul_q8[] = { { 4, 2, 1 }, { 4, 1, 1 }, { 8, 2, 1 }, { 4, 4, 1 }, { 2, 2, 1 }, { 8, 1, 1 } };
+    // Block formats: rows come in quads (the reduction's unit), tokens share each row's
+    // unpacked weights and scales.
+    static constexpr Knobs matvec_blocks[] = { { 4, 1, 1 }, { 8, 1, 1 }, { 4, 1, 2 }, { 12, 1, 1 }, { 2, 1, 1 } };
+    static constexpr Knobs matmul_blocks[] = { { 4, 3, 1 }, { 4, 2, 1 }, { 4, 4, 1 }, { 8, 2, 1 }, { 4, 1, 1 } };
     const bool matvec = op.kind == OpKind::Matvec;
+    if (is_quantized(op.format) && !is_q8g(op))
+        return matvec ? KnobList { matvec_blocks, sizeof(matvec_blocks) / sizeof(Knobs) }
+                      : KnobList { matmul_blocks, sizeof(matmul_blocks) / sizeof(Knobs) };
     if (is_q8g(op))
         return matvec ? KnobList { matvec_q8, sizeof(matvec_q8) / sizeof(Knobs) } : KnobList { matmul_q8, sizeof(matmul_q8) / sizeof(Knobs) };
     return matvec ? KnobList { matvec_f32, sizeof(matvec_f32) / sizeof(Knobs) } : KnobList { matmul_f32, sizeof(matmul_f32) / sizeof(Knobs) };

@@ -66,6 +66,11 @@ struct FormatInfo {
 const FormatInfo& format_info(Format format);
 inline const char* format_name(Format format) { return format_info(format).name; }
 
+// Integer formats (Q8G and the block formats): their kernels use byte and word ops.
+constexpr bool is_quantized(Format f) { return f != Format::F32 && f != Format::F16 && f != Format::BF16; }
+// One 16-bit value per weight (F16, BF16): the fp32 kernels with a converting load.
+constexpr bool is_halves(Format f) { return f == Format::F16 || f == Format::BF16; }
+
 // The format of a ggml type id. Unknown and unsupported ids (IQ*, TQ*, I8..F64, MXFP4,
 // ...) are an error naming the id and, where ggml has one, its name (GgufTensor).
 kl::ErrorOr<Format> format_from_ggml_type(u32 ggml_type);

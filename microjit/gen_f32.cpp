@@ -1,4 +1,4 @@
-// fp32 matvec/matmul generator (see gen_f32.h).
+// fp32 (and F16 / BF16) matvec/matmul generator (see gen_f32.h).
 #include "microjit/gen_f32.h"
 
 namespace mjit {
@@ -7,8 +7,8 @@ namespace {
 
 // Rows of at most this many vectors become straight-line code.
 constexpr u32 straight_line_vectors = 16;
-// The canonical order's chunk: 16 lanes of 4 bytes.
-constexpr u32 chunk_bytes = 64;
+// The canonical order's chunk: 16 lanes (of 4 bytes in registers).
+constexpr u32 chunk_lanes = 16;
 
 struct Plan {
     u32 toks;
@@ -21,7 +21,7 @@ Plan plan_for(const KernelConfig& c)
     Plan p {};
     p.toks = c.tokens < c.shape.t ? c.tokens : c.shape.t;
     const u32 v = vector_bytes(c.isa);
-    p.parts = v ? chunk_bytes / v : 1;
+    p.parts = v ? chunk_lanes * 4 / v : 1;
     const bool partial = v != 0 && c.shape.n % (v / 4) != 0;
     // x per token, the product, the weights when several tokens share them (SSE2: the
     // weights are the product with one token), the tail's mask or scratch (AVX-512 has it
@@ -29,7 +29,7 @@ Plan plan_for(const KernelConfig& c)
     // other ISAs free accumulator parts for it).
     u32 fixed = p.toks + 1 + (p.toks > 1 ? 1 : 0);
     if (partial && c.isa != Isa::Avx512)
-        ++fixed;
+        fixed += is_halves(c.op.format) ? 2 : 1;  // halves: the short load's mask as well
     if (c.isa == Isa::Avx512)
         fixed += 3;
     p.vecs = c.rows * p.toks * p.parts + fixed;
@@ -40,9 +40,15 @@ Plan plan_for(const KernelConfig& c)
 
 kl::ErrorOr<void> F32MatmulGenerator::check(const KernelConfig& c)
 {
-    if (!is_matrix(c.op) || c.op.format != Format::F32)
-        return kl::Error::make(kl::ErrorCode::InvalidArgument, "F32MatmulGenerator: not an fp32 matrix op");
+    if (!is_matrix(c.op) || !(c.op.format == Format::F32 || is_halves(c.op.format)))
+        return kl::Error::make(kl::ErrorCode::InvalidArgument, "F32MatmulGenerator: not an fp32, f16 or bf16 matrix op");
     const Plan p = plan_for(c);
+    if (is_halves(c.op.format) && (c.isa == Isa::Sse2 || c.shape.n % 2 != 0)) {
+        char name[96];
+        format_config_name(name, sizeof(name), c);
+        return kl::Error::make(kl::ErrorCode::JitUnsupported,
+            "%s: f16 and bf16 kernels need avx2 or avx512 and an even n (the reference serves the others)", name);
+    }
     const u32 budget = vec_budget(c.isa);
     if (p.vecs > budget || c.rows * p.toks * p.parts > max_accumulators) {
         char name[96];
@@ -58,6 +64,8 @@ F32MatmulGenerator::F32MatmulGenerator(const KernelConfig& c) : MatrixGenerator(
 {
     const Plan p = plan_for(c);
     m_n = c.shape.n;
+    m_value_bytes = is_halves(c.op.format) ? 2 : 4;
+    m_chunk_bytes = chunk_lanes * m_value_bytes;
     m_rows = c.rows;
     m_toks = p.toks;
     m_unroll = c.unroll;
@@ -68,7 +76,7 @@ F32MatmulGenerator::F32MatmulGenerator(const KernelConfig& c) : MatrixGenerator(
     m_tail_partial = m_n % vfloats != 0;
     m_aligned = (c.flags & variant::aligned) != 0;
     m_unrolled = m_chunks * m_parts <= straight_line_vectors || m_chunks < m_unroll;
-    m_loop_bytes = m_unrolled ? 0 : static_cast<i64>(m_chunks / m_unroll) * m_unroll * chunk_bytes;
+    m_loop_bytes = m_unrolled ? 0 : static_cast<i64>(m_chunks / m_unroll) * m_unroll * m_chunk_bytes;
 }
 
 void F32MatmulGenerator::generate()
@@ -78,7 +86,7 @@ void F32MatmulGenerator::generate()
         return;
     }
     Rows rows;
-    rows.w_row = static_cast<i64>(m_n) * 4;
+    rows.w_row = static_cast<i64>(m_n) * m_value_bytes;
     rows.x_tok = rows.w_row;
     rows.rows = m_rows;
     rows.toks = m_toks;
@@ -97,6 +105,9 @@ void F32MatmulGenerator::generate()
     prologue();
     load_row_args();
     setup_tail(m_tail, m_tail_partial ? m_n % (vbytes() / 4) : 0, m_scratch);
+    // Halves: the short last vector's values are loaded as dwords of two.
+    if (m_value_bytes == 2)
+        setup_tail(m_half_tail, m_tail_partial ? m_n % (vbytes() / 4) / 2 : 0, m_scratch);
     row_loops();
     epilogue();
 }
@@ -110,9 +121,9 @@ void F32MatmulGenerator::sweep(u32 rows, u32 toks)
 
     if (m_unrolled) {
         for (u32 c = 0; c < m_chunks; ++c) {
-            chunk(rows, toks, false, c * chunk_bytes, m_parts, false);
+            chunk(rows, toks, false, c * m_chunk_bytes, m_parts, false);
             if (config().prefetch)
-                prefetch_rows(rows, false, c * chunk_bytes, chunk_bytes);
+                prefetch_rows(rows, false, c * m_chunk_bytes, m_chunk_bytes);
         }
     } else {
         // The index runs from -m_loop_bytes up to 0, so the loop ends on the add's flags.
@@ -121,16 +132,16 @@ void F32MatmulGenerator::sweep(u32 rows, u32 toks)
         as().align(asmjit::AlignMode::kCode, 16);
         as().bind(loop);
         for (u32 u = 0; u < m_unroll; ++u)
-            chunk(rows, toks, true, m_loop_bytes + u * chunk_bytes, m_parts, false);
+            chunk(rows, toks, true, m_loop_bytes + u * m_chunk_bytes, m_parts, false);
         if (config().prefetch)
-            prefetch_rows(rows, true, m_loop_bytes, m_unroll * chunk_bytes);
-        as().add(m_col, static_cast<i32>(m_unroll * chunk_bytes));
+            prefetch_rows(rows, true, m_loop_bytes, m_unroll * m_chunk_bytes);
+        as().add(m_col, static_cast<i32>(m_unroll * m_chunk_bytes));
         as().jnz(loop);
         for (u32 u = 0; u < m_chunks % m_unroll; ++u)
-            chunk(rows, toks, false, m_loop_bytes + u * chunk_bytes, m_parts, false);
+            chunk(rows, toks, false, m_loop_bytes + u * m_chunk_bytes, m_parts, false);
     }
     if (m_tail_vecs)
-        chunk(rows, toks, false, static_cast<i64>(m_chunks) * chunk_bytes, m_tail_vecs, m_tail_partial);
+        chunk(rows, toks, false, static_cast<i64>(m_chunks) * m_chunk_bytes, m_tail_vecs, m_tail_partial);
 }
 
 // Vector v of the chunk at `disp` feeds part v of every output; with `partial`, the last
@@ -139,29 +150,48 @@ void F32MatmulGenerator::chunk(u32 rows, u32 toks, bool indexed, i64 disp, u32 v
 {
     for (u32 v = 0; v < vectors; ++v) {
         const bool tail = partial && v + 1 == vectors;
-        const i64 d = disp + static_cast<i64>(v) * vbytes();
-        for (u32 t = 0; t < toks; ++t) {
-            if (tail)
-                load_tail(m_xv[t], x_mem(t, indexed, d), m_tail);
-            else
-                v_load(m_xv[t], x_mem(t, indexed, d), m_aligned);
-        }
+        const i64 d = disp + static_cast<i64>(v) * (vbytes() / 4) * m_value_bytes;
+        for (u32 t = 0; t < toks; ++t)
+            load_values(m_xv[t], x_mem(t, indexed, d), tail);
         for (u32 r = 0; r < rows; ++r) {
             const x86::Mem w = w_mem(r, indexed, d);
-            if (!is_sse() && toks == 1 && !tail) {
+            if (!is_sse() && toks == 1 && !tail && m_value_bytes == 4) {
                 // One weight, one use: the multiply reads it from memory.
                 mul_add(acc(r, 0, v), m_xv[0], w, false);
                 continue;
             }
             // AVX with one token has no weight register: the product register holds it.
             const x86::Vec& wv = m_wv.isValid() ? m_wv : m_prod;
-            if (tail)
-                load_tail(wv, w, m_tail);
-            else
-                v_load(wv, w, m_aligned);
+            load_values(wv, w, tail);
             for (u32 t = 0; t < toks; ++t)
                 mul_add(acc(r, t, v), m_xv[t], wv, tail);
         }
+    }
+}
+
+// dst = one vector of fp32 values from memory: fp32 as they are, halves converted
+// (exactly: F16 with vcvtph2ps, BF16 by moving its bits to the top of each fp32). A short
+// last vector reads only its own values.
+void F32MatmulGenerator::load_values(const x86::Vec& dst, const x86::Mem& src, bool tail)
+{
+    if (m_value_bytes == 4) {
+        if (tail)
+            load_tail(dst, src, m_tail);
+        else
+            v_load(dst, src, m_aligned);
+        return;
+    }
+    const x86::Vec half = is_avx512() ? x86::Vec(dst.ymm()) : x86::Vec(dst.xmm());
+    asmjit::Operand from = src;
+    if (tail) {
+        load_tail(half, src, m_half_tail);
+        from = half;
+    }
+    if (config().op.format == Format::F16) {
+        as().emit(x86::Inst::kIdVcvtph2ps, dst, from);
+    } else {
+        as().emit(x86::Inst::kIdVpmovzxwd, dst, from);
+        as().vpslld(dst, dst, 16);
     }
 }
 

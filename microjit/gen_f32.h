@@ -1,6 +1,10 @@
 // Generator of fp32 matvec/matmul kernels: out[tok][row] = W[row] . x[tok] (kernel_abi.h),
 // summed in exactly the canonical order of ref::dot_f32 (reference.h), so that every
-// variant on every ISA returns the reference's bits.
+// variant on every ISA returns the reference's bits. The same kernels serve F16 and BF16
+// weights and activations (formats.h): each load converts 8 or 16 halves to fp32 exactly
+// (vcvtph2ps; BF16 by a shift into the top half), and since the product of two halves is
+// exact in fp32, this is ref::matmul_f16 / matmul_bf16's order (reference_blocks.h). Halves
+// need AVX2 (with F16C for F16) or AVX-512 and an even n; SSE2 machines keep the reference.
 //
 // The 16 canonical lanes of each dot product live in P = 64 / vector-bytes accumulators
 // (SSE2 four xmm, AVX2 two ymm, AVX-512 one zmm): vector v of a 64-byte chunk feeds part
@@ -35,6 +39,7 @@ private:
     void sweep(u32 rows, u32 toks) override;
     void store(u32 rows, u32 toks) override;
     void chunk(u32 rows, u32 toks, bool indexed, i64 disp, u32 vectors, bool partial);
+    void load_values(const x86::Vec& dst, const x86::Mem& src, bool tail);
     void mul_add(const x86::Vec& acc, const x86::Vec& x, const asmjit::Operand& w, bool partial);
     void prefetch_rows(u32 rows, bool indexed, i64 disp, u32 bytes);
     void fold(u32 row, u32 tok);
@@ -43,6 +48,8 @@ private:
 
     // Shape, baked in.
     u32 m_n;
+    u32 m_value_bytes;  // 4 (fp32) or 2 (F16, BF16)
+    u32 m_chunk_bytes;  // bytes of 16 values
     u32 m_rows, m_toks, m_unroll;
     u32 m_parts;        // accumulators per output: 64 / vector bytes
     u32 m_chunks;       // full 64-byte chunks per row
@@ -57,7 +64,7 @@ private:
     x86::Vec m_acc[max_accumulators];
     x86::Vec m_xv[8];
     x86::Vec m_wv, m_prod;
-    Tail m_tail;
+    Tail m_tail, m_half_tail;  // the short last vector: its fp32 lanes, its halves as dwords
 };
 
 }

@@ -1,5 +1,8 @@
-// Q8_0 activation quantizer generator (see gen_quantize.h).
+// Activation quantizer generator: Q8G, Q8_0 and Q8_K (see gen_quantize.h).
 #include "microjit/gen_quantize.h"
+
+#include "microjit/blocks.h"
+#include "microjit/jit.h"
 
 namespace mjit {
 
@@ -9,21 +12,36 @@ namespace {
 constexpr u32 cmp_neq = 4;
 constexpr u32 cmp_nlt = 5;  // a >= b for non-NaN inputs
 constexpr u32 float_127 = 0x42FE0000u;
+constexpr u32 float_minus_127 = 0xC2FE0000u;
+constexpr u32 float_one = 0x3F800000u;
 constexpr u32 float_half = 0x3F000000u;
+constexpr u32 float_round = 0x4B400000u;  // 1.5 * 2^23: round_even's addend (quantize_blocks.h)
 
+}
+
+bool QuantizeGenerator::serves(Format f)
+{
+    return f == Format::Q8G || (block_jit && (f == Format::Q8_0 || f == Format::Q8_K));
 }
 
 kl::ErrorOr<void> QuantizeGenerator::check(const KernelConfig& c)
 {
-    if (c.op != ops::quantize_q8)
-        return kl::Error::make(kl::ErrorCode::InvalidArgument, "QuantizeGenerator: not a Q8 quantizer config");
+    if (c.op.kind != OpKind::Quantize || !serves(c.op.format))
+        return kl::Error::make(kl::ErrorCode::InvalidArgument, "QuantizeGenerator: not a Q8G, Q8_0 or Q8_K quantizer config");
+    if (block_jit && c.op.format != Format::Q8G && c.isa == Isa::Sse2) {
+        char name[96];
+        format_config_name(name, sizeof(name), c);
+        return kl::Error::make(kl::ErrorCode::JitUnsupported, "%s: needs avx2 or avx512 (the reference serves sse2)", name);
+    }
     return {};
 }
 
 QuantizeGenerator::QuantizeGenerator(const KernelConfig& c) : Emitter(c)
 {
+    m_format = c.op.format;
     m_n = c.shape.n;
-    m_gs = c.shape.gs;
+    m_gs = is_q8g(c.op) ? c.shape.gs : format_info(m_format).block_values;
+    m_group_bytes = is_q8g(c.op) ? m_gs : format_info(m_format).block_bytes;
     m_t = c.shape.t;
     m_chunk_bytes = vbytes();
     while (m_chunk_bytes > 16 && (m_gs * 4) % m_chunk_bytes != 0)
@@ -61,6 +79,8 @@ void QuantizeGenerator::assign_registers()
     m_groups = new_gp();
     m_count = new_gp();
     m_tokens = new_gp();
+    if (m_format == Format::Q8_K)
+        m_scan = new_gp();
     m_abs_mask = new_vec();
     m_half = new_vec();
     m_one = new_vec();
@@ -89,10 +109,12 @@ void QuantizeGenerator::load_args()
     as().imul(m_xt, m_xt, static_cast<i32>(m_gs * 4));
     as().add(m_xt, x86::qword_ptr(m_args, offsetof(KernelArgs, x)));
     as().mov(m_qt, m_groups);
-    as().imul(m_qt, m_qt, static_cast<i32>(m_gs));
+    as().imul(m_qt, m_qt, static_cast<i32>(m_group_bytes));
     as().add(m_qt, x86::qword_ptr(m_args, offsetof(KernelArgs, out)));
-    as().mov(m_st, x86::qword_ptr(m_args, offsetof(KernelArgs, out_scale)));
-    as().lea(m_st, x86::ptr(m_st, m_groups, 2));
+    if (m_format == Format::Q8G) {
+        as().mov(m_st, x86::qword_ptr(m_args, offsetof(KernelArgs, out_scale)));
+        as().lea(m_st, x86::ptr(m_st, m_groups, 2));
+    }
     as().neg(m_groups);
     as().add(m_groups, x86::qword_ptr(m_args, offsetof(KernelArgs, row_end)));
     const u32 lanes = m_chunk_bytes / 4;
@@ -121,8 +143,9 @@ void QuantizeGenerator::token_loop()
     as().mov(m_s, m_st);
     group_loop();
     as().add(m_xt, static_cast<i32>(m_n * 4));
-    as().add(m_qt, static_cast<i32>(m_n));
-    as().add(m_st, static_cast<i32>(m_n / m_gs * 4));
+    as().add(m_qt, static_cast<i32>(m_n / m_gs * m_group_bytes));
+    if (m_format == Format::Q8G)
+        as().add(m_st, static_cast<i32>(m_n / m_gs * 4));
     as().dec(m_tokens.r32());
     as().jnz(token);
     as().bind(done);
@@ -135,8 +158,9 @@ void QuantizeGenerator::group_loop()
     as().bind(loop);
     group(0, 0, 0);
     as().add(m_x, static_cast<i32>(m_gs * 4));
-    as().add(m_q, static_cast<i32>(m_gs));
-    as().add(m_s, 4);
+    as().add(m_q, static_cast<i32>(m_group_bytes));
+    if (m_format == Format::Q8G)
+        as().add(m_s, 4);
     as().dec(m_count);
     as().jnz(loop);
 }
@@ -144,7 +168,27 @@ void QuantizeGenerator::group_loop()
 void QuantizeGenerator::group(i64 x_disp, i64 q_disp, i64 s_disp)
 {
     group_max(x_disp);
+    if (block_jit && m_format == Format::Q8_K) {
+        q8k_scale();
+        for (u32 k = 0; k < m_chunks; ++k)
+            q8k_chunk(k);
+        return;
+    }
     const x86::Xmm mx = m_max.xmm();
+    if (block_jit && m_format == Format::Q8_0) {
+        // d = amax / 127 to the block as fp16; id = d ? 1 / d : 0, broadcast.
+        const x86::Xmm id = m_scale.xmm(), t = m_tmp.xmm();
+        as().vdivss(mx, mx, constant_dwords(float_127, 1));
+        as().vcvtps2ph(t, mx, 0);
+        as().vpextrw(x86::ptr(m_q, static_cast<i32>(q_disp)), t, 0);
+        as().vmovss(id, constant_dwords(float_one, 1));
+        as().vdivss(id, id, mx);
+        zero_unless_nonzero(id, mx);
+        as().vbroadcastss(w(m_scale), id);
+        for (u32 k = 0; k < m_chunks; ++k)
+            quantize_chunk(x_disp + static_cast<i64>(k) * m_chunk_bytes, q_disp + offsetof(BlockQ8_0, qs) + k * m_chunk_bytes / 4);
+        return;
+    }
     const x86::Mem s_out = x86::ptr(m_s, static_cast<i32>(s_disp));
     if (is_sse()) {
         as().divss(mx, constant_dwords(float_127, 1));
@@ -240,9 +284,14 @@ void QuantizeGenerator::quantize_chunk(i64 x_disp, i64 q_disp)
         return;
     }
     const x86::Vec v = w(m_v), i = w(m_i), f = w(m_f), sg = w(m_sign);
-    as().vmovups(v, src);
+    const bool multiply = block_jit && m_format == Format::Q8_0;  // by 1 / d, which is 0 for d = 0
+    if (multiply)
+        as().vmulps(v, w(m_scale), src);
+    else
+        as().vmovups(v, src);
     if (is_avx512()) {
-        as().k(m_knonzero).z().vdivps(v, v, w(m_scale));
+        if (!multiply)
+            as().k(m_knonzero).z().vdivps(v, v, w(m_scale));
         as().vcvttps2dq(i, v);
         as().vcvtdq2ps(f, i);
         as().vsubps(f, v, f);
@@ -255,8 +304,10 @@ void QuantizeGenerator::quantize_chunk(i64 x_disp, i64 q_disp)
         return;
     }
     const x86::Vec ge = w(m_ge);
-    as().vdivps(v, v, w(m_scale));
-    as().vandps(v, v, w(m_nonzero));
+    if (!multiply) {
+        as().vdivps(v, v, w(m_scale));
+        as().vandps(v, v, w(m_nonzero));
+    }
     as().vcvttps2dq(i, v);
     as().vcvtdq2ps(f, i);
     as().vsubps(f, v, f);
@@ -277,6 +328,103 @@ void QuantizeGenerator::quantize_chunk(i64 x_disp, i64 q_disp)
         as().vpacksswb(ix, ix, ix);
         as().vmovd(dst, ix);
     }
+}
+
+// v = 0 where `test` (lane 0) is zero: a division by it gave an infinity the reference
+// never computes. AVX-512 compares into a mask register (EVEX has no xmm-result compare).
+void QuantizeGenerator::zero_unless_nonzero(const x86::Xmm& v, const x86::Xmm& test)
+{
+    if (is_avx512()) {
+        as().vcmpss(m_kround, test, m_zero.xmm(), cmp_neq);
+        as().k(m_kround).z().vmovaps(v, v);
+    } else {
+        as().vcmpss(m_tmp.xmm(), test, m_zero.xmm(), cmp_neq);
+        as().vandps(v, v, m_tmp.xmm());
+    }
+}
+
+// Q8_K: the block's first value of largest magnitude (amax from group_max), then
+// iscale = -127 / max and d = 1 / iscale (both 0 when max is 0), d to the block.
+void QuantizeGenerator::q8k_scale()
+{
+    const x86::Xmm mx = m_max.xmm(), is = m_scale.xmm();
+    as().vbroadcastss(w(m_scale), mx);
+    asmjit::Label done = as().newLabel();
+    asmjit::Label found[32];
+    // Each chunk: which lanes hold amax (in magnitude); the first chunk with one wins.
+    for (u32 k = 0; k < m_chunks; ++k) {
+        found[k] = as().newLabel();
+        const x86::Mem src = x86::ptr(m_x, static_cast<i32>(k * m_chunk_bytes));
+        if (is_avx512()) {
+            as().vpandd(w(m_v), w(m_abs_mask), src);
+            as().vcmpps(m_kround, w(m_v), w(m_scale), 0);
+            as().kmovw(m_scan.r32(), m_kround);
+        } else {
+            as().vandps(w(m_v), w(m_abs_mask), src);
+            as().vcmpps(w(m_v), w(m_v), w(m_scale), 0);
+            as().vmovmskps(m_scan.r32(), w(m_v));
+        }
+        as().test(m_scan.r32(), m_scan.r32());
+        as().jnz(found[k]);
+    }
+    as().vxorps(mx, mx, mx);  // unreachable: amax is one of the magnitudes
+    as().jmp(done);
+    for (u32 k = 0; k < m_chunks; ++k) {
+        as().bind(found[k]);
+        as().tzcnt(m_scan.r32(), m_scan.r32());
+        as().vmovss(mx, x86::ptr(m_x, m_scan, 2, static_cast<i32>(k * m_chunk_bytes)));
+        if (k + 1 < m_chunks)
+            as().jmp(done);
+    }
+    as().bind(done);
+    as().vmovss(is, constant_dwords(float_minus_127, 1));
+    as().vdivss(is, is, mx);
+    zero_unless_nonzero(is, mx);
+    as().vmovss(m_i.xmm(), constant_dwords(float_one, 1));
+    as().vdivss(m_i.xmm(), m_i.xmm(), is);
+    zero_unless_nonzero(m_i.xmm(), mx);
+    as().vmovss(x86::ptr(m_q, offsetof(BlockQ8_K, d)), m_i.xmm());
+    as().vbroadcastss(w(m_scale), is);
+}
+
+// Q8_K: chunk k's q = min(127, round_even(iscale * x)) stored as bytes, and each 16 q's
+// sum as an i16 (AVX2: two chunks per sum).
+void QuantizeGenerator::q8k_chunk(u32 k)
+{
+    const x86::Vec v = w(m_v), sum = w(m_f);
+    const u32 lanes = m_chunk_bytes / 4;
+    as().vmulps(v, w(m_scale), x86::ptr(m_x, static_cast<i32>(k * m_chunk_bytes)));
+    as().vaddps(v, v, constant_dwords(float_round, lanes));
+    as().emit(is_avx512() ? x86::Inst::kIdVpandd : x86::Inst::kIdVpand, v, v, constant_dwords(0x007FFFFFu, lanes));
+    as().vpsubd(v, v, constant_dwords(0x00400000u, lanes));
+    as().vpminsd(v, v, constant_dwords(127, lanes));
+    const x86::Mem q = x86::ptr(m_q, static_cast<i32>(offsetof(BlockQ8_K, qs) + k * lanes));
+    const x86::Xmm vx = m_v.xmm(), t = m_tmp.xmm(), sx = m_f.xmm();
+    // The sum of 16 q (AVX2: this chunk's 8 added to the previous chunk's).
+    if (is_avx512()) {
+        as().vextracti64x4(m_f.ymm(), v, 1);
+        as().vpaddd(m_f.ymm(), m_f.ymm(), m_v.ymm());
+        as().vpmovdb(q, v);
+    } else {
+        if (k % 2 == 0) {
+            as().vmovdqa(m_sign.ymm(), v);
+        } else {
+            as().vpaddd(sum, v, m_sign.ymm());
+        }
+        as().vextracti128(t, v, 1);
+        as().vpackssdw(vx, vx, t);
+        as().vpacksswb(vx, vx, vx);
+        as().vmovq(q, vx);
+        if (k % 2 == 0)
+            return;
+    }
+    as().emit(is_avx512() ? x86::Inst::kIdVextracti32x4 : x86::Inst::kIdVextracti128, t, m_f.ymm(), 1);
+    as().vpaddd(sx, sx, t);
+    as().vpshufd(t, sx, 0x4E);
+    as().vpaddd(sx, sx, t);
+    as().vpshufd(t, sx, 0xB1);
+    as().vpaddd(sx, sx, t);
+    as().vpextrw(x86::ptr(m_q, static_cast<i32>(offsetof(BlockQ8_K, bsums) + 2 * (k * lanes / 16))), sx, 0);
 }
 
 }

@@ -19,7 +19,8 @@ struct CpuCaps {
     bool ssse3 = false;
     bool avx512bw = false;    // byte/word ops on zmm: required by the AVX-512 Q8 kernels
     bool avx512vl = false;
-    bool avx512vnni = false;  // vpdpbusd: the "vnni" Q8 variant
+    bool avx512vnni = false;  // vpdpbusd, vpdpwssd: the "vnni" variant of the integer kernels
+    bool f16c = false;        // vcvtph2ps on AVX2 parts: the F16 kernels (AVX-512F has its own)
     bool erms = false;        // enhanced rep movsb
     bool fsrm = false;        // fast short rep movsb
 };

@@ -6,6 +6,7 @@
 
 #include "kernel_lib/io/print.h"
 #include "kernel_lib/time/tsc.h"
+#include "microjit/gen_blocks.h"
 #include "microjit/gen_copy.h"
 #include "microjit/gen_f32.h"
 #include "microjit/gen_q8.h"
@@ -19,17 +20,20 @@ DumpHook g_dump_hook = nullptr;
 void* g_dump_context = nullptr;
 
 // The generator families: which class emits a config's code (none: the reference only).
-enum class Family : u8 { None, F32, Q8, Quantize, Copy };
+enum class Family : u8 { None, F32, Q8, Blocks, Quantize, Copy };
 
 Family family(const KernelConfig& c)
 {
     switch (c.op.kind) {
     case OpKind::Copy: return Family::Copy;
-    case OpKind::Quantize: return is_q8g(c.op) ? Family::Quantize : Family::None;
+    case OpKind::Quantize:
+        return QuantizeGenerator::serves(c.op.format) ? Family::Quantize : Family::None;
     case OpKind::Matvec:
     case OpKind::Matmul:
-        if (c.op.format == Format::F32)
+        if (c.op.format == Format::F32 || is_halves(c.op.format))
             return Family::F32;
+        if (block_jit && BlockMatmulGenerator::serves(c.op.format))
+            return Family::Blocks;
         return is_q8g(c.op) ? Family::Q8 : Family::None;
     }
     return Family::None;
@@ -43,6 +47,10 @@ public:
         switch (family(c)) {
         case Family::F32: m_emitter = new (m_storage) F32MatmulGenerator(c); break;
         case Family::Q8: m_emitter = new (m_storage) Q8MatmulGenerator(c); break;
+        case Family::Blocks:
+            if constexpr (block_jit)
+                m_emitter = new (m_storage) BlockMatmulGenerator(c);
+            break;
         case Family::Quantize: m_emitter = new (m_storage) QuantizeGenerator(c); break;
         case Family::Copy: m_emitter = new (m_storage) CopyGenerator(c); break;
         case Family::None: break;
@@ -57,8 +65,8 @@ public:
     explicit operator bool() const { return m_emitter != nullptr; }
 
 private:
-    static constexpr usize storage_size = kl::max(kl::max(sizeof(F32MatmulGenerator), sizeof(Q8MatmulGenerator)),
-        kl::max(sizeof(QuantizeGenerator), sizeof(CopyGenerator)));
+    static constexpr usize storage_size = kl::max(kl::max(kl::max(sizeof(F32MatmulGenerator), sizeof(Q8MatmulGenerator)),
+        kl::max(sizeof(QuantizeGenerator), sizeof(CopyGenerator))), block_jit ? sizeof(BlockMatmulGenerator) : 0);
     alignas(16) u8 m_storage[storage_size];
     Emitter* m_emitter = nullptr;
 };
@@ -71,6 +79,10 @@ kl::ErrorOr<void> validate(const KernelConfig& c)
     switch (family(c)) {
     case Family::F32: return F32MatmulGenerator::check(c);
     case Family::Q8: return Q8MatmulGenerator::check(c);
+    case Family::Blocks:
+        if constexpr (block_jit)
+            return BlockMatmulGenerator::check(c);
+        break;
     case Family::Quantize: return QuantizeGenerator::check(c);
     case Family::Copy: return CopyGenerator::check(c);
     case Family::None: break;

@@ -104,8 +104,8 @@ kl::ErrorOr<void> check_common(const KernelConfig& c, const char* name)
         return Error::make(ErrorCode::InvalidArgument, "%s: unknown variant flags 0x%x", name, c.flags);
     if (c.prefetch == 0 && (c.flags & variant::prefetch_nta))
         return Error::make(ErrorCode::InvalidArgument, "%s: the non-temporal prefetch hint needs a prefetch distance", name);
-    if ((c.flags & variant::vnni) && !(is_matrix(c.op) && is_q8g(c.op) && c.isa == Isa::Avx512))
-        return Error::make(ErrorCode::InvalidArgument, "%s: the vnni variant exists for Q8 matrix kernels on avx512 only", name);
+    if ((c.flags & variant::vnni) && !(is_matrix(c.op) && is_quantized(c.op.format) && c.isa == Isa::Avx512))
+        return Error::make(ErrorCode::InvalidArgument, "%s: the vnni variant exists for integer matrix kernels on avx512 only", name);
     if ((c.flags & variant::stripes) && (!is_matrix(c.op) || c.rows < 2 || c.rows > 4))
         return Error::make(ErrorCode::InvalidArgument, "%s: stripes need a matrix op with 2..4 rows in flight", name);
     if ((c.flags & (variant::rep_movsb | variant::nontemporal)) && c.op.kind != OpKind::Copy)
@@ -134,14 +134,14 @@ kl::ErrorOr<void> check_copy(const KernelConfig& c, const char* name)
     return {};
 }
 
+// A quantizer's rows are Q8G's groups of gs values or a block format's blocks.
 kl::ErrorOr<void> check_quantize(const KernelConfig& c, const char* name)
 {
     if (c.prefetch || (c.flags & variant::aligned))
         return Error::make(ErrorCode::InvalidArgument, "%s: the quantizer has no prefetch or aligned variant", name);
-    if (!is_q8g(c.op))
-        return Error::make(ErrorCode::JitUnsupported, "%s: only the Q8 quantizer is generated", name);
-    if (c.shape.t == 0 || c.shape.d != c.shape.n / c.shape.gs)
-        return Error::make(ErrorCode::InvalidArgument, "%s: a quantizer has d = n / gs groups and t >= 1 tokens", name);
+    const u32 values = is_q8g(c.op) ? c.shape.gs : format_info(c.op.format).block_values;
+    if (c.shape.t == 0 || c.shape.n % values != 0 || c.shape.d != c.shape.n / values)
+        return Error::make(ErrorCode::InvalidArgument, "%s: a quantizer has d = n / %u groups (blocks) and t >= 1 tokens", name, values);
     return {};
 }
 
@@ -157,6 +157,9 @@ kl::ErrorOr<void> check_matrix(const KernelConfig& c, const char* name)
         return Error::make(ErrorCode::InvalidArgument, "%s: tokens in flight must be 1..min(8, t)", name);
     if (c.prefetch > 32768)
         return Error::make(ErrorCode::InvalidArgument, "%s: prefetch distance %u is above 32768 bytes", name, c.prefetch);
+    const u32 block = format_info(c.op.format).block_values;
+    if (block > 1 && c.shape.n % block != 0)
+        return Error::make(ErrorCode::InvalidArgument, "%s: n = %u is not a whole number of %u-value blocks", name, c.shape.n, block);
     const u64 row_bytes = weight_row_bytes(c.op.format, c.shape.n);
     if (row_bytes * (c.rows + c.tokens + 1) >= max_displacement || u64(c.shape.d) * 4 * c.shape.t >= max_displacement
         || row_bytes * c.shape.d >= (1ull << 40))
@@ -189,8 +192,10 @@ kl::ErrorOr<void> check_runnable(const KernelConfig& c, const CpuCaps& caps)
     format_config_name(name, sizeof(name), c);
     if (static_cast<u8>(c.isa) > static_cast<u8>(caps.best))
         return Error::make(ErrorCode::JitUnsupported, "%s: this CPU supports up to %s", name, kl::cpu::isa_name(caps.best));
-    if (c.isa == Isa::Avx512 && is_q8g(c.op) && c.op.kind != OpKind::Copy && !caps.avx512bw)
+    if (c.isa == Isa::Avx512 && is_quantized(c.op.format) && c.op.kind != OpKind::Copy && !caps.avx512bw)
         return Error::make(ErrorCode::JitUnsupported, "%s: needs AVX-512BW, which this CPU lacks", name);
+    if (c.isa == Isa::Avx2 && c.op.format == Format::F16 && c.op.kind != OpKind::Copy && !caps.f16c)
+        return Error::make(ErrorCode::JitUnsupported, "%s: needs F16C, which this CPU lacks", name);
     if ((c.flags & variant::vnni) && !caps.avx512vnni)
         return Error::make(ErrorCode::JitUnsupported, "%s: needs AVX-512 VNNI, which this CPU lacks", name);
     return {};

@@ -110,31 +110,15 @@ void copy(const KernelArgs* a) { memcpy(a->out, a->x, a->n); }
 
 namespace {
 
-// Op quantize to a block format (its activation formats: Q8_0, Q8_1, Q8_K, F16, BF16):
-// blocks (rows) row_begin..row_end of every token, through the format's quantize_row.
-template<Format F>
-void quantize_blocks(const KernelArgs* a)
-{
-    if (a->row_end <= a->row_begin)
-        return;
-    const FormatInfo& f = format_info(F);
-    const u64 row_bytes = weight_row_bytes(F, a->n);
-    for (u32 tok = 0; tok < a->t; ++tok) {
-        const float* x = static_cast<const float*>(a->x) + static_cast<u64>(tok) * a->n + a->row_begin * f.block_values;
-        u8* out = static_cast<u8*>(a->out) + tok * row_bytes + a->row_begin * f.block_bytes;
-        f.quantize_row(x, out, (a->row_end - a->row_begin) * f.block_values);
-    }
-}
-
 KernelFn quantizer_for(Format format)
 {
     switch (format) {
     case Format::Q8G: return quantize_q8_kernel;
-    case Format::F16: return quantize_blocks<Format::F16>;
-    case Format::BF16: return quantize_blocks<Format::BF16>;
-    case Format::Q8_0: return quantize_blocks<Format::Q8_0>;
-    case Format::Q8_1: return quantize_blocks<Format::Q8_1>;
-    case Format::Q8_K: return quantize_blocks<Format::Q8_K>;
+    case Format::F16: return quantize_blocks_kernel<Format::F16>;
+    case Format::BF16: return quantize_blocks_kernel<Format::BF16>;
+    case Format::Q8_0: return quantize_blocks_kernel<Format::Q8_0>;
+    case Format::Q8_1: return quantize_blocks_kernel<Format::Q8_1>;
+    case Format::Q8_K: return quantize_blocks_kernel<Format::Q8_K>;
     default: return nullptr;  // not an activation format
     }
 }

@@ -41,6 +41,12 @@ void quantize_q8(const float* x, i8* q, float* scales, u32 n, u32 gs);
 // token of x [t][n] into out [t][n] and out_scale [t][n / gs].
 void quantize_q8_kernel(const KernelArgs* args);
 
+// The quantizers of the block activation formats as kernels (op quantize_q8_0, _q8_1,
+// _q8_k, _f16, _bf16): blocks (rows) row_begin..row_end of every token of x [t][n] into
+// out [t][n / block], with the format's reference quantiser (quantize_blocks.h).
+template<Format F>
+void quantize_blocks_kernel(const KernelArgs* args);
+
 // Op copy: memcpy of n bytes (the C library's, which generated copies must beat).
 void copy(const KernelArgs* args);
 

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "microjit/blocks.h"
+#include "microjit/formats.h"
+#include "microjit/reference.h"
 
 // Every product rounded before it is added (reference_blocks.h); the Makefile passes
 // -ffp-contract=off as well.
@@ -401,5 +403,25 @@ void matmul_q3_k(const KernelArgs* a) { matmul_blocks<BlockQ3_K, BlockQ8_K>(a, q
 void matmul_q4_k(const KernelArgs* a) { matmul_blocks<BlockQ4_K, BlockQ8_K>(a, qk_k, k_term<BlockQ4_K>); }
 void matmul_q5_k(const KernelArgs* a) { matmul_blocks<BlockQ5_K, BlockQ8_K>(a, qk_k, k_term<BlockQ5_K>); }
 void matmul_q6_k(const KernelArgs* a) { matmul_blocks<BlockQ6_K, BlockQ8_K>(a, qk_k, k_term<BlockQ6_K>); }
+
+// ---- the activation quantizers as kernels (reference.h) -----------------------------------
+
+template<Format F>
+void quantize_blocks_kernel(const KernelArgs* a)
+{
+    if (a->row_end <= a->row_begin)
+        return;
+    const FormatInfo& f = format_info(F);
+    const u64 token_bytes = weight_row_bytes(F, a->n);
+    for (u32 tok = 0; tok < a->t; ++tok)
+        f.quantize_row(static_cast<const float*>(a->x) + static_cast<u64>(tok) * a->n + a->row_begin * f.block_values,
+            static_cast<u8*>(a->out) + tok * token_bytes + a->row_begin * f.block_bytes, (a->row_end - a->row_begin) * f.block_values);
+}
+
+template void quantize_blocks_kernel<Format::Q8_0>(const KernelArgs*);
+template void quantize_blocks_kernel<Format::Q8_1>(const KernelArgs*);
+template void quantize_blocks_kernel<Format::Q8_K>(const KernelArgs*);
+template void quantize_blocks_kernel<Format::F16>(const KernelArgs*);
+template void quantize_blocks_kernel<Format::BF16>(const KernelArgs*);
 
 }

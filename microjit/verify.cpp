@@ -51,10 +51,11 @@ OutputSpan out_span(Op op, const KernelArgs& a)
     case OpKind::Matvec:
     case OpKind::Matmul: return { a.row_begin * 4, rows * 4, static_cast<u64>(a.d) * 4, static_cast<u64>(a.t) * a.d * 4 };
     case OpKind::Quantize: {
-        // A group (row) of Q8G is gs int8 values; of a block format, one block.
-        const u64 group = is_q8g(op) ? a.gs : format_info(op.format).block_bytes;
-        const u64 stride = a.d * group;
-        return { a.row_begin * group, rows * group, stride, static_cast<u64>(a.t) * stride };
+        // Q8G: a byte per value (scales apart); block formats: their blocks.
+        const FormatInfo& f = format_info(op.format);
+        const u64 bytes = is_q8g(op) ? a.gs : f.block_bytes;
+        const u64 token = is_q8g(op) ? a.n : weight_row_bytes(op.format, a.n);
+        return { a.row_begin * bytes, rows * bytes, token, static_cast<u64>(a.t) * token };
     }
     case OpKind::Copy: return { 0, a.n, 0, a.n };
     }
@@ -114,8 +115,8 @@ void Sample::fill_input(const KernelSlot& slot, float* values)
     }
     // The quantizers' corner cases: a group of zeros (scale 0) and a group whose maximum
     // is 127 (scale exactly 1) holding exact halves, where the rounding rules differ.
-    const u32 gs = slot.shape.gs;
-    if (slot.op.kind == OpKind::Quantize && gs && slot.shape.n / gs >= 2) {
+    const u32 gs = is_q8g(slot.op) ? slot.shape.gs : format_info(slot.op.format).block_values;
+    if (slot.op.kind == OpKind::Quantize && gs > 1 && slot.shape.n / gs >= 2) {
         memset(values, 0, gs * sizeof(float));
         float* halves = values + gs;
         for (u32 i = 0; i < gs; ++i)

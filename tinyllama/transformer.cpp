@@ -139,6 +139,18 @@ ErrorOr<void*> allocate_run_state(Transformer& t, i32 prefill_block)
     return block;
 }
 
+// A call of the slot's kernel over all of its shape's rows (the caller sets the buffers).
+mjit::KernelArgs whole_slot_args(const mjit::KernelSlot& slot)
+{
+    mjit::KernelArgs args {};
+    args.row_end = slot.shape.d;
+    args.n = slot.shape.n;
+    args.d = slot.shape.d;
+    args.t = slot.shape.t;
+    args.gs = slot.shape.gs;
+    return args;
+}
+
 // The input of one or more matrix products: `tokens` rows of n values, fp32 as they are,
 // or converted once into the weights' activation format (each token's row on its own).
 struct MatmulInput {
@@ -156,16 +168,10 @@ MatmulInput prepare_input(Transformer& t, const float* x, const ProductSlots& sl
     RunState::Converted& c = s.converted[static_cast<u32>(slots.quantize->op.format)];
     if (c.source == x && c.stamp == s.stamp)
         return { c.values, c.scales };
-    const mjit::KernelSlot& q = *slots.quantize;
-    mjit::KernelArgs args {};
+    mjit::KernelArgs args = whole_slot_args(*slots.quantize);
     args.x = x;
     args.out = c.values;
     args.out_scale = c.scales;
-    args.row_end = q.shape.d;
-    args.n = q.shape.n;
-    args.d = q.shape.d;
-    args.t = q.shape.t;
-    args.gs = q.shape.gs;
     mjit::call(*slots.quantize, args);
     c.source = x;
     c.stamp = s.stamp;
@@ -177,18 +183,12 @@ MatmulInput prepare_input(Transformer& t, const float* x, const ProductSlots& sl
 void matmul(Transformer& t, const ProductSlots& slots, float* out, const WeightView& w, const float* x)
 {
     const MatmulInput in = prepare_input(t, x, slots);
-    const mjit::KernelSlot& slot = *slots.product;
-    mjit::KernelArgs args {};
+    mjit::KernelArgs args = whole_slot_args(*slots.product);
     args.out = out;
     args.w = w.data;
     args.w_scale = w.scales;
     args.x = in.x;
     args.x_scale = in.scale;
-    args.row_end = slot.shape.d;
-    args.n = slot.shape.n;
-    args.d = slot.shape.d;
-    args.t = slot.shape.t;
-    args.gs = slot.shape.gs;
     mjit::call(*slots.product, args);
 }
 

@@ -43,6 +43,16 @@ struct Options {
     u64 test_payload_bytes = 0;
     bool check = true;
     bool quiet = false;
+    std::vector<std::string> given;  // the path options on the command line
+
+    bool was_given(const char* option) const
+    {
+        for (const std::string& g : given) {
+            if (g == option)
+                return true;
+        }
+        return false;
+    }
 };
 
 [[noreturn]] void die(int status, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -89,115 +99,121 @@ std::vector<u8> read_file(const std::string& path, const char* what)
     return data;
 }
 
-Options parse_options(int argc, char** argv)
+// Options that become one boot setting each (--steps 64 is --set steps=64).
+constexpr struct {
+    const char* option;
+    const char* key;
+} setting_options[] = {
+    { "--prompt", "prompt" }, { "--steps", "steps" }, { "--temp", "temp" }, { "--topp", "topp" },
+    { "--seed", "seed" }, { "--mode", "mode" }, { "--jit", "jit" },
+};
+
+// Options that name a file: where each one's value goes.
+struct PathOption {
+    const char* option;
+    std::string Options::*member;
+};
+constexpr PathOption path_options[] = {
+    { "-o", &Options::output }, { "--output", &Options::output }, { "--kernel", &Options::kernel },
+    { "--stage1", &Options::stage1 }, { "--stage2", &Options::stage2 }, { "--symbols", &Options::symbols },
+    { "--esp", &Options::esp }, { "--model", &Options::model }, { "--tokenizer", &Options::tokenizer },
+    { "--profile", &Options::profile }, { "--raw-settings", &Options::raw_settings },
+};
+
+[[noreturn]] void usage_error(const char* fmt, const char* value)
 {
-    Options o;
-    bool tokenizer_given = false, kernel_given = false, symbols_given = false;
-    auto need = [&](int& i) -> const char* {
-        if (i + 1 >= argc) {
-            usage();
-            die(static_cast<int>(kl::ErrorCode::UsageError), "%s needs a value", argv[i]);
-        }
-        return argv[++i];
-    };
-    for (int i = 1; i < argc; ++i) {
-        std::string a = argv[i];
-        if (a == "-o" || a == "--output")
-            o.output = need(i);
-        else if (a == "--kernel") {
-            o.kernel = need(i);
-            kernel_given = true;
-        }
-        else if (a == "--stage1")
-            o.stage1 = need(i);
-        else if (a == "--stage2")
-            o.stage2 = need(i);
-        else if (a == "--symbols") {
-            o.symbols = need(i);
-            symbols_given = true;
-        }
-        else if (a == "--esp")
-            o.esp = need(i);
-        else if (a == "--model")
-            o.model = need(i);
-        else if (a == "--tokenizer") {
-            o.tokenizer = need(i);
-            tokenizer_given = true;
-        } else if (a == "--profile")
-            o.profile = need(i);
-        else if (a == "--prompt")
-            o.settings.emplace_back("prompt", need(i));
-        else if (a == "--steps")
-            o.settings.emplace_back("steps", need(i));
-        else if (a == "--temp")
-            o.settings.emplace_back("temp", need(i));
-        else if (a == "--topp")
-            o.settings.emplace_back("topp", need(i));
-        else if (a == "--seed")
-            o.settings.emplace_back("seed", need(i));
-        else if (a == "--mode")
-            o.settings.emplace_back("mode", need(i));
-        else if (a == "--jit")
-            o.settings.emplace_back("jit", need(i));
-        else if (a == "--set") {
-            std::string kv = need(i);
-            auto eq = kv.find('=');
-            if (eq == std::string::npos || eq == 0)
-                die(static_cast<int>(kl::ErrorCode::UsageError), "--set needs key=value, got '%s'", kv.c_str());
-            o.settings.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
-        } else if (a == "--payload") {
-            std::string nf = need(i);
-            auto eq = nf.find('=');
-            if (eq == std::string::npos || eq == 0 || eq >= payload_name_bytes)
-                die(static_cast<int>(kl::ErrorCode::UsageError),
-                    "--payload needs NAME=FILE with a name of 1 to %u characters, got '%s'", payload_name_bytes - 1,
-                    nf.c_str());
-            o.extra_payloads.emplace_back(nf.substr(0, eq), nf.substr(eq + 1));
-        } else if (a == "--test-payload") {
-            const char* v = need(i);
-            char* end = nullptr;
-            o.test_payload_bytes = strtoull(v, &end, 0);
-            if (*end != 0 || o.test_payload_bytes == 0 || o.test_payload_bytes > (1ull << 31))
-                die(static_cast<int>(kl::ErrorCode::UsageError), "--test-payload needs a size from 1 to 2^31 bytes");
-        } else if (a == "--raw-settings")
-            o.raw_settings = need(i);
-        else if (a == "--no-check")
-            o.check = false;
-        else if (a == "--quiet" || a == "-q")
-            o.quiet = true;
-        else if (a == "-h" || a == "--help") {
-            usage();
-            exit(0);
-        } else {
-            usage();
-            die(static_cast<int>(kl::ErrorCode::UsageError), "unknown option '%s'", a.c_str());
+    usage();
+    die(static_cast<int>(kl::ErrorCode::UsageError), fmt, value);
+}
+
+// "key=value" for --set and "NAME=FILE" for --payload, split at the first '='.
+std::pair<std::string, std::string> split_pair(const std::string& text, usize max_key, const char* message)
+{
+    auto eq = text.find('=');
+    if (eq == std::string::npos || eq == 0 || eq > max_key)
+        usage_error(message, text.c_str());
+    return { text.substr(0, eq), text.substr(eq + 1) };
+}
+
+// One option with its value; false if `a` is not a valued option.
+bool take_valued_option(Options& o, const std::string& a, const char* value)
+{
+    for (const auto& s : setting_options) {
+        if (a == s.option) {
+            o.settings.emplace_back(s.key, value);
+            return true;
         }
     }
-    if (o.output.empty()) {
-        usage();
-        die(static_cast<int>(kl::ErrorCode::UsageError), "no output file given (-o OUT)");
+    for (const PathOption& p : path_options) {
+        if (a == p.option) {
+            o.*p.member = value;
+            o.given.push_back(p.option);
+            return true;
+        }
     }
+    if (a == "--set") {
+        o.settings.push_back(split_pair(value, ~0ull, "--set needs key=value, got '%s'"));
+    } else if (a == "--payload") {
+        o.extra_payloads.push_back(split_pair(value, payload_name_bytes - 1,
+            "--payload needs NAME=FILE with a name of 1 to 15 characters, got '%s'"));
+    } else if (a == "--test-payload") {
+        char* end = nullptr;
+        o.test_payload_bytes = strtoull(value, &end, 0);
+        if (*end != 0 || o.test_payload_bytes == 0 || o.test_payload_bytes > (1ull << 31))
+            usage_error("--test-payload needs a size from 1 to 2^31 bytes, got '%s'", value);
+    } else {
+        return false;
+    }
+    return true;
+}
+
+// Defaults that depend on other options: the tokenizer of the model, the serve kernel.
+void complete_options(Options& o)
+{
+    if (o.output.empty())
+        usage_error("%s", "no output file given (-o OUT)");
     // Raw settings exist to test the kernel's own settings checks, so they are only taken
     // together with --no-check, and never mixed with settings mkimage would write.
     if (!o.raw_settings.empty() && (o.check || !o.settings.empty()))
         die(static_cast<int>(kl::ErrorCode::UsageError),
             "--raw-settings FILE is for testing the kernel's checks: it needs --no-check and no other settings options");
     if (is_gguf_name(o.model)) {
-        if (tokenizer_given)
+        if (o.was_given("--tokenizer"))
             die(static_cast<int>(kl::ErrorCode::UsageError), "%s is a GGUF model, which holds its own tokenizer: drop --tokenizer",
                 o.model.c_str());
-    } else if (!tokenizer_given) {
+    } else if (!o.was_given("--tokenizer")) {
         o.tokenizer = default_tokenizer_for(o.model);
     }
     // Only the serve kernel has the network MODE=serve needs.
     for (const auto& [key, value] : o.settings) {
         if (key == "mode" && value == "serve") {
-            if (!kernel_given)
+            if (!o.was_given("--kernel"))
                 o.kernel = "build/kernel-serve.bin";
-            if (!symbols_given)
+            if (!o.was_given("--symbols"))
                 o.symbols = "build/kernel-serve.syms";
         }
     }
+}
+
+Options parse_options(int argc, char** argv)
+{
+    Options o;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a == "--no-check") {
+            o.check = false;
+        } else if (a == "--quiet" || a == "-q") {
+            o.quiet = true;
+        } else if (a == "-h" || a == "--help") {
+            usage();
+            exit(0);
+        } else if (i + 1 < argc && take_valued_option(o, a, argv[i + 1])) {
+            ++i;
+        } else {
+            usage_error(i + 1 < argc ? "unknown option '%s'" : "'%s' is unknown or needs a value", a.c_str());
+        }
+    }
+    complete_options(o);
     return o;
 }
 
@@ -275,32 +291,54 @@ void put_partition(u8* entry, u8 type, bool active, u64 first_lba, u64 sectors)
     put_u32(entry + 12, static_cast<u32>(sectors));
 }
 
-}
+// stage1 and stage2 as built, checked for their signatures and slots.
+struct BootStages {
+    std::vector<u8> stage1, stage2;
+    u64 stage2_sectors;
+};
 
-int main(int argc, char** argv)
+BootStages read_boot_stages(const Options& o)
 {
-    Options o = parse_options(argc, argv);
-
-    std::vector<u8> stage1 = read_file(o.stage1, "stage1");
-    std::vector<u8> stage2 = read_file(o.stage2, "stage2");
-    if (stage1.size() != sector_size)
+    BootStages b { read_file(o.stage1, "stage1"), read_file(o.stage2, "stage2"), 0 };
+    if (b.stage1.size() != sector_size)
         die(static_cast<int>(kl::ErrorCode::BootKernel), "stage1 %s is %zu bytes; it must be exactly 512", o.stage1.c_str(),
-            stage1.size());
-    if (stage1[boot_signature_offset] != 0x55 || stage1[boot_signature_offset + 1] != 0xAA ||
-        memcmp(&stage1[stage1_slot_magic], "BFS1", 4) != 0)
+            b.stage1.size());
+    if (b.stage1[boot_signature_offset] != 0x55 || b.stage1[boot_signature_offset + 1] != 0xAA ||
+        memcmp(&b.stage1[stage1_slot_magic], "BFS1", 4) != 0)
         die(static_cast<int>(kl::ErrorCode::BootKernel), "stage1 %s lacks the 55 AA signature or its BFS1 slots",
             o.stage1.c_str());
-    if (memcmp(&stage2[stage2_slot_magic], "BFS2", 4) != 0)
+    if (memcmp(&b.stage2[stage2_slot_magic], "BFS2", 4) != 0)
         die(static_cast<int>(kl::ErrorCode::BootKernel), "stage2 %s lacks its BFS2 signature", o.stage2.c_str());
-    u64 stage2_sectors = sectors_for(stage2.size());
-    if (stage2_sectors > stage2_max_sectors)
+    b.stage2_sectors = sectors_for(b.stage2.size());
+    if (b.stage2_sectors > stage2_max_sectors)
         die(static_cast<int>(kl::ErrorCode::BootKernel), "stage2 is %zu bytes (%llu sectors); its slot holds %u sectors",
-            stage2.size(), static_cast<unsigned long long>(stage2_sectors), stage2_max_sectors);
+            b.stage2.size(), static_cast<unsigned long long>(b.stage2_sectors), stage2_max_sectors);
+    return b;
+}
 
-    std::string model_path = resolve_model_file(o.model, "model");
-    const bool gguf = is_gguf_name(o.model);
-    std::string tokenizer_path = gguf ? "" : resolve_model_file(o.tokenizer, "tokenizer");
+// Deterministic bytes whose CRC the kernel's self-test checks after loading.
+Payload test_blob(u64 bytes)
+{
+    Payload blob { "testblob", std::vector<u8>(bytes) };
+    u64 state = 0x9E3779B97F4A7C15ull;
+    for (auto& byte : blob.data) {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        byte = static_cast<u8>(state >> 24);
+    }
+    return blob;
+}
 
+struct ModelFiles {
+    std::string model, tokenizer;  // resolved paths; no tokenizer for a GGUF
+    bool gguf;
+};
+
+// Every payload in directory order: kernel, settings, symbols, tokenizer, profile, extras,
+// model, test blob.
+std::vector<Payload> collect_payloads(const Options& o, const ModelFiles& files)
+{
     std::vector<Payload> payloads;
     payloads.push_back({ "kernel", read_file(o.kernel, "kernel") });
     if (payloads[0].data.size() > kernel_max_bytes)
@@ -308,7 +346,7 @@ int main(int argc, char** argv)
             o.kernel.c_str(), payloads[0].data.size(), static_cast<unsigned long long>(kernel_max_bytes));
     std::string settings;
     if (o.raw_settings.empty()) {
-        settings = build_settings(o, model_path);
+        settings = build_settings(o, files.model);
     } else {
         std::vector<u8> raw = read_file(o.raw_settings, "raw settings");
         settings.assign(raw.begin(), raw.end());
@@ -316,124 +354,167 @@ int main(int argc, char** argv)
     payloads.push_back({ "settings", std::vector<u8>(settings.begin(), settings.end()) });
     if (!o.symbols.empty())
         payloads.push_back({ "ksyms", read_file(o.symbols, "kernel symbol table") });
-    if (!gguf)
-        payloads.push_back({ "tokenizer", read_file(tokenizer_path, "tokenizer") });
+    if (!files.gguf)
+        payloads.push_back({ "tokenizer", read_file(files.tokenizer, "tokenizer") });
     if (!o.profile.empty())
         payloads.push_back({ "profile", read_file(o.profile, "profile") });
     for (auto& [name, file] : o.extra_payloads)
         payloads.push_back({ name, read_file(file, "payload") });
-    payloads.push_back({ "model", read_file(model_path, "model") });
-    if (o.test_payload_bytes) {
-        // Deterministic bytes whose CRC the kernel's self-test checks after loading.
-        Payload blob { "testblob", std::vector<u8>(o.test_payload_bytes) };
-        u64 state = 0x9E3779B97F4A7C15ull;
-        for (auto& byte : blob.data) {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            byte = static_cast<u8>(state >> 24);
-        }
-        payloads.push_back(std::move(blob));
-    }
+    payloads.push_back({ "model", read_file(files.model, "model") });
+    if (o.test_payload_bytes)
+        payloads.push_back(test_blob(o.test_payload_bytes));
     if (payloads.size() > directory_max_entries)
         die(static_cast<int>(kl::ErrorCode::UsageError), "%zu payloads; the directory holds at most %u",
             payloads.size(), directory_max_entries);
+    return payloads;
+}
 
-    if (o.check) {
-        const Payload* model = nullptr;
-        const Payload* tokenizer = nullptr;
-        for (auto& p : payloads) {
-            if (p.name == "model")
-                model = &p;
-            if (p.name == "tokenizer")
-                tokenizer = &p;
-        }
-        auto checked = gguf ? check_gguf_model(model->data, model_path)
-                            : check_model_and_tokenizer(model->data, tokenizer->data, model_path, tokenizer_path);
-        if (checked.is_error())
-            die(checked.error().exit_status(), "%s (use --no-check to build the image anyway)",
-                checked.error().message());
+const Payload* find_payload(const std::vector<Payload>& payloads, const char* name)
+{
+    for (const Payload& p : payloads) {
+        if (p.name == name)
+            return &p;
     }
+    return nullptr;
+}
 
-    // Place everything: stage2 from LBA 1, the directory after it, then the payloads.
-    u64 directory_lba = 1 + stage2_sectors;
-    std::vector<u64> lbas;
-    u64 lba = directory_lba + 1;
+// The model and tokenizer through the engine's own loaders.
+void check_model(const std::vector<Payload>& payloads, const ModelFiles& files)
+{
+    const Payload* model = find_payload(payloads, "model");
+    auto checked = files.gguf ? check_gguf_model(model->data, files.model)
+                              : check_model_and_tokenizer(model->data, find_payload(payloads, "tokenizer")->data,
+                                    files.model, files.tokenizer);
+    if (checked.is_error())
+        die(checked.error().exit_status(), "%s (use --no-check to build the image anyway)", checked.error().message());
+}
+
+// Where everything goes: stage2 from LBA 1, the directory after it, the payloads, then the
+// EFI system partition on the next 1 MiB boundary.
+struct Layout {
+    u64 directory_lba;
+    std::vector<u64> lbas;  // of each payload
+    u64 image_sectors;      // up to the end of the last payload
+    u64 esp_lba;
+};
+
+Layout plan_layout(const BootStages& stages, const std::vector<Payload>& payloads)
+{
+    Layout l;
+    l.directory_lba = 1 + stages.stage2_sectors;
+    u64 lba = l.directory_lba + 1;
     for (auto& p : payloads) {
-        lbas.push_back(lba);
+        l.lbas.push_back(lba);
         lba += sectors_for(p.data.size());
     }
-    u64 image_sectors = lba;
-    u64 esp_lba = (image_sectors + esp_alignment_sectors - 1) / esp_alignment_sectors * esp_alignment_sectors;
-    std::vector<u8> esp = read_esp(o.esp, esp_lba);
-    u64 esp_sectors = esp.size() / sector_size;
-    if (esp_lba + esp_sectors > 0xFFFFFFFFull)
-        die(static_cast<int>(kl::ErrorCode::UsageError), "the image would exceed 2 TiB");
+    l.image_sectors = lba;
+    l.esp_lba = (l.image_sectors + esp_alignment_sectors - 1) / esp_alignment_sectors * esp_alignment_sectors;
+    return l;
+}
 
+// The payload directory sector, checked with the rules stage2 applies
+// (kernel_lib/boot/directory.h).
+std::vector<u8> build_directory(const std::vector<Payload>& payloads, const Layout& l)
+{
     std::vector<u8> directory(sector_size, 0);
     memcpy(&directory[0], directory_magic, 8);
     put_u32(&directory[8], directory_version);
     put_u32(&directory[12], static_cast<u32>(payloads.size()));
-    put_u32(&directory[20], static_cast<u32>(image_sectors));
+    put_u32(&directory[20], static_cast<u32>(l.image_sectors));
     for (size_t i = 0; i < payloads.size(); ++i) {
         u8* e = &directory[sizeof(DirectoryHeader) + i * sizeof(DirectoryEntry)];
         memcpy(e, payloads[i].name.c_str(), payloads[i].name.size());
-        put_u64(e + 16, lbas[i]);
+        put_u64(e + 16, l.lbas[i]);
         put_u64(e + 24, payloads[i].data.size());
         put_u32(e + 32, kl::crc32c(payloads[i].data.data(), payloads[i].data.size()));
     }
     put_u32(&directory[16], kl::crc32c(directory.data(), directory.size()));
-    // Self-check: the directory must pass the rules stage2 applies (kernel_lib/boot/directory.h).
-    auto directory_ok = validate_directory(directory.data(), image_sectors, directory_lba);
+    auto directory_ok = validate_directory(directory.data(), l.image_sectors, l.directory_lba);
     if (directory_ok.is_error())
         die(directory_ok.error().exit_status(), "the payload directory fails its own check: %s",
             directory_ok.error().message());
+    return directory;
+}
 
-    // Patch the slots and the partition table.
-    put_u16(&stage1[stage1_slot_stage2_sectors], static_cast<u16>(stage2_sectors));
-    put_u64(&stage1[stage1_slot_stage2_lba], 1);
-    put_u64(&stage2[stage2_slot_directory_lba], directory_lba);
-    u8* part = &stage1[partition_table_offset];
+// The stage1 and stage2 slots and the two partition entries.
+void patch_boot_stages(BootStages& b, const Layout& l, u64 esp_sectors)
+{
+    put_u16(&b.stage1[stage1_slot_stage2_sectors], static_cast<u16>(b.stage2_sectors));
+    put_u64(&b.stage1[stage1_slot_stage2_lba], 1);
+    put_u64(&b.stage2[stage2_slot_directory_lba], l.directory_lba);
+    u8* part = &b.stage1[partition_table_offset];
     memset(part, 0, 4 * partition_entry_bytes);
-    put_partition(part, partition_type_payloads, true, directory_lba, image_sectors - directory_lba);
-    put_partition(part + partition_entry_bytes, partition_type_esp, false, esp_lba, esp_sectors);
+    put_partition(part, partition_type_payloads, true, l.directory_lba, l.image_sectors - l.directory_lba);
+    put_partition(part + partition_entry_bytes, partition_type_esp, false, l.esp_lba, esp_sectors);
+}
 
-    std::string tmp = o.output + ".tmp";
+// Writes `parts` in order, each padded to whole sectors, to OUT.tmp, then renames it to
+// OUT: the output is never a half-written image.
+void write_image(const std::string& output, const std::vector<std::pair<const std::vector<u8>*, std::string>>& parts)
+{
+    std::string tmp = output + ".tmp";
     FILE* out = fopen(tmp.c_str(), "wb");
     if (!out)
         die(static_cast<int>(kl::ErrorCode::IoOpen), "cannot create %s: %s", tmp.c_str(), strerror(errno));
-    auto write_padded = [&](const std::vector<u8>& data, const char* what) {
-        static const u8 zeros[sector_size] = {};
-        size_t pad = sectors_for(data.size()) * sector_size - data.size();
-        if ((!data.empty() && fwrite(data.data(), 1, data.size(), out) != data.size()) ||
+    static const u8 zeros[sector_size] = {};
+    for (const auto& [data, what] : parts) {
+        size_t pad = sectors_for(data->size()) * sector_size - data->size();
+        if ((!data->empty() && fwrite(data->data(), 1, data->size(), out) != data->size()) ||
             (pad && fwrite(zeros, 1, pad, out) != pad))
-            die(static_cast<int>(kl::ErrorCode::IoWrite), "writing %s to %s failed: %s", what, tmp.c_str(),
+            die(static_cast<int>(kl::ErrorCode::IoWrite), "writing %s to %s failed: %s", what.c_str(), tmp.c_str(),
                 strerror(errno));
-    };
-    write_padded(stage1, "stage1");
-    write_padded(stage2, "stage2");
-    write_padded(directory, "the payload directory");
-    for (auto& p : payloads)
-        write_padded(p.data, p.name.c_str());
-    write_padded(std::vector<u8>((esp_lba - image_sectors) * sector_size), "the gap before the EFI system partition");
-    write_padded(esp, "the EFI system partition");
+    }
     if (fclose(out) != 0)
         die(static_cast<int>(kl::ErrorCode::IoWrite), "closing %s failed: %s", tmp.c_str(), strerror(errno));
-    if (rename(tmp.c_str(), o.output.c_str()) != 0)
-        die(static_cast<int>(kl::ErrorCode::IoWrite), "renaming %s to %s failed: %s", tmp.c_str(), o.output.c_str(),
+    if (rename(tmp.c_str(), output.c_str()) != 0)
+        die(static_cast<int>(kl::ErrorCode::IoWrite), "renaming %s to %s failed: %s", tmp.c_str(), output.c_str(),
             strerror(errno));
+}
 
-    if (!o.quiet) {
-        u64 total_sectors = esp_lba + esp_sectors;
-        fprintf(stderr, "mkimage: %s: %llu sectors (%.1f MiB)\n", o.output.c_str(),
-            static_cast<unsigned long long>(total_sectors), total_sectors * 512.0 / (1 << 20));
-        fprintf(stderr, "  %-10s LBA %-8s %10s\n", "stage2", "1", (std::to_string(stage2.size()) + " B").c_str());
-        for (size_t i = 0; i < payloads.size(); ++i)
-            fprintf(stderr, "  %-10s LBA %-8llu %10zu B  crc32c %08x\n", payloads[i].name.c_str(),
-                static_cast<unsigned long long>(lbas[i]), payloads[i].data.size(),
-                kl::crc32c(payloads[i].data.data(), payloads[i].data.size()));
-        fprintf(stderr, "  %-10s LBA %-8llu %10zu B  (FAT, \\EFI\\BOOT\\BOOTX64.EFI)\n", "ESP",
-            static_cast<unsigned long long>(esp_lba), esp.size());
-    }
+void print_summary(const Options& o, const BootStages& b, const std::vector<Payload>& payloads, const Layout& l,
+    u64 esp_bytes)
+{
+    u64 total_sectors = l.esp_lba + esp_bytes / sector_size;
+    fprintf(stderr, "mkimage: %s: %llu sectors (%.1f MiB)\n", o.output.c_str(),
+        static_cast<unsigned long long>(total_sectors), total_sectors * 512.0 / (1 << 20));
+    fprintf(stderr, "  %-10s LBA %-8s %10s\n", "stage2", "1", (std::to_string(b.stage2.size()) + " B").c_str());
+    for (size_t i = 0; i < payloads.size(); ++i)
+        fprintf(stderr, "  %-10s LBA %-8llu %10zu B  crc32c %08x\n", payloads[i].name.c_str(),
+            static_cast<unsigned long long>(l.lbas[i]), payloads[i].data.size(),
+            kl::crc32c(payloads[i].data.data(), payloads[i].data.size()));
+    fprintf(stderr, "  %-10s LBA %-8llu %10llu B  (FAT, \\EFI\\BOOT\\BOOTX64.EFI)\n", "ESP",
+        static_cast<unsigned long long>(l.esp_lba), static_cast<unsigned long long>(esp_bytes));
+}
+
+}
+
+int main(int argc, char** argv)
+{
+    const Options o = parse_options(argc, argv);
+    BootStages stages = read_boot_stages(o);
+    ModelFiles files { resolve_model_file(o.model, "model"), "", is_gguf_name(o.model) };
+    if (!files.gguf)
+        files.tokenizer = resolve_model_file(o.tokenizer, "tokenizer");
+    const std::vector<Payload> payloads = collect_payloads(o, files);
+    if (o.check)
+        check_model(payloads, files);
+
+    const Layout layout = plan_layout(stages, payloads);
+    const std::vector<u8> esp = read_esp(o.esp, layout.esp_lba);
+    if (layout.esp_lba + esp.size() / sector_size > 0xFFFFFFFFull)
+        die(static_cast<int>(kl::ErrorCode::UsageError), "the image would exceed 2 TiB");
+    const std::vector<u8> directory = build_directory(payloads, layout);
+    patch_boot_stages(stages, layout, esp.size() / sector_size);
+
+    const std::vector<u8> gap((layout.esp_lba - layout.image_sectors) * sector_size);
+    std::vector<std::pair<const std::vector<u8>*, std::string>> parts = {
+        { &stages.stage1, "stage1" }, { &stages.stage2, "stage2" }, { &directory, "the payload directory" } };
+    for (const Payload& p : payloads)
+        parts.push_back({ &p.data, p.name });
+    parts.push_back({ &gap, "the gap before the EFI system partition" });
+    parts.push_back({ &esp, "the EFI system partition" });
+    write_image(o.output, parts);
+    if (!o.quiet)
+        print_summary(o, stages, payloads, layout, esp.size());
     return 0;
 }

@@ -17,7 +17,6 @@
     X(InternalVerify, 1, "internal.verify")                      \
     X(InternalPanic, 2, "internal.panic")                        \
     X(CpuException, 3, "cpu.exception")                          \
-    X(StackSmashed, 4, "internal.stack_smashed")                 \
     X(SelftestFailed, 5, "selftest.failed")                      \
     X(BootNoDiskExtensions, 10, "boot.no_disk_extensions")       \
     X(BootDiskRead, 11, "boot.disk_read")                        \

@@ -282,6 +282,74 @@ void bench_q8(std::vector<Row>& rows, u32 n, u32 d, u32 gs, u32 t, bool dram = f
     rows.push_back(row);
 }
 
+// Weight rows of a block format (or F16 / BF16): a few rows quantised from random values
+// by the format's reference quantiser, repeated over the whole buffer.
+void fill_format(Format f, u8* p, u64 rows, u32 n, u32 seed)
+{
+    const u64 row_bytes = weight_row_bytes(f, n);
+    constexpr u64 distinct = 61;
+    std::vector<float> values(n);
+    for (u64 r = 0; r < rows && r < distinct; ++r) {
+        fill(values.data(), n, seed + static_cast<u32>(r));
+        format_info(f).quantize_row(values.data(), p + r * row_bytes, n);
+    }
+    for (u64 r = distinct; r < rows; ++r)
+        memcpy(p + r * row_bytes, p + (r % distinct) * row_bytes, row_bytes);
+}
+
+// A block-format (or F16 / BF16) matrix times t tokens of activations in its activation
+// format; `dram` as for fp32.
+void bench_blocks(std::vector<Row>& rows, Format f, u32 n, u32 d, u32 t, bool dram = false)
+{
+    const Op op { t > 1 ? OpKind::Matmul : OpKind::Matvec, f };
+    Row row;
+    char name[32];
+    format_op_name(name, sizeof(name), op);
+    row.group = name;
+    row.shape = "n" + std::to_string(n) + "_d" + std::to_string(d) + (t > 1 ? "_t" + std::to_string(t) : "") + (dram ? "_dram" : "");
+    if (!selected(row.group + " " + row.shape))
+        return;
+    const Format act = format_info(f).activation;
+    const u64 w_bytes = weight_row_bytes(f, n) * d, x_bytes = weight_row_bytes(act, n) * t;
+    const u64 copies = dram ? dram_copies(w_bytes) : 1;
+    Buffer w(w_bytes * copies), x(x_bytes), out(static_cast<size_t>(d) * t * 4);
+    fill_format(f, w.as<u8>(), static_cast<u64>(d) * copies, n, 1);
+    fill_format(act, x.as<u8>(), t, n, 2);
+    KernelArgs args {};
+    args.out = out.as<float>();
+    args.w = w.as<u8>();
+    args.x = x.as<u8>();
+    args.row_begin = 0;
+    args.row_end = d;
+    args.n = n;
+    args.d = d;
+    args.t = t;
+    row.bytes = (w_bytes + x_bytes + static_cast<u64>(d) * t * 4) * copies;
+    row.flops = 2.0 * n * d * t * copies;
+    row.beyond_l2 = dram || w_bytes > l2_bytes;
+    auto each_copy = [&, copies](auto call) {
+        return [&args, &w, w_bytes, copies, call] {
+            for (u64 c = 0; c < copies; ++c) {
+                args.w = w.as<u8>() + c * w_bytes;
+                call();
+            }
+        };
+    };
+    Baselines base;
+    const KernelFn reference = format_info(f).reference;
+    base.ref = each_copy([&args, reference] { reference(&args); });
+    if (t == 1) {
+        base.stream_data = w.as<u8>();
+        base.stream_bytes = w_bytes * copies;
+    }
+    Shape shape;
+    shape.n = n;
+    shape.d = d;
+    shape.t = t;
+    measure(op, shape, base, [&](const GeneratedKernel& k) { each_copy([&] { k.kernel()(&args); })(); }, row, dram);
+    rows.push_back(row);
+}
+
 void bench_quantize(std::vector<Row>& rows, u32 n, u32 gs)
 {
     Row row;
@@ -308,6 +376,38 @@ void bench_quantize(std::vector<Row>& rows, u32 n, u32 gs)
     args.t = 1;
     args.gs = gs;
     measure(ops::quantize_q8, shape, base, [&](const GeneratedKernel& k) { k.kernel()(&args); }, row);
+    rows.push_back(row);
+}
+
+// The block activation quantizers (Q8_0, Q8_K): one token of n values.
+void bench_quantize_blocks(std::vector<Row>& rows, Format f, u32 n)
+{
+    const Op op { OpKind::Quantize, f };
+    Row row;
+    char name[32];
+    format_op_name(name, sizeof(name), op);
+    row.group = name;
+    row.shape = "n" + std::to_string(n);
+    if (!selected(row.group + " " + row.shape))
+        return;
+    const FormatInfo& info = format_info(f);
+    Buffer x(n * 4), q(weight_row_bytes(f, n));
+    fill(x.as<float>(), n, 6);
+    row.bytes = static_cast<u64>(n) * 4 + weight_row_bytes(f, n);
+    Shape shape;
+    shape.n = n;
+    shape.d = n / info.block_values;
+    KernelArgs args {};
+    args.x = x.as<float>();
+    args.out = q.as<u8>();
+    args.row_end = shape.d;
+    args.n = n;
+    args.d = shape.d;
+    args.t = 1;
+    Baselines base;
+    const KernelFn reference = ref::kernel_for(op);
+    base.ref = [&args, reference] { reference(&args); };
+    measure(op, shape, base, [&](const GeneratedKernel& k) { k.kernel()(&args); }, row);
     rows.push_back(row);
 }
 
@@ -413,6 +513,26 @@ int main(int argc, char** argv)
         bench_q8(rows, s[0], s[1], 64, 1, true);
     for (const auto& s : q8_matmul_shapes)
         bench_q8(rows, s[0], s[1], s[2], s[3]);
+    // The block formats on the shapes of stories110M (768) and TinyLlama-1.1B (2048, 5632,
+    // the 256-row k/v projections and the 32000-row classifier), in caches and from DRAM,
+    // and prefill (16 tokens); K formats need n a multiple of 256 (stories15M's 288: Q4_0).
+    static constexpr Format block_formats[] = { Format::Q4_K, Format::Q6_K, Format::Q5_K, Format::Q4_0, Format::Q8_0, Format::F16 };
+    static constexpr u32 block_shapes[][2] = { { 768, 768 }, { 768, 2048 }, { 2048, 768 }, { 2048, 2048 }, { 2048, 256 },
+        { 2048, 5632 }, { 5632, 2048 }, { 2048, 32000 } };
+    for (Format f : block_formats) {
+        for (const auto& s : block_shapes)
+            bench_blocks(rows, f, s[0], s[1], 1);
+        for (const auto& s : block_shapes)
+            if (s[1] != 32000)
+                bench_blocks(rows, f, s[0], s[1], 1, true);
+        bench_blocks(rows, f, 2048, 2048, 16);
+        bench_blocks(rows, f, 2048, 5632, 16);
+    }
+    bench_blocks(rows, Format::Q4_0, 288, 768, 1);
+    for (u32 n : { 768u, 2048u, 5632u }) {
+        bench_quantize_blocks(rows, Format::Q8_K, n);
+        bench_quantize_blocks(rows, Format::Q8_0, n);
+    }
     static constexpr u32 quantize_shapes[][2] = { { 64, 4 }, { 172, 4 }, { 288, 32 }, { 768, 64 }, { 2048, 64 }, { 5632, 64 } };
     for (const auto& s : quantize_shapes)
         bench_quantize(rows, s[0], s[1]);

@@ -20,7 +20,7 @@ int fuzz_encode(const u8* data, size_t size);      // tllama::encode with the re
 int fuzz_settings(const u8* data, size_t size);    // tllama::parse_boot_settings
 int fuzz_keyvalue(const u8* data, size_t size);    // kl::parse_key_values + kl::escape_value
 int fuzz_directory(const u8* data, size_t size);   // kl::boot::validate_directory
-int fuzz_lzma(const u8* data, size_t size);        // kl::lzma_decode_raw + kl::x86_bcj_decode
+int fuzz_cm(const u8* data, size_t size);          // kl::cm_decode + kl::x86_filter_decode
 int fuzz_json(const u8* data, size_t size);        // kl::parse_json + JsonWriter (round trip)
 int fuzz_http(const u8* data, size_t size);        // kl::http::parse_request + ChunkedDecoder
 int fuzz_serve(const u8* data, size_t size);       // tllama::serve::Server with fake clients and backend

@@ -361,6 +361,11 @@ def all_cases():
              expect_error("payload.checksum", 22, r"payload 'model' .* is damaged: CRC-32C 0x[0-9a-f]{8}, "
                                                   r"the directory says 0x[0-9a-f]{8}"),
              corrupt=flip_byte(lambda image: payload_location(image, "model")[0] + 1000)),
+        # A byte flipped in the packed kernel (past the 4 KiB unpacker stub): the unpacker's
+        # decoder and CRC-32C check must stop it before it runs (boot/unpack/).
+        Case("boot-kernel-byte-flipped", ["--mode", "selftest"],
+             expect_error("boot.kernel", 17, r"unpack: the packed kernel is damaged"),
+             corrupt=flip_byte(lambda image: payload_location(image, "kernel")[0] + 30000), accels=("tcg",)),
         # MODE=serve on the kernel without the network says which kernel it needs
         # (tests/qemu/serve_test.py tests the serve kernel itself).
         Case("serve-mode-needs-serve-kernel", ["--mode", "serve", "--kernel", "build/kernel.bin",

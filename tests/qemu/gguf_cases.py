@@ -137,6 +137,9 @@ def gguf_cases():
     story = Case("story-260K-gguf-f32-greedy-once", ["--mode", "generate", "--model", os.path.join(OUT, BASE),
                                                      "--prompt", "Once upon a time", "--steps", "256", "--temp", "0"],
                  expect_story("260K-greedy-once.txt"), accels=("tcg",), prepare=convert_stories260k)
+    # The same file through the UEFI loader (OVMF): a GGUF payload takes the same path there.
+    uefi_story = Case("uefi-story-260K-gguf-f32-greedy-once", story.image_args, expect_story("260K-greedy-once.txt"),
+                      accels=("tcg",), prepare=convert_stories260k, qemu_args=["--firmware", "uefi"])
     q = "blk.0.attn_q.weight"
     bad = [
         bad_file_case("gguf-bad-version", set_version(1), "gguf.header", 34, r"version 1"),
@@ -154,4 +157,4 @@ def gguf_cases():
         bad_file_case("gguf-wrong-shape", put("<Q", "dims", 32, tensor=q), "gguf.model", 38,
                       r"blk\.0\.attn_q\.weight: shape \[32, 64, 1, 1\], expected \[64, 64\]"),
     ]
-    return same_text + [story] + bad
+    return same_text + [story, uefi_story] + bad

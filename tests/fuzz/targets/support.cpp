@@ -15,7 +15,7 @@ const FuzzTarget fuzz_targets[] = {
     { "settings", fuzz_settings },
     { "keyvalue", fuzz_keyvalue },
     { "directory", fuzz_directory },
-    { "lzma", fuzz_lzma },
+    { "cm", fuzz_cm },
     { "json", fuzz_json },
     { "http", fuzz_http },
     { "serve", fuzz_serve },

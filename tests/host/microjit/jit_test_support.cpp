@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "microjit/blocks.h"
 #include "microjit/candidates.h"
 #include "microjit/reference.h"
 
@@ -200,7 +201,7 @@ KernelConfig varied_config(Op op, Shape shape, Isa isa, uint64_t salt)
 {
     Rng rng(salt * 7919 + shape.n * 131 + shape.d * 31 + shape.t * 17 + shape.gs * 3 + static_cast<u8>(isa));
     KernelConfig c = default_config(op, shape, isa);
-    const bool matmul = op == ops::matmul_f32 || op == ops::matmul_q8;
+    const bool matmul = op.kind == OpKind::Matmul;
     for (int attempt = 0; attempt < 16; ++attempt) {
         c.rows = static_cast<u8>(1 + rng.below(8));
         c.tokens = matmul ? static_cast<u8>(1 + rng.below(shape.t < 4 ? shape.t : 4)) : 1;
@@ -209,14 +210,18 @@ KernelConfig varied_config(Op op, Shape shape, Isa isa, uint64_t salt)
         c.flags = 0;
         if (c.prefetch && rng.below(2))
             c.flags |= variant::prefetch_nta;
-        if (is_q8g(op) && isa == Isa::Avx512 && host_caps().avx512vnni && rng.below(2))
+        if (is_quantized(op.format) && isa == Isa::Avx512 && host_caps().avx512vnni && rng.below(2))
             c.flags |= variant::vnni;
         if (c.rows >= 2 && c.rows <= 4 && rng.below(3) == 0)
             c.flags |= variant::stripes;
         if (!validate(c).is_error())
             return c;
     }
-    return default_config(op, shape, isa);
+    // Q8_0 on AVX-512 exists only with VNNI (the canonical config has no variant bits).
+    c = default_config(op, shape, isa);
+    if (validate(c).is_error() && is_quantized(op.format) && isa == Isa::Avx512 && host_caps().avx512vnni)
+        c.flags |= variant::vnni;
+    return c;
 }
 
 // ---- oracles -------------------------------------------------------------------------
@@ -334,7 +339,179 @@ Verdict check_q8(KernelFn fn, const MatrixCase& c)
     return compare(c, op, ref.data(), exact, magnitude);
 }
 
-Verdict run_matrix_case(const KernelConfig& config, const MatrixCase& c)
+namespace {
+
+// Where a block's fp16 scales sit (d, then dmin / m where the format has one).
+struct HalfFields {
+    u32 d, second;  // byte offsets; second = ~0u: none
+};
+
+HalfFields half_fields(Format f)
+{
+    switch (f) {
+    case Format::Q4_1:
+    case Format::Q5_1:
+    case Format::Q4_K:
+    case Format::Q5_K: return { 0, 2 };
+    case Format::Q2_K: return { 80, 82 };
+    case Format::Q3_K: return { 108, ~0u };
+    case Format::Q6_K: return { 208, ~0u };
+    default: return { 0, ~0u };
+    }
+}
+
+// A finite value for an fp16 field: mostly the magnitudes quantisers write, with
+// `extreme` also zeros, subnormals, the largest half and both signs.
+float scale_value(Rng& rng, bool extreme)
+{
+    if (extreme) {
+        switch (rng.below(8)) {
+        case 0: return 0.0f;
+        case 1: return 65504.0f;
+        case 2: return -65504.0f;
+        case 3: return 5.96e-8f * static_cast<float>(1 + rng.below(1000));  // subnormal halves
+        case 4: return rng.uniform(-1e4f, 1e4f);
+        default: break;
+        }
+    }
+    return rng.uniform(-4e-2f, 4e-2f);
+}
+
+}
+
+void fill_weight_blocks(Format f, u8* rows, u64 bytes, Rng& rng, bool extreme)
+{
+    if (is_halves(f)) {
+        u16* h = reinterpret_cast<u16*>(rows);
+        for (u64 i = 0; i < bytes / 2; ++i) {
+            const float v = extreme && rng.below(16) == 0 ? scale_value(rng, true) : rng.uniform(-2.0f, 2.0f);
+            h[i] = f == Format::F16 ? f32_to_fp16(v) : f32_to_bf16(v);
+        }
+        return;
+    }
+    u64 i = 0;
+    for (; i + 8 <= bytes; i += 8) {
+        const uint64_t bits = rng.next();
+        memcpy(rows + i, &bits, 8);
+    }
+    for (; i < bytes; ++i)
+        rows[i] = static_cast<u8>(rng.next());
+    const FormatInfo& info = format_info(f);
+    const HalfFields fields = half_fields(f);
+    for (u64 b = 0; b + info.block_bytes <= bytes; b += info.block_bytes) {
+        u8* block = rows + b;
+        for (u32 off : { fields.d, fields.second }) {
+            if (off == ~0u)
+                continue;
+            const u16 h = f32_to_fp16(scale_value(rng, extreme));
+            memcpy(block + off, &h, 2);
+        }
+        // Q8_0's quantiser writes -127..127 (the kernels without VNNI rely on it).
+        if (f == Format::Q8_0)
+            for (u32 i = 2; i < info.block_bytes; ++i)
+                if (block[i] == 0x80)
+                    block[i] = 0x81;
+    }
+}
+
+void fill_activations(Format f, u8* out, u32 n, u32 t, Rng& rng, bool extreme)
+{
+    const FormatInfo& info = format_info(f);
+    std::vector<float> x(n);
+    const u64 token_bytes = weight_row_bytes(f, n);
+    for (u32 tok = 0; tok < t; ++tok) {
+        // Each block gets its own magnitude; some blocks are all zero, some extreme.
+        const u32 block = info.block_values > 1 ? info.block_values : 32;
+        for (u32 b = 0; b < n; b += block) {
+            const u32 kind = rng.below(extreme ? 6 : 12);
+            const float scale = kind == 0 ? 0.0f : kind == 1 && extreme ? 1e30f : kind == 2 && extreme ? 1e-30f
+                                                                                                : rng.uniform(1e-3f, 8.0f);
+            for (u32 i = b; i < b + block && i < n; ++i)
+                x[i] = scale * rng.uniform(-1.0f, 1.0f);
+            // Ties: the largest magnitude twice, with both signs.
+            if (kind == 3 && b + 2 < n) {
+                x[b + 1] = scale;
+                x[b + 2] = -scale;
+            }
+        }
+        info.quantize_row(x.data(), out + tok * token_bytes, n);
+    }
+}
+
+namespace {
+
+// Bit-for-bit against the reference; rows outside the range keep the sentinel.
+Verdict compare_bits(const MatrixCase& c, const float* out, const float* ref)
+{
+    Verdict v;
+    u64 differing = 0;
+    for (u32 tok = 0; tok < c.t; ++tok)
+        for (u32 row = 0; row < c.d; ++row) {
+            const size_t i = static_cast<size_t>(tok) * c.d + row;
+            const bool inside = row >= c.row_begin && row < c.row_end;
+            if (!inside && !is_sentinel(out[i])) {
+                v.ok = false;
+                v.detail = format("out[%u][%u] outside rows [%llu, %llu) was written (%g)", tok, row,
+                    static_cast<unsigned long long>(c.row_begin), static_cast<unsigned long long>(c.row_end), out[i]);
+                return v;
+            }
+            if (inside && bits_of(out[i]) != bits_of(ref[i]) && differing++ == 0) {
+                v.ok = false;
+                v.detail = format("out[%u][%u] = %.9g (0x%08x), reference %.9g (0x%08x)", tok, row, out[i], bits_of(out[i]), ref[i],
+                    bits_of(ref[i]));
+            }
+        }
+    if (differing)
+        v.detail += format(": %llu output(s) not bit-identical to the reference", static_cast<unsigned long long>(differing));
+    return v;
+}
+
+}
+
+BlockFixture::BlockFixture(Format f, const MatrixCase& c, bool extreme)
+    : m_case(c),
+      m_w(weight_row_bytes(f, c.n) * c.d + c.misalign / 4 * 4, c.flush),
+      m_x(weight_row_bytes(format_info(f).activation, c.n) * c.t + c.misalign / 4 * 4, c.flush),
+      m_out(static_cast<size_t>(c.d) * c.t * 4, c.flush)
+{
+    Rng rng(c.seed);
+    const size_t shift = c.misalign / 4 * 4;
+    m_wp = m_w.as<u8>() + shift;
+    m_xp = m_x.as<u8>() + shift;
+    fill_weight_blocks(f, m_wp, m_w.size() - shift, rng, extreme);
+    fill_activations(format_info(f).activation, m_xp, c.n, c.t, rng, extreme);
+    m_ref.assign(static_cast<size_t>(c.d) * c.t, sentinel());
+    KernelArgs args {};
+    args.w = m_wp;
+    args.x = m_xp;
+    args.row_begin = c.row_begin;
+    args.row_end = c.row_end;
+    args.n = c.n;
+    args.d = c.d;
+    args.t = c.t;
+    args.out = m_ref.data();
+    format_info(f).reference(&args);
+}
+
+Verdict BlockFixture::check(KernelFn fn)
+{
+    float* op = m_out.as<float>();
+    for (size_t i = 0; i < m_ref.size(); ++i)
+        op[i] = sentinel();
+    KernelArgs args {};
+    args.w = m_wp;
+    args.x = m_xp;
+    args.row_begin = m_case.row_begin;
+    args.row_end = m_case.row_end;
+    args.n = m_case.n;
+    args.d = m_case.d;
+    args.t = m_case.t;
+    args.out = op;
+    fn(&args);
+    return compare_bits(m_case, op, m_ref.data());
+}
+
+Verdict BlockFixture::check(const KernelConfig& config)
 {
     auto generated = generate(config);
     if (generated.is_error()) {
@@ -344,7 +521,30 @@ Verdict run_matrix_case(const KernelConfig& config, const MatrixCase& c)
         return v;
     }
     GeneratedKernel k = generated.release_value();
-    Verdict v = is_q8g(config.op) ? check_q8(k.kernel(), c) : check_f32(k.kernel(), c);
+    Verdict v = check(k.kernel());
+    release(k);
+    return v;
+}
+
+Verdict check_blocks(KernelFn fn, Format f, const MatrixCase& c, bool extreme)
+{
+    BlockFixture fixture(f, c, extreme);
+    return fixture.check(fn);
+}
+
+Verdict run_matrix_case(const KernelConfig& config, const MatrixCase& c, bool extreme)
+{
+    auto generated = generate(config);
+    if (generated.is_error()) {
+        Verdict v;
+        v.ok = false;
+        v.detail = std::string("generation failed: ") + generated.error().message();
+        return v;
+    }
+    GeneratedKernel k = generated.release_value();
+    const Format f = config.op.format;
+    Verdict v = is_q8g(config.op) ? check_q8(k.kernel(), c) : f == Format::F32 ? check_f32(k.kernel(), c)
+                                                                               : check_blocks(k.kernel(), f, c, extreme);
     release(k);
     return v;
 }

@@ -83,8 +83,34 @@ struct MatrixCase {
 Verdict check_f32(KernelFn fn, const MatrixCase& c);
 Verdict check_q8(KernelFn fn, const MatrixCase& c);
 
+// Block formats (F16, BF16, Q8_0, Q4_0, the K formats ...: formats.h): random weight blocks
+// (random bytes, the halves finite; `extreme` draws the scales from the whole fp16 range:
+// zeros, subnormals, 65504, so that sums overflow to infinity and NaN), activations
+// quantised from random floats by the activation format's reference quantiser (whose
+// blocks are what the engine passes); every output bit-identical to the format's
+// reference kernel, rows outside the range untouched. `misalign` moves w and x by a
+// multiple of 4 bytes (the reference reads the blocks' fields as the structs they are).
+Verdict check_blocks(KernelFn fn, Format format, const MatrixCase& c, bool extreme = false);
+// The same inputs and reference output kept for several kernels (big shapes).
+class BlockFixture {
+public:
+    BlockFixture(Format format, const MatrixCase& c, bool extreme = false);
+    Verdict check(KernelFn fn);
+    Verdict check(const KernelConfig& config);  // generates, checks, releases
+
+private:
+    MatrixCase m_case;
+    GuardedBuffer m_w, m_x, m_out;
+    u8* m_wp;
+    u8* m_xp;
+    std::vector<float> m_ref;
+};
+// Random weight rows / activation tokens of a format, as check_blocks() makes them.
+void fill_weight_blocks(Format format, u8* rows, u64 bytes, Rng& rng, bool extreme);
+void fill_activations(Format format, u8* out, u32 n, u32 t, Rng& rng, bool extreme);
+
 // Generates `config`, runs it on `c` and returns the verdict (generation errors included).
-Verdict run_matrix_case(const KernelConfig& config, const MatrixCase& c);
+Verdict run_matrix_case(const KernelConfig& config, const MatrixCase& c, bool extreme = false);
 
 // A config with deterministic, shape-dependent knobs (rows, tokens, unroll, prefetch),
 // clamped into what validate() accepts, so a sweep over shapes covers the variants.

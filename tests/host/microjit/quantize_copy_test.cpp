@@ -212,3 +212,93 @@ TEST_CASE("copy: every size 1..300 and larger ones, aligned and not, both guard 
                 release(k);
             }
 }
+
+namespace {
+
+// Runs a block quantizer kernel (or its reference) over blocks [begin, end) of every token.
+void quantize_blocks(KernelFn fn, Format f, const float* x, void* out, u32 n, u32 t, u64 begin, u64 end)
+{
+    KernelArgs args {};
+    args.x = x;
+    args.out = out;
+    args.row_begin = begin;
+    args.row_end = end;
+    args.n = n;
+    args.d = n / format_info(f).block_values;
+    args.t = t;
+    fn(&args);
+}
+
+// Values where the block quantizers' rules matter: exact halves after the scaling (Q8_0's
+// id = 127 / amax and Q8_K's iscale = -127 / max land on them when the block's largest
+// magnitude is 127), the largest magnitude twice with both signs (Q8_K takes the first),
+// zero blocks, negative zeros, mixed magnitudes.
+void fill_block_input(float* x, u32 n, u32 block, Rng& rng)
+{
+    fill_quantizer_input(x, n, block, rng);
+    for (u32 b = 0; b < n / block; ++b) {
+        float* xb = x + b * block;
+        switch (rng.below(4)) {
+        case 0:
+            for (u32 i = 0; i < block; ++i)
+                xb[i] = static_cast<float>(static_cast<int>(rng.below(254)) - 127) + 0.5f;
+            xb[rng.below(block)] = rng.below(2) ? 127.0f : -127.0f;
+            break;
+        case 1: {
+            const float m = rng.uniform(0.1f, 9.0f);
+            xb[rng.below(block / 2)] = -m;
+            xb[block / 2 + rng.below(block / 2)] = m;
+            break;
+        }
+        default: break;
+        }
+    }
+}
+
+}
+
+TEST_CASE("block quantizers: Q8_0 and Q8_K bit-identical to the reference kernels, row ranges, tokens, every ISA",
+    "[jit][quantize]")
+{
+    Rng rng(23);
+    for (Format f : { Format::Q8_0, Format::Q8_K })
+        for (Isa isa : runnable_isas()) {
+            if (isa == Isa::Sse2)
+                continue;
+            const u32 block = format_info(f).block_values;
+            for (u32 blocks : { 1u, 2u, 3u, 8u, 22u })
+                for (u32 t : { 1u, 3u }) {
+                    const u32 n = blocks * block;
+                    Shape s;
+                    s.n = n;
+                    s.d = blocks;
+                    s.t = t;
+                    const KernelConfig config = default_config(Op { OpKind::Quantize, f }, s, isa);
+                    INFO(describe(config));
+                    auto k = generate(config);
+                    REQUIRE_FALSE(k.is_error());
+                    const u64 bytes = weight_row_bytes(f, n) * t;
+                    GuardedBuffer x(static_cast<size_t>(n) * t * 4), got(bytes), want(bytes);
+                    fill_block_input(x.as<float>(), n * t, block, rng);
+                    const u64 begin = blocks > 2 ? 1 : 0, end = blocks > 2 ? blocks - 1 : blocks;
+                    memset(got.as<u8>(), 0xA5, bytes);
+                    memset(want.as<u8>(), 0xA5, bytes);
+                    quantize_blocks(k.value().kernel(), f, x.as<float>(), got.as<u8>(), n, t, begin, end);
+                    quantize_blocks(ref::kernel_for(Op { OpKind::Quantize, f }), f, x.as<float>(), want.as<u8>(), n, t, begin, end);
+                    CHECK(memcmp(got.as<u8>(), want.as<u8>(), bytes) == 0);
+                    GeneratedKernel gk = k.release_value();
+                    release(gk);
+                }
+        }
+}
+
+TEST_CASE("block quantizers: SSE2 is left to the reference", "[jit][quantize]")
+{
+    for (Format f : { Format::Q8_0, Format::Q8_K }) {
+        Shape s;
+        s.n = 256;
+        s.d = 256 / format_info(f).block_values;
+        CHECK(validate(default_config(Op { OpKind::Quantize, f }, s, Isa::Sse2)).is_error());
+        CHECK_FALSE(validate(default_config(Op { OpKind::Quantize, f }, s, Isa::Avx2)).is_error());
+    }
+}

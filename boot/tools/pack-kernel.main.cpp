@@ -1,0 +1,161 @@
+// pack-kernel: builds kernel.bin, the unpacker stub (boot/unpack/) followed by the kernel
+// image after the x86 branch filter and context-mixing compression (kernel_lib/codec/).
+//
+// usage: pack-kernel [--serve] UNPACK.bin KERNEL.raw OUT.bin
+//        pack-kernel --measure FILE...   (the packed size of each file, for make size)
+//
+// The stub carries a header at offset 8 that this tool fills in (boot/unpack/unpack.asm):
+// "BFUNPK3\0", the packed size, the unpacked size, the codec's bucket count and the
+// CRC-32C of the kernel image. The bucket count is as large as the unpacker's scratch
+// memory allows: everything between the unpacked kernel and the payload area at 4 MiB.
+// The result is decoded again here and compared, so an image that would not unpack is
+// never written. The kernel `make run` boots must stay within 128 KiB; --serve packs the
+// serve kernel, which only has to fit the area stage2 copies the stub into.
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "kernel_lib/boot/bootinfo.h"
+#include "kernel_lib/codec/cm.h"
+#include "kernel_lib/codec/crc32c.h"
+#include "kernel_lib/codec/x86_filter.h"
+
+namespace {
+
+constexpr usize header_offset = 8;
+constexpr char header_magic[8] = { 'B', 'F', 'U', 'N', 'P', 'K', '3', '\0' };
+constexpr usize size_limit = 128 * 1024;  // the shipped kernel's budget (make size)
+constexpr usize copy_limit = kl::boot::unpack_area_end - kl::boot::unpack_address;
+
+[[noreturn]] void die(const std::string& message)
+{
+    fprintf(stderr, "pack-kernel: %s\n", message.c_str());
+    exit(1);
+}
+
+std::vector<u8> read_file(const char* path)
+{
+    FILE* f = fopen(path, "rb");
+    if (!f)
+        die(std::string("cannot open ") + path);
+    std::vector<u8> data;
+    u8 buffer[1 << 16];
+    size_t n;
+    while ((n = fread(buffer, 1, sizeof(buffer), f)) > 0)
+        data.insert(data.end(), buffer, buffer + n);
+    fclose(f);
+    return data;
+}
+
+void put_u32(std::vector<u8>& data, usize offset, u32 value)
+{
+    for (usize k = 0; k < 4; ++k)
+        data[offset + k] = static_cast<u8>(value >> (8 * k));
+}
+
+// The buckets the unpacker can give the codec for a kernel of `size` bytes: its scratch
+// memory runs from the page after the unpacked kernel to the payload area.
+u32 bucket_count_for(usize size)
+{
+    u64 scratch_start = kl::align_up<u64>(kl::boot::kernel_load_address + size, 4096);
+    if (scratch_start >= kl::boot::payload_base)
+        return 0;
+    return kl::cm_bucket_count_for(kl::boot::payload_base - scratch_start);
+}
+
+struct Packed {
+    std::vector<u8> bytes;
+    u32 bucket_count;
+};
+
+Packed pack(const std::vector<u8>& kernel)
+{
+    u32 buckets = bucket_count_for(kernel.size());
+    if (buckets == 0)
+        die("the kernel image (" + std::to_string(kernel.size()) + " bytes) leaves the unpacker too little memory "
+            "below the payload area for the codec's tables");
+    std::vector<u8> filtered = kernel;
+    kl::x86_filter_encode(filtered.data(), filtered.size());
+    std::vector<u8> scratch(kl::cm_scratch_bytes(buckets));
+    std::vector<u8> packed(kernel.size() + kernel.size() / 8 + 64);
+    i64 size = kl::cm_encode(filtered.data(), filtered.size(), packed.data(), packed.size(), buckets, scratch.data(),
+        scratch.size());
+    if (size < 0)
+        die("the codec could not pack the kernel (status " + std::to_string(size) + ")");
+    packed.resize(static_cast<usize>(size));
+    return { packed, buckets };
+}
+
+// Unpacks as the stub will and compares.
+void check_round_trip(const Packed& packed, const std::vector<u8>& kernel)
+{
+    std::vector<u8> scratch(kl::cm_scratch_bytes(packed.bucket_count));
+    std::vector<u8> out(kernel.size());
+    i64 size = kl::cm_decode(packed.bytes.data(), packed.bytes.size(), out.data(), out.size(), packed.bucket_count,
+        scratch.data(), scratch.size());
+    kl::x86_filter_decode(out.data(), out.size());
+    if (size != static_cast<i64>(kernel.size()) || out != kernel)
+        die("the packed kernel does not unpack to the kernel image (codec status " + std::to_string(size) + ")");
+}
+
+// --measure: each file's packed size, two at a time (make size packs the kernel once per
+// part it reports).
+int measure(int count, char** paths)
+{
+    std::vector<usize> sizes(static_cast<usize>(count));
+    std::vector<std::vector<u8>> inputs;
+    for (int i = 0; i < count; ++i)
+        inputs.push_back(read_file(paths[i]));
+    auto work = [&](int first) {
+        for (int i = first; i < count; i += 2)
+            sizes[static_cast<usize>(i)] = pack(inputs[static_cast<usize>(i)]).bytes.size();
+    };
+    std::thread other(work, 1);
+    work(0);
+    other.join();
+    for (int i = 0; i < count; ++i)
+        printf("%zu %s\n", sizes[static_cast<usize>(i)], paths[i]);
+    return 0;
+}
+
+}
+
+int main(int argc, char** argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "--measure") == 0)
+        return measure(argc - 2, argv + 2);
+    bool serve = argc >= 2 && strcmp(argv[1], "--serve") == 0;
+    if (argc - serve != 4)
+        die("usage: pack-kernel [--serve] UNPACK.bin KERNEL.raw OUT.bin | --measure FILE...");
+    const char* stub_path = argv[1 + serve];
+    const char* kernel_path = argv[2 + serve];
+    const char* out_path = argv[3 + serve];
+    std::vector<u8> stub = read_file(stub_path);
+    std::vector<u8> kernel = read_file(kernel_path);
+    if (stub.size() < header_offset + 24 || memcmp(stub.data() + header_offset, header_magic, 8) != 0)
+        die(std::string(stub_path) + " has no BFUNPK3 header at offset 8");
+
+    Packed packed = pack(kernel);
+    check_round_trip(packed, kernel);
+    put_u32(stub, header_offset + 8, static_cast<u32>(packed.bytes.size()));
+    put_u32(stub, header_offset + 12, static_cast<u32>(kernel.size()));
+    put_u32(stub, header_offset + 16, packed.bucket_count);
+    put_u32(stub, header_offset + 20, kl::crc32c(kernel.data(), kernel.size()));
+
+    usize total = stub.size() + packed.bytes.size();
+    if (total > size_limit && !serve)
+        die("kernel.bin would be " + std::to_string(total) + " bytes, over the " + std::to_string(size_limit)
+            + "-byte (128 KiB) limit; `make size` shows each part's packed share");
+    if (total > copy_limit)
+        die("stub + packed kernel = " + std::to_string(total) + " bytes, more than the " + std::to_string(copy_limit)
+            + " the unpacker can copy below 1 MiB");
+    FILE* f = fopen(out_path, "wb");
+    if (!f || fwrite(stub.data(), 1, stub.size(), f) != stub.size()
+        || fwrite(packed.bytes.data(), 1, packed.bytes.size(), f) != packed.bytes.size() || fclose(f) != 0)
+        die(std::string("cannot write ") + out_path);
+    return 0;
+}

@@ -1,0 +1,465 @@
+// Context-mixing compression of the kernel image (see cm.h).
+//
+// Reads top to bottom: the logistic domain (stretch/squash), the configuration of the
+// models, the tables they keep, the predictor (context hashes per byte, bucket lookups per
+// nibble, then per bit: each model's guess, the mixer, the two adaptive maps, and the
+// updates once the bit is known), the arithmetic coder, and the decoder and encoder loops.
+// Probabilities are 12-bit integers (the chance that the next bit is 1, in 1/4096ths);
+// everything is integer arithmetic, so host and unpacker compute identical predictions.
+#include "kernel_lib/codec/cm.h"
+
+namespace kl {
+
+namespace {
+
+// ---- The logistic domain ----------------------------------------------------------------
+
+// stretch(p) = ln(p / (1 - p)) and squash, its inverse, both with the logistic value scaled
+// by 256 and clamped to +-2047. Mixing happens on stretched values: adding them multiplies
+// odds, which is how independent evidence combines.
+constexpr i32 logistic_limit = 2047;
+
+// squash at x = -2048, -1920, ..., 2048: 4096 / (1 + e^(-x / 256)), rounded.
+constexpr u16 squash_points[33] = { 1, 2, 4, 6, 10, 17, 27, 45, 74, 120, 194, 311, 488, 747, 1102, 1546, 2048,
+    2550, 2994, 3349, 3608, 3785, 3902, 3976, 4022, 4051, 4069, 4079, 4086, 4090, 4092, 4094, 4095 };
+
+i32 squash(i32 x)
+{
+    if (x > logistic_limit)
+        x = logistic_limit;
+    if (x < -logistic_limit)
+        x = -logistic_limit;
+    i32 index = (x >> 7) + 16;
+    i32 weight = x & 127;
+    return (squash_points[index] * (128 - weight) + squash_points[index + 1] * weight + 64) >> 7;
+}
+
+// ---- The models -------------------------------------------------------------------------
+
+// Each context model hashes a choice of the bytes before the current one: bit k of its mask
+// picks the byte k + 1 back. The sparse ones (skipping bytes) catch instruction operands and
+// table columns; context_word adds the hash of the letters of the current word (strings).
+// The unpacker decodes every bit of the kernel through all of them, under QEMU's emulation
+// too, so each model must pay for its time: these are the ones that did, measured on the
+// kernel image (see boot/README.md).
+constexpr u16 context_word = 0x100;
+constexpr u16 context_masks[] = { 0x01, 0x03, 0x06, 0x0c, context_word };
+constexpr u32 context_model_count = sizeof(context_masks) / sizeof(context_masks[0]);
+
+// The match model predicts the byte that followed the most recent occurrence of the last
+// match_min_length bytes, more confidently the longer the match has held.
+constexpr u32 match_min_length = 4;
+constexpr u32 match_table_bits = 16;
+constexpr u32 match_length_classes = 32;
+
+// Mixer inputs: one per context model, the match model, and a constant bias.
+constexpr u32 input_count = context_model_count + 2;
+// The mixer keeps a weight set per (partial byte, match state): no match, or the expected
+// bit and the match length in three classes (below 16, below 32, longer).
+constexpr u32 match_states = 7;
+constexpr u32 weight_set_count = 256 * match_states;
+constexpr i32 mixer_learning_rate = 8;
+constexpr i32 initial_weight = 1 << 14;  // 0.25 in 16.16 fixed point
+
+// A counter is a 12-bit probability and a 4-bit count of the bits it has seen; it moves
+// 2 / (2n + 3) of the way to each new bit, so it learns fast at first and then settles at
+// the rate for n = 6, which keeps it adapting to the code at hand. Rates in 1/65536ths,
+// indexed by the count.
+constexpr u16 counter_rates[16] = { 43690, 26214, 18724, 14563, 11915, 10082, 8738, 8738, 8738, 8738, 8738, 8738,
+    8738, 8738, 8738, 8738 };
+constexpr u16 counter_initial = 2048 << 4;
+
+// The adaptive probability map (APM) refining the mixer's output: 33 interpolation points
+// over the stretched input, per partial byte and high nibble of the previous byte.
+constexpr u32 map_points = 33;
+constexpr u32 map_rate = 6;
+
+// ---- Tables -----------------------------------------------------------------------------
+
+// A bucket holds the 15 counters of one nibble's bit tree for one context, tagged with 16
+// bits of the context hash so that a different context is noticed (and the bucket taken
+// over) instead of sharing its statistics.
+struct Bucket {
+    u16 check;
+    u16 counters[15];
+};
+static_assert(sizeof(Bucket) == cm_bucket_bytes);
+
+struct Tables {
+    i16 stretch[4096];
+    u16 squash[2 * logistic_limit + 1];  // squash(x) at x + logistic_limit
+    u16 match_counters[match_length_classes][2];
+    u16 apm[16 * 256][map_points];
+    i32 weights[weight_set_count][input_count];
+    u32 match_positions[1u << match_table_bits];
+    Bucket buckets[];
+};
+
+template<typename T>
+void fill(T* first, usize count, T value)
+{
+    for (usize i = 0; i < count; ++i)
+        first[i] = value;
+}
+
+void init_tables(Tables& t, u32 bucket_count)
+{
+    // stretch is squash inverted: the smallest x whose squash reaches p.
+    i32 p = 0;
+    for (i32 x = -logistic_limit; x <= logistic_limit; ++x) {
+        i32 v = squash(x);
+        t.squash[x + logistic_limit] = static_cast<u16>(v);
+        for (; p <= v; ++p)
+            t.stretch[p] = static_cast<i16>(x);
+    }
+    for (; p < 4096; ++p)
+        t.stretch[p] = logistic_limit;
+    // The map starts as the identity: each point is the probability it stands for.
+    for (u32 c = 0; c < 16 * 256; ++c) {
+        for (u32 j = 0; j < map_points; ++j)
+            t.apm[c][j] = static_cast<u16>(squash((static_cast<i32>(j) - 16) * 128) * 16);
+    }
+    fill(&t.match_counters[0][0], match_length_classes * 2, counter_initial);
+    fill(&t.weights[0][0], weight_set_count * input_count, initial_weight);
+    fill<u32>(t.match_positions, 1u << match_table_bits, 0);
+    fill<u16>(&t.buckets[0].check, bucket_count * (cm_bucket_bytes / 2), 0);
+}
+
+u32 finalize_hash(u32 h)
+{
+    h ^= h >> 15;
+    h *= 0x2C1B3C6Du;
+    h ^= h >> 12;
+    h *= 0x297A2D39u;
+    return h ^ (h >> 15);
+}
+
+// Moves a counter towards the bit (target 0 or 4095).
+void update_counter(u16& counter, i32 target)
+{
+    i32 p = counter >> 4;
+    u32 n = counter & 15;
+    p += ((target - p) * counter_rates[n]) >> 16;
+    counter = static_cast<u16>(p << 4 | (n + (n < 15)));
+}
+
+// ---- The predictor ----------------------------------------------------------------------
+
+class Predictor {
+public:
+    Predictor(Tables& tables, u32 bucket_count, const u8* history)
+        : m_t(tables)
+        , m_bucket_count(bucket_count)
+        , m_history(history)
+    {
+        start_byte();
+        predict();
+    }
+
+    // The probability (1/4096ths, 1..4095) that the next bit is 1.
+    u32 p() const { return m_p; }
+    // Learns the bit p() was about, moves to the next and predicts it.
+    void update(u32 bit);
+
+private:
+    void start_byte();
+    void start_nibble();
+    u16* find_bucket(u32 hash);
+    void update_match();
+    void predict();
+
+    Tables& m_t;
+    u32 m_bucket_count;
+    const u8* m_history;  // the bytes before the current one
+    usize m_pos = 0;      // the current byte's index
+    u32 m_partial = 1;    // the bits of the current byte so far, after a leading 1
+    u32 m_node = 1;       // the same within the current nibble
+    u32 m_bit_count = 0;  // bits of the current byte so far
+    u32 m_previous = 0;   // the byte before the current one
+    u32 m_word = 0;
+    u32 m_match_pointer = 0;
+    u32 m_match_length = 0;
+    u32 m_hashes[context_model_count] {};
+    u16* m_buckets[context_model_count] {};
+
+    // What predict() looked at, for update().
+    i32 m_inputs[input_count] {};
+    i32* m_weights = nullptr;
+    u16* m_match_counter = nullptr;
+    u16* m_apm_point = nullptr;
+    i32 m_mixed = 2048;
+    u32 m_p = 2048;
+};
+
+void Predictor::update_match()
+{
+    const u8* h = m_history;
+    usize pos = m_pos;
+    if (m_match_length > 0 && h[m_match_pointer] == h[pos - 1]) {
+        ++m_match_length;
+        ++m_match_pointer;
+    } else {
+        m_match_length = 0;
+    }
+    if (pos < match_min_length)
+        return;
+    u32 hash = 0;
+    for (u32 k = 1; k <= match_min_length; ++k)
+        hash = (hash + h[pos - k] + 1) * 0x2545F491u;
+    u32& slot = m_t.match_positions[hash >> (32 - match_table_bits)];
+    if (m_match_length == 0 && slot > 0) {
+        u32 length = 0;
+        while (length < match_length_classes && length < slot && h[slot - 1 - length] == h[pos - 1 - length])
+            ++length;
+        if (length >= match_min_length) {
+            m_match_length = length;
+            m_match_pointer = slot;
+        }
+    }
+    slot = static_cast<u32>(pos);
+}
+
+void Predictor::start_byte()
+{
+    const u8* h = m_history;
+    usize pos = m_pos;
+    u32 recent[8];
+    for (u32 k = 0; k < 8; ++k)
+        recent[k] = pos > k ? h[pos - 1 - k] : 0;
+    m_previous = recent[0];
+    if (pos > 0) {
+        u32 c = recent[0] | 0x20;  // letters of either case alike
+        m_word = c >= 'a' && c <= 'z' ? (m_word + c) * 0x6F4F2A35u : 0;
+        update_match();
+    }
+    for (u32 i = 0; i < context_model_count; ++i) {
+        u32 mask = context_masks[i];
+        u32 hash = (i + 1) * 0x9E3779B1u;
+        for (u32 k = 0; k < 8; ++k) {
+            if (mask >> k & 1)
+                hash = (hash + recent[k] + 1) * 0x2545F491u;
+        }
+        if (mask & context_word)
+            hash = (hash + m_word + 1) * 0x2545F491u;
+        m_hashes[i] = hash;
+    }
+    m_partial = 1;
+    m_bit_count = 0;
+    start_nibble();
+}
+
+// The bucket of a context: one of two neighbours, whichever holds it already, else the one
+// whose first counter has seen fewer bits (an empty one first), cleared for the newcomer.
+u16* Predictor::find_bucket(u32 hash)
+{
+    hash = finalize_hash(hash);
+    u16 check = static_cast<u16>(hash | 1);
+    u32 index = static_cast<u32>((static_cast<u64>(hash) * m_bucket_count) >> 32);
+    Bucket* chosen = nullptr;
+    u32 chosen_priority = ~0u;
+    for (u32 probe = 0; probe < 2; ++probe) {
+        Bucket& b = m_t.buckets[index ^ probe];
+        if (b.check == check)
+            return b.counters;
+        u32 priority = b.check == 0 ? 0 : 1 + (b.counters[0] & 15);
+        if (priority < chosen_priority) {
+            chosen_priority = priority;
+            chosen = &b;
+        }
+    }
+    chosen->check = check;
+    fill<u16>(chosen->counters, 15, counter_initial);
+    return chosen->counters;
+}
+
+void Predictor::start_nibble()
+{
+    u32 nibble = m_partial > 1 ? m_partial * 0x3C6EF372u : 0;
+    for (u32 i = 0; i < context_model_count; ++i)
+        m_buckets[i] = find_bucket(m_hashes[i] + nibble);
+    m_node = 1;
+}
+
+void Predictor::predict()
+{
+    // The match model: the expected bit, while the predicted byte agrees with this one so far.
+    u32 match_state = 0;
+    m_match_counter = nullptr;
+    m_inputs[context_model_count] = 0;
+    if (m_match_length > 0) {
+        u32 predicted = m_history[m_match_pointer] | 0x100;
+        if ((predicted >> (8 - m_bit_count)) == m_partial) {
+            u32 expected = predicted >> (7 - m_bit_count) & 1;
+            u32 length = m_match_length < match_length_classes ? m_match_length : match_length_classes - 1;
+            m_match_counter = &m_t.match_counters[length][expected];
+            m_inputs[context_model_count] = m_t.stretch[*m_match_counter >> 4];
+            match_state = 1 + expected + 2 * (m_match_length < 16 ? 0 : m_match_length < 32 ? 1 : 2);
+        } else {
+            m_match_length = 0;
+        }
+    }
+    m_weights = m_t.weights[m_partial + 256 * match_state];
+    i64 dot = static_cast<i64>(m_inputs[context_model_count]) * m_weights[context_model_count]
+        + 256 * static_cast<i64>(m_weights[input_count - 1]);
+    for (u32 i = 0; i < context_model_count; ++i) {
+        i32 stretched = m_t.stretch[m_buckets[i][m_node - 1] >> 4];
+        m_inputs[i] = stretched;
+        dot += static_cast<i64>(stretched) * m_weights[i];
+    }
+    i64 x = dot >> 16;
+    x = x > logistic_limit ? logistic_limit : x < -logistic_limit ? -logistic_limit : x;
+    m_mixed = m_t.squash[x + logistic_limit];
+
+    // The APM: the two points around the mixer's stretched output, interpolated; the nearer
+    // one learns from the bit.
+    i32 s = static_cast<i32>(x) + 2048;
+    i32 weight = s & 127;
+    u16* at = m_t.apm[m_partial | (m_previous >> 4) << 8] + (s >> 7);
+    m_apm_point = at + (weight >> 6);
+    i32 refined = (at[0] * (128 - weight) + at[1] * weight) >> 11;
+    i32 p = (m_mixed + 3 * refined + 2) >> 2;
+    m_p = static_cast<u32>(p < 1 ? 1 : p > 4095 ? 4095 : p);
+}
+
+void Predictor::update(u32 bit)
+{
+    i32 error = ((static_cast<i32>(bit) << 12) - m_mixed) * mixer_learning_rate;
+    m_inputs[input_count - 1] = 256;
+    // Weights wrap around rather than overflow: a damaged stream may push one in the same
+    // direction for as long as it likes, and the result must still be defined.
+    for (u32 i = 0; i < input_count; ++i)
+        m_weights[i] = static_cast<i32>(static_cast<u32>(m_weights[i]) + static_cast<u32>((m_inputs[i] * error) >> 14));
+    i32 target = bit ? 4095 : 0;
+    for (u32 i = 0; i < context_model_count; ++i)
+        update_counter(m_buckets[i][m_node - 1], target);
+    if (m_match_counter)
+        update_counter(*m_match_counter, target);
+    *m_apm_point = static_cast<u16>(*m_apm_point + (((bit ? 65535 : 0) - *m_apm_point) >> map_rate));
+
+    m_partial = m_partial << 1 | bit;
+    m_node = m_node << 1 | bit;
+    ++m_bit_count;
+    if (m_partial >= 256) {
+        ++m_pos;
+        start_byte();
+    } else if (m_partial >= 16 && m_node >= 16) {
+        start_nibble();
+    }
+    predict();
+}
+
+// ---- The arithmetic coder ---------------------------------------------------------------
+
+// The interval [low, high] narrows with every bit to the part the bit's probability
+// gives it; once both ends share their top byte, that byte is settled and shifted out.
+struct Interval {
+    u32 low = 0;
+    u32 high = 0xFFFFFFFF;
+
+    u32 split(u32 p) const { return low + static_cast<u32>((static_cast<u64>(high - low) * p) >> 12); }
+    bool settled() const { return ((low ^ high) & 0xFF000000) == 0; }
+    void shift()
+    {
+        low <<= 8;
+        high = high << 8 | 0xFF;
+    }
+};
+
+Tables* prepare_tables(u32 bucket_count, void* scratch, usize scratch_size)
+{
+    if (bucket_count < cm_min_bucket_count || bucket_count > cm_max_bucket_count || bucket_count % 2 != 0
+        || scratch_size < cm_scratch_bytes(bucket_count))
+        return nullptr;
+    Tables* tables = static_cast<Tables*>(scratch);
+    init_tables(*tables, bucket_count);
+    return tables;
+}
+
+}
+
+usize cm_scratch_bytes(u32 bucket_count)
+{
+    return sizeof(Tables) + static_cast<usize>(bucket_count) * cm_bucket_bytes;
+}
+
+u32 cm_bucket_count_for(usize scratch_size)
+{
+    if (scratch_size < cm_scratch_bytes(cm_min_bucket_count))
+        return 0;
+    usize count = (scratch_size - sizeof(Tables)) / cm_bucket_bytes;
+    return static_cast<u32>(kl::min<usize>(count, cm_max_bucket_count) & ~static_cast<usize>(1));
+}
+
+i64 cm_decode(const u8* in, usize in_size, u8* out, usize out_size, u32 bucket_count, void* scratch, usize scratch_size)
+{
+    Tables* tables = prepare_tables(bucket_count, scratch, scratch_size);
+    if (!tables)
+        return cm_bad_tables;
+    usize in_pos = 0;
+    auto next_byte = [&]() -> u32 { return in_pos < in_size ? in[in_pos++] : (++in_pos, 0u); };
+    u32 code = 0;
+    for (u32 k = 0; k < 4; ++k)
+        code = code << 8 | next_byte();
+    Interval interval;
+    Predictor predictor(*tables, bucket_count, out);
+    for (usize pos = 0; pos < out_size; ++pos) {
+        u32 byte = 0;
+        for (u32 k = 0; k < 8; ++k) {
+            u32 mid = interval.split(predictor.p());
+            u32 bit = code <= mid ? 1 : 0;
+            if (bit)
+                interval.high = mid;
+            else
+                interval.low = mid + 1;
+            // The byte is stored before the predictor moves on, since it reads the history.
+            byte = byte << 1 | bit;
+            if (k == 7)
+                out[pos] = static_cast<u8>(byte);
+            predictor.update(bit);
+            while (interval.settled()) {
+                interval.shift();
+                code = code << 8 | next_byte();
+            }
+            if (in_pos > in_size)
+                return cm_truncated;
+        }
+    }
+    return in_pos == in_size ? static_cast<i64>(out_size) : cm_trailing_bytes;
+}
+
+i64 cm_encode(const u8* in, usize in_size, u8* out, usize out_capacity, u32 bucket_count, void* scratch,
+    usize scratch_size)
+{
+    Tables* tables = prepare_tables(bucket_count, scratch, scratch_size);
+    if (!tables)
+        return cm_bad_tables;
+    usize out_pos = 0;
+    auto put = [&](u32 byte) {
+        if (out_pos < out_capacity)
+            out[out_pos] = static_cast<u8>(byte);
+        ++out_pos;
+    };
+    Interval interval;
+    Predictor predictor(*tables, bucket_count, in);
+    for (usize pos = 0; pos < in_size; ++pos) {
+        for (u32 k = 0; k < 8; ++k) {
+            u32 bit = in[pos] >> (7 - k) & 1;
+            u32 mid = interval.split(predictor.p());
+            if (bit)
+                interval.high = mid;
+            else
+                interval.low = mid + 1;
+            predictor.update(bit);
+            while (interval.settled()) {
+                put(interval.high >> 24);
+                interval.shift();
+            }
+        }
+    }
+    // Four bytes of `low` pin the code inside the final interval.
+    for (u32 k = 0; k < 4; ++k)
+        put(interval.low >> (24 - 8 * k));
+    return out_pos <= out_capacity ? static_cast<i64>(out_pos) : cm_output_full;
+}
+
+}

@@ -1,0 +1,475 @@
+// Block formats' matvec/matmul generator: plan, registers, the step loop, the reduction of
+// a quad and the float step (see gen_blocks.h; the K formats' integer stage is in
+// gen_blocks_k.cpp, Q4_0 and Q8_0's in gen_blocks_legacy.cpp).
+#include "microjit/gen_blocks.h"
+
+#include "microjit/blocks.h"
+
+namespace mjit {
+
+namespace {
+
+// Steps per row up to which the columns are straight-line code.
+constexpr u32 straight_steps = 2;
+
+struct Plan {
+    bool k, mins, vnni, lanes;
+    u32 width, toks, quads, step_blocks, vecs;
+};
+
+Plan plan_for(const KernelConfig& c)
+{
+    Plan p {};
+    const Format f = c.op.format;
+    p.k = f == Format::Q4_K || f == Format::Q5_K || f == Format::Q6_K;
+    p.mins = f == Format::Q4_K || f == Format::Q5_K;
+    p.vnni = (c.flags & variant::vnni) != 0;
+    p.width = vector_bytes(c.isa);
+    p.toks = c.tokens < c.shape.t ? c.tokens : c.shape.t;
+    p.quads = (c.rows + 3) / 4;
+    p.step_blocks = p.k ? 1 : p.width / 16;
+    // The K formats' sub-block lanes (VNNI, one token: matvec); tokens in flight share the
+    // unpacked weights and scale vectors better in the other structure (vpdpwssd).
+    p.lanes = p.k && p.vnni && p.toks == 1;
+    // As assign_registers() hands them out: the K formats' constant and eight row
+    // temporaries, per token V, held, pairs (and M); the legacy formats' constants and four
+    // row temporaries, per token V, held, pairs and four activation vectors.
+    const u32 fixed = p.k ? 9 + (p.mins && p.lanes ? 1 : 0) : 5 + (f == Format::Q4_0 ? 1 : 0) + (c.isa == Isa::Avx512 ? 1 : 0);
+    const u32 per_token = p.k ? 3 + (p.mins ? 1 : 0) + (p.lanes ? 3 : 0) : 7;
+    p.vecs = fixed + p.toks * (per_token + p.quads);
+    return p;
+}
+
+}
+
+kl::ErrorOr<void> BlockMatmulGenerator::check(const KernelConfig& c)
+{
+    char name[96];
+    format_config_name(name, sizeof(name), c);
+    if (!is_matrix(c.op) || !serves(c.op.format))
+        return kl::Error::make(kl::ErrorCode::InvalidArgument, "%s: not a block format this generator serves", name);
+    if (c.isa == Isa::Sse2)
+        return kl::Error::make(kl::ErrorCode::JitUnsupported,
+            "%s: the block formats need avx2 or avx512 (byte shuffles, vpmaddubsw); the reference serves sse2", name);
+    const Plan p = plan_for(c);
+    const u32 budget = vec_budget(c.isa);
+    if (p.vecs > budget || p.quads > max_quads || p.toks > max_tokens)
+        return kl::Error::make(kl::ErrorCode::JitUnsupported, "%s: %u rows x %u tokens in flight need %u vector registers, %s has %u",
+            name, c.rows, p.toks, p.vecs, kl::cpu::isa_name(c.isa), budget);
+    if (c.op.format == Format::Q8_0 && c.isa == Isa::Avx512 && !p.vnni)
+        return kl::Error::make(kl::ErrorCode::JitUnsupported,
+            "%s: q8_0 on avx512 needs the vnni variant (parts without VNNI run the avx2 kernel)", name);
+    return {};
+}
+
+BlockMatmulGenerator::BlockMatmulGenerator(const KernelConfig& c) : MatrixGenerator(c)
+{
+    const Plan p = plan_for(c);
+    m_format = c.op.format;
+    m_k = p.k;
+    m_mins = p.mins;
+    m_vnni = p.vnni;
+    m_lanes = p.lanes;
+    m_width = p.width;
+    m_row_count = c.rows;
+    m_toks = p.toks;
+    m_unroll = c.unroll;
+    m_block_bytes = format_info(m_format).block_bytes;
+    m_x_block_bytes = format_info(format_info(m_format).activation).block_bytes;
+    m_step_blocks = p.step_blocks;
+    const u32 blocks = c.shape.n / format_info(m_format).block_values;
+    m_steps = blocks / m_step_blocks;
+    m_rest = blocks % m_step_blocks;
+    m_straight = m_steps <= straight_steps || m_steps < m_unroll;
+    m_loop_steps = m_straight ? 0 : m_steps / m_unroll * m_unroll;
+    m_step_bytes = static_cast<i64>(m_step_blocks) * m_block_bytes;
+    m_step_xbytes = static_cast<i64>(m_step_blocks) * m_x_block_bytes;
+    m_corrected = m_format == Format::Q4_0 || m_vnni;
+    m_raw_off = m_high_off = ~0u;
+}
+
+void BlockMatmulGenerator::generate()
+{
+    if (check(config()).is_error()) {
+        fail(kl::ErrorCode::JitUnsupported, "config over the register budget");
+        return;
+    }
+    assign_registers();
+    prologue();
+    load_row_args();
+    load_constants();
+    row_loops();
+    epilogue();
+}
+
+void BlockMatmulGenerator::assign_registers()
+{
+    const KernelConfig& c = config();
+    const u32 blocks = c.shape.n / format_info(m_format).block_values;
+    Rows rows;
+    rows.w_row = static_cast<i64>(blocks) * m_block_bytes;
+    rows.x_tok = static_cast<i64>(blocks) * m_x_block_bytes;
+    rows.rows = m_row_count;
+    rows.toks = m_toks;
+    rows.stripes = (c.flags & variant::stripes) ? m_row_count : 0;
+    assign_row_registers(rows);
+    m_xcol = new_gp();
+
+    m_values = new_vec();
+    m_raw = new_vec();
+    m_product = new_vec();
+    m_row_scales = new_vec();
+    if (m_k) {
+        m_scales = new_vec();
+        m_second = new_vec();
+        m_high = new_vec();
+        m_scale_vec = new_vec();
+    } else {
+        m_ones = new_vec();
+    }
+    if (m_k || m_format == Format::Q4_0)
+        m_nibbles = new_vec();
+    if (m_mins && m_lanes)
+        m_quad_scales = new_vec();
+    if (!m_k && is_avx512()) {
+        m_first_table = new_vec();
+        for (auto& k : m_row_words)
+            k = new_k();
+    }
+    for (u32 t = 0; t < m_toks; ++t) {
+        Token& tk = m_tok[t];
+        tk.v = new_vec();
+        tk.held = new_vec();
+        tk.pairs = new_vec();
+        if (m_mins)
+            tk.m = new_vec();
+        if (m_lanes) {
+            tk.sum_a = new_vec();
+            tk.sum_b = new_vec();
+            tk.x_sums = new_vec();
+        }
+        if (!m_k) {
+            tk.x_low = new_vec();
+            tk.x_high = new_vec();
+            tk.correction = new_vec();
+            tk.x_scale = new_vec();
+        }
+        for (u32 q = 0; q < (m_row_count + 3) / 4; ++q)
+            tk.acc[q] = new_vec();
+    }
+}
+
+void BlockMatmulGenerator::load_constants()
+{
+    // Q4_K with VNNI: the upper half keeps the high nibbles in place (gen_blocks_k.cpp).
+    if (m_format == Format::Q4_K && m_lanes) {
+        u32 halves[16];
+        for (u32 i = 0; i < 16; ++i)
+            halves[i] = i < 8 ? 0x0F0F0F0Fu : 0xF0F0F0F0u;
+        load_constant(m_nibbles, constant(halves, 64));
+    } else if (m_nibbles.isValid()) {
+        as().vpbroadcastd(m_nibbles, constant_dwords(0x0F0F0F0Fu, 1));
+    }
+    for (u32 r = 0; r < 4 && m_row_words[r].isValid(); ++r) {
+        as().mov(m_scratch.r32(), 0x11111111u << r);
+        as().kmovd(m_row_words[r], m_scratch.r32());
+    }
+    if (m_ones.isValid())
+        as().vpbroadcastd(m_ones, constant_dwords(0x01010101u, 1));
+}
+
+x86::Vec BlockMatmulGenerator::at(const x86::Vec& v, u32 bytes) const
+{
+    return bytes == 16 ? x86::Vec(v.xmm()) : bytes == 32 ? x86::Vec(v.ymm()) : x86::Vec(v.zmm());
+}
+
+x86::Mem BlockMatmulGenerator::xq_mem(u32 tok, bool indexed, i64 disp) const
+{
+    const i64 d = disp + static_cast<i64>(tok) * m_rows.x_tok;
+    return indexed ? vmem(m_xt, m_xcol, d) : vmem(m_xt, d);
+}
+
+void BlockMatmulGenerator::extract128(const x86::Xmm& dst, const x86::Vec& src, u32 lane)
+{
+    as().emit(is_avx512() ? x86::Inst::kIdVextracti32x4 : x86::Inst::kIdVextracti128, dst, src, lane);
+}
+
+void BlockMatmulGenerator::insert128(const x86::Vec& dst, const x86::Vec& src, const asmjit::Operand& part, u32 lane)
+{
+    as().emit(is_avx512() ? x86::Inst::kIdVinserti32x4 : x86::Inst::kIdVinserti128, dst, src, part, lane);
+}
+
+void BlockMatmulGenerator::load_constant(const x86::Vec& dst, const x86::Mem& src)
+{
+    as().emit(is_avx512() ? x86::Inst::kIdVmovdqu32 : x86::Inst::kIdVmovdqu, dst, src);
+}
+
+void BlockMatmulGenerator::v_and(const x86::Vec& dst, const x86::Vec& a, const asmjit::Operand& b)
+{
+    as().emit(is_avx512() ? x86::Inst::kIdVpandd : x86::Inst::kIdVpand, dst, a, b);
+}
+
+void BlockMatmulGenerator::v_or(const x86::Vec& dst, const x86::Vec& a, const asmjit::Operand& b)
+{
+    as().emit(is_avx512() ? x86::Inst::kIdVpord : x86::Inst::kIdVpor, dst, a, b);
+}
+
+void BlockMatmulGenerator::hadd(const x86::Vec& dst, const x86::Vec& a, const x86::Vec& b)
+{
+    // Even and odd dwords apart, then added (EVEX has no vphaddd, and the VEX one is three
+    // times slower on some cores). m_product is free whenever a reduction runs.
+    const x86::Vec h = at(m_product, dst.size());
+    as().vshufps(h, a, b, 0x88);
+    as().vshufps(dst, a, b, 0xDD);
+    as().vpaddd(dst, dst, h);
+}
+
+// ---- the step loop -------------------------------------------------------------------
+
+void BlockMatmulGenerator::sweep(u32 rows, u32 toks)
+{
+    for (u32 t = 0; t < toks; ++t)
+        for (u32 q = 0; q < (rows + 3) / 4; ++q)
+            v_zero(m_tok[t].acc[q]);
+    if (m_straight) {
+        for (u32 s = 0; s < m_steps; ++s) {
+            step(rows, toks, false, s * m_step_bytes, s * m_step_xbytes, m_step_blocks);
+            if (config().prefetch)
+                prefetch_rows(rows, false, s * m_step_bytes);
+        }
+    } else {
+        // Both indices run up to 0, so the loop ends on the weight index's add.
+        const i64 loop_bytes = m_loop_steps * m_step_bytes, loop_xbytes = m_loop_steps * m_step_xbytes;
+        asmjit::Label loop = as().newLabel();
+        as().mov(m_col, -loop_bytes);
+        as().mov(m_xcol, -loop_xbytes);
+        as().align(asmjit::AlignMode::kCode, 16);
+        as().bind(loop);
+        for (u32 u = 0; u < m_unroll; ++u)
+            step(rows, toks, true, loop_bytes + u * m_step_bytes, loop_xbytes + u * m_step_xbytes, m_step_blocks);
+        if (config().prefetch)
+            prefetch_rows(rows, true, loop_bytes);
+        as().add(m_xcol, static_cast<i32>(m_unroll * m_step_xbytes));
+        as().add(m_col, static_cast<i32>(m_unroll * m_step_bytes));
+        as().jnz(loop);
+        for (u32 s = m_loop_steps; s < m_steps; ++s)
+            step(rows, toks, false, s * m_step_bytes, s * m_step_xbytes, m_step_blocks);
+    }
+    if (m_rest)
+        step(rows, toks, false, m_steps * m_step_bytes, m_steps * m_step_xbytes, m_rest);
+}
+
+// One step (`blocks` blocks, fewer than a full step only at the end of a row) for every
+// row and token in flight, a quad of rows at a time.
+void BlockMatmulGenerator::step(u32 rows, u32 toks, bool indexed, i64 disp, i64 xdisp, u32 blocks)
+{
+    if (!m_k)
+        legacy_x_side(toks, indexed, xdisp, blocks);
+    else if (m_lanes)
+        k_x_side(toks, indexed, xdisp);
+    for (u32 q = 0; q * 4 < rows; ++q) {
+        const u32 count = rows - 4 * q < 4 ? rows - 4 * q : 4;
+        if (m_mins && m_lanes)
+            k_quad_scales(q, count, toks, indexed, disp);
+        for (u32 r = 0; r < count; ++r) {
+            if (m_k)
+                k_row(4 * q + r, toks, indexed, disp, xdisp);
+            else
+                legacy_row(4 * q + r, r, toks, indexed, disp, blocks);
+            tree_step(r, count, toks);
+        }
+        if (m_k)
+            k_float_step(q, count, toks, indexed, disp, xdisp);
+        else
+            legacy_float_step(q, count, toks, indexed, disp, blocks);
+    }
+}
+
+void BlockMatmulGenerator::prefetch_rows(u32 rows, bool indexed, i64 disp)
+{
+    const i64 ahead = config().prefetch;
+    for (u32 r = 0; r < rows; ++r)
+        for (i64 b = 0; b < m_unroll * m_step_bytes; b += 64)
+            prefetch(w_mem(r, indexed, disp + ahead + b));
+}
+
+void BlockMatmulGenerator::store(u32 rows, u32 toks)
+{
+    for (u32 t = 0; t < toks; ++t)
+        for (u32 q = 0; q * 4 < rows; ++q) {
+            x86::Mem outs[4];
+            const bool contiguous = out_mems(4 * q, t, outs);
+            store_lanes(m_tok[t].acc[q], rows - 4 * q < 4 ? rows - 4 * q : 4, outs, contiguous, m_product);
+        }
+}
+
+// ---- the reduction of a quad -------------------------------------------------------------
+
+// After quad row r's integer stage: the row's vector(s) are in V (and M) of each token for
+// rows 1 and 3, in `held` for rows 0 and 2 (the integer stage writes there directly).
+// Rows 0 + 1 become `pairs`, rows 2 + 3 `held`; a short quad repeats its last row.
+void BlockMatmulGenerator::tree_step(u32 r, u32 count, u32 toks)
+{
+    for (u32 t = 0; t < toks; ++t) {
+        const Token& tk = m_tok[t];
+        const x86::Vec row = wide(r % 2 ? tk.v : tk.held);
+        const x86::Vec held = wide(tk.held), pairs = wide(tk.pairs);
+        // K formats with mins: [V pair sums, M pair sums] in each lane (VNNI: imin is the
+        // quad's already).
+        if (m_mins && !m_lanes)
+            hadd(row, row, wide(tk.m));
+        if (r == 1) {
+            hadd(pairs, held, row);
+            if (count == 2)
+                hadd(held, held, row);
+        }
+        if (r == 3)
+            hadd(held, held, row);
+        if (r == 0 && count == 1) {
+            hadd(pairs, held, held);
+            hadd(held, held, held);
+        }
+        if (r == 2 && count == 3)
+            hadd(held, held, held);
+        if (r + 1 == count)
+            fold_quad(t);
+    }
+}
+
+// The quad's sums into `pairs`: legacy formats lane L = [r0..r3] of block L; K formats
+// the xmm [isum r0..r3] (with mins: the ymm [isum r0..r3 | imin r0..r3]).
+void BlockMatmulGenerator::fold_quad(u32 t)
+{
+    const Token& tk = m_tok[t];
+    const x86::Vec pairs = wide(tk.pairs), held = wide(tk.held);
+    if (!m_mins || m_lanes) {
+        hadd(pairs, pairs, held);
+        if (!m_k)
+            return;
+        const x86::Vec tmp = at(m_product, 32);
+        if (is_avx512()) {
+            as().vextracti64x4(tmp, pairs, 1);
+            as().vpaddd(y(pairs), y(pairs), tmp);
+        }
+        extract128(tmp.xmm(), y(pairs), 1);
+        as().vpaddd(pairs.xmm(), pairs.xmm(), tmp.xmm());
+        // Q4_K with VNNI summed 16 times every value (its high nibbles stay in place);
+        // the quad's imin goes beside the sums.
+        if (m_format == Format::Q4_K && m_lanes)
+            as().vpsrad(pairs.xmm(), pairs.xmm(), 4);
+        if (m_mins)
+            insert128(y(pairs), y(pairs), tk.m.xmm(), 1);
+        return;
+    }
+    // pairs = [V0 M0 V1 M1], held = [V2 M2 V3 M3] per lane: V's and M's apart, then the
+    // lanes folded so that the low ymm is [V r0..3 | M r0..3].
+    const x86::Vec a = wide(m_values), b = wide(m_raw);
+    as().vshufps(a, pairs, held, 0x88);
+    as().vshufps(b, pairs, held, 0xDD);
+    if (is_avx512()) {
+        as().vshufi32x4(pairs, a, b, 0x88);  // [A0 A2 B0 B2]
+        as().vshufi32x4(a, a, b, 0xDD);      // [A1 A3 B1 B3]
+        as().vpaddd(pairs, pairs, a);        // [A01 A23 B01 B23]
+        as().vshufi32x4(a, pairs, pairs, 0x0D);  // [A23 B23 ..]
+        as().vshufi32x4(pairs, pairs, pairs, 0x08);  // [A01 B01 ..]
+        as().vpaddd(y(pairs), y(pairs), y(a));
+    } else {
+        as().vperm2i128(pairs, a, b, 0x20);
+        as().vperm2i128(a, a, b, 0x31);
+        as().vpaddd(pairs, pairs, a);
+    }
+}
+
+// ---- the float steps -----------------------------------------------------------------------
+
+// dst = the fp16 scales at `offset` of the quad's rows (missing rows repeat the last),
+// converted to fp32: pairs (d, dmin) per row -> ymm [d0 dmin0 d1 dmin1 ...], or one half per
+// row and block -> lanes [block L: r0..r3] (legacy: `blocks` blocks, stride m_block_bytes).
+void BlockMatmulGenerator::gather_scales(const x86::Vec& dst, u32 first, u32 count, bool indexed, i64 disp, u32 offset, u32 blocks,
+    bool pairs)
+{
+    const x86::Xmm lo = dst.xmm(), hi = m_scale_vec.isValid() ? m_scale_vec.xmm() : m_values.xmm();
+    for (u32 l = 0; l < blocks; ++l)
+        for (u32 r = 0; r < 4; ++r) {
+            const u32 row = first + (r < count ? r : count - 1);
+            const x86::Mem m = w_mem(row, indexed, disp + offset + static_cast<i64>(l) * m_block_bytes);
+            const u32 word = 4 * l + r;
+            const x86::Xmm into = word < 8 ? lo : hi;
+            if (pairs)
+                as().vpinsrd(lo, lo, m, r);
+            else
+                as().vpinsrw(into, into, m, word % 8);
+        }
+    if (blocks > 2)
+        insert128(y(dst), y(dst), hi, 1);
+    if (blocks > 2)
+        as().vcvtph2ps(wide(dst), y(dst));
+    else
+        as().vcvtph2ps(y(dst), lo);
+}
+
+// K formats: the quad's terms for every token, added to its accumulator.
+void BlockMatmulGenerator::k_float_step(u32 q, u32 count, u32 toks, bool indexed, i64 disp, i64 xdisp)
+{
+    const x86::Vec scales = m_row_scales, f = m_values, g = m_raw;
+    // Q4_K, Q5_K: (d, dmin) at byte 0; Q6_K: d at byte 208.
+    gather_scales(scales, 4 * q, count, indexed, disp, m_mins ? 0 : offsetof(BlockQ6_K, d), 1, m_mins);
+    for (u32 t = 0; t < toks; ++t) {
+        const Token& tk = m_tok[t];
+        const x86::Mem xd = xq_mem(t, indexed, xdisp);  // BlockQ8_K::d
+        if (m_mins) {
+            // [d_w dmin_w] * d_x, then [d0..3 | dmin0..3] against [isum | imin].
+            static constexpr u32 deinterleave[8] = { 0, 2, 4, 6, 1, 3, 5, 7 };
+            as().vbroadcastss(y(f), xd);
+            as().vmulps(y(f), y(f), y(scales));
+            load_constant(y(g), constant(deinterleave, 32));
+            as().vpermps(y(f), y(g), y(f));
+            as().vcvtdq2ps(y(g), y(tk.pairs));
+            as().vmulps(y(g), y(g), y(f));
+            extract128(f.xmm(), y(g), 1);
+            as().vsubps(g.xmm(), g.xmm(), f.xmm());
+        } else {
+            as().vbroadcastss(f.xmm(), xd);
+            as().vmulps(f.xmm(), f.xmm(), scales.xmm());
+            as().vcvtdq2ps(g.xmm(), tk.pairs.xmm());
+            as().vmulps(g.xmm(), f.xmm(), g.xmm());
+        }
+        v_add(tk.acc[q].xmm(), g.xmm());
+    }
+}
+
+// Q4_0, Q8_0: lane L of the quad's sums is block L; its terms are added block by block.
+void BlockMatmulGenerator::legacy_float_step(u32 q, u32 count, u32 toks, bool indexed, i64 disp, u32 blocks)
+{
+    const x86::Vec scales = wide(m_row_scales), f = wide(m_values), g = wide(m_raw);
+    if (permute_gather(blocks))
+        as().vcvtph2ps(scales, y(scales));  // the rows put their words in place
+    else
+        gather_scales(scales, 4 * q, count, indexed, disp, 0, blocks, false);
+    for (u32 t = 0; t < toks; ++t) {
+        const Token& tk = m_tok[t];
+        if (m_corrected) {
+            as().vpsubd(f, wide(tk.pairs), wide(tk.correction));
+            as().vcvtdq2ps(f, f);
+        } else {
+            as().vcvtdq2ps(f, wide(tk.pairs));
+        }
+        if (m_format == Format::Q4_0) {
+            as().vmulps(f, f, scales);
+            as().vmulps(f, f, wide(tk.x_scale));
+        } else {
+            as().vmulps(g, scales, wide(tk.x_scale));
+            as().vmulps(f, f, g);
+        }
+        for (u32 l = 0; l < blocks; ++l) {
+            x86::Xmm term = f.xmm();
+            if (l > 0) {
+                term = g.xmm();
+                extract128(term, f, l);
+            }
+            v_add(tk.acc[q].xmm(), term);
+        }
+    }
+}
+
+}

@@ -1,0 +1,155 @@
+// Generator of the block formats' integer matvec/matmul kernels (Q8_0, Q4_0, Q4_K, Q5_K,
+// Q6_K; formats.h has the KernelArgs convention), on AVX2 and AVX-512 (VNNI where the CPU
+// has it). Every output equals the format's reference kernel bit for bit: per output
+// sum = +0, then block after block sum = fl(sum + term), with the block's integer sums
+// exact and its term computed in the order reference_blocks.h gives.
+//
+// One family: the formats differ in how a row's bytes become unsigned 8-bit values (the
+// unpacking, data-driven: which bytes, which shift, which high bits) and in the float step
+// of a block; the integer dot products, the reduction and the accumulation are common.
+//
+// Integer stage, per row in flight and token in flight, into one i32 vector V:
+//   K formats (one 256-value block per step), the unpacked values q (0..63, Q6_K as q + 32)
+//     times the Q8_K values:
+//     AVX-512 VNNI, one token in flight (matvec): vpdpbusd (u8 x s8, summed in i32) of
+//       each 64-value W-vector into its
+//       own accumulator, a pair-add tree of the four to one dword per (half) sub-block,
+//       then one vpmulld by the scales laid out the same way. Q4_K keeps each high nibble
+//       in place (16 q: one and, no shift) and scales the other half by 16; its sums, and
+//       imin with them, are 16 times the true ones until the reduction's end (an exact
+//       shift). Q6_K subtracts 32 * bsums per sub-block before the scales.
+//     Otherwise (and for tokens in flight, which share the scale vectors): vpmaddubsw (u8 x
+//       s8 -> i16 pairs, no saturation at these ranges), then vpmaddwd (VNNI: vpdpwssd) by
+//       the sub-block scales, each i16 scale duplicated into a dword and spread
+//       over the vector with vpermd, into V; Q6_K adds -32 * sum_j scale_j * bsums_j the
+//       same way.
+//     Q4_K, Q5_K keep mins * bsums in a second vector M (imin); with VNNI the quad's four
+//     rows' scales are decoded at once (row r in lane r) and imin is formed with lanes =
+//     rows (vpmaddwd of the mins by the bsums' pair sums, summed in each lane).
+//   Q4_0, Q8_0 (32-value blocks, S per step: 4 on AVX-512, 2 on AVX2): each 128-bit lane of
+//     V is one block. A step's weights and activations are gathered as "values 0..15 of
+//     each block" and "values 16..31" (lane L = block L); Q4_0's nibbles are unsigned
+//     (q + 8), Q8_0's bytes get 128 added (vpdpbusd; without VNNI the sign goes to the
+//     activations' side as for Q8G), and the lane's sum of x times 8 or 128, computed
+//     once per token, is subtracted after the reduction.
+// Reduction, four rows (a quad) at a time: pair-add trees (vphaddd) leave, per 128-bit
+//   lane, [r0, r1, r2, r3]; the K formats then fold the lanes into one xmm (and M's into a
+//   second), the legacy formats keep lane L = block L.
+// Float step, lanes = the quad's four rows, per token (fp16 scales gathered per row and
+//   converted exactly with vcvtph2ps):
+//   Q4_K, Q5_K   d = fl(d_w * d_x), dmin = fl(dmin_w * d_x) (one vmulps on the interleaved
+//                pairs), term = fl(fl(d * float(isum)) - fl(dmin * float(imin)))
+//   Q6_K         term = fl(fl(d_w * d_x) * float(isum))
+//   Q4_0         term = fl(fl(float(isum) * d_w) * d_x)
+//   Q8_0         term = fl(float(isum) * fl(d_w * d_x))
+//   then acc (xmm, lane = row) = fl(acc + term), block after block.
+// Rows, stripes and tokens loop as gen_matrix.h says (rows in flight: quads, the last one
+// possibly short); `unroll` steps per loop iteration; optional software prefetch on the
+// weight rows. SSE2 has no byte shuffles or vpmaddubsw: the reference serves it.
+#pragma once
+
+#include "microjit/gen_matrix.h"
+
+namespace mjit {
+
+class BlockMatmulGenerator final : public MatrixGenerator {
+public:
+    explicit BlockMatmulGenerator(const KernelConfig& config);
+
+    static kl::ErrorOr<void> check(const KernelConfig& config);
+    // The formats this family generates.
+    static constexpr bool serves(Format f)
+    {
+        return f == Format::Q8_0 || f == Format::Q4_0 || f == Format::Q4_K || f == Format::Q5_K || f == Format::Q6_K;
+    }
+
+    static constexpr u32 max_quads = 4;   // rows in flight / 4
+    static constexpr u32 max_tokens = 4;  // tokens in flight
+
+private:
+    void generate() override;
+    void assign_registers();
+    void load_constants();
+    void sweep(u32 rows, u32 toks) override;
+    void store(u32 rows, u32 toks) override;
+    void step(u32 rows, u32 toks, bool indexed, i64 disp, i64 xdisp, u32 blocks);
+    void prefetch_rows(u32 rows, bool indexed, i64 disp);
+
+    // One row's integer stage (gen_blocks_k.cpp, gen_blocks_legacy.cpp).
+    void k_row(u32 row, u32 toks, bool indexed, i64 disp, i64 xdisp);
+    void k_row_vnni(u32 row, u32 toks, bool indexed, i64 disp, i64 xdisp);
+    void k_x_side(u32 toks, bool indexed, i64 xdisp);
+    void k_decode_vnni(u32 row, bool indexed, i64 disp);
+    void k4_scales_mins(const x86::Vec& dst, const x86::Mem* rows, u32 count);
+    void k_quad_scales(u32 quad, u32 count, u32 toks, bool indexed, i64 disp);
+    void k_decode_scales(u32 row, bool indexed, i64 disp);
+    void k_unit_values(const x86::Vec& dst, u32 row, bool indexed, i64 disp, u32 first_unit);
+    void k_scale_vector(const x86::Vec& dst, u32 first_unit);
+    void legacy_x_side(u32 toks, bool indexed, i64 xdisp, u32 blocks);
+    void legacy_row(u32 row, u32 quad_row, u32 toks, bool indexed, i64 disp, u32 blocks);
+    void gather_lanes(const x86::Vec& dst, const x86::Mem& first, u32 stride, u32 blocks);
+    bool permute_gather(u32 blocks) const { return is_avx512() && blocks == 4; }
+    void gather_words(const x86::Vec& dst, const x86::Mem& base, u32 stride, u32 first, u32 t1, u32 t2, bool load_first);
+    void gather_q8_0(const x86::Vec& low, const x86::Vec& high, const x86::Mem& base);
+
+    // The reduction and the float step (gen_blocks.cpp).
+    void tree_step(u32 quad_row, u32 count, u32 toks);
+    void fold_quad(u32 tok);
+    void k_float_step(u32 quad, u32 count, u32 toks, bool indexed, i64 disp, i64 xdisp);
+    void legacy_float_step(u32 quad, u32 count, u32 toks, bool indexed, i64 disp, u32 blocks);
+    void gather_scales(const x86::Vec& dst, u32 quad_first, u32 count, bool indexed, i64 disp, u32 offset, u32 blocks, bool pairs);
+
+    x86::Mem xq_mem(u32 tok, bool indexed, i64 disp) const;  // token tok's activation bytes
+    x86::Vec at(const x86::Vec& v, u32 bytes) const;         // v as xmm/ymm/zmm
+    x86::Vec y(const x86::Vec& v) const { return at(v, 32); }
+    x86::Vec wide(const x86::Vec& v) const { return at(v, m_width); }
+    void hadd(const x86::Vec& dst, const x86::Vec& a, const x86::Vec& b);  // per 128-bit lane: [a0+a1, a2+a3, b0+b1, b2+b3]
+    void extract128(const x86::Xmm& dst, const x86::Vec& src, u32 lane);
+    void insert128(const x86::Vec& dst, const x86::Vec& src, const asmjit::Operand& part, u32 lane);
+    void load_constant(const x86::Vec& dst, const x86::Mem& src);
+    // vpand / vpor / vmovdqu, or their EVEX forms on AVX-512.
+    void v_and(const x86::Vec& dst, const x86::Vec& a, const asmjit::Operand& b);
+    void v_or(const x86::Vec& dst, const x86::Vec& a, const asmjit::Operand& b);
+
+    // The plan, baked in.
+    Format m_format;
+    bool m_k;            // a K format (one 256-value block per step) or Q4_0 / Q8_0
+    bool m_mins;         // Q4_K, Q5_K: the second vector M and dmin
+    bool m_vnni;
+    bool m_lanes;        // K formats, VNNI, one token in flight: the sub-block lanes structure
+    u32 m_width;         // bytes of the integer vectors (32 or 64)
+    u32 m_row_count, m_toks, m_unroll;  // rows and tokens in flight
+    u32 m_block_bytes, m_x_block_bytes;
+    u32 m_step_blocks;   // blocks per step
+    u32 m_steps, m_rest; // whole steps per row, blocks left for a short last step
+    bool m_straight;     // no loop over the steps
+    u32 m_loop_steps;    // steps covered by the loop
+    i64 m_step_bytes, m_step_xbytes;
+
+    bool m_corrected;    // legacy: the activations' sums are subtracted (all but Q8_0 without VNNI)
+    u32 m_raw_off, m_high_off;  // K: which bytes m_raw / m_high hold (within the current row and block)
+
+    x86::Gp m_xcol;      // byte index into the activations (with m_col into the weights)
+
+    // Vector registers, assigned once (assign_registers): per token in flight the integer
+    // vectors of the current row (V, M), the quad's pair sums so far (held: row 0 or 2's
+    // sums, pairs: rows 0+1), the accumulators per quad, and the legacy formats' per-token
+    // activation lanes (low / high values, the correction, the fp32 scales).
+    struct Token {
+        x86::Vec v, m, held, pairs;
+        x86::Vec sum_a, sum_b, x_sums;  // K with VNNI: two W-vectors' dot products, the bsums as needed
+        x86::Vec x_low, x_high, correction, x_scale;
+        x86::Vec acc[max_quads];
+    };
+    Token m_tok[max_tokens];
+    // The row's temporaries by role: decoded scales (and mins / the Q6_K correction's
+    // scales), the unpacked values, a raw load or high-bit source, the scale vector, the
+    // product; the float step reuses them.
+    x86::Vec m_scales, m_second, m_values, m_raw, m_high, m_scale_vec, m_product, m_row_scales;
+    x86::Vec m_nibbles, m_ones;  // constants: 0x0f bytes; ones (bytes for the legacy sums, words without VNNI)
+    x86::Vec m_quad_scales;      // Q4_K, Q5_K with VNNI: the quad's decoded scales and mins, row r in lane r
+    x86::Vec m_first_table;      // AVX-512 Q4_0 / Q8_0: a row's first 64 bytes of the step (its scales' source)
+    x86::KReg m_row_words[4];    // AVX-512 Q4_0 / Q8_0: the words of quad row r (4L + r) in the scales' vector
+};
+
+}

@@ -1,0 +1,363 @@
+// Block formats' generator, the K formats' integer stage (see gen_blocks.h): one row's
+// 256-value block against each token's Q8_K block, into V (and M).
+//
+// A "unit" is 32 consecutive values of the block. Unit u's low bits come from 32 bytes at
+// lo_off (nibble lo_shift / 4 of each byte), its high bits (Q5_K: one, Q6_K: two) from the
+// 32 bytes at hi_off, bit hi_bit of each byte up; so the three formats are three rows of
+// numbers (unit_layout). An AVX2 vector holds one unit, an AVX-512 vector two (units 2m and
+// 2m + 1 in its halves: the same bytes twice, each half shifted its own way, or 64
+// consecutive bytes). The values come out unsigned (Q6_K's are q + 32) next to the Q8_K
+// values they multiply, which are the activations' bytes as they lie.
+#include "microjit/gen_blocks.h"
+
+#include "microjit/blocks.h"
+
+namespace mjit {
+
+namespace {
+
+struct Unit {
+    u32 lo_off, lo_shift;  // the low bits' 32 bytes and shift (0 or 4)
+    u32 hi_off, hi_bit;    // the high bits' bytes and the position of the unit's first one; hi_off 0: none
+    u32 hi_mask;           // where they go in the value (0x10, 0x30)
+};
+
+Unit unit_layout(Format f, u32 u)
+{
+    constexpr u32 q4_qs = offsetof(BlockQ4_K, qs), q5_qs = offsetof(BlockQ5_K, qs), q5_qh = offsetof(BlockQ5_K, qh),
+                  q6_qh = offsetof(BlockQ6_K, qh);
+    switch (f) {
+    case Format::Q4_K: return { q4_qs + 32 * (u / 2), 4 * (u % 2), 0, 0, 0 };
+    case Format::Q5_K: return { q5_qs + 32 * (u / 2), 4 * (u % 2), q5_qh, u, 0x10 };
+    default: {
+        // Q6_K: value 128h + 32k + l, low bits nibble k / 2 of ql[64h + 32(k % 2) + l],
+        // high bits 2k, 2k + 1 of qh[32h + l].
+        const u32 h = u / 4, k = u % 4;
+        return { 64 * h + 32 * (k % 2), 4 * (k / 2), q6_qh + 32 * h, 2 * k, 0x30 };
+    }
+    }
+}
+
+// Values per scale: Q4_K and Q5_K have 8 sub-blocks of 32, Q6_K 16 of 16.
+u32 sub_block_values(Format f) { return f == Format::Q6_K ? 16 : 32; }
+
+// The AVX2 order of the units: Q6_K's units 0 and 2 (1 and 3) share their low bytes.
+u32 unit_order(Format f, u32 i) { return f == Format::Q6_K ? (i & 4) | (i & 1) << 1 | (i & 2) >> 1 : i; }
+
+// vpshufb control: each dword's low word twice (byte indices within the 128-bit lane).
+constexpr u32 dup_words[16] = { 0x01000100u, 0x05040504u, 0x09080908u, 0x0D0C0D0Cu, 0x01000100u, 0x05040504u, 0x09080908u,
+    0x0D0C0D0Cu, 0x01000100u, 0x05040504u, 0x09080908u, 0x0D0C0D0Cu, 0x01000100u, 0x05040504u, 0x09080908u, 0x0D0C0D0Cu };
+
+// The lane order of the VNNI path's sub-block sums: after the tree of W-vectors 0..3,
+// dword 4L + m holds lane L of W-vector m's products. Q4_K, Q5_K (sub-blocks of 32, two
+// units per W-vector): lanes 0, 1 are unit 2m = sub-block 2m, lanes 2, 3 sub-block 2m + 1.
+// Q6_K (sub-blocks of 16): lane L of W-vector m is sub-block 4m + L.
+u32 lane_sub_block(Format f, u32 dword)
+{
+    const u32 lane = dword / 4, m = dword % 4;
+    return f == Format::Q6_K ? 4 * m + lane : 2 * m + lane / 2;
+}
+
+}
+
+// AVX-512 VNNI: each token's Q8_K block's side, once per block: Q4_K, Q5_K: the sums of
+// the bsums pairs (one per sub-block of 32) in the upper half (the mins' half of the
+// decoded scales), times 16 for Q4_K; Q6_K: 32 * bsums in the lane order of the sums.
+void BlockMatmulGenerator::k_x_side(u32 toks, bool indexed, i64 xdisp)
+{
+    for (u32 t = 0; t < toks; ++t) {
+        const x86::Vec s = m_tok[t].x_sums;
+        const x86::Mem bsums = xq_mem(t, indexed, xdisp + offsetof(BlockQ8_K, bsums));
+        if (m_format == Format::Q6_K) {
+            u32 index[16];
+            for (u32 i = 0; i < 16; ++i)
+                index[i] = lane_sub_block(m_format, i);
+            as().vpmovsxwd(s, bsums);
+            load_constant(m_product, constant(index, 64));
+            as().vpermd(s, m_product, s);
+            as().vpslld(s, s, 5);
+            continue;
+        }
+        // Q4_K, Q5_K: the pair sums of the bsums (one per sub-block of 32, at most 4064)
+        // as words, in every lane.
+        const x86::Vec pairs = m_product.ymm();
+        load_constant(pairs, bsums);
+        as().vpmaddwd(pairs, pairs, constant_dwords(0x00010001u, 8));
+        as().vpmovdw(s.xmm(), pairs);
+        as().vshufi32x4(s, s, s, 0);
+    }
+}
+
+// Q4_K, Q5_K with VNNI, before the quad's rows: the four rows' scales and mins decoded in
+// one vector (row r in lane r, missing rows repeat the last), and each token's imin with
+// lanes = rows: the mins as words times the bsums' pair sums (vpmaddwd), summed per lane,
+// lane r's sum to dword r.
+void BlockMatmulGenerator::k_quad_scales(u32 q, u32 count, u32 toks, bool indexed, i64 disp)
+{
+    x86::Mem rows[4];
+    for (u32 r = 0; r < 4; ++r)
+        rows[r] = w_mem(4 * q + (r < count ? r : count - 1), indexed, disp + offsetof(BlockQ4_K, scales));
+    const x86::Vec d = m_quad_scales, p = wide(m_product), mins = wide(m_values);
+    k4_scales_mins(d, rows, 4);
+    as().vpxord(mins, mins, mins);
+    as().vpunpckhbw(mins, d, mins);
+    static constexpr u32 lane_firsts[4] = { 0, 4, 8, 12 };
+    for (u32 t = 0; t < toks; ++t) {
+        const x86::Vec m = wide(m_tok[t].m);
+        as().vpmaddwd(m, mins, m_tok[t].x_sums);
+        as().vpshufd(p, m, 0x4E);
+        as().vpaddd(m, m, p);
+        as().vpshufd(p, m, 0xB1);
+        as().vpaddd(m, m, p);
+        load_constant(p.xmm(), constant(lane_firsts, 16));
+        as().vpermd(m, p, m);
+    }
+}
+
+// AVX-512 VNNI: per W-vector (two units) one vpdpbusd per token into sum_a / sum_b,
+// paired up as they come (the tree leaves dword 4L + m = lane L of W-vector m), then
+// Q6_K's 32 * bsums subtracted and the scales multiplied in, into the row's target; M =
+// mins * bsums sums.
+void BlockMatmulGenerator::k_row_vnni(u32 row, u32 toks, bool indexed, i64 disp, i64 xdisp)
+{
+    k_decode_vnni(row, indexed, disp);
+    m_high_off = ~0u;
+    const x86::Vec values = wide(m_values);
+    for (u32 m = 0; m < 4; ++m) {
+        k_unit_values(values, row, indexed, disp, 2 * m);
+        for (u32 t = 0; t < toks; ++t) {
+            const Token& tk = m_tok[t];
+            const x86::Vec target = row % 2 ? tk.v : tk.held;
+            const x86::Vec dst = m == 0 ? target : m == 3 ? tk.sum_b : tk.sum_a;
+            as().vpxord(dst, dst, dst);
+            as().vpdpbusd(dst, values, xq_mem(t, indexed, xdisp + offsetof(BlockQ8_K, qs) + 64 * m));
+            if (m == 1)
+                hadd(target, target, tk.sum_a);
+            if (m == 3) {
+                hadd(tk.sum_a, tk.sum_a, tk.sum_b);
+                hadd(target, target, tk.sum_a);
+            }
+        }
+    }
+    for (u32 t = 0; t < toks; ++t) {
+        const Token& tk = m_tok[t];
+        const x86::Vec target = row % 2 ? tk.v : tk.held;
+        if (!m_mins)
+            as().vpsubd(target, target, tk.x_sums);
+        as().vpmulld(target, target, m_scales);
+    }
+}
+
+// AVX-512 VNNI: m_scales = the scales in the lane order of the sums (Q4_K: the low
+// units' times 16), from Q6_K's bytes or the quad's decoded lane of this row.
+void BlockMatmulGenerator::k_decode_vnni(u32 row, bool indexed, i64 disp)
+{
+    const x86::Vec z = m_second, sc = m_scales;
+    if (m_format == Format::Q6_K) {
+        as().vpmovsxbd(z, w_mem(row, indexed, disp + offsetof(BlockQ6_K, scales)));
+    } else if (row % 4 == 0) {
+        as().vpmovzxbd(z, m_quad_scales.xmm());
+    } else {
+        extract128(m_scales.xmm(), m_quad_scales, row % 4);
+        as().vpmovzxbd(z, m_scales.xmm());
+    }
+    u32 index[16];
+    for (u32 i = 0; i < 16; ++i)
+        index[i] = lane_sub_block(m_format, i);
+    load_constant(sc, constant(index, 64));
+    as().vpermd(sc, sc, z);
+    if (m_format == Format::Q4_K) {
+        u32 shifts[16];
+        for (u32 i = 0; i < 16; ++i)
+            shifts[i] = i < 8 ? 4 : 0;
+        as().vpsllvd(sc, sc, constant(shifts, 64));
+    }
+}
+
+// Row `row` (quad row row % 4) of the block at `disp` for every token: rows 0 and 2 of a
+// quad sum into `held`, rows 1 and 3 into V (tree_step pairs them up).
+void BlockMatmulGenerator::k_row(u32 row, u32 toks, bool indexed, i64 disp, i64 xdisp)
+{
+    if (m_lanes) {
+        k_row_vnni(row, toks, indexed, disp, xdisp);
+        return;
+    }
+    k_decode_scales(row, indexed, disp);
+    m_raw_off = m_high_off = ~0u;
+    const u32 units = m_width / 32;  // units per vector
+    const u32 vectors = 8 / units;
+    for (u32 i = 0; i < vectors; ++i) {
+        const u32 first = units == 2 ? 2 * i : unit_order(m_format, i);
+        // AVX2 Q6_K: units 4..7 take scales 8..15.
+        if (units == 1 && m_format == Format::Q6_K && i == 4) {
+            as().vpmovsxbd(y(m_scales), w_mem(row, indexed, disp + offsetof(BlockQ6_K, scales) + 8));
+            as().vpshufb(y(m_scales), y(m_scales), constant(dup_words, 32));
+        }
+        const x86::Vec values = wide(m_values), sc = wide(m_scale_vec), p = wide(m_product);
+        k_unit_values(values, row, indexed, disp, first);
+        k_scale_vector(sc, first);
+        for (u32 t = 0; t < toks; ++t) {
+            const x86::Vec v = wide(row % 2 ? m_tok[t].v : m_tok[t].held);
+            as().vpmaddubsw(p, values, xq_mem(t, indexed, xdisp + offsetof(BlockQ8_K, qs) + 32 * first));
+            if (m_vnni) {
+                if (i == 0)
+                    as().vpxord(v, v, v);
+                as().vpdpwssd(v, p, sc);
+            } else if (i == 0) {
+                as().vpmaddwd(v, p, sc);
+            } else {
+                as().vpmaddwd(p, p, sc);
+                as().vpaddd(v, v, p);
+            }
+        }
+    }
+    // mins * bsums (Q4_K, Q5_K: M) or -32 * scale * bsums added to V (Q6_K), 16 pairs of
+    // words each.
+    for (u32 t = 0; t < toks; ++t) {
+        const x86::Mem bsums = xq_mem(t, indexed, xdisp + offsetof(BlockQ8_K, bsums));
+        if (m_mins) {
+            as().vpmaddwd(y(m_tok[t].m), y(m_second), bsums);
+        } else {
+            const x86::Vec v = wide(row % 2 ? m_tok[t].v : m_tok[t].held);
+            as().vpmaddwd(y(m_product), y(m_second), bsums);
+            as().vpaddd(v, v, wide(m_product));
+        }
+    }
+}
+
+// m_scales = the sub-block scales as dwords holding the i16 scale twice (what vpmaddwd
+// multiplies pairs of words by), for vpermd to spread; m_second = Q4_K/Q5_K's mins the
+// same way (ymm), or Q6_K's scales times -32 as words.
+void BlockMatmulGenerator::k_decode_scales(u32 row, bool indexed, i64 disp)
+{
+    const x86::Vec sc = wide(m_scales), second = y(m_second);
+    const x86::Mem dup = constant(dup_words, m_width);
+    if (m_format == Format::Q6_K) {
+        const x86::Mem scales = w_mem(row, indexed, disp + offsetof(BlockQ6_K, scales));
+        as().vpmovsxbd(sc, scales);
+        as().vpshufb(sc, sc, dup);
+        as().vpmovsxbw(second, scales);
+        static constexpr u16 minus32[16] = { 0xFFE0, 0xFFE0, 0xFFE0, 0xFFE0, 0xFFE0, 0xFFE0, 0xFFE0, 0xFFE0, 0xFFE0, 0xFFE0, 0xFFE0,
+            0xFFE0, 0xFFE0, 0xFFE0, 0xFFE0, 0xFFE0 };
+        as().vpmullw(second, second, constant(minus32, 32));
+        return;
+    }
+    const x86::Mem scales = w_mem(row, indexed, disp + offsetof(BlockQ4_K, scales));
+    k4_scales_mins(m_scales.xmm(), &scales, 1);
+    const x86::Xmm x = m_scales.xmm(), b = m_high.xmm();
+    if (is_avx512()) {
+        as().vpmovzxbd(sc, x);
+        as().vpshufb(sc, sc, dup);
+        as().vextracti64x4(second, sc, 1);
+    } else {
+        as().vpshufd(b, x, 0xEE);
+        as().vpmovzxbd(second, b);
+        as().vpshufb(second, second, dup);
+        as().vpmovzxbd(sc, x);
+        as().vpshufb(sc, sc, dup);
+    }
+}
+
+// Q4_K, Q5_K: dst = the 8 scales and 8 mins as bytes of `count` rows (one per 128-bit lane),
+// from the 12 bytes at `rows[r]` as dwords u0, u1, u2: scales 0..3 = u0 & 0x3f.., mins 0..3
+// = u1 & 0x3f..; scales 4..7 = (u2 & 0x0f..) | ((u0 >> 2) & 0x30..), mins 4..7 = ((u2 >> 4)
+// & 0x0f..) | ((u1 >> 2) & 0x30..) (k4_scale_min in blocks.h).
+void BlockMatmulGenerator::k4_scales_mins(const x86::Vec& dst, const x86::Mem* rows, u32 count)
+{
+    const u32 bytes = 16 * count;
+    const x86::Vec x = dst, a = at(m_raw, bytes), b = at(m_high, bytes);
+    u32 shifts[16];
+    for (u32 i = 0; i < 16; ++i)
+        shifts[i] = 4 * (i % 2);
+    load_constant(x.xmm(), rows[0]);
+    for (u32 r = 1; r < count; ++r)
+        insert128(x, x, rows[r], r);
+    as().vpshufd(a, x, 0xAA);
+    as().vpsrlvd(a, a, constant(shifts, bytes));
+    v_and(a, a, constant_dwords(0x0F0F0F0Fu, bytes / 4));
+    as().vpsrld(b, x, 2);
+    v_and(b, b, constant_dwords(0x30303030u, bytes / 4));
+    v_or(a, a, b);
+    v_and(x, x, constant_dwords(0x3F3F3F3Fu, bytes / 4));
+    as().vpunpckldq(x, x, a);  // bytes: scales 0..7, mins 0..7
+}
+
+// dst = the unsigned values of units first.. (one per 32-byte half), from the row's bytes.
+void BlockMatmulGenerator::k_unit_values(const x86::Vec& dst, u32 row, bool indexed, i64 disp, u32 first)
+{
+    const Unit a = unit_layout(m_format, first);
+    if (!is_avx512()) {
+        // One unit: its 32 low-bit bytes (shared by the unit that takes the other nibble).
+        if (m_raw_off != a.lo_off) {
+            as().vmovdqu(y(m_raw), w_mem(row, indexed, disp + a.lo_off));
+            m_raw_off = a.lo_off;
+        }
+        if (a.lo_shift) {
+            as().vpsrlw(dst, y(m_raw), a.lo_shift);
+            as().vpand(dst, dst, m_nibbles);
+        } else {
+            as().vpand(dst, y(m_raw), m_nibbles);
+        }
+        if (!a.hi_off)
+            return;
+        if (m_high_off != a.hi_off) {
+            as().vmovdqu(y(m_high), w_mem(row, indexed, disp + a.hi_off));
+            m_high_off = a.hi_off;
+        }
+        // The unit's high bits to bit 4 (and 5), masked, into the value.
+        const x86::Vec t = y(m_product);
+        const int shift = 4 - static_cast<int>(a.hi_bit);
+        if (shift > 0)
+            as().vpsllw(t, y(m_high), shift);
+        else if (shift < 0)
+            as().vpsrlw(t, y(m_high), -shift);
+        as().vpand(t, shift ? t : y(m_high), constant_dwords(a.hi_mask * 0x01010101u, 8));
+        as().vpor(dst, dst, t);
+        return;
+    }
+    // Two units: the same 32 bytes in both halves with a shift each, or 64 bytes. Q4_K
+    // with VNNI leaves the upper half's nibbles in place (m_nibbles masks 0xf0 there).
+    const Unit b = unit_layout(m_format, first + 1);
+    const x86::Mem lo = w_mem(row, indexed, disp + a.lo_off);
+    if (m_format == Format::Q4_K && m_lanes) {
+        as().vbroadcasti64x4(dst, lo);
+    } else if (b.lo_off == a.lo_off) {
+        as().vbroadcasti64x4(dst, lo);
+        u16 counts[32];
+        for (u32 i = 0; i < 32; ++i)
+            counts[i] = static_cast<u16>(i < 16 ? a.lo_shift : b.lo_shift);
+        as().vpsrlvw(dst, dst, constant(counts, 64));
+    } else {
+        as().vmovdqu8(dst, lo);
+        if (a.lo_shift)
+            as().vpsrlw(dst, dst, a.lo_shift);
+    }
+    as().vpandd(dst, dst, m_nibbles);
+    if (!a.hi_off)
+        return;
+    if (m_high_off != a.hi_off) {
+        as().vbroadcasti64x4(wide(m_high), w_mem(row, indexed, disp + a.hi_off));
+        m_high_off = a.hi_off;
+    }
+    // Rotating each dword left moves every byte's bits by the same amount within the
+    // byte where it matters (the masked bits): the high bits land at bit 4 in each half.
+    u32 counts[16];
+    for (u32 i = 0; i < 16; ++i)
+        counts[i] = (36 - (i < 8 ? a.hi_bit : b.hi_bit)) % 32;
+    as().vprolvd(wide(m_product), wide(m_high), constant(counts, 64));
+    // dst |= rotated & mask (truth table A | (B & C)).
+    as().vpternlogd(dst, wide(m_product), constant_dwords(a.hi_mask * 0x01010101u, 1)._1to16(), 0xF8);
+}
+
+// dst = the scale of every dword's values, from m_scales (vpermd by a constant index).
+void BlockMatmulGenerator::k_scale_vector(const x86::Vec& dst, u32 first)
+{
+    const u32 lanes = m_width / 4, sub = sub_block_values(m_format);
+    u32 index[16];
+    for (u32 i = 0; i < lanes; ++i)
+        index[i] = (32 * first + 4 * i) / sub % lanes;
+    load_constant(dst, constant(index, m_width));
+    as().vpermd(dst, dst, wide(m_scales));
+}
+
+}

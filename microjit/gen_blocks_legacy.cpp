@@ -1,0 +1,173 @@
+// Block formats' generator, Q4_0 and Q8_0's integer stage (see gen_blocks.h): a step of
+// S blocks (one per 128-bit lane) of one row against each token's Q8_0 blocks, into V.
+//
+// Both sides are gathered the same way: lane L of the "low" vector holds values 0..15 of
+// block L, lane L of the "high" vector values 16..31 (Q4_0: the low and high nibbles of
+// the block's 16 bytes; Q8_0 and the activations: bytes 0..15 and 16..31 of the block's
+// 32). The activations' side is built once per step and token: the two vectors, the
+// lane sums of x times 8 (Q4_0's nibbles are q + 8) or 128 (Q8_0's bytes are w + 128
+// for vpdpbusd), and the fp32 scales d_x with lane L = block L's.
+#include "microjit/gen_blocks.h"
+
+#include "microjit/blocks.h"
+
+namespace mjit {
+
+// dst lane L = the 16 bytes at first + L * stride, for L < blocks; the other lanes keep
+// what they held (no byte past the step's blocks is read).
+void BlockMatmulGenerator::gather_lanes(const x86::Vec& dst, const x86::Mem& first, u32 stride, u32 blocks)
+{
+    load_constant(dst.xmm(), first);
+    for (u32 l = 1; l < blocks; ++l)
+        insert128(wide(dst), wide(dst), first.cloneAdjusted(static_cast<i64>(l) * stride), l);
+}
+
+// AVX-512, whole steps of four blocks: dst = words of the step's bytes (from `base`)
+// picked by vpermi2w from two 64-byte tables at base + t1 (m_first_table, loaded here when
+// `load_first`) and base + t2: word 8L + k of dst = the word at byte stride * L + first +
+// 2k; with first = 0 the scales: word 4L + r = block L's fp16 scale, for every r.
+void BlockMatmulGenerator::gather_words(const x86::Vec& dst, const x86::Mem& base, u32 stride, u32 first, u32 t1, u32 t2,
+    bool load_first)
+{
+    u16 index[32];
+    for (u32 j = 0; j < 32; ++j) {
+        const u32 byte = first ? stride * (j / 8) + first + 2 * (j % 8) : stride * (j / 4);
+        index[j] = static_cast<u16>(byte - t1 < 64 ? (byte - t1) / 2 : 32 + (byte - t2) / 2);
+    }
+    if (load_first)
+        load_constant(m_first_table, base.cloneAdjusted(t1));
+    load_constant(dst, constant(index, 64));
+    // t2 = 0: every word is in the first table (no read past the step).
+    if (t2)
+        as().vpermi2w(dst, m_first_table, base.cloneAdjusted(t2));
+    else
+        as().vpermw(dst, dst, m_first_table);
+}
+
+// Q8_0 blocks (weights or activations), four per step: values 0..15 and 16..31 of block L
+// to lane L of `low` and `high`; m_first_table keeps the first 64 bytes (the scales of
+// blocks 0 and 1; blocks 2 and 3's are in the 64 at 64).
+void BlockMatmulGenerator::gather_q8_0(const x86::Vec& low, const x86::Vec& high, const x86::Mem& base)
+{
+    constexpr u32 qs = offsetof(BlockQ8_0, qs);
+    gather_words(high, base, m_x_block_bytes, qs + 16, 8, 72, true);
+    gather_words(low, base, m_x_block_bytes, qs, 0, 64, true);
+}
+
+void BlockMatmulGenerator::legacy_x_side(u32 toks, bool indexed, i64 xdisp, u32 blocks)
+{
+    const u32 stride = m_x_block_bytes;
+    for (u32 t = 0; t < toks; ++t) {
+        const Token& tk = m_tok[t];
+        const x86::Mem x = xq_mem(t, indexed, xdisp);
+        if (permute_gather(blocks)) {
+            gather_q8_0(tk.x_low, tk.x_high, x);
+            gather_words(m_values, x, stride, 0, 0, 64, false);
+            as().vcvtph2ps(tk.x_scale, y(m_values));
+        } else {
+            gather_lanes(tk.x_low, x.cloneAdjusted(offsetof(BlockQ8_0, qs)), stride, blocks);
+            gather_lanes(tk.x_high, x.cloneAdjusted(offsetof(BlockQ8_0, qs) + 16), stride, blocks);
+        }
+        // fp32 scales: words 4L..4L+3 = block L's d_x, converted.
+        const x86::Xmm a = m_values.xmm(), b = m_raw.xmm();
+        for (u32 pair = 0; !permute_gather(blocks) && pair * 2 < blocks; ++pair) {
+            const x86::Xmm dst = pair ? b : a;
+            as().vpbroadcastw(dst, x.cloneAdjusted(static_cast<i64>(2 * pair) * stride));
+            if (2 * pair + 1 < blocks) {
+                as().vpbroadcastw(m_product.xmm(), x.cloneAdjusted(static_cast<i64>(2 * pair + 1) * stride));
+                as().vpunpcklqdq(dst, dst, m_product.xmm());
+            }
+        }
+        if (!permute_gather(blocks)) {
+            if (blocks > 2)
+                insert128(y(m_values), y(m_values), b, 1);
+            as().vcvtph2ps(wide(tk.x_scale), is_avx512() ? x86::Vec(y(m_values)) : x86::Vec(a));
+        }
+        if (!m_corrected)
+            continue;
+        // The lanes' sums of x, times 8 or 128.
+        const x86::Vec c = wide(tk.correction), p = wide(m_product);
+        if (m_vnni) {
+            as().vpxord(c, c, c);
+            as().vpdpbusd(c, wide(m_ones), wide(tk.x_low));
+            as().vpdpbusd(c, wide(m_ones), wide(tk.x_high));
+        } else {
+            as().vpmaddubsw(c, wide(m_ones), wide(tk.x_low));
+            as().vpmaddubsw(p, wide(m_ones), wide(tk.x_high));
+            as().vpaddw(c, c, p);
+            as().vpmaddwd(c, c, constant_dwords(0x00010001u, m_width / 4));
+        }
+        as().vpshufd(p, c, 0x4E);
+        as().vpaddd(c, c, p);
+        as().vpshufd(p, c, 0xB1);
+        as().vpaddd(c, c, p);
+        as().vpslld(c, c, m_format == Format::Q4_0 ? 3 : 7);
+    }
+}
+
+// Row `row` (quad row r) of the step for every token: rows 0 and 2 of a quad into `held`,
+// rows 1 and 3 into V.
+void BlockMatmulGenerator::legacy_row(u32 row, u32 r, u32 toks, bool indexed, i64 disp, u32 blocks)
+{
+    const x86::Vec lo = wide(m_values), hi = wide(m_raw), p = wide(m_product);
+    const x86::Mem w = w_mem(row, indexed, disp);
+    if (permute_gather(blocks)) {
+        // The 16 bytes of nibbles (Q4_0) or the two halves (Q8_0) of each block, and the
+        // row's four fp16 scales to words 4L + r of the quad's scales (m_row_words[r]).
+        if (m_format == Format::Q4_0) {
+            gather_words(lo, w, m_block_bytes, offsetof(BlockQ4_0, qs), 0, 8, true);
+        } else {
+            gather_q8_0(lo, hi, w);
+        }
+        gather_words(p, w, m_block_bytes, 0, 0, m_format == Format::Q4_0 ? 0 : 64, false);
+        as().k(m_row_words[r]).vmovdqu16(m_row_scales, p);
+    }
+    if (m_format == Format::Q4_0) {
+        if (!permute_gather(blocks))
+            gather_lanes(lo, w.cloneAdjusted(offsetof(BlockQ4_0, qs)), m_block_bytes, blocks);
+        as().vpsrlw(hi, lo, 4);
+        v_and(hi, hi, wide(m_nibbles));
+        v_and(lo, lo, wide(m_nibbles));
+    } else {
+        const x86::Mem qs = w.cloneAdjusted(offsetof(BlockQ8_0, qs));
+        if (!permute_gather(blocks)) {
+            gather_lanes(lo, qs, m_block_bytes, blocks);
+            gather_lanes(hi, qs.cloneAdjusted(16), m_block_bytes, blocks);
+        }
+        if (m_vnni) {
+            const x86::Mem c80 = constant_dwords(0x80808080u, 1)._1to16();
+            as().vpxord(lo, lo, c80);
+            as().vpxord(hi, hi, c80);
+        }
+    }
+    for (u32 t = 0; t < toks; ++t) {
+        const Token& tk = m_tok[t];
+        const x86::Vec v = wide(r % 2 ? tk.v : tk.held), xl = wide(tk.x_low), xh = wide(tk.x_high);
+        if (m_vnni) {
+            as().vpxord(v, v, v);
+            as().vpdpbusd(v, lo, xl);
+            as().vpdpbusd(v, hi, xh);
+        } else if (m_format == Format::Q4_0) {
+            as().vpmaddubsw(v, lo, xl);
+            as().vpmaddubsw(p, hi, xh);
+            as().vpaddw(v, v, p);
+            as().vpmaddwd(v, v, constant_dwords(0x00010001u, m_width / 4));
+        } else {
+            // AVX2 Q8_0: |x| times w with x's sign (vpsignb), per half; the i16 pair sums
+            // of two halves could overflow, so each becomes dwords first.
+            const x86::Vec a = wide(m_row_scales);
+            const x86::Mem ones = constant_dwords(0x00010001u, m_width / 4);
+            as().vpsignb(v, lo, xl);
+            as().vpabsb(a, xl);
+            as().vpmaddubsw(v, a, v);
+            as().vpmaddwd(v, v, ones);
+            as().vpsignb(p, hi, xh);
+            as().vpabsb(a, xh);
+            as().vpmaddubsw(p, a, p);
+            as().vpmaddwd(p, p, ones);
+            as().vpaddd(v, v, p);
+        }
+    }
+}
+
+}
