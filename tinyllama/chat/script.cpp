@@ -69,7 +69,8 @@ ErrorOr<GenerateStats> answer_turn(Script& s, const char* text)
         s.rendered(s.rendered_context, conversation);
     s.line(s.out.context, "@reply-begin\n");
     auto replied = conversation.reply(s.max_reply, s.out);
-    s.line(s.out.context, "\n@reply-end\n");
+    s.out.write(s.out.context, "\n", 1);  // ends the reply's line on the screen too
+    s.line(s.out.context, "@reply-end\n");
     return replied;
 }
 
