@@ -441,6 +441,8 @@ test-qemu: $(BOOT_PARTS) $(SERVE_PARTS) $(HOST_PROGRAMS)
 	@echo "== QEMU console test under UEFI (OVMF) and the framebuffer screen"
 	@tests/qemu/console_test.py --firmware uefi --accel tcg
 	@tests/qemu/screen_test.py
+	@echo "== QEMU chat tests (MODE=chat against the host tool, the console's chat mode)"
+	@tests/qemu/chat_test.py
 	@echo "== QEMU serve tests (the OpenAI-compatible API over the network)"
 	@tests/qemu/serve_test.py
 
@@ -536,7 +538,7 @@ FUZZ_BINS := $(addprefix $(FUZZ_BUILD)/,$(FUZZ_TARGETS))
 FUZZ_LIB_CPP := tinyllama/model.cpp tinyllama/tokenizer.cpp tinyllama/encode.cpp tinyllama/kernel_app/boot_settings.cpp \
 	kernel_lib/text/keyvalue.cpp kernel_lib/codec/crc32c.cpp kernel_lib/boot/directory.cpp kernel_lib/base/error.cpp \
 	kernel_lib/codec/cm.cpp kernel_lib/codec/x86_filter.cpp boot/uefi/memory_map.cpp boot/uefi/disk_layout.cpp \
-	$(wildcard tinyllama/gguf/*.cpp) microjit/formats.cpp microjit/blocks.cpp microjit/reference_blocks.cpp \
+	$(wildcard tinyllama/gguf/*.cpp) tinyllama/chat/template.cpp microjit/formats.cpp microjit/blocks.cpp microjit/reference_blocks.cpp \
 	microjit/quantize_blocks.cpp microjit/quantize_weights.host.cpp microjit/reference.cpp kernel_lib/libm/math.cpp \
 	kernel_lib/net/http.cpp kernel_lib/text/json.cpp kernel_lib/text/json_reader.cpp kernel_lib/text/json_writer.cpp \
 	kernel_lib/text/text_buffer.cpp kernel_lib/text/string_view.cpp kernel_lib/text/utf8.cpp \

@@ -11,6 +11,7 @@
 #include "kernel_lib/text/json.h"
 #include "kernel_lib/time/tsc.h"
 #include "microjit/report.h"
+#include "tinyllama/gguf/gguf.h"
 #include "tinyllama/gguf/tokenizer_gguf.h"
 #include "tinyllama/phases.h"
 #include "tinyllama/warm_start.h"
@@ -67,6 +68,8 @@ kl::ErrorOr<void> Engine::build(const void* model, u64 model_size, const void* t
     else
         TRY(build_tokenizer(m_tokenizer, tokenizer, tokenizer_size, vocab));
     TRY(build_sampler(m_sampler, m_transformer.config.vocab_size, options.temperature, options.topp, m_seed));
+    const chat::Family family = TRY(recognise_template());
+    TRY(m_conversation.init(m_transformer, m_tokenizer, m_sampler, family));
 
     m_jit.attach(m_transformer);
     if (m_jit.on())
@@ -85,34 +88,71 @@ kl::ErrorOr<void> Engine::build(const void* model, u64 model_size, const void* t
     return {};
 }
 
+kl::ErrorOr<chat::Family> Engine::recognise_template()
+{
+    if (!m_transformer.model.gguf) {
+        m_chat_why = "a llama2.c checkpoint has no chat template";
+        return chat::Family::None;
+    }
+    const gguf::StringView text = TRY(gguf::chat_template(*m_transformer.model.gguf));
+    return chat::recognise(text.data, text.length, &m_chat_why);
+}
+
 kl::ErrorOr<GenerateStats> Engine::generate(const char* prompt, i32 steps, TextSink& sink)
 {
+    m_conversation.forget_cache();
     return tllama::generate(m_transformer, m_tokenizer, m_sampler, prompt, steps, sink);
+}
+
+kl::ErrorOr<GenerateStats> Engine::chat_completion(const chat::Message* messages, u32 count, u32 max_tokens,
+    TextSink& sink)
+{
+    const u64 started = kl::time::rdtsc_begin();
+    chat::PromptBuilder b(m_conversation.chat_template(), m_tokenizer);
+    TRY(chat::render_messages(b, messages, count));
+    const u32 seq_len = static_cast<u32>(m_transformer.config.seq_len);
+    if (b.count() >= seq_len)
+        return kl::Error::make(kl::ErrorCode::PromptTooLong,
+            "the messages are %u tokens as the chat template renders them, but the model's context is %u tokens: "
+            "shorten them", b.count(), seq_len);
+    m_conversation.forget_cache();
+    GenerateRun run {};
+    run.tokens = b.ids();
+    run.count = b.count();
+    run.end_pos = static_cast<i32>(kl::min<u64>(seq_len, static_cast<u64>(b.count()) - 1 + max_tokens));
+    run.end_of_turn = m_conversation.chat_template().end_of_turn;
+    run.started = started;
+    return run_generation(m_transformer, m_tokenizer, m_sampler, run, sink);
 }
 
 void Engine::stats_json(const GenerateStats& s, char* buffer, usize size) const
 {
     const auto& cpu = kl::cpu::features();
-    char model[96], brand[128], token_ms[160] = "";
+    char model[96], brand[128], token_ms[160] = "", chat[96] = "";
     kl::json_escape(m_model_name, model, sizeof(model));
     kl::json_escape(cpu.brand, brand, sizeof(brand));
     usize used = 0;
     for (u32 i = 0; i < s.timed_tokens && used < sizeof(token_ms); ++i)
         used += static_cast<usize>(snprintf(token_ms + used, sizeof(token_ms) - used, "%s%.3f", i ? ", " : "",
             static_cast<double>(s.token_ms[i])));
+    if (s.chat)
+        snprintf(chat, sizeof(chat), ", \"context_used\": %u, \"context\": %u, \"dropped_turns\": %u", s.context_used,
+            s.context, s.dropped_turns);
     snprintf(buffer, size,
         "{\"prompt_tokens\": %u, \"generated_tokens\": %u, \"ttft_ms\": %.3f, \"tok_per_s\": %.2f, \"total_ms\": %.3f, "
         "\"prompt_ms\": %.3f, \"tuning_ms\": %.3f, \"jit_setup_ms\": %.3f, \"model\": \"%s\", \"cpu\": \"%s\", "
-        "\"isa\": \"%s\", \"jit\": \"%s\", \"cores\": %u, \"mem_mb\": %llu, \"stopped\": %s, \"first_token_ms\": [%s]}",
+        "\"isa\": \"%s\", \"jit\": \"%s\", \"cores\": %u, \"mem_mb\": %llu, \"stopped\": %s, \"first_token_ms\": [%s]%s}",
         s.prompt_tokens, s.generated_tokens, s.ttft_ms, s.tok_per_s, s.total_ms, s.prompt_ms, s.tuning_ms,
         m_jit.setup_ms(), model, brand, m_jit.isa_name(), m_jit.on() ? "on" : "off", kl::smp::core_count(),
-        static_cast<unsigned long long>(kl::mem::available_bytes() / kl::MiB), s.stopped ? "true" : "false", token_ms);
+        static_cast<unsigned long long>(kl::mem::available_bytes() / kl::MiB), s.stopped ? "true" : "false", token_ms, chat);
 }
 
 void Engine::stats_summary(const GenerateStats& s, char* buffer, usize size) const
 {
-    snprintf(buffer, size, "%s%u tokens, %.1f tok/s, first token after %.1f ms", s.stopped ? "[stopped] " : "",
-        s.generated_tokens, s.tok_per_s, s.ttft_ms);
+    const int n = snprintf(buffer, size, "%s%u tokens, %.1f tok/s, first token after %.1f ms",
+        s.stopped ? "[stopped] " : "", s.generated_tokens, s.tok_per_s, s.ttft_ms);
+    if (s.chat && n > 0 && static_cast<usize>(n) < size)
+        snprintf(buffer + n, size - static_cast<usize>(n), ", context %u/%u", s.context_used, s.context);
 }
 
 void Engine::set_temperature(float temperature) { m_sampler.temperature = temperature; }

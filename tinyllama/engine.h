@@ -15,6 +15,7 @@
 #pragma once
 
 #include "kernel_lib/base/error.h"
+#include "tinyllama/chat/conversation.h"
 #include "tinyllama/engine_jit.h"
 #include "tinyllama/generate.h"
 #include "tinyllama/sampler.h"
@@ -49,8 +50,21 @@ public:
     Engine& operator=(const Engine&) = delete;
 
     // One story: the prompt's tokens forced, then up to `steps` positions in all (0: the
-    // model's context), each piece streamed to `sink` (see generate.h).
+    // model's context), each piece streamed to `sink` (see generate.h). The conversation's
+    // next turn then recomputes its history.
     kl::ErrorOr<GenerateStats> generate(const char* prompt, i32 steps, TextSink& sink);
+
+    // Chat (tinyllama/chat/): the family of the model's tokenizer.chat_template (None:
+    // plain completion; chat_why() says why), and the one conversation the console,
+    // MODE=chat and bareflow-host --chat hold in the KV cache (a turn: chat::answer_turn).
+    chat::Family chat_family() const { return m_conversation.chat_template().family; }
+    const char* chat_why() const { return m_chat_why; }
+    chat::Conversation& conversation() { return m_conversation; }
+    // A whole message list (the HTTP API) rendered and answered from an empty cache, with at
+    // most max_tokens of reply. Errors: PromptTooLong, InvalidArgument (roles the template
+    // refuses), OutOfMemory.
+    kl::ErrorOr<GenerateStats> chat_completion(const chat::Message* messages, u32 count, u32 max_tokens,
+        TextSink& sink);
 
     // The `@stats` JSON object of a run (without the "@stats " prefix): tokens, times,
     // tok/s, the JIT's share of the time to the first token, model, CPU, ISA, cores, memory.
@@ -84,12 +98,15 @@ private:
     explicit Engine(const EngineOptions& options);
     kl::ErrorOr<void> build(const void* model, u64 model_size, const void* tokenizer, u64 tokenizer_size,
         const EngineOptions& options);
+    kl::ErrorOr<chat::Family> recognise_template();
 
     // Destroyed in reverse order: the JIT detaches from the transformer before it goes.
     Transformer m_transformer;
     Tokenizer m_tokenizer {};
     Sampler m_sampler {};
     EngineJit m_jit;
+    chat::Conversation m_conversation;
+    const char* m_chat_why = nullptr;
     const char* m_model_name;
     u64 m_seed;
 };

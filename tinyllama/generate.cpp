@@ -20,7 +20,7 @@ using kl::ErrorOr;
 
 namespace {
 
-// Owns the prompt's token buffer for the length of one generate() call.
+// Owns a story prompt's token buffer for the length of one generate() call.
 class TokenBuffer {
 public:
     ~TokenBuffer()
@@ -34,26 +34,32 @@ public:
         m_tokens = static_cast<i32*>(p);
         return m_tokens;
     }
+    const i32* tokens() const { return m_tokens; }
 
 private:
     i32* m_tokens = nullptr;
 };
 
-// One generate() call: the prompt's tokens, where the run is, and its clocks.
+// One run of the loop: its tokens, where it is, and its clocks. Forced token i sits at
+// position start + i.
 struct Run {
     Transformer& t;
     const Tokenizer& tokenizer;
     Sampler& sampler;
     TextSink& sink;
-    i32* tokens = nullptr;
-    i32 steps = 0;
+    const GenerateRun& request;
+    const i32* tokens = nullptr;
+    i32 start = 0;
+    i32 steps = 0;           // end_pos
     i32 last_prompt_pos = 0;
     i32 pos = 0;
-    u64 start = 0;
+    u64 start_tsc = 0;
     u64 sampling_start = 0;
     u64 first_token = 0;
     u64 jit_cycles_at_start = 0;
     GenerateStats stats {};
+
+    i32 forced(i32 at) const { return tokens[at - start]; }
 };
 
 u64 jit_cycles(const Transformer& t)
@@ -87,19 +93,16 @@ bool stop_requested(Run& r)
 
 // The prompt as tokens, BOS first when the tokenizer adds it (and always before an empty
 // prompt: the first pass needs a token); refused when longer than the context.
-ErrorOr<void> encode_prompt(Run& r, TokenBuffer& buffer, const char* prompt)
+ErrorOr<u32> encode_prompt(const Tokenizer& tokenizer, i32 seq_len, TokenBuffer& buffer, const char* prompt)
 {
     const u64 length = strlen(prompt);
-    r.tokens = TRY(buffer.allocate(encode_capacity(length)));
-    const bool bos = r.tokenizer.add_bos || length == 0;
-    const u32 count = TRY(encode(r.tokenizer, prompt, length, bos, false, r.tokens, encode_capacity(length)));
-    const i32 seq_len = r.t.config.seq_len;
+    i32* tokens = TRY(buffer.allocate(encode_capacity(length)));
+    const bool bos = tokenizer.add_bos || length == 0;
+    const u32 count = TRY(encode(tokenizer, prompt, length, bos, false, tokens, encode_capacity(length)));
     if (count > static_cast<u32>(seq_len))
         return Error::make(ErrorCode::PromptTooLong,
             "the prompt is %u tokens, but the model's context (seq_len) is %d tokens: shorten the prompt", count, seq_len);
-    r.stats.prompt_tokens = count;
-    r.last_prompt_pos = static_cast<i32>(count) - 1;
-    return {};
+    return count;
 }
 
 // Batched prefill: whole blocks of forced prompt tokens go through the layers at once
@@ -110,11 +113,12 @@ void prefill(Run& r)
     const i32 block = r.t.prefill_block;
     const i32 forced_end = r.last_prompt_pos < r.steps ? r.last_prompt_pos : r.steps;
     while (block > 1 && r.pos + block <= forced_end) {
-        forward_block(r.t, r.tokens + r.pos, r.pos);
+        forward_block(r.t, r.tokens + (r.pos - r.start), r.pos);
         r.stats.forward_passes += static_cast<u32>(block);
-        for (i32 i = r.pos; i < r.pos + block; ++i)
-            emit(r, r.tokens[i], r.tokens[i + 1]);
+        for (i32 i = r.pos; r.request.echo && i < r.pos + block; ++i)
+            emit(r, r.forced(i), r.forced(i + 1));
         r.pos += block;
+        r.stats.cached_end = r.pos;
         if (stop_requested(r))
             r.steps = r.pos;  // the token loop then only finishes the text
     }
@@ -124,7 +128,7 @@ void prefill(Run& r)
 i32 next_token(Run& r, float* logits, u64 pass_start)
 {
     if (r.pos < r.last_prompt_pos)
-        return r.tokens[r.pos + 1];
+        return r.forced(r.pos + 1);
     i32 next;
     {
         PhaseScope phase(Phase::Sampler);
@@ -142,24 +146,36 @@ i32 next_token(Run& r, float* logits, u64 pass_start)
     return next;
 }
 
+bool ends_text(const Run& r, i32 token)
+{
+    return token == r.tokenizer.bos_id || token == r.tokenizer.eos_id || token == r.request.end_of_turn;
+}
+
 // Token by token from r.pos: the rest of the prompt, then sampled tokens, until `steps`,
-// a sampled BOS or EOS (the model ended the text: llama2.c's stories end with BOS, GGUF
-// models with EOS) or a stop request.
+// a sampled BOS, EOS or end of turn (the model ended the text: llama2.c's stories end with
+// BOS, GGUF models with EOS) or a stop request. Every sampled id goes to request.sampled.
 void token_loop(Run& r)
 {
-    i32 token = r.tokens[r.pos];
+    i32 token = r.forced(r.pos);
     for (; r.pos < r.steps; ++r.pos) {
         const u64 pass_start = kl::time::rdtsc_begin();
         if (r.pos == r.last_prompt_pos)
             r.sampling_start = pass_start;
         float* logits = forward(r.t, token, r.pos);
         ++r.stats.forward_passes;
+        r.stats.cached_end = r.pos + 1;
         const i32 next = next_token(r, logits, pass_start);
-        if (next == r.tokenizer.bos_id || next == r.tokenizer.eos_id)
+        const bool sampled = r.pos >= r.last_prompt_pos;
+        if (sampled && r.request.sampled)
+            r.request.sampled[r.stats.sampled++] = next;
+        if (sampled && ends_text(r, next)) {
+            r.stats.ended = true;
             break;
-        if (r.pos >= r.last_prompt_pos)
+        }
+        if (sampled)
             ++r.stats.generated_tokens;
-        emit(r, token, next);
+        if (sampled || r.request.echo)
+            emit(r, token, next);
         token = next;
         if (stop_requested(r))
             break;
@@ -170,32 +186,54 @@ void finish_stats(Run& r)
 {
     GenerateStats& s = r.stats;
     const u64 end = kl::time::rdtsc_end();
-    s.total_ms = kl::time::cycles_to_ms(end - r.start);
-    s.ttft_ms = r.first_token ? kl::time::cycles_to_ms(r.first_token - r.start) : 0.0;
-    s.prompt_ms = r.sampling_start ? kl::time::cycles_to_ms(r.sampling_start - r.start) : s.total_ms;
-    const u32 sampling_passes = r.sampling_start ? s.forward_passes - static_cast<u32>(r.last_prompt_pos) : 0;
+    s.total_ms = kl::time::cycles_to_ms(end - r.start_tsc);
+    s.ttft_ms = r.first_token ? kl::time::cycles_to_ms(r.first_token - r.start_tsc) : 0.0;
+    s.prompt_ms = r.sampling_start ? kl::time::cycles_to_ms(r.sampling_start - r.start_tsc) : s.total_ms;
+    const u32 forced_passes = static_cast<u32>(r.last_prompt_pos - r.start);
+    const u32 sampling_passes = r.sampling_start ? s.forward_passes - forced_passes : 0;
     const double sampling_s = r.sampling_start ? kl::time::cycles_to_s(end - r.sampling_start) : 0.0;
     s.tok_per_s = sampling_s > 0.0 ? sampling_passes / sampling_s : 0.0;
 }
 
 }
 
-ErrorOr<GenerateStats> generate(Transformer& t, const Tokenizer& tokenizer, Sampler& sampler, const char* prompt,
-    i32 steps, TextSink& sink)
+ErrorOr<GenerateStats> run_generation(Transformer& t, const Tokenizer& tokenizer, Sampler& sampler,
+    const GenerateRun& request, TextSink& sink)
 {
-    Run r { t, tokenizer, sampler, sink };
-    r.start = kl::time::rdtsc_begin();
+    VERIFY(request.count >= 1 && request.start_pos >= 0 && request.end_pos <= t.config.seq_len);
+    VERIFY(request.start_pos + static_cast<i32>(request.count) <= t.config.seq_len);
+    Run r { t, tokenizer, sampler, sink, request };
+    r.start_tsc = request.started ? request.started : kl::time::rdtsc_begin();
     r.jit_cycles_at_start = jit_cycles(t);
-    r.steps = steps <= 0 || steps > t.config.seq_len ? t.config.seq_len : steps;
-    TokenBuffer buffer;
-    TRY(encode_prompt(r, buffer, prompt));
+    r.tokens = request.tokens;
+    r.start = r.pos = request.start_pos;
+    r.steps = request.end_pos;
+    r.last_prompt_pos = request.start_pos + static_cast<i32>(request.count) - 1;
+    r.stats.prompt_tokens = request.count;
+    r.stats.cached_end = request.start_pos;
     hold_tuning(t, true);
     prefill(r);
     token_loop(r);
     hold_tuning(t, false);
-    sink.write(sink.context, "\n", 1);
     finish_stats(r);
     return r.stats;
+}
+
+ErrorOr<GenerateStats> generate(Transformer& t, const Tokenizer& tokenizer, Sampler& sampler, const char* prompt,
+    i32 steps, TextSink& sink)
+{
+    const u64 started = kl::time::rdtsc_begin();
+    TokenBuffer buffer;
+    const u32 count = TRY(encode_prompt(tokenizer, t.config.seq_len, buffer, prompt));
+    GenerateRun run {};
+    run.tokens = buffer.tokens();
+    run.count = count;
+    run.end_pos = steps <= 0 || steps > t.config.seq_len ? t.config.seq_len : steps;
+    run.echo = true;
+    run.started = started;
+    const GenerateStats stats = TRY(run_generation(t, tokenizer, sampler, run, sink));
+    sink.write(sink.context, "\n", 1);
+    return stats;
 }
 
 }

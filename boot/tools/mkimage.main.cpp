@@ -72,7 +72,7 @@ void usage()
     fprintf(stderr,
         "usage: scripts/mkimage -o OUT [--kernel build/kernel.bin] [--model M] [--tokenizer T]\n"
         "         [--prompt TEXT] [--steps N] [--temp X] [--topp X] [--seed N]\n"
-        "         [--mode generate|interactive|bench|selftest|serve] [--jit on|off] [--no-check]\n"
+        "         [--mode generate|interactive|bench|selftest|serve|chat] [--jit on|off] [--no-check]\n"
         "         [--set key=value]... [--payload NAME=FILE]... [--profile FILE]\n"
         "         [--test-payload BYTES] [--stage1 F] [--stage2 F] [--symbols F] [--esp F] [--quiet]\n"
         "         [--raw-settings FILE --no-check]\n"

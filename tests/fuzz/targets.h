@@ -27,6 +27,7 @@ int fuzz_serve(const u8* data, size_t size);       // tllama::serve::Server with
 int fuzz_uefi_memory_map(const u8* data, size_t size);  // boot/uefi: UEFI memory map -> E820 regions
 int fuzz_uefi_disk(const u8* data, size_t size);        // boot/uefi: MBR and device paths
 int fuzz_gguf(const u8* data, size_t size);        // tllama::gguf::parse, map_llama, build_tokenizer_gguf
+int fuzz_chat(const u8* data, size_t size);        // tllama::chat: template recognition, rendering, tokens
 
 struct FuzzTarget {
     const char* name;  // tests/fuzz/entry/<name>.cpp, build/fuzz/<name>, regressions/<name>/

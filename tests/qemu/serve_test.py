@@ -27,6 +27,10 @@ for the guest's `@serve` line and talks HTTP to it from here:
             ip=10.0.9.2: an ARP request and an ICMP echo request, in raw Ethernet frames,
             are answered (checksums, addresses, the echoed payload).
   no-card   no network card at all: the machine says so and opens the console (/quit).
+  chat      a small random GGUF with TinyLlama's chat template (tests/qemu/chat_test.py makes
+            it): /v1/chat/completions' greedy reply to one message is bareflow-host --chat's,
+            streamed or not, with the same prompt tokens; a system message and history are
+            rendered in; messages too long for the context are 400.
 
 Every boot ends with `q` on the serial console and must leave with @exit 0. Logs:
 build/tests/qemu/serve-<name>-<accel>.log. Environment: BAREFLOW_TEST_ACCELS,
@@ -49,6 +53,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests", "qemu"))
 from console_test import Failure, Guest, kvm_usable, plain  # noqa: E402
+import chat_test  # noqa: E402
 
 OUT = os.path.join(ROOT, "build", "tests", "qemu")
 MODEL = "stories260K.bin"
@@ -100,11 +105,11 @@ class Api:
         check(status == expect, f"{method} {path}: status {status}, expected {expect}: {data[:300]!r}")
         return json.loads(data)
 
-    def stream(self, body, timeout=120):
+    def stream(self, body, timeout=120, path="/v1/completions"):
         """A streamed completion: the list of decoded event payloads (the last is "[DONE]")."""
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
-            conn.request("POST", "/v1/completions", body=json.dumps(dict(body, stream=True)).encode(),
+            conn.request("POST", path, body=json.dumps(dict(body, stream=True)).encode(),
                          headers=self.headers())
             r = conn.getresponse()
             data = r.read().decode()
@@ -319,6 +324,47 @@ def session_uefi(api, guest, notes):
     completion_like_host(api, 16, 0, what="greedy completion")
 
 
+def host_chat_reply(lines, max_tokens):
+    """bareflow-host --chat's greedy reply to the last of `lines`, and its @stats."""
+    cmd = [os.path.join(ROOT, "build", "host", "bareflow-host"), chat_test.MODEL, "--chat", "-t", "0", "-n",
+           str(max_tokens)]
+    result = subprocess.run(cmd, input="".join(line + "\n" for line in lines).encode(), cwd=ROOT, capture_output=True)
+    check(result.returncode == 0, f"bareflow-host --chat failed: {result.stderr.decode()[-300:]}")
+    replies = chat_test.REPLY.findall(result.stdout)
+    stats = [json.loads(line[7:]) for line in result.stderr.decode().splitlines() if line.startswith("@stats ")]
+    check(replies and stats, f"bareflow-host --chat answered nothing: {result.stdout[-200:]!r}")
+    return replies[-1].decode(), stats[-1]
+
+
+def session_chat(api, guest, notes):
+    """/v1/chat/completions through the model's template: the greedy reply to one message is
+    bareflow-host --chat's, streamed or not; a system message and history are taken in; a
+    conversation too long for the context is 400."""
+    model = os.path.basename(chat_test.MODEL)
+    question = "Hello! Who are you?"
+    body = {"model": model, "messages": [{"role": "user", "content": question}], "max_tokens": 30, "temperature": 0}
+    answer = api.json("POST", "/v1/chat/completions", body)
+    check(answer["object"] == "chat.completion", f"chat: {answer}")
+    content = answer["choices"][0]["message"]["content"]
+    expected, host_stats = host_chat_reply([question], 30)
+    check(content == expected, f"chat: the API's reply {content[:80]!r} is not the host tool's {expected[:80]!r}")
+    check(answer["usage"]["prompt_tokens"] == host_stats["prompt_tokens"],
+          f"chat: {answer['usage']} against the host's {host_stats['prompt_tokens']} prompt tokens")
+    events = api.stream(body, path="/v1/chat/completions")
+    streamed = "".join(e["choices"][0]["delta"].get("content", "") for e in events[:-1] if e["choices"])
+    check(streamed == content, f"chat stream: {streamed[:80]!r} is not {content[:80]!r}")
+    notes.append(f"chat reply as the host tool's ({answer['usage']['completion_tokens']} tokens), streamed too")
+
+    history = {"model": model, "max_tokens": 8, "temperature": 0, "messages": [
+        {"role": "system", "content": "You are a pirate."}, {"role": "user", "content": question},
+        {"role": "assistant", "content": "Arr, a pirate."}, {"role": "user", "content": "Where is the treasure?"}]}
+    longer = api.json("POST", "/v1/chat/completions", history)
+    check(longer["usage"]["prompt_tokens"] > answer["usage"]["prompt_tokens"] + 40, f"chat history: {longer['usage']}")
+    history["messages"][1]["content"] = "word " * 400
+    expect_error(api, "POST", "/v1/chat/completions", history, 400, "prompt")
+    notes.append("system + history, too long 400")
+
+
 # ---- raw Ethernet: ARP and ICMP echo against the static address -----------------------
 
 HOST_MAC = bytes.fromhex("020000000001")
@@ -391,13 +437,15 @@ BOOTS = {
     "e1000": ("e1000", [], [f"api_key={API_KEY}", "ip=10.0.2.15/24", "gateway=10.0.2.2"], session_e1000),
     "e1000e": ("e1000e", ["--machine", "q35"], [], session_e1000e),
     "uefi": ("virtio", ["--firmware", "uefi"], [], session_uefi),
+    "chat": ("virtio", [], [], session_chat),  # the model with a chat template (chat_test.MODEL)
 }
 
 
 def build_image(name, settings):
     os.makedirs(OUT, exist_ok=True)
     image = os.path.join(OUT, f"serve-{name}.img")
-    cmd = [os.path.join(ROOT, "scripts", "mkimage"), "-q", "-o", image, "--mode", "serve", "--model", MODEL]
+    model = chat_test.ensure_model() if name == "chat" else MODEL
+    cmd = [os.path.join(ROOT, "scripts", "mkimage"), "-q", "-o", image, "--mode", "serve", "--model", model]
     for s in settings:
         cmd += ["--set", s]
     built = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)

@@ -4,9 +4,12 @@
 //                 [--jit on|off] [--jit-isa sse2|avx2|avx512]
 //   bareflow-host MODEL --tokenize TEXT
 //   bareflow-host MODEL --perplexity FILE [--ctx N]
+//   bareflow-host MODEL --chat [--verbose-prompt] [-t T] [-p P] [-s SEED] [-n REPLY]
 //
 // stdout carries exactly the text (what ../shared/reference holds); stderr the model
-// summary, memory use and statistics. A failure is one line on stderr and the exit status
+// summary, memory use and statistics. --chat reads user turns from stdin, one a line, and
+// answers each on stdout between @reply-begin/@reply-end lines as MODE=chat does on the
+// serial port (tinyllama/chat/script.h), its @stats line on stderr. A failure is one line on stderr and the exit status
 // is its error code's number. Defaults follow llama2.c's run.c.
 #include <errno.h>
 #include <stdio.h>
@@ -18,6 +21,7 @@
 #include "kernel_lib/time/tsc.h"
 #include "microjit/isa.h"
 #include "tinyllama/bench.h"
+#include "tinyllama/chat/script.h"
 #include "tinyllama/engine.h"
 #include "tinyllama/host/arguments.h"
 #include "tinyllama/host/load_file.h"
@@ -37,6 +41,7 @@ constexpr const char* usage_text =
     "                     [--jit on|off] [--jit-isa sse2|avx2|avx512]\n"
     "       bareflow-host MODEL --tokenize TEXT\n"
     "       bareflow-host MODEL --perplexity FILE [--ctx N]\n"
+    "       bareflow-host MODEL --chat [--verbose-prompt] [-t T] [-p P] [-s SEED] [-n REPLY]\n"
     "  MODEL       a GGUF file (tokenizer inside), or a llama2.c checkpoint (fp32 or Q8_0): a path,\n"
     "              or a name looked up in ./models and $BAREFLOW_MODEL_PATH\n"
     "  -z FILE     a llama2.c checkpoint's tokenizer (default tokenizer.bin, looked up like MODEL)\n"
@@ -58,7 +63,13 @@ constexpr const char* usage_text =
     "  --perplexity FILE  the perplexity of FILE's text, computed as llama.cpp's perplexity tool does\n"
     "                   (chunks of --ctx tokens, the second half of each scored); per-chunk figures,\n"
     "                   then \"Final estimate: PPL = X +/- Y\"\n"
-    "  --ctx N     the perplexity's chunk length (default: the model's context)\n";
+    "  --ctx N     the perplexity's chunk length (default: the model's context)\n"
+    "  --chat      chat with the model through its chat template: one user turn per line on stdin,\n"
+    "              each reply on stdout between @reply-begin and @reply-end lines, @stats on stderr;\n"
+    "              -n is a reply's most tokens (0: to the end of the context); lines /system TEXT,\n"
+    "              /reset, /temp X, /topp X, /seed N, /steps N, /quit as on the console\n"
+    "  --verbose-prompt  with --chat: each turn's formatted prompt (special tokens shown) and its\n"
+    "              token ids on stderr\n";
 
 struct Options {
     const char* model = nullptr;
@@ -79,6 +90,8 @@ struct Options {
     const char* tokenize = nullptr;    // --tokenize TEXT
     const char* perplexity = nullptr;  // --perplexity FILE
     i32 context = 0;                   // --ctx; 0: the model's
+    bool chat = false;                 // --chat
+    bool verbose_prompt = false;       // --verbose-prompt
 };
 
 // "0,16" into up to BenchPlan::max_variants prefill blocks.
@@ -113,6 +126,10 @@ ErrorOr<Options> parse_options(int argc, char** argv)
             if (o.model)
                 return Error::make(ErrorCode::UsageError, "more than one model given ('%s' and '%s')", o.model, arg);
             o.model = arg;
+            continue;
+        }
+        if (strcmp(arg, "--chat") == 0 || strcmp(arg, "--verbose-prompt") == 0) {
+            (arg[2] == 'c' ? o.chat : o.verbose_prompt) = true;
             continue;
         }
         if (i + 1 >= argc)
@@ -164,6 +181,10 @@ ErrorOr<Options> parse_options(int argc, char** argv)
         return Error::make(ErrorCode::UsageError, "--tokenize runs alone (not with --perplexity or --bench)");
     if (o.perplexity && o.bench_runs)
         return Error::make(ErrorCode::UsageError, "--perplexity and --bench are separate runs");
+    if (o.chat && (o.tokenize || o.perplexity || o.bench_runs || o.prompt[0]))
+        return Error::make(ErrorCode::UsageError, "--chat reads its turns from stdin: not with -i, --tokenize, --perplexity or --bench");
+    if (o.verbose_prompt && !o.chat)
+        return Error::make(ErrorCode::UsageError, "--verbose-prompt shows --chat's prompts: give --chat too");
     if (o.context && !o.perplexity)
         return Error::make(ErrorCode::UsageError, "--ctx is the perplexity's chunk length: give --perplexity FILE too");
     return o;
@@ -174,6 +195,8 @@ void write_stdout(void*, const char* bytes, usize length)
     fwrite(bytes, 1, length, stdout);
     fflush(stdout);  // stream the story as it is told
 }
+
+void write_stdout_line(void*, const char* line) { write_stdout(nullptr, line, strlen(line)); }
 
 // The files run() maps, unmapped whichever way it leaves (after the engine, whose weights
 // are views into them).
@@ -306,6 +329,67 @@ ErrorOr<void> print_perplexity(Engine& engine, const Options& o, Files& files)
     return {};
 }
 
+// --verbose-prompt: what a turn rendered, special tokens as their pieces, and its ids.
+void print_rendered(void*, const chat::Conversation& c)
+{
+    const kl::StringView text = c.rendered_text();
+    fprintf(stderr, "@prompt positions %u..%u%s:\n%.*s\n@prompt-ids", c.rendered_from(), c.used(),
+        c.dropped() ? " (old turns dropped: the conversation rendered again)" : "", static_cast<int>(text.length),
+        text.data);
+    for (u32 p = c.rendered_from(); p < c.used(); ++p)
+        fprintf(stderr, "%s%d", p == c.rendered_from() ? " " : ", ", c.history()[p]);
+    fprintf(stderr, "\n");
+}
+
+void print_stats(const Engine& engine, const GenerateStats& stats)
+{
+    char summary[160], json[1024];
+    engine.stats_summary(stats, summary, sizeof(summary));
+    engine.stats_json(stats, json, sizeof(json));
+    fprintf(stderr, "%s; prompt %u tokens in %.1f ms; total %.1f ms\n@stats %s\n", summary, stats.prompt_tokens,
+        stats.prompt_ms, stats.total_ms, json);
+}
+
+// --chat: the turns on stdin. A turn that fails is reported and the chat goes on; the exit
+// status is then the first failure's.
+ErrorOr<void> chat_loop(Engine& engine, const Options& o)
+{
+    char note[256];
+    chat::describe_chat(engine, note, sizeof(note));
+    fprintf(stderr, "%s\n", note);
+    engine.conversation().keep_text(o.verbose_prompt);
+    chat::Script script { engine, static_cast<u32>(o.steps), { write_stdout, nullptr }, write_stdout_line };
+    if (o.verbose_prompt)
+        script.rendered = print_rendered;
+    u32 failures = 0;
+    ErrorCode first_code = ErrorCode::UsageError;
+    char* line = nullptr;
+    size_t capacity = 0;
+    ssize_t length;
+    while ((length = getline(&line, &capacity, stdin)) >= 0) {
+        while (length > 0 && (line[length - 1] == '\n' || line[length - 1] == '\r'))
+            line[--length] = 0;
+        GenerateStats stats {};
+        auto step = chat::run_script_line(script, line, stats);
+        if (step.is_error()) {
+            fprintf(stderr, "bareflow-host: error (%s): %s\n", step.error().code_name(), step.error().message());
+            if (failures++ == 0)
+                first_code = step.error().code();
+            continue;
+        }
+        if (step.value() == chat::ScriptStep::Quit)
+            break;
+        if (step.value() == chat::ScriptStep::Replied)
+            print_stats(engine, stats);
+    }
+    free(line);
+    if (ferror(stdout) || fflush(stdout) != 0)
+        return Error::make(ErrorCode::IoWrite, "writing the replies to stdout failed: %s", strerror(errno));
+    if (failures)
+        return Error::make(first_code, "%u line%s of the chat failed (see above)", failures, failures == 1 ? "" : "s");
+    return {};
+}
+
 ErrorOr<void> run(const Options& o)
 {
     Files files;
@@ -323,16 +407,14 @@ ErrorOr<void> run(const Options& o)
         return print_tokens(engine, o.tokenize);
     if (o.perplexity)
         return print_perplexity(engine, o, files);
+    if (o.chat)
+        return chat_loop(engine, o);
 
     TextSink sink { write_stdout, nullptr };
     const GenerateStats stats = TRY(engine.generate(o.prompt, o.steps, sink));
     if (ferror(stdout) || fflush(stdout) != 0)
         return Error::make(ErrorCode::IoWrite, "writing the text to stdout failed: %s", strerror(errno));
-    char summary[128], json[1024];
-    engine.stats_summary(stats, summary, sizeof(summary));
-    engine.stats_json(stats, json, sizeof(json));
-    fprintf(stderr, "%s; prompt %u tokens in %.1f ms; total %.1f ms\n@stats %s\n", summary, stats.prompt_tokens,
-        stats.prompt_ms, stats.total_ms, json);
+    print_stats(engine, stats);
     engine.report(stats.total_ms * 1e-3 * static_cast<double>(kl::time::tsc_hz()));
     return {};
 }

@@ -61,7 +61,10 @@ kl::ErrorOr<void> write_gguf_model(const GgufModelSpec& spec, const GgufWriter& 
 
 // tokenizer.bin's vocabulary as GGUF tokenizer keys (tokenizer.ggml.model "llama", tokens
 // with U+2581 for spaces, BOS/EOS pieces "<s>"/"</s>", scores, token types: 2 for <unk>,
-// 3 for BOS and EOS, 6 for the byte tokens, 1 otherwise).
-kl::ErrorOr<void> add_tokenizer(GgufWriter& writer, const std::vector<u8>& tokenizer_bin, i32 vocab_size);
+// 3 for BOS and EOS, 6 for the byte tokens, 1 otherwise). `added_control`: control tokens
+// after tokenizer.bin's (as fine-tunes add <|im_start|>, <|im_end|>), score 0; vocab_size
+// counts them.
+kl::ErrorOr<void> add_tokenizer(GgufWriter& writer, const std::vector<u8>& tokenizer_bin, i32 vocab_size,
+    const std::vector<std::string>& added_control = {});
 
 }

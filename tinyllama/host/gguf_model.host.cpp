@@ -252,15 +252,19 @@ Format format_for(const GgufModelSpec& spec, const char* role, i32 layer)
     return Format::Q4_K;
 }
 
-ErrorOr<void> add_tokenizer(GgufWriter& writer, const std::vector<u8>& bin, i32 vocab_size)
+ErrorOr<void> add_tokenizer(GgufWriter& writer, const std::vector<u8>& bin, i32 vocab_size,
+    const std::vector<std::string>& added_control)
 {
     Tokenizer t {};
-    TRY(build_tokenizer(t, bin.data(), bin.size(), vocab_size));
+    const i32 bin_size = vocab_size - static_cast<i32>(added_control.size());
+    TRY(build_tokenizer(t, bin.data(), bin.size(), bin_size));
     std::vector<std::string> tokens(vocab_size);
     std::vector<float> scores(vocab_size);
-    std::vector<i32> types(vocab_size);
+    std::vector<i32> types(vocab_size, 3);
+    for (usize i = 0; i < added_control.size(); ++i)
+        tokens[bin_size + i] = added_control[i];
     std::string piece;
-    for (i32 id = 0; id < vocab_size; ++id) {
+    for (i32 id = 0; id < bin_size; ++id) {
         c_string_piece(t.vocab[id], t.vocab_length[id], piece);
         if (id == token_bos)
             piece = "<s>";  // tokenizer.bin writes BOS and EOS as "\n<s>\n" and "\n</s>\n"

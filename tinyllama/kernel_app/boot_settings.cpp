@@ -184,17 +184,10 @@ ErrorOr<NetMode> network_mode(const NetworkKeys& keys)
 
 }
 
-const char* run_mode_name(RunMode mode)
-{
-    switch (mode) {
-    case RunMode::Generate: return "generate";
-    case RunMode::Interactive: return "interactive";
-    case RunMode::Bench: return "bench";
-    case RunMode::Selftest: return "selftest";
-    case RunMode::Serve: return "serve";
-    }
-    return "?";
-}
+// Indexed by RunMode.
+constexpr const char* mode_names[] = { "generate", "interactive", "bench", "selftest", "serve", "chat" };
+
+const char* run_mode_name(RunMode mode) { return mode_names[static_cast<u32>(mode)]; }
 
 ErrorOr<BootSettings> parse_boot_settings(const char* text, usize length, char* scratch)
 {
@@ -213,18 +206,12 @@ ErrorOr<BootSettings> parse_boot_settings(const char* text, usize length, char* 
         if (TRY(parse_network_setting(p, s, network)))
             continue;
         if (is(k, "mode")) {
-            if (is(p.value, "generate"))
-                s.mode = RunMode::Generate;
-            else if (is(p.value, "interactive"))
-                s.mode = RunMode::Interactive;
-            else if (is(p.value, "bench"))
-                s.mode = RunMode::Bench;
-            else if (is(p.value, "selftest"))
-                s.mode = RunMode::Selftest;
-            else if (is(p.value, "serve"))
-                s.mode = RunMode::Serve;
-            else
-                return bad_value(p, "generate, interactive, bench, selftest or serve");
+            u32 m = 0;
+            while (m < sizeof(mode_names) / sizeof(mode_names[0]) && !is(p.value, mode_names[m]))
+                ++m;
+            if (m == sizeof(mode_names) / sizeof(mode_names[0]))
+                return bad_value(p, "generate, interactive, bench, selftest, serve or chat");
+            s.mode = static_cast<RunMode>(m);
         } else if (is(k, "prompt")) {
             if (seen_prompt)
                 return Error::make(ErrorCode::SettingsSyntax, "settings line %u: prompt given twice", p.line);

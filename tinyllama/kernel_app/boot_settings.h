@@ -15,7 +15,7 @@ using kl::Error;
 using kl::ErrorCode;
 using kl::ErrorOr;
 
-enum class RunMode : u8 { Generate, Interactive, Bench, Selftest, Serve };
+enum class RunMode : u8 { Generate, Interactive, Bench, Selftest, Serve, Chat };
 
 // MODE=serve's network: DHCP (the default), the static address of ip=, or none.
 enum class NetMode : u8 { Dhcp, Static, Off };

@@ -27,6 +27,7 @@ using kl::input::LineEditor;
 // Bright cyan prompt, typed text in bright white; the colours are ANSI so that the line
 // editor's redraws repeat them (the VGA console interprets the same sequences).
 constexpr const char* prompt_text = "\x1b[96mbareflow>\x1b[97m ";
+constexpr const char* chat_prompt_text = "\x1b[96myou>\x1b[97m ";
 constexpr const char* plain = "\x1b[0m";
 
 // Keys typed while a story runs that are not Ctrl-C/Esc: kept for the next prompt.
@@ -61,20 +62,25 @@ struct Console {
     u64 last_poll = 0;
     GenerateStats last {};      // the last story's figures
     bool has_run = false;
+    bool chat = false;          // a line is a user turn (the model has a chat template)
     LineEditor editor;
     TypeAhead typeahead;
 };
 
-// The top screen row: model, ISA, JIT state, cores, the last story's speed.
+// The top screen row: model, ISA, JIT state, cores, in chat mode the context the
+// conversation fills, the last run's speed.
 void draw_status_line(const Console& c)
 {
-    char speed[32] = "-";
+    char speed[32] = "-", context[32] = "";
     if (c.has_run)
         snprintf(speed, sizeof(speed), "%.1f tok/s", c.last.tok_per_s);
+    const chat::Conversation& conversation = c.engine->conversation();
+    if (c.chat)
+        snprintf(context, sizeof(context), " | ctx %u/%u", conversation.used(), conversation.context());
     char row[kl::vga::columns + 1];
     const u32 cores = kl::smp::core_count();
-    snprintf(row, sizeof(row), " BareFlow | %.24s | micro-JIT %s | %u core%s | last: %s", c.engine->model_name(),
-        c.engine->jit().isa_name(), cores, cores == 1 ? "" : "s", speed);
+    snprintf(row, sizeof(row), " BareFlow | %.20s | JIT %s | %u core%s%s | last: %s", c.engine->model_name(),
+        c.engine->jit().isa_name(), cores, cores == 1 ? "" : "s", context, speed);
     kl::vga::write_row(0, row, kl::vga::Black, kl::vga::Cyan);
 }
 
@@ -116,11 +122,12 @@ void complain(const char* message)
     kl::vga::set_color(kl::vga::LightGray);
 }
 
+// A story, or in chat mode the user's turn and its reply.
 void tell(Console& c, const char* prompt)
 {
     c.last_poll = 0;
     StoryStop stop { stop_requested, &c };
-    auto result = tell_story(*c.engine, prompt, c.steps, stop);
+    auto result = c.chat ? chat_turn(*c.engine, prompt, c.steps, stop) : tell_story(*c.engine, prompt, c.steps, stop);
     if (result.is_error()) {
         kl::report_error(result.error().code(), result.error().message());  // @error, and the console goes on
     } else {
@@ -136,9 +143,9 @@ void show_help()
 {
     usize count = 0;
     const CommandHelp* rows = command_help(count);
-    note("Type the first words of a story and Enter, or a command:\n");
+    note("Type a message (chat mode) or the first words of a story (story mode) and Enter, or a command:\n");
     for (usize i = 0; i < count; ++i)
-        kl::print("  %-13s %s\n", rows[i].usage, rows[i].what);
+        kl::print("  %-14s %s\n", rows[i].usage, rows[i].what);
     kl::print("Editing: arrows, Home/End (Ctrl-A/E), Ctrl-U, Ctrl-W, Up/Down for history; lines up to %zu bytes.\n",
         LineEditor::max_line);
 }
@@ -179,6 +186,31 @@ void set_seed(Console& c, u64 seed)
     c.engine->reseed(value);
     note("seed %llu%s: the sampler's RNG starts again from it\n", static_cast<unsigned long long>(value),
         seed == 0 ? " (from the TSC)" : "");
+}
+
+// /system, /reset, /chat.
+void chat_command(Console& c, const Command& command)
+{
+    chat::Conversation& conversation = c.engine->conversation();
+    if (command.kind == CommandKind::Reset) {
+        conversation.reset();
+        note("a new conversation\n");
+    } else if (command.kind == CommandKind::System) {
+        if (command.has_value) {
+            auto set = conversation.set_system(command.prompt);
+            if (set.is_error())
+                return complain(set.error().message());
+        }
+        note("system prompt: %s%s\n", conversation.system()[0] ? conversation.system() : "(none)",
+            command.has_value ? " (a new conversation)" : "");
+    } else if (command.has_value) {
+        if (command.on && c.engine->chat_family() == chat::Family::None)
+            return complain(c.engine->chat_why());
+        c.chat = command.on;
+    }
+    if (command.kind == CommandKind::Chat)
+        note("%s mode\n", c.chat ? "chat" : "story");
+    draw_status_line(c);
 }
 
 // Runs one parsed line.
@@ -235,13 +267,17 @@ void execute(Console& c, const Command& command)
     case CommandKind::Quit:
         note("bye\n");
         kl::machine::exit(0);
+    case CommandKind::System:
+    case CommandKind::Reset:
+    case CommandKind::Chat: chat_command(c, command); return;
     }
 }
 
 // Reads one line (type-ahead first). False on Ctrl-D at an empty line.
 bool read_line(Console& c)
 {
-    c.editor.begin(prompt_text, editor_output, nullptr);
+    const char* prompt = c.chat ? chat_prompt_text : prompt_text;
+    c.editor.begin(prompt, editor_output, nullptr);
     KeyEvent e;
     for (;;) {
         if (!c.typeahead.pop(e))
@@ -251,7 +287,7 @@ bool read_line(Console& c)
         case LineEditor::Result::Submitted: kl::print("%s", plain); return true;
         case LineEditor::Result::Interrupted:
             kl::print("%s", plain);
-            c.editor.begin(prompt_text, editor_output, nullptr);
+            c.editor.begin(prompt, editor_output, nullptr);
             continue;
         case LineEditor::Result::EndOfInput: kl::print("%s", plain); return false;
         }
@@ -270,9 +306,15 @@ void run_console(Engine& engine, const BootSettings& settings)
     if (c.dump)
         start_jit_dump();
 
+    c.chat = engine.chat_family() != chat::Family::None;
     kl::vga::set_scroll_top(1);
     draw_status_line(c);
-    note("\nBareFlow console: type the first words of a story, or /help. Ctrl-C stops it.\n");
+    if (c.chat)
+        note("\nBareFlow console, chat mode (template %s): type a message, or /help. Ctrl-C stops a reply.\n",
+            chat::family_name(engine.chat_family()));
+    else
+        note("\nBareFlow console: type the first words of a story, or /help. Ctrl-C stops it.\n(no chat mode: %s)\n",
+            engine.chat_why());
     if (settings.prompt[0]) {
         kl::print("%s%s%s\n", prompt_text, settings.prompt, plain);
         tell(c, settings.prompt);

@@ -13,7 +13,7 @@ using kl::ErrorOr;
 
 namespace {
 
-enum class Argument : u8 { None, Temperature, Topp, Seed, Steps, OnOff };
+enum class Argument : u8 { None, Temperature, Topp, Seed, Steps, OnOff, Text };
 
 struct CommandSpec {
     const char* name;
@@ -35,10 +35,16 @@ constexpr CommandSpec specs[] = {
     { "reboot", CommandKind::Reboot, Argument::None },
     { "quit", CommandKind::Quit, Argument::None },
     { "exit", CommandKind::Quit, Argument::None },
+    { "system", CommandKind::System, Argument::Text },
+    { "reset", CommandKind::Reset, Argument::None },
+    { "chat", CommandKind::Chat, Argument::OnOff },
 };
 
 constexpr CommandHelp help_rows[] = {
-    { "TEXT", "tell a story that starts with TEXT (//TEXT: one starting with /TEXT)" },
+    { "TEXT", "chat: your turn; stories: one that starts with TEXT (//TEXT: /TEXT)" },
+    { "/system [TEXT]", "chat: a new conversation with this system prompt" },
+    { "/reset", "chat: a new conversation (the system prompt stays)" },
+    { "/chat on|off", "chat mode, or story mode (the conversation is kept)" },
     { "/temp [X]", "sampling temperature, 0 (greedy) to 100; no value: show it" },
     { "/topp [X]", "top-p (nucleus) sampling, 0 to 1 (0 or 1: the whole distribution)" },
     { "/seed [N]", "seed of the sampler's RNG, restarts it; 0: a new seed from the TSC" },
@@ -116,12 +122,18 @@ ErrorOr<void> parse_argument(const CommandSpec& spec, const Span& value, Command
 {
     if (value.empty())
         return {};  // no value: the console shows the current setting
+    if (spec.argument == Argument::Text) {
+        command.has_value = true;
+        command.prompt = value.begin;  // to the end of the line
+        return {};
+    }
     for (const char* c = value.begin; c < value.end; ++c) {
         if (is_blank(*c))
             return usage("/%s takes one value, got '%.*s'%s", spec.name, value, "");
     }
     command.has_value = true;
     switch (spec.argument) {
+    case Argument::Text:
     case Argument::None:
         return usage("/%s takes no value, got '%.*s'%s", spec.name, value, "");
     case Argument::Temperature:

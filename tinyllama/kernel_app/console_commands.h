@@ -7,6 +7,9 @@
 //   /topp 0.9  /topp        set (or show) top-p, 0 to 1 (0 or 1: the whole distribution)
 //   /seed 42   /seed        set (or show) the RNG seed; 0 = a new one from the TSC
 //   /steps 256 /steps       set (or show) the story length; 0 = the model's seq_len
+//   /system TEXT /system    chat: a new conversation with this system prompt (or show it)
+//   /reset                  chat: a new conversation, the system prompt kept
+//   /chat on|off /chat      chat mode (a line is a user turn) or story mode, or show which
 //   /stats /profile /jit on|off /clear /help /reboot /quit (/exit)
 //
 // The ranges are those of the boot settings (tinyllama/kernel_app/boot_settings.cpp), so a value
@@ -19,7 +22,7 @@ namespace tllama {
 
 enum class CommandKind : u8 {
     Nothing,  // an empty (or all-blank) line
-    Story,
+    Story,    // a story's prompt, or in chat mode a user turn
     Help,
     Temp,
     Topp,
@@ -31,15 +34,18 @@ enum class CommandKind : u8 {
     Clear,
     Reboot,
     Quit,
+    System,
+    Reset,
+    Chat,
 };
 
 struct Command {
     CommandKind kind = CommandKind::Nothing;
-    bool has_value = false;        // Temp/Topp/Seed/Steps/Jit: a value was given (else: show)
+    bool has_value = false;        // Temp/Topp/Seed/Steps/Jit/System/Chat: a value was given (else: show)
     float number = 0.0f;           // Temp, Topp
     u64 integer = 0;               // Seed, Steps
-    bool on = false;               // Jit
-    const char* prompt = nullptr;  // Story: points into the parsed line
+    bool on = false;               // Jit, Chat
+    const char* prompt = nullptr;  // Story, System (blanks before it skipped): points into the parsed line
 };
 
 // The limits shared with the boot settings.

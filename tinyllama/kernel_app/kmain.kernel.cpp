@@ -2,7 +2,7 @@
 //
 // Reads the boot settings, prints the banner, the memory map and the CPU, checks every
 // payload's CRC, then acts on the mode: selftest runs the kernel self-tests; generate,
-// bench and interactive run the engine.
+// bench, interactive and chat run the engine.
 #include <stdlib.h>
 #include <string.h>
 
@@ -162,6 +162,8 @@ void kmain(const BootInfo& info)
         kl::machine::exit(tllama::run_bench(engine, bench_plan(settings)));
     case tllama::RunMode::Serve:
         tllama::run_server(engine, settings);
+    case tllama::RunMode::Chat:
+        tllama::run_chat_mode(engine, settings);
     default:
         kl::panic_with(ErrorCode::UsageError, "mode %s is not available in this build yet", tllama::run_mode_name(settings.mode));
     }

@@ -26,6 +26,15 @@ struct StoryStop {
 // One story, with the lines above.
 kl::ErrorOr<GenerateStats> tell_story(Engine& engine, const char* prompt, u32 steps, const StoryStop& stop = {});
 
+// One chat turn (tinyllama/chat/script.h) on the serial port (@reply-begin, the reply byte
+// for byte, @reply-end, @stats) and the screen (the reply in its colour, the summary): the
+// console's chat mode and MODE=chat. Errors: those of Conversation::add_user_turn.
+kl::ErrorOr<GenerateStats> chat_turn(Engine& engine, const char* text, u32 max_reply, const StoryStop& stop = {});
+
+// MODE=chat: user turns and script commands from the serial port, one a line, until /quit
+// or Ctrl-D; a line that fails is an @error line and the chat goes on.
+[[noreturn]] void run_chat_mode(Engine& engine, const BootSettings& settings);
+
 // The `@stats {json}` line of a story, on the serial port only.
 void write_stats_line(const Engine& engine, const GenerateStats& stats);
 

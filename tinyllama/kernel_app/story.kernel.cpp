@@ -6,12 +6,16 @@
 #include <string.h>
 
 #include "kernel_lib/boot/payloads.h"
+#include "kernel_lib/debug/report.h"
+#include "kernel_lib/io/console_input.h"
+#include "kernel_lib/io/machine.h"
 #include "kernel_lib/io/print.h"
 #include "kernel_lib/io/serial.h"
 #include "kernel_lib/io/vga.h"
 #include "kernel_lib/mem/alloc.h"
 #include "kernel_lib/smp/parallel.h"
 #include "kernel_lib/time/tsc.h"
+#include "tinyllama/chat/script.h"
 
 namespace tllama {
 
@@ -20,6 +24,7 @@ namespace {
 constexpr kl::vga::Color prompt_color = kl::vga::Yellow;
 constexpr kl::vga::Color story_color = kl::vga::White;
 constexpr kl::vga::Color note_color = kl::vga::DarkGray;
+constexpr kl::vga::Color reply_color = kl::vga::LightGreen;
 
 // A machine line for the serial port only: the screen shows people something shorter.
 void serial_line(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -72,6 +77,62 @@ u32 prompt_piece_count(const Engine& engine, const char* prompt)
     return count.is_error() || count.value() == 0 ? 0 : count.value() - 1;
 }
 
+// The @stats line, and the summary people read in the note colour (red when stopped).
+void finish_run(const Engine& engine, const GenerateStats& stats)
+{
+    write_stats_line(engine, stats);
+    char summary[128];
+    engine.stats_summary(stats, summary, sizeof(summary));
+    kl::vga::set_color(stats.stopped ? kl::vga::LightRed : note_color);
+    kl::print("%s (/stats for more)\n", summary);
+    kl::vga::set_color(kl::vga::LightGray);
+}
+
+void write_reply(void*, const char* bytes, usize length)
+{
+    kl::vga::set_color(reply_color);
+    kl::serial::write(bytes, length);
+    kl::vga::write(bytes, length);
+}
+
+void write_machine_line(void*, const char* line) { serial_line("%s", line); }
+
+bool reply_stop(void* context)
+{
+    const auto* stop = static_cast<const StoryStop*>(context);
+    return stop->requested && stop->requested(stop->context);
+}
+
+chat::Script reply_script(Engine& engine, u32 max_reply, StoryStop& stop)
+{
+    return { engine, max_reply, { write_reply, &stop, reply_stop }, write_machine_line };
+}
+
+// One line from the serial port (or the keyboard), without echo: false on Ctrl-D. A line
+// longer than the buffer is refused whole.
+bool read_script_line(char* line, usize capacity)
+{
+    usize length = 0;
+    bool overflow = false;
+    for (;;) {
+        const kl::input::KeyEvent e = kl::input::wait_key();
+        if (e.key == kl::input::Key::EndOfInput)
+            return false;
+        if (e.key == kl::input::Key::Char) {
+            overflow |= length + 1 == capacity;
+            if (!overflow)
+                line[length++] = static_cast<char>(e.ch);
+        } else if (e.key == kl::input::Key::Enter) {
+            line[length] = 0;
+            if (!overflow)
+                return true;
+            kl::report_error(kl::ErrorCode::PromptTooLong, "chat: a line is longer than 4 KiB: send a shorter one");
+            length = 0;
+            overflow = false;
+        }
+    }
+}
+
 }
 
 kl::ErrorOr<Engine*> open_engine(const kl::boot::BootInfo& info, const BootSettings& settings)
@@ -121,13 +182,47 @@ kl::ErrorOr<GenerateStats> tell_story(Engine& engine, const char* prompt, u32 st
         return result.release_error();
     const GenerateStats stats = result.release_value();
     serial_line("@text-end\n");
-    write_stats_line(engine, stats);
-    char summary[128];
-    engine.stats_summary(stats, summary, sizeof(summary));
-    kl::vga::set_color(stats.stopped ? kl::vga::LightRed : note_color);
-    kl::print("%s (/stats for more)\n", summary);
-    kl::vga::set_color(kl::vga::LightGray);
+    finish_run(engine, stats);
     return stats;
+}
+
+kl::ErrorOr<GenerateStats> chat_turn(Engine& engine, const char* text, u32 max_reply, const StoryStop& stop)
+{
+    StoryStop copy = stop;
+    chat::Script script = reply_script(engine, max_reply, copy);
+    engine.reset_profile();
+    auto result = chat::answer_turn(script, text);
+    kl::vga::set_color(kl::vga::LightGray);
+    if (!result.is_error())
+        finish_run(engine, result.value());
+    return result;
+}
+
+void run_chat_mode(Engine& engine, const BootSettings& settings)
+{
+    char note[256];
+    chat::describe_chat(engine, note, sizeof(note));
+    kl::print("%s\n", note);
+    StoryStop no_stop;
+    chat::Script script = reply_script(engine, settings.steps, no_stop);
+    static char line[4096];
+    for (;;) {
+        // The UART holds only 16 bytes while a reply is computed: a driver sends a line when asked.
+        serial_line("@chat-ready\n");
+        if (!read_script_line(line, sizeof(line)))
+            break;
+        GenerateStats stats {};
+        engine.reset_profile();
+        auto step = chat::run_script_line(script, line, stats);
+        kl::vga::set_color(kl::vga::LightGray);
+        if (step.is_error())
+            kl::report_error(step.error().code(), step.error().message());
+        else if (step.value() == chat::ScriptStep::Quit)
+            break;
+        else if (step.value() == chat::ScriptStep::Replied)
+            finish_run(engine, stats);
+    }
+    kl::machine::exit(0);
 }
 
 void write_stats_line(const Engine& engine, const GenerateStats& stats)

@@ -63,7 +63,8 @@ class Backend {
 public:
     virtual const char* model_name() const = 0;
     virtual u32 context_length() const = 0;
-    // False until the chat templates exist: /v1/chat/completions then answers 501.
+    // Whether the model has a chat template BareFlow renders (tinyllama/chat/); if not,
+    // /v1/chat/completions answers 501.
     virtual bool chat_supported() const = 0;
     // Runs one completion, streaming its text to `sink`. A prompt the context cannot hold
     // is ErrorCode::PromptTooLong (answered 400); other errors are answered 500.

@@ -5,7 +5,8 @@
 // wants only the generated text, so the relay below drops the prompt's rendered bytes
 // (counted beforehand with the same encode/decode) and the final newline, which is the one
 // write that no stop() check follows. max_tokens becomes the step count the prompt needs
-// plus max_tokens, within the model's context.
+// plus max_tokens, within the model's context. A chat request's messages go through the
+// model's chat template (Engine::chat_completion), which streams only the reply.
 #include "tinyllama/serve/engine_backend.h"
 
 #include <string.h>
@@ -73,16 +74,43 @@ struct Relay {
     }
 };
 
+// The reply's pieces as they come, straight to the server.
+void relay_reply(void* context, const char* bytes, usize length) { static_cast<TokenSink*>(context)->text(bytes, length); }
+bool relay_stop(void* context) { return static_cast<TokenSink*>(context)->should_stop(); }
+
+chat::Role chat_role(const char* role)
+{
+    // The request parser lets through system, developer (OpenAI's newer system), user, assistant.
+    if (role[0] == 'u')
+        return chat::Role::User;
+    return role[0] == 'a' ? chat::Role::Assistant : chat::Role::System;
+}
+
+Usage usage_of(const GenerateStats& stats)
+{
+    Usage usage;
+    usage.prompt_tokens = stats.prompt_tokens;
+    usage.completion_tokens = stats.generated_tokens;
+    usage.ttft_ms = stats.ttft_ms;
+    usage.tok_per_s = stats.tok_per_s;
+    return usage;
+}
+
 class EngineBackend final : public Backend {
 public:
     explicit EngineBackend(Engine& engine) : m_engine(engine) {}
 
     const char* model_name() const override { return m_engine.model_name(); }
     u32 context_length() const override { return static_cast<u32>(m_engine.transformer().config.seq_len); }
-    bool chat_supported() const override { return false; }  // FIXME: the chat templates (chat issue)
+    bool chat_supported() const override { return m_engine.chat_family() != chat::Family::None; }
 
     kl::ErrorOr<Usage> complete(const CompletionRequest& request, TokenSink& sink) override
     {
+        m_engine.set_temperature(request.temperature);
+        m_engine.set_topp(request.top_p);
+        m_engine.reseed(request.seed_given ? request.seed : (kl::time::rdtsc() | 1));
+        if (request.chat)
+            return complete_chat(request, sink);
         const PromptShape prompt = TRY(measure_prompt(m_engine.tokenizer(), request.prompt));
         const u32 context = context_length();
         if (prompt.tokens > context)
@@ -90,20 +118,26 @@ public:
                 "the prompt is %u tokens, but the model's context is %u tokens: shorten the prompt", prompt.tokens,
                 context);
         const u32 steps = kl::min(context, prompt.tokens - 1 + request.max_tokens);
-        m_engine.set_temperature(request.temperature);
-        m_engine.set_topp(request.top_p);
-        m_engine.reseed(request.seed_given ? request.seed : (kl::time::rdtsc() | 1));
 
         Relay relay { sink, prompt.rendered_bytes };
         TextSink text { Relay::write, &relay, Relay::stop };
         const GenerateStats stats = TRY(m_engine.generate(request.prompt, static_cast<i32>(steps), text));
         // What is still held is generate()'s closing newline: not part of the completion.
-        Usage usage;
-        usage.prompt_tokens = stats.prompt_tokens;
-        usage.completion_tokens = stats.generated_tokens;
+        Usage usage = usage_of(stats);
         usage.hit_limit = stats.generated_tokens >= steps - (prompt.tokens - 1);
-        usage.ttft_ms = stats.ttft_ms;
-        usage.tok_per_s = stats.tok_per_s;
+        return usage;
+    }
+
+    kl::ErrorOr<Usage> complete_chat(const CompletionRequest& request, TokenSink& sink)
+    {
+        chat::Message messages[max_chat_messages];
+        for (u32 i = 0; i < request.message_count; ++i)
+            messages[i] = { chat_role(request.messages[i].role), request.messages[i].content };
+        TextSink text { relay_reply, &sink, relay_stop };
+        const GenerateStats stats = TRY(m_engine.chat_completion(messages, request.message_count, request.max_tokens,
+            text));
+        Usage usage = usage_of(stats);
+        usage.hit_limit = !stats.ended && !stats.stopped;
         return usage;
     }
 

@@ -135,9 +135,12 @@ void Server::run(Connection& c)
         return;
     }
     if (result.is_error()) {
+        // A prompt the context cannot hold, or messages the chat template refuses (Llama-2's
+        // alternating roles), are the client's to fix.
         const bool too_long = result.error().code() == kl::ErrorCode::PromptTooLong;
-        ApiError error = ApiError::make(too_long ? 400 : 500, too_long ? "invalid_request_error" : "server_error",
-            too_long ? "prompt" : nullptr, "%s", result.error().message());
+        const bool refused = too_long || result.error().code() == kl::ErrorCode::InvalidArgument;
+        ApiError error = ApiError::make(refused ? 400 : 500, refused ? "invalid_request_error" : "server_error",
+            too_long ? "prompt" : refused ? "messages" : nullptr, "%s", result.error().message());
         error.code = too_long ? "context_length_exceeded" : nullptr;
         if (!generation.stream_started())
             return respond_error(c, error);

@@ -376,8 +376,8 @@ void Server::route_completion(Connection& c, bool chat)
     if (chat && !m_backend.chat_supported()) {
         c.parsed.release();
         ApiError e = ApiError::make(501, "not_implemented", nullptr,
-            "chat completions need the model's chat template, which this build does not have yet; "
-            "POST /v1/completions with a prompt works");
+            "chat completions need a chat template BareFlow renders (Zephyr/TinyLlama, ChatML, Llama-2) in the "
+            "model, and this one has none; POST /v1/completions with a prompt works");
         e.code = "chat_not_supported";
         return respond_error(c, e);
     }

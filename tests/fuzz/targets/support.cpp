@@ -22,6 +22,7 @@ const FuzzTarget fuzz_targets[] = {
     { "uefi_memory_map", fuzz_uefi_memory_map },
     { "uefi_disk", fuzz_uefi_disk },
     { "gguf", fuzz_gguf },
+    { "chat", fuzz_chat },
 };
 const size_t fuzz_target_count = sizeof(fuzz_targets) / sizeof(fuzz_targets[0]);
 

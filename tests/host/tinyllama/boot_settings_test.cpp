@@ -52,6 +52,14 @@ TEST_CASE("settings: defaults, and every kind of value", "[tinyllama][settings]"
     CHECK(s.cores == 2);
     CHECK(s.prefill == 8);
     CHECK(s.bench_runs == 5);
+
+    for (RunMode mode : { RunMode::Generate, RunMode::Interactive, RunMode::Bench, RunMode::Selftest, RunMode::Serve,
+             RunMode::Chat }) {
+        auto m = parse("mode=" + std::string(tllama::run_mode_name(mode)) + "\n", scratch);
+        REQUIRE_FALSE(m.is_error());
+        CHECK(m.value().mode == mode);
+    }
+    CHECK(std::string(tllama::run_mode_name(RunMode::Chat)) == "chat");
 }
 
 TEST_CASE("settings: bad values name the line, the key and what is expected", "[tinyllama][settings]")
@@ -127,5 +135,5 @@ TEST_CASE("settings: bad network values are refused", "[tinyllama][settings][ser
     }
     CHECK_FALSE(refusal("api_key=" + std::string(129, 'k') + "\n").empty());
     CHECK(refusal("ip=10.0.2.15\nnet=dhcp\n") == "settings: ip= is static: no net=dhcp");
-    CHECK(refusal("mode=serving\n").find("generate, interactive, bench, selftest or serve") != std::string::npos);
+    CHECK(refusal("mode=serving\n").find("generate, interactive, bench, selftest, serve or chat") != std::string::npos);
 }

@@ -174,6 +174,23 @@ TEST_CASE("/jit takes on or off", "[console]")
     refusal("/jit o");
 }
 
+TEST_CASE("chat commands: /system takes the rest of the line, /reset nothing, /chat on or off", "[console][chat]")
+{
+    Command c = parsed("/system   You are a pirate. Speak like one.");
+    CHECK(c.kind == CommandKind::System);
+    CHECK(c.has_value);
+    CHECK(std::string(c.prompt) == "You are a pirate. Speak like one.");
+    CHECK_FALSE(parsed("/system").has_value);
+    CHECK(parsed("/reset").kind == CommandKind::Reset);
+    refusal("/reset now");
+    c = parsed("/chat off");
+    CHECK(c.kind == CommandKind::Chat);
+    CHECK((c.has_value && !c.on));
+    CHECK(parsed("/chat on").on);
+    CHECK(refusal("/chat maybe").find("expected on or off") != std::string::npos);
+    CHECK(std::string(tllama::command_name(CommandKind::System)) == "system");
+}
+
 TEST_CASE("long bad values are cut in the message, which stays one line", "[console]")
 {
     std::string line = "/temp " + std::string(500, '9');
@@ -193,7 +210,8 @@ TEST_CASE("the help table names every command", "[console]")
         CHECK(strlen(rows[i].what) > 0);
         all += std::string(rows[i].usage) + "\n";
     }
-    for (const char* name : { "/temp", "/topp", "/seed", "/steps", "/stats", "/profile", "/jit", "/reboot", "/quit" }) {
+    for (const char* name : { "/temp", "/topp", "/seed", "/steps", "/stats", "/profile", "/jit", "/reboot", "/quit", "/system",
+             "/reset", "/chat" }) {
         INFO(name);
         CHECK(all.find(name) != std::string::npos);
         // Every command the table names is one the parser knows.
