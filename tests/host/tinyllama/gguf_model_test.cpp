@@ -357,4 +357,5 @@ TEST_CASE("gguf converter: stories260K.bin in F32 holds the checkpoint's exact v
         }
         gguf::free_llama(m);
     }
+    free_checkpoint(cp.value());
 }
