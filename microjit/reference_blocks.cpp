@@ -169,14 +169,15 @@ void unpack_q3_k(const u8* p, KInts& k)
 }
 
 // Q4_K / Q5_K: value v sits in nibble (v / 32) % 2 of qs[32 * (v / 64) + v % 32]; Q5_K's
-// fifth bit is bit v / 32 of qh[v % 32] (`qh` is null for Q4_K).
-void unpack_nibbles_k(const u8* qs, const u8* qh, const u8* scales, KInts& k)
+// fifth bit is bit v / 32 of qh[v % 32].
+u8 nibble_k(const u8* qs, u32 v)
 {
-    for (u32 v = 0; v < 256; ++v) {
-        const u8 byte = qs[32 * (v / 64) + v % 32];
-        const u32 high = qh ? (qh[v % 32] >> (v / 32)) & 1 : 0;
-        k.q[v] = static_cast<i8>(((v / 32) % 2 ? byte >> 4 : byte & 0xf) | (high << 4));
-    }
+    const u8 byte = qs[32 * (v / 64) + v % 32];
+    return (v / 32) % 2 ? byte >> 4 : byte & 0xf;
+}
+
+void unpack_scales_k4(const u8* scales, KInts& k)
+{
     k.sub = 32;
     for (u32 j = 0; j < 8; ++j) {
         u8 scale, min;
@@ -189,13 +190,17 @@ void unpack_nibbles_k(const u8* qs, const u8* qh, const u8* scales, KInts& k)
 void unpack_q4_k(const u8* p, KInts& k)
 {
     const auto& b = *reinterpret_cast<const BlockQ4_K*>(p);
-    unpack_nibbles_k(b.qs, nullptr, b.scales, k);
+    for (u32 v = 0; v < 256; ++v)
+        k.q[v] = static_cast<i8>(nibble_k(b.qs, v));
+    unpack_scales_k4(b.scales, k);
 }
 
 void unpack_q5_k(const u8* p, KInts& k)
 {
     const auto& b = *reinterpret_cast<const BlockQ5_K*>(p);
-    unpack_nibbles_k(b.qs, b.qh, b.scales, k);
+    for (u32 v = 0; v < 256; ++v)
+        k.q[v] = static_cast<i8>(nibble_k(b.qs, v) | (((b.qh[v % 32] >> (v / 32)) & 1) << 4));
+    unpack_scales_k4(b.scales, k);
 }
 
 // Q6_K: value v = 128h + 32k + l: low 4 bits in nibble k / 2 of ql[64h + 32(k % 2) + l],
