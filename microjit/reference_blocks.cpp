@@ -6,6 +6,7 @@
 // cannot disagree about where a bit lives.
 #include "microjit/reference_blocks.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "microjit/blocks.h"
@@ -22,7 +23,29 @@ namespace mjit::ref {
 
 namespace {
 
+// The formats share their loops: each is described by a table row (its block size, where
+// its fp16 fields sit, and its unpack function), so one block loop serves them all
+// through a function pointer per block. These kernels are the oracle and the fallback,
+// not the hot path; the arithmetic of every term is exactly as reference_blocks.h says.
+
+float half_at(const u8* block, u32 offset)
+{
+    u16 h;
+    memcpy(&h, block + offset, sizeof(h));
+    return fp16_to_f32(h);
+}
+
 // ---- legacy blocks: 32 values, one scale (and a min for _1) ----------------------------
+
+// Value i < 16 is the low nibble of qs[i], value 16 + i the high nibble; `high` gives
+// each value's fifth bit (bit i of qh for Q5_0 / Q5_1, none for Q4_0 / Q4_1).
+void unpack_nibbles(const u8* qs, u32 high, i8* q, i32 offset)
+{
+    for (u32 i = 0; i < 16; ++i) {
+        q[i] = static_cast<i8>(((qs[i] & 0xf) | (((high >> i) & 1) << 4)) - offset);
+        q[i + 16] = static_cast<i8>(((qs[i] >> 4) | (((high >> (i + 16)) & 1) << 4)) - offset);
+    }
+}
 
 u32 qh_bits(const u8* qh)
 {
@@ -31,62 +54,74 @@ u32 qh_bits(const u8* qh)
     return bits;
 }
 
-// Value i < 16 is the low nibble of qs[i], value 16 + i the high nibble.
-void unpack_nibbles(const u8* qs, i8* q, i32 offset)
+void unpack_q8_0(const u8* b, i8* q) { memcpy(q, b + offsetof(BlockQ8_0, qs), 32); }
+void unpack_q8_1(const u8* b, i8* q) { memcpy(q, b + offsetof(BlockQ8_1, qs), 32); }
+void unpack_q4_0(const u8* b, i8* q) { unpack_nibbles(b + offsetof(BlockQ4_0, qs), 0, q, 8); }
+void unpack_q4_1(const u8* b, i8* q) { unpack_nibbles(b + offsetof(BlockQ4_1, qs), 0, q, 0); }
+void unpack_q5_0(const u8* b, i8* q)
 {
-    for (u32 i = 0; i < 16; ++i) {
-        q[i] = static_cast<i8>((qs[i] & 0xf) - offset);
-        q[i + 16] = static_cast<i8>((qs[i] >> 4) - offset);
-    }
+    unpack_nibbles(b + offsetof(BlockQ5_0, qs), qh_bits(b + offsetof(BlockQ5_0, qh)), q, 16);
+}
+void unpack_q5_1(const u8* b, i8* q)
+{
+    unpack_nibbles(b + offsetof(BlockQ5_1, qs), qh_bits(b + offsetof(BlockQ5_1, qh)), q, 0);
 }
 
-// The same with the fifth bit of value i taken from bit i of qh.
-void unpack_nibbles_5(const u8* qs, const u8* qh, i8* q, i32 offset)
+// How a legacy block's term is rounded (reference_blocks.h).
+enum class LegacyTerm : u8 {
+    joint_scale,   // fl(float(isum) * fl(d_w * d_x)): Q8_0, Q5_0
+    weight_first,  // fl(fl(float(isum) * d_w) * d_x): Q4_0
+    with_min,      // joint_scale plus fl(m_w * s_x): Q4_1, Q5_1 against Q8_1
+};
+
+struct Legacy {
+    u32 bytes;
+    void (*unpack)(const u8* block, i8* q);
+    LegacyTerm term;
+};
+
+constexpr Legacy legacy_q8_0 { sizeof(BlockQ8_0), unpack_q8_0, LegacyTerm::joint_scale };
+constexpr Legacy legacy_q8_1 { sizeof(BlockQ8_1), unpack_q8_1, LegacyTerm::joint_scale };
+constexpr Legacy legacy_q4_0 { sizeof(BlockQ4_0), unpack_q4_0, LegacyTerm::weight_first };
+constexpr Legacy legacy_q4_1 { sizeof(BlockQ4_1), unpack_q4_1, LegacyTerm::with_min };
+constexpr Legacy legacy_q5_0 { sizeof(BlockQ5_0), unpack_q5_0, LegacyTerm::joint_scale };
+constexpr Legacy legacy_q5_1 { sizeof(BlockQ5_1), unpack_q5_1, LegacyTerm::with_min };
+
+// Every legacy block starts with d; the _1 blocks follow it with m (Q8_1: s).
+constexpr u32 legacy_m = offsetof(BlockQ4_1, m);
+static_assert(offsetof(BlockQ5_1, m) == legacy_m && offsetof(BlockQ8_1, s) == legacy_m);
+
+// Dequantises n values: fl(q * d), or fl(fl(q * d) + m) for the blocks with a min.
+void dequantize_legacy(const Legacy& f, const void* blocks, float* out, u64 n)
 {
-    const u32 high = qh_bits(qh);
-    for (u32 i = 0; i < 16; ++i) {
-        q[i] = static_cast<i8>(((qs[i] & 0xf) | (((high >> i) & 1) << 4)) - offset);
-        q[i + 16] = static_cast<i8>(((qs[i] >> 4) | (((high >> (i + 16)) & 1) << 4)) - offset);
-    }
-}
-
-void unpack(const BlockQ4_0& b, i8* q) { unpack_nibbles(b.qs, q, 8); }
-void unpack(const BlockQ4_1& b, i8* q) { unpack_nibbles(b.qs, q, 0); }
-void unpack(const BlockQ5_0& b, i8* q) { unpack_nibbles_5(b.qs, b.qh, q, 16); }
-void unpack(const BlockQ5_1& b, i8* q) { unpack_nibbles_5(b.qs, b.qh, q, 0); }
-
-i32 dot32(const i8* q, const i8* x)
-{
-    i32 sum = 0;
-    for (u32 i = 0; i < 32; ++i)
-        sum += static_cast<i32>(q[i]) * static_cast<i32>(x[i]);
-    return sum;
-}
-
-// Blocks with a min (Q4_1, Q5_1: m; Q2_K, Q4_K, Q5_K: dmin).
-template<typename Block>
-constexpr bool has_m = requires(const Block& b) { b.m; };
-template<typename Block>
-constexpr bool has_dmin = requires(const Block& b) { b.dmin; };
-
-// Dequantises n values of scale-only (Q4_0, Q5_0) or scale-and-min (Q4_1, Q5_1) blocks:
-// fl(q * d), or fl(fl(q * d) + m).
-template<typename Block>
-void dequantize_legacy(const void* blocks, float* out, u64 n)
-{
-    const auto* b = static_cast<const Block*>(blocks);
-    for (u64 k = 0; k < n / qk_legacy; ++k, out += qk_legacy) {
+    const u8* b = static_cast<const u8*>(blocks);
+    for (u64 k = 0; k < n / qk_legacy; ++k, out += qk_legacy, b += f.bytes) {
         i8 q[32];
-        unpack(b[k], q);
-        const float d = fp16_to_f32(b[k].d);
+        f.unpack(b, q);
+        const float d = half_at(b, 0);
         for (u32 i = 0; i < 32; ++i) {
             const float v = static_cast<float>(q[i]) * d;
-            if constexpr (has_m<Block>)
-                out[i] = v + fp16_to_f32(b[k].m);
-            else
-                out[i] = v;
+            out[i] = f.term == LegacyTerm::with_min ? v + half_at(b, legacy_m) : v;
         }
     }
+}
+
+float legacy_term(const void* table, const u8* w, const u8* x)
+{
+    const Legacy& f = *static_cast<const Legacy*>(table);
+    i8 q[32];
+    f.unpack(w, q);
+    const u32 x_qs = f.term == LegacyTerm::with_min ? offsetof(BlockQ8_1, qs) : offsetof(BlockQ8_0, qs);
+    const i8* xq = reinterpret_cast<const i8*>(x + x_qs);
+    i32 isum = 0;
+    for (u32 i = 0; i < 32; ++i)
+        isum += static_cast<i32>(q[i]) * static_cast<i32>(xq[i]);
+    if (f.term == LegacyTerm::weight_first)
+        return static_cast<float>(isum) * half_at(w, 0) * half_at(x, 0);
+    const float scaled = static_cast<float>(isum) * (half_at(w, 0) * half_at(x, 0));
+    if (f.term == LegacyTerm::joint_scale)
+        return scaled;
+    return scaled + half_at(w, legacy_m) * half_at(x, legacy_m);
 }
 
 // ---- K blocks: 256 values in 16 sub-blocks of 16 or 8 of 32 ---------------------------
@@ -105,8 +140,9 @@ u8 two_bits(const u8* qs, u32 v)
     return (qs[32 * h + rest] >> (2 * j)) & 3;
 }
 
-void unpack(const BlockQ2_K& b, KInts& k)
+void unpack_q2_k(const u8* p, KInts& k)
 {
+    const auto& b = *reinterpret_cast<const BlockQ2_K*>(p);
     k.sub = 16;
     for (u32 v = 0; v < 256; ++v)
         k.q[v] = static_cast<i8>(two_bits(b.qs, v));
@@ -116,8 +152,9 @@ void unpack(const BlockQ2_K& b, KInts& k)
     }
 }
 
-void unpack(const BlockQ3_K& b, KInts& k)
+void unpack_q3_k(const u8* p, KInts& k)
 {
+    const auto& b = *reinterpret_cast<const BlockQ3_K*>(p);
     k.sub = 16;
     // The high bit of value v = 128h + 32j + r is bit 4h + j of hmask[r]; clear means -4.
     for (u32 v = 0; v < 256; ++v) {
@@ -150,15 +187,17 @@ void unpack_scales_k4(const u8* scales, KInts& k)
     }
 }
 
-void unpack(const BlockQ4_K& b, KInts& k)
+void unpack_q4_k(const u8* p, KInts& k)
 {
+    const auto& b = *reinterpret_cast<const BlockQ4_K*>(p);
     for (u32 v = 0; v < 256; ++v)
         k.q[v] = static_cast<i8>(nibble_k(b.qs, v));
     unpack_scales_k4(b.scales, k);
 }
 
-void unpack(const BlockQ5_K& b, KInts& k)
+void unpack_q5_k(const u8* p, KInts& k)
 {
+    const auto& b = *reinterpret_cast<const BlockQ5_K*>(p);
     for (u32 v = 0; v < 256; ++v)
         k.q[v] = static_cast<i8>(nibble_k(b.qs, v) | (((b.qh[v % 32] >> (v / 32)) & 1) << 4));
     unpack_scales_k4(b.scales, k);
@@ -166,8 +205,9 @@ void unpack(const BlockQ5_K& b, KInts& k)
 
 // Q6_K: value v = 128h + 32k + l: low 4 bits in nibble k / 2 of ql[64h + 32(k % 2) + l],
 // high 2 bits at bit 2k of qh[32h + l]; minus 32.
-void unpack(const BlockQ6_K& b, KInts& k)
+void unpack_q6_k(const u8* p, KInts& k)
 {
+    const auto& b = *reinterpret_cast<const BlockQ6_K*>(p);
     k.sub = 16;
     for (u32 v = 0; v < 256; ++v) {
         const u32 h = v / 128, part = (v / 32) % 4, l = v % 32;
@@ -182,34 +222,43 @@ void unpack(const BlockQ6_K& b, KInts& k)
     }
 }
 
+struct KFormat {
+    u32 bytes;
+    u32 d, dmin;  // the fp16 fields' offsets; dmin 0: the format has no mins (Q3_K, Q6_K)
+    void (*unpack)(const u8* block, KInts& k);
+};
+
+constexpr KFormat k_q2 { sizeof(BlockQ2_K), offsetof(BlockQ2_K, d), offsetof(BlockQ2_K, dmin), unpack_q2_k };
+constexpr KFormat k_q3 { sizeof(BlockQ3_K), offsetof(BlockQ3_K, d), 0, unpack_q3_k };
+constexpr KFormat k_q4 { sizeof(BlockQ4_K), offsetof(BlockQ4_K, d), offsetof(BlockQ4_K, dmin), unpack_q4_k };
+constexpr KFormat k_q5 { sizeof(BlockQ5_K), offsetof(BlockQ5_K, d), offsetof(BlockQ5_K, dmin), unpack_q5_k };
+constexpr KFormat k_q6 { sizeof(BlockQ6_K), offsetof(BlockQ6_K, d), 0, unpack_q6_k };
+
 // Dequantises K blocks: per sub-block dl = fl(d * scale), ml = fl(dmin * min), and each
 // value fl(fl(dl * q) - ml) (or fl(dl * q) without mins), as ggml writes it.
-template<typename Block>
-void dequantize_k(const void* blocks, float* out, u64 n)
+void dequantize_k(const KFormat& f, const void* blocks, float* out, u64 n)
 {
-    const auto* b = static_cast<const Block*>(blocks);
-    for (u64 i = 0; i < n / qk_k; ++i, out += qk_k) {
+    const u8* b = static_cast<const u8*>(blocks);
+    for (u64 i = 0; i < n / qk_k; ++i, out += qk_k, b += f.bytes) {
         KInts k;
-        unpack(b[i], k);
-        const float d = fp16_to_f32(b[i].d);
+        f.unpack(b, k);
+        const float d = half_at(b, f.d);
         for (u32 v = 0; v < 256; ++v) {
             const u32 j = v / k.sub;
             const float dl = d * static_cast<float>(k.scale[j]);
             const float value = dl * static_cast<float>(k.q[v]);
-            if constexpr (has_dmin<Block>)
-                out[v] = value - fp16_to_f32(b[i].dmin) * static_cast<float>(k.min[j]);
-            else
-                out[v] = value;
+            out[v] = f.dmin ? value - half_at(b, f.dmin) * static_cast<float>(k.min[j]) : value;
         }
     }
 }
 
 // The term of one K block against its Q8_K activation block (reference_blocks.h).
-template<typename Block>
-float k_term(const Block& w, const BlockQ8_K& x)
+float k_term(const void* table, const u8* w, const u8* xp)
 {
+    const KFormat& f = *static_cast<const KFormat*>(table);
+    const auto& x = *reinterpret_cast<const BlockQ8_K*>(xp);
     KInts k;
-    unpack(w, k);
+    f.unpack(w, k);
     i32 isum = 0, imin = 0;
     for (u32 j = 0; j < 256 / k.sub; ++j) {
         i32 dot = 0;
@@ -221,59 +270,44 @@ float k_term(const Block& w, const BlockQ8_K& x)
             bsum += x.bsums[s];
         imin += k.min[j] * bsum;
     }
-    const float d = fp16_to_f32(w.d) * x.d;
+    const float d = half_at(w, f.d) * x.d;
     const float scaled = d * static_cast<float>(isum);
-    if constexpr (has_dmin<Block>) {
-        const float dmin = fp16_to_f32(w.dmin) * x.d;
-        return scaled - dmin * static_cast<float>(imin);
-    } else {
+    if (!f.dmin)
         return scaled;
-    }
+    const float dmin = half_at(w, f.dmin) * x.d;
+    return scaled - dmin * static_cast<float>(imin);
 }
 
 // The block loop every block format shares: per output, sum = +0 and the block terms
-// added in order.
-template<typename WBlock, typename XBlock, typename Term>
-void matmul_blocks(const KernelArgs* a, u32 block_values, Term term)
+// added in order. `term(table, w, x)` is legacy_term or k_term with the format's table row.
+using Term = float (*)(const void* table, const u8* w, const u8* x);
+
+void matmul_blocks(const KernelArgs* a, const void* table, u32 w_bytes, u32 x_bytes, u32 block_values, Term term)
 {
     const u64 blocks = a->n / block_values;
-    const auto* w = static_cast<const WBlock*>(a->w);
-    const auto* x = static_cast<const XBlock*>(a->x);
     for (u32 tok = 0; tok < a->t; ++tok) {
-        const XBlock* xt = x + tok * blocks;
+        const u8* xt = static_cast<const u8*>(a->x) + tok * blocks * x_bytes;
         float* out = static_cast<float*>(a->out) + static_cast<u64>(tok) * a->d;
         for (u64 row = a->row_begin; row < a->row_end; ++row) {
-            const WBlock* wr = w + row * blocks;
+            const u8* wr = static_cast<const u8*>(a->w) + row * blocks * w_bytes;
             float sum = 0.0f;
             for (u64 b = 0; b < blocks; ++b)
-                sum = sum + term(wr[b], xt[b]);
+                sum = sum + term(table, wr + b * w_bytes, xt + b * x_bytes);
             out[row] = sum;
         }
     }
 }
 
-// dot_f32's 16-lane order (reference.h) over products made by `product(j)`.
-template<typename Product>
-float dot_lanes16(u32 n, Product product)
+void matmul_legacy(const KernelArgs* a, const Legacy& f)
 {
-    float acc[16] = {};
-    u32 j = 0;
-    for (; j + 16 <= n; j += 16) {
-        for (u32 l = 0; l < 16; ++l)
-            acc[l] = acc[l] + product(j + l);
-    }
-    for (u32 l = 0; j + l < n; ++l)
-        acc[l] = acc[l] + product(j + l);
-    float s8[8], s4[4];
-    for (u32 k = 0; k < 8; ++k)
-        s8[k] = acc[k] + acc[k + 8];
-    for (u32 k = 0; k < 4; ++k)
-        s4[k] = s8[k] + s8[k + 4];
-    return (s4[0] + s4[2]) + (s4[1] + s4[3]);
+    const u32 x_bytes = f.term == LegacyTerm::with_min ? sizeof(BlockQ8_1) : sizeof(BlockQ8_0);
+    matmul_blocks(a, &f, f.bytes, x_bytes, qk_legacy, legacy_term);
 }
 
-template<float (*Convert)(u16)>
-void matmul_halves(const KernelArgs* a)
+void matmul_k(const KernelArgs* a, const KFormat& f) { matmul_blocks(a, &f, f.bytes, sizeof(BlockQ8_K), qk_k, k_term); }
+
+// dot_f32's 16-lane order (reference.h) over the products of the converted halves.
+void matmul_halves(const KernelArgs* a, float (*convert)(u16))
 {
     const u16* w = static_cast<const u16*>(a->w);
     const u16* x = static_cast<const u16*>(a->x);
@@ -282,9 +316,24 @@ void matmul_halves(const KernelArgs* a)
         float* out = static_cast<float*>(a->out) + static_cast<u64>(tok) * a->d;
         for (u64 row = a->row_begin; row < a->row_end; ++row) {
             const u16* wr = w + row * a->n;
-            out[row] = dot_lanes16(a->n, [&](u32 j) { return Convert(wr[j]) * Convert(xt[j]); });
+            float acc[16] = {};
+            for (u32 j = 0; j < a->n; ++j)
+                acc[j % 16] = acc[j % 16] + convert(wr[j]) * convert(xt[j]);
+            float s8[8], s4[4];
+            for (u32 k = 0; k < 8; ++k)
+                s8[k] = acc[k] + acc[k + 8];
+            for (u32 k = 0; k < 4; ++k)
+                s4[k] = s8[k] + s8[k + 4];
+            out[row] = (s4[0] + s4[2]) + (s4[1] + s4[3]);
         }
     }
+}
+
+void dequantize_halves(const void* blocks, float* out, u64 n, float (*convert)(u16))
+{
+    const u16* h = static_cast<const u16*>(blocks);
+    for (u64 i = 0; i < n; ++i)
+        out[i] = convert(h[i]);
 }
 
 }
@@ -296,39 +345,8 @@ void dequantize_f32(const void* values, float* out, u64 n)
     memcpy(out, values, n * sizeof(float));
 }
 
-void dequantize_f16(const void* blocks, float* out, u64 n)
-{
-    const u16* h = static_cast<const u16*>(blocks);
-    for (u64 i = 0; i < n; ++i)
-        out[i] = fp16_to_f32(h[i]);
-}
-
-void dequantize_bf16(const void* blocks, float* out, u64 n)
-{
-    const u16* h = static_cast<const u16*>(blocks);
-    for (u64 i = 0; i < n; ++i)
-        out[i] = bf16_to_f32(h[i]);
-}
-
-void dequantize_q8_0(const void* blocks, float* out, u64 n)
-{
-    const auto* b = static_cast<const BlockQ8_0*>(blocks);
-    for (u64 k = 0; k < n / qk_legacy; ++k, out += qk_legacy) {
-        const float d = fp16_to_f32(b[k].d);
-        for (u32 i = 0; i < 32; ++i)
-            out[i] = static_cast<float>(b[k].qs[i]) * d;
-    }
-}
-
-void dequantize_q8_1(const void* blocks, float* out, u64 n)
-{
-    const auto* b = static_cast<const BlockQ8_1*>(blocks);
-    for (u64 k = 0; k < n / qk_legacy; ++k, out += qk_legacy) {
-        const float d = fp16_to_f32(b[k].d);
-        for (u32 i = 0; i < 32; ++i)
-            out[i] = static_cast<float>(b[k].qs[i]) * d;
-    }
-}
+void dequantize_f16(const void* b, float* out, u64 n) { dequantize_halves(b, out, n, fp16_to_f32); }
+void dequantize_bf16(const void* b, float* out, u64 n) { dequantize_halves(b, out, n, bf16_to_f32); }
 
 void dequantize_q8_k(const void* blocks, float* out, u64 n)
 {
@@ -339,83 +357,57 @@ void dequantize_q8_k(const void* blocks, float* out, u64 n)
     }
 }
 
-void dequantize_q4_0(const void* b, float* out, u64 n) { dequantize_legacy<BlockQ4_0>(b, out, n); }
-void dequantize_q4_1(const void* b, float* out, u64 n) { dequantize_legacy<BlockQ4_1>(b, out, n); }
-void dequantize_q5_0(const void* b, float* out, u64 n) { dequantize_legacy<BlockQ5_0>(b, out, n); }
-void dequantize_q5_1(const void* b, float* out, u64 n) { dequantize_legacy<BlockQ5_1>(b, out, n); }
+void dequantize_q8_0(const void* b, float* out, u64 n) { dequantize_legacy(legacy_q8_0, b, out, n); }
+void dequantize_q8_1(const void* b, float* out, u64 n) { dequantize_legacy(legacy_q8_1, b, out, n); }
+void dequantize_q4_0(const void* b, float* out, u64 n) { dequantize_legacy(legacy_q4_0, b, out, n); }
+void dequantize_q4_1(const void* b, float* out, u64 n) { dequantize_legacy(legacy_q4_1, b, out, n); }
+void dequantize_q5_0(const void* b, float* out, u64 n) { dequantize_legacy(legacy_q5_0, b, out, n); }
+void dequantize_q5_1(const void* b, float* out, u64 n) { dequantize_legacy(legacy_q5_1, b, out, n); }
 
-void dequantize_q2_k(const void* b, float* out, u64 n) { dequantize_k<BlockQ2_K>(b, out, n); }
-void dequantize_q3_k(const void* b, float* out, u64 n) { dequantize_k<BlockQ3_K>(b, out, n); }
-void dequantize_q4_k(const void* b, float* out, u64 n) { dequantize_k<BlockQ4_K>(b, out, n); }
-void dequantize_q5_k(const void* b, float* out, u64 n) { dequantize_k<BlockQ5_K>(b, out, n); }
-void dequantize_q6_k(const void* b, float* out, u64 n) { dequantize_k<BlockQ6_K>(b, out, n); }
+void dequantize_q2_k(const void* b, float* out, u64 n) { dequantize_k(k_q2, b, out, n); }
+void dequantize_q3_k(const void* b, float* out, u64 n) { dequantize_k(k_q3, b, out, n); }
+void dequantize_q4_k(const void* b, float* out, u64 n) { dequantize_k(k_q4, b, out, n); }
+void dequantize_q5_k(const void* b, float* out, u64 n) { dequantize_k(k_q5, b, out, n); }
+void dequantize_q6_k(const void* b, float* out, u64 n) { dequantize_k(k_q6, b, out, n); }
 
 // ---- reference matrix kernels -------------------------------------------------------------
 
-void matmul_f16(const KernelArgs* a) { matmul_halves<fp16_to_f32>(a); }
-void matmul_bf16(const KernelArgs* a) { matmul_halves<bf16_to_f32>(a); }
+void matmul_f16(const KernelArgs* a) { matmul_halves(a, fp16_to_f32); }
+void matmul_bf16(const KernelArgs* a) { matmul_halves(a, bf16_to_f32); }
 
-void matmul_q8_0(const KernelArgs* a)
-{
-    matmul_blocks<BlockQ8_0, BlockQ8_0>(a, qk_legacy, [](const BlockQ8_0& w, const BlockQ8_0& x) {
-        const float d = fp16_to_f32(w.d) * fp16_to_f32(x.d);
-        return static_cast<float>(dot32(w.qs, x.qs)) * d;
-    });
-}
+void matmul_q8_0(const KernelArgs* a) { matmul_legacy(a, legacy_q8_0); }
+void matmul_q4_0(const KernelArgs* a) { matmul_legacy(a, legacy_q4_0); }
+void matmul_q5_0(const KernelArgs* a) { matmul_legacy(a, legacy_q5_0); }
+void matmul_q4_1(const KernelArgs* a) { matmul_legacy(a, legacy_q4_1); }
+void matmul_q5_1(const KernelArgs* a) { matmul_legacy(a, legacy_q5_1); }
 
-void matmul_q4_0(const KernelArgs* a)
-{
-    matmul_blocks<BlockQ4_0, BlockQ8_0>(a, qk_legacy, [](const BlockQ4_0& w, const BlockQ8_0& x) {
-        i8 q[32];
-        unpack(w, q);
-        const float scaled = static_cast<float>(dot32(q, x.qs)) * fp16_to_f32(w.d);
-        return scaled * fp16_to_f32(x.d);
-    });
-}
-
-void matmul_q5_0(const KernelArgs* a)
-{
-    matmul_blocks<BlockQ5_0, BlockQ8_0>(a, qk_legacy, [](const BlockQ5_0& w, const BlockQ8_0& x) {
-        i8 q[32];
-        unpack(w, q);
-        const float d = fp16_to_f32(w.d) * fp16_to_f32(x.d);
-        return static_cast<float>(dot32(q, x.qs)) * d;
-    });
-}
-
-// Q4_1 and Q5_1: the scaled sum plus the block's min times the activations' sum.
-template<typename Block>
-float min_block_term(const Block& w, const BlockQ8_1& x)
-{
-    i8 q[32];
-    unpack(w, q);
-    const float d = fp16_to_f32(w.d) * fp16_to_f32(x.d);
-    const float scaled = static_cast<float>(dot32(q, x.qs)) * d;
-    const float offset = fp16_to_f32(w.m) * fp16_to_f32(x.s);
-    return scaled + offset;
-}
-
-void matmul_q4_1(const KernelArgs* a) { matmul_blocks<BlockQ4_1, BlockQ8_1>(a, qk_legacy, min_block_term<BlockQ4_1>); }
-void matmul_q5_1(const KernelArgs* a) { matmul_blocks<BlockQ5_1, BlockQ8_1>(a, qk_legacy, min_block_term<BlockQ5_1>); }
-
-void matmul_q2_k(const KernelArgs* a) { matmul_blocks<BlockQ2_K, BlockQ8_K>(a, qk_k, k_term<BlockQ2_K>); }
-void matmul_q3_k(const KernelArgs* a) { matmul_blocks<BlockQ3_K, BlockQ8_K>(a, qk_k, k_term<BlockQ3_K>); }
-void matmul_q4_k(const KernelArgs* a) { matmul_blocks<BlockQ4_K, BlockQ8_K>(a, qk_k, k_term<BlockQ4_K>); }
-void matmul_q5_k(const KernelArgs* a) { matmul_blocks<BlockQ5_K, BlockQ8_K>(a, qk_k, k_term<BlockQ5_K>); }
-void matmul_q6_k(const KernelArgs* a) { matmul_blocks<BlockQ6_K, BlockQ8_K>(a, qk_k, k_term<BlockQ6_K>); }
+void matmul_q2_k(const KernelArgs* a) { matmul_k(a, k_q2); }
+void matmul_q3_k(const KernelArgs* a) { matmul_k(a, k_q3); }
+void matmul_q4_k(const KernelArgs* a) { matmul_k(a, k_q4); }
+void matmul_q5_k(const KernelArgs* a) { matmul_k(a, k_q5); }
+void matmul_q6_k(const KernelArgs* a) { matmul_k(a, k_q6); }
 
 // ---- the activation quantizers as kernels (reference.h) -----------------------------------
+
+namespace {
+
+void quantize_blocks(Format format, const KernelArgs* a)
+{
+    if (a->row_end <= a->row_begin)
+        return;
+    const FormatInfo& f = format_info(format);
+    const u64 token_bytes = weight_row_bytes(format, a->n);
+    for (u32 tok = 0; tok < a->t; ++tok)
+        f.quantize_row(static_cast<const float*>(a->x) + static_cast<u64>(tok) * a->n + a->row_begin * f.block_values,
+            static_cast<u8*>(a->out) + tok * token_bytes + a->row_begin * f.block_bytes, (a->row_end - a->row_begin) * f.block_values);
+}
+
+}
 
 template<Format F>
 void quantize_blocks_kernel(const KernelArgs* a)
 {
-    if (a->row_end <= a->row_begin)
-        return;
-    const FormatInfo& f = format_info(F);
-    const u64 token_bytes = weight_row_bytes(F, a->n);
-    for (u32 tok = 0; tok < a->t; ++tok)
-        f.quantize_row(static_cast<const float*>(a->x) + static_cast<u64>(tok) * a->n + a->row_begin * f.block_values,
-            static_cast<u8*>(a->out) + tok * token_bytes + a->row_begin * f.block_bytes, (a->row_end - a->row_begin) * f.block_values);
+    quantize_blocks(F, a);
 }
 
 template void quantize_blocks_kernel<Format::Q8_0>(const KernelArgs*);

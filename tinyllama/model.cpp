@@ -48,13 +48,11 @@ struct Layout {
     }
 };
 
-u64 product(u64 a, u64 b, u64 c = 1)
+u64 product(u64 a, u64 b)
 {
     // Bounded fields (max_* in model.h) keep this far below 2^64; checked all the same.
-    u64 ab = 0, abc = 0;
-    if (!kl::checked_mul(a, b, ab) || !kl::checked_mul(ab, c, abc))
-        return ~0ull;
-    return abc;
+    u64 ab = 0;
+    return kl::checked_mul(a, b, ab) ? ab : ~0ull;
 }
 
 // One kind of llama2.c tensor for every layer, stored back to back with a fixed stride
@@ -74,22 +72,104 @@ struct MatrixStack {
     }
 };
 
-MatrixStack f32_stack(const u8* base, u64 offset, u32 rows, u32 cols)
-{
-    return { base + offset, static_cast<u64>(rows) * cols * sizeof(float), 0, rows, cols };
-}
-
-MatrixStack q8_stack(const u8* base, u64 offset, u32 rows, u32 cols, u32 gs)
-{
-    u64 numel = static_cast<u64>(rows) * cols;
-    return { base + offset, numel + numel / gs * sizeof(float), numel, rows, cols };
-}
-
 // A llama2.c file's tensors, stacked by kind, before they become per-layer views.
 struct Stacks {
     MatrixStack embedding, wq, wk, wv, wo, w1, w2, w3, wcls;
     MatrixStack rms_att, rms_ffn, rms_final;  // fp32 vectors: rows 1, cols dim
+    MatrixStack rope;                         // fp32: the two obsolete RoPE tables (skipped)
 };
+
+ErrorOr<void> check_size(const Layout& layout, u64 size, const Config& c, const char* format)
+{
+    if (layout.overflow)
+        return Error::make(ErrorCode::ModelSize, "model header: the sizes it implies overflow 64 bits");
+    if (layout.offset != size)
+        return Error::make(ErrorCode::ModelSize,
+            "model file is %llu bytes, but its %s header (dim %d, hidden %d, layers %d, heads %d/%d, vocab %d, seq_len %d) "
+            "implies %llu bytes%s",
+            static_cast<unsigned long long>(size), format, c.dim, c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads,
+            c.vocab_size, c.seq_len, static_cast<unsigned long long>(layout.offset),
+            size < layout.offset ? " (truncated?)" : " (trailing data?)");
+    return {};
+}
+
+// The sizes a tensor's rows and columns are given in; `rope` is the obsolete RoPE tables'
+// seq_len * head_size values as one row.
+enum class Extent : u8 { one, dim, hidden, kv_dim, vocab, rope };
+
+// One entry of a file's tensor order: which stack, its shape, once or once per layer, and
+// whether it is stored as Q8 (int8 values then one fp32 scale per group) or fp32.
+struct TensorSlot {
+    MatrixStack Stacks::* stack;
+    Extent rows, cols;
+    bool per_layer, q8;
+};
+
+u64 extent(const Config& c, Extent e)
+{
+    switch (e) {
+    case Extent::one: return 1;
+    case Extent::dim: return static_cast<u64>(c.dim);
+    case Extent::hidden: return static_cast<u64>(c.hidden_dim);
+    case Extent::kv_dim: return static_cast<u64>(c.kv_dim());
+    case Extent::vocab: return static_cast<u64>(c.vocab_size);
+    case Extent::rope: return static_cast<u64>(c.seq_len) * static_cast<u64>(c.head_size());
+    }
+    return 0;
+}
+
+constexpr TensorSlot legacy_order[] = {
+    { &Stacks::embedding, Extent::vocab, Extent::dim, false, false },
+    { &Stacks::rms_att, Extent::one, Extent::dim, true, false },
+    { &Stacks::wq, Extent::dim, Extent::dim, true, false },
+    { &Stacks::wk, Extent::kv_dim, Extent::dim, true, false },
+    { &Stacks::wv, Extent::kv_dim, Extent::dim, true, false },
+    { &Stacks::wo, Extent::dim, Extent::dim, true, false },
+    { &Stacks::rms_ffn, Extent::one, Extent::dim, true, false },
+    { &Stacks::w1, Extent::hidden, Extent::dim, true, false },
+    { &Stacks::w2, Extent::dim, Extent::hidden, true, false },
+    { &Stacks::w3, Extent::hidden, Extent::dim, true, false },
+    { &Stacks::rms_final, Extent::one, Extent::dim, false, false },
+    { &Stacks::rope, Extent::one, Extent::rope, false, false },
+    { &Stacks::wcls, Extent::vocab, Extent::dim, false, false },  // only when not shared
+};
+
+// Norms in fp32 first, then each matrix as its int8 values followed by its scales.
+constexpr TensorSlot q8_order[] = {
+    { &Stacks::rms_att, Extent::one, Extent::dim, true, false },
+    { &Stacks::rms_ffn, Extent::one, Extent::dim, true, false },
+    { &Stacks::rms_final, Extent::one, Extent::dim, false, false },
+    { &Stacks::embedding, Extent::vocab, Extent::dim, false, true },
+    { &Stacks::wq, Extent::dim, Extent::dim, true, true },
+    { &Stacks::wk, Extent::kv_dim, Extent::dim, true, true },
+    { &Stacks::wv, Extent::kv_dim, Extent::dim, true, true },
+    { &Stacks::wo, Extent::dim, Extent::dim, true, true },
+    { &Stacks::w1, Extent::hidden, Extent::dim, true, true },
+    { &Stacks::w2, Extent::dim, Extent::hidden, true, true },
+    { &Stacks::w3, Extent::hidden, Extent::dim, true, true },
+    { &Stacks::wcls, Extent::vocab, Extent::dim, false, true },  // only when not shared
+};
+
+// Lays the tensors out from `offset` in the file's order (`gs`: the Q8 group size), checks
+// that they end exactly at the file's end, and returns the stacks. A shared classifier
+// (always the order's last entry) is the embedding.
+ErrorOr<Stacks> lay_out(const TensorSlot* order, usize count, const u8* data, u64 size, const Config& c, u64 offset,
+    u64 gs, bool shared, const char* format)
+{
+    Stacks s {};
+    Layout l { offset };
+    for (usize i = 0; i < count - (shared ? 1 : 0); ++i) {
+        const TensorSlot& t = order[i];
+        const u64 rows = extent(c, t.rows), cols = extent(c, t.cols), numel = product(rows, cols);
+        const u64 bytes = t.q8 ? numel + numel / gs * sizeof(float) : product(numel, sizeof(float));
+        const u64 at = l.take(t.per_layer ? static_cast<u64>(c.n_layers) : 1, bytes);
+        s.*t.stack = { data + at, bytes, t.q8 ? numel : 0, static_cast<u32>(rows), static_cast<u32>(cols) };
+    }
+    TRY(check_size(l, size, c, format));
+    if (shared)
+        s.wcls = s.embedding;
+    return s;
+}
 
 // The per-layer views of the stacks (the layer table is allocated).
 ErrorOr<TransformerWeights> views_of(const Stacks& s, const Config& c, u32 group_size, bool shared)
@@ -109,20 +189,6 @@ ErrorOr<TransformerWeights> views_of(const Stacks& s, const Config& c, u32 group
     return w;
 }
 
-ErrorOr<void> check_size(const Layout& layout, u64 size, const Config& c, const char* format)
-{
-    if (layout.overflow)
-        return Error::make(ErrorCode::ModelSize, "model header: the sizes it implies overflow 64 bits");
-    if (layout.offset != size)
-        return Error::make(ErrorCode::ModelSize,
-            "model file is %llu bytes, but its %s header (dim %d, hidden %d, layers %d, heads %d/%d, vocab %d, seq_len %d) "
-            "implies %llu bytes%s",
-            static_cast<unsigned long long>(size), format, c.dim, c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads,
-            c.vocab_size, c.seq_len, static_cast<unsigned long long>(layout.offset),
-            size < layout.offset ? " (truncated?)" : " (trailing data?)");
-    return {};
-}
-
 ErrorOr<Checkpoint> parse_legacy(const u8* data, u64 size)
 {
     Config c;
@@ -134,44 +200,14 @@ ErrorOr<Checkpoint> parse_legacy(const u8* data, u64 size)
     c.vocab_size = static_cast<i32>(raw_vocab < 0 ? -raw_vocab : raw_vocab);
     TRY(validate_config(c));
 
-    const u64 dim = c.dim, hidden = c.hidden_dim, layers = c.n_layers, kv_dim = c.kv_dim(), vocab = c.vocab_size;
-    Layout l { legacy_header_bytes };
-    const u64 emb = l.take(product(vocab, dim), 4);
-    const u64 rms_att = l.take(product(layers, dim), 4);
-    const u64 wq = l.take(product(layers, dim, dim), 4);
-    const u64 wk = l.take(product(layers, kv_dim, dim), 4);
-    const u64 wv = l.take(product(layers, kv_dim, dim), 4);
-    const u64 wo = l.take(product(layers, dim, dim), 4);
-    const u64 rms_ffn = l.take(product(layers, dim), 4);
-    const u64 w1 = l.take(product(layers, hidden, dim), 4);
-    const u64 w2 = l.take(product(layers, dim, hidden), 4);
-    const u64 w3 = l.take(product(layers, hidden, dim), 4);
-    const u64 rms_final = l.take(dim, 4);
-    // The two obsolete RoPE tables (seq_len * head_size / 2 floats each) are skipped.
-    const u64 rope = l.take(product(c.seq_len, c.head_size()), 4);
-    const u64 rope_bytes = l.offset - rope;
-    const u64 wcls = shared ? emb : l.take(product(vocab, dim), 4);
-    TRY(check_size(l, size, c, "fp32"));
-
-    Stacks s;
-    s.embedding = f32_stack(data, emb, c.vocab_size, c.dim);
-    s.rms_att = f32_stack(data, rms_att, 1, c.dim);
-    s.rms_ffn = f32_stack(data, rms_ffn, 1, c.dim);
-    s.rms_final = f32_stack(data, rms_final, 1, c.dim);
-    s.wq = f32_stack(data, wq, c.dim, c.dim);
-    s.wk = f32_stack(data, wk, c.kv_dim(), c.dim);
-    s.wv = f32_stack(data, wv, c.kv_dim(), c.dim);
-    s.wo = f32_stack(data, wo, c.dim, c.dim);
-    s.w1 = f32_stack(data, w1, c.hidden_dim, c.dim);
-    s.w2 = f32_stack(data, w2, c.dim, c.hidden_dim);
-    s.w3 = f32_stack(data, w3, c.hidden_dim, c.dim);
-    s.wcls = f32_stack(data, wcls, c.vocab_size, c.dim);
+    const Stacks s = TRY(lay_out(legacy_order, kl::array_size(legacy_order), data, size, c, legacy_header_bytes, 1, shared,
+        "fp32"));
     Checkpoint cp {};
     cp.config = c;
     cp.rope_theta = llama2c_rope_theta;
     cp.rms_eps = llama2c_rms_epsilon;
     cp.file_bytes = size;
-    cp.weight_bytes = size - legacy_header_bytes - rope_bytes;
+    cp.weight_bytes = size - legacy_header_bytes - s.rope.stride;
     cp.weights = TRY(views_of(s, c, 0, shared));
     return cp;
 }
@@ -261,49 +297,6 @@ ErrorOr<Q8Header> read_q8_header(const u8* data, u64 size)
     return h;
 }
 
-// Lays out the tensors after the header (norms in fp32, each matrix as its int8 values
-// then its scales), checks the file's size, and returns the stacks.
-ErrorOr<Stacks> lay_out_q8(const u8* data, u64 size, const Q8Header& h)
-{
-    const Config& c = h.config;
-    const i32 gs = h.group_size;
-    const u64 dim = c.dim, hidden = c.hidden_dim, layers = c.n_layers, kv_dim = c.kv_dim(), vocab = c.vocab_size;
-    Layout l { q8_header_bytes };
-    const u64 rms_att = l.take(product(layers, dim), 4);
-    const u64 rms_ffn = l.take(product(layers, dim), 4);
-    const u64 rms_final = l.take(dim, 4);
-    // One q-then-scales block per tensor: numel bytes + numel / gs floats.
-    auto take_q8 = [&](u64 count, u64 rows, u64 cols) {
-        const u64 numel = rows * cols;
-        return l.take(count, numel + numel / static_cast<u64>(gs) * 4);
-    };
-    const u64 emb = take_q8(1, vocab, dim);
-    const u64 wq = take_q8(layers, dim, dim);
-    const u64 wk = take_q8(layers, kv_dim, dim);
-    const u64 wv = take_q8(layers, kv_dim, dim);
-    const u64 wo = take_q8(layers, dim, dim);
-    const u64 w1 = take_q8(layers, hidden, dim);
-    const u64 w2 = take_q8(layers, dim, hidden);
-    const u64 w3 = take_q8(layers, hidden, dim);
-    const u64 wcls = h.shared ? emb : take_q8(1, vocab, dim);
-    TRY(check_size(l, size, c, "Q8_0"));
-
-    Stacks s;
-    s.rms_att = f32_stack(data, rms_att, 1, c.dim);
-    s.rms_ffn = f32_stack(data, rms_ffn, 1, c.dim);
-    s.rms_final = f32_stack(data, rms_final, 1, c.dim);
-    s.embedding = q8_stack(data, emb, c.vocab_size, c.dim, gs);
-    s.wq = q8_stack(data, wq, c.dim, c.dim, gs);
-    s.wk = q8_stack(data, wk, c.kv_dim(), c.dim, gs);
-    s.wv = q8_stack(data, wv, c.kv_dim(), c.dim, gs);
-    s.wo = q8_stack(data, wo, c.dim, c.dim, gs);
-    s.w1 = q8_stack(data, w1, c.hidden_dim, c.dim, gs);
-    s.w2 = q8_stack(data, w2, c.dim, c.hidden_dim, gs);
-    s.w3 = q8_stack(data, w3, c.hidden_dim, c.dim, gs);
-    s.wcls = q8_stack(data, wcls, c.vocab_size, c.dim, gs);
-    return s;
-}
-
 // No weight byte may be -128 (tinyllama/README.md, "Decisions").
 ErrorOr<void> scan_q8_weights(const Stacks& w, bool shared, const u8* data, const Config& c)
 {
@@ -322,7 +315,8 @@ ErrorOr<void> scan_q8_weights(const Stacks& w, bool shared, const u8* data, cons
 ErrorOr<Checkpoint> parse_q8(const u8* data, u64 size)
 {
     const Q8Header header = TRY(read_q8_header(data, size));
-    const Stacks stacks = TRY(lay_out_q8(data, size, header));
+    const Stacks stacks = TRY(lay_out(q8_order, kl::array_size(q8_order), data, size, header.config, q8_header_bytes,
+        static_cast<u64>(header.group_size), header.shared, "Q8_0"));
     TRY(scan_q8_weights(stacks, header.shared, data, header.config));
     Checkpoint cp {};
     cp.config = header.config;

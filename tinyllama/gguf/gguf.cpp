@@ -147,10 +147,13 @@ int compare_views(const StringView& a, const StringView& b)
 }
 
 // The first name that occurs twice, found by sorting indices (n log n; the counts come
-// from the file). Returns -1 when all are distinct.
-template<typename NameOf>
-i64 find_duplicate(u64 count, u32* order, u32* scratch, NameOf name_of)
+// from the file). Name i is the StringView at names + i * stride (the keys of the
+// key/value table or the names of the tensor table). Returns -1 when all are distinct.
+i64 find_duplicate(u64 count, const void* names, u64 stride, u32* order, u32* scratch)
 {
+    auto name_of = [&](u32 i) -> const StringView& {
+        return *reinterpret_cast<const StringView*>(static_cast<const u8*>(names) + i * stride);
+    };
     for (u64 i = 0; i < count; ++i)
         order[i] = static_cast<u32>(i);
     stable_sort(order, scratch, count, [&](u32 a, u32 b) { return compare_views(name_of(a), name_of(b)) < 0; });
@@ -204,7 +207,7 @@ ErrorOr<void> read_metadata(Reader& r, File& f, u32* order, u32* scratch)
         else
             TRY(read_scalar(r, static_cast<ValueType>(type), kv.key, kv.value));
     }
-    const i64 dup = find_duplicate(f.kv_count, order, scratch, [&](u32 k) { return f.kvs[k].key; });
+    const i64 dup = find_duplicate(f.kv_count, &f.kvs->key, sizeof(KeyValue), order, scratch);
     if (dup >= 0)
         return Error::make(ErrorCode::GgufMetadata, "gguf: key %.*s occurs twice", printable_length(f.kvs[dup].key), f.kvs[dup].key.data);
     // general.alignment decides where the data section starts.
@@ -283,7 +286,7 @@ ErrorOr<void> parse_body(Reader& r, File& f, u32* order, u32* scratch)
     TRY(read_metadata(r, f, order, scratch));
     for (u64 i = 0; i < f.tensor_count; ++i)
         TRY(read_tensor_info(r, f.tensors[i], i));
-    const i64 dup = find_duplicate(f.tensor_count, order, scratch, [&](u32 k) { return f.tensors[k].name; });
+    const i64 dup = find_duplicate(f.tensor_count, &f.tensors->name, sizeof(TensorInfo), order, scratch);
     if (dup >= 0)
         return Error::make(ErrorCode::GgufTensor, "tensor %.*s occurs twice", static_cast<int>(f.tensors[dup].name.length),
             f.tensors[dup].name.data);
