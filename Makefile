@@ -199,11 +199,6 @@ $(KERNEL_HOT_CPP:%.cpp=$(KBUILD)/obj/%.o): KERNEL_OPT := -O2
 # touch what the generators emit, and the reference kernels keep their loops as they were.
 KERNEL_GEN_CPP := $(wildcard microjit/*.cpp)
 $(KERNEL_GEN_CPP:%.cpp=$(KBUILD)/obj/%.o): KERNEL_OPT := -Oz -fno-stack-protector -mllvm -inline-threshold=-25
-# KERNEL_BLOCK_JIT=1 builds the block formats' generators into the kernel (microjit/jit.h:
-# about 10 KiB packed, more than the budget has left today).
-ifeq ($(KERNEL_BLOCK_JIT),1)
-KERNEL_CXXFLAGS += -DBAREFLOW_KERNEL_BLOCK_JIT=1
-endif
 $(KBUILD)/obj/%.o: %.cpp | $(BUILD)/asmjit.mk
 	@mkdir -p $(@D)
 	@echo "  CXX(k) $<"

@@ -21,14 +21,14 @@ constexpr u32 float_round = 0x4B400000u;  // 1.5 * 2^23: round_even's addend (qu
 
 bool QuantizeGenerator::serves(Format f)
 {
-    return f == Format::Q8G || (block_jit && (f == Format::Q8_0 || f == Format::Q8_K));
+    return f == Format::Q8G || f == Format::Q8_0 || f == Format::Q8_K;
 }
 
 kl::ErrorOr<void> QuantizeGenerator::check(const KernelConfig& c)
 {
     if (c.op.kind != OpKind::Quantize || !serves(c.op.format))
         return kl::Error::make(kl::ErrorCode::InvalidArgument, "QuantizeGenerator: not a Q8G, Q8_0 or Q8_K quantizer config");
-    if (block_jit && c.op.format != Format::Q8G && c.isa == Isa::Sse2) {
+    if (c.op.format != Format::Q8G && c.isa == Isa::Sse2) {
         char name[96];
         format_config_name(name, sizeof(name), c);
         return kl::Error::make(kl::ErrorCode::JitUnsupported, "%s: needs avx2 or avx512 (the reference serves sse2)", name);
@@ -168,14 +168,14 @@ void QuantizeGenerator::group_loop()
 void QuantizeGenerator::group(i64 x_disp, i64 q_disp, i64 s_disp)
 {
     group_max(x_disp);
-    if (block_jit && m_format == Format::Q8_K) {
+    if (m_format == Format::Q8_K) {
         q8k_scale();
         for (u32 k = 0; k < m_chunks; ++k)
             q8k_chunk(k);
         return;
     }
     const x86::Xmm mx = m_max.xmm();
-    if (block_jit && m_format == Format::Q8_0) {
+    if (m_format == Format::Q8_0) {
         // d = amax / 127 to the block as fp16; id = d ? 1 / d : 0, broadcast.
         const x86::Xmm id = m_scale.xmm(), t = m_tmp.xmm();
         as().vdivss(mx, mx, constant_dwords(float_127, 1));
@@ -284,7 +284,7 @@ void QuantizeGenerator::quantize_chunk(i64 x_disp, i64 q_disp)
         return;
     }
     const x86::Vec v = w(m_v), i = w(m_i), f = w(m_f), sg = w(m_sign);
-    const bool multiply = block_jit && m_format == Format::Q8_0;  // by 1 / d, which is 0 for d = 0
+    const bool multiply = m_format == Format::Q8_0;  // by 1 / d, which is 0 for d = 0
     if (multiply)
         as().vmulps(v, w(m_scale), src);
     else

@@ -32,7 +32,7 @@ Family family(const KernelConfig& c)
     case OpKind::Matmul:
         if (c.op.format == Format::F32 || is_halves(c.op.format))
             return Family::F32;
-        if (block_jit && BlockMatmulGenerator::serves(c.op.format))
+        if (BlockMatmulGenerator::serves(c.op.format))
             return Family::Blocks;
         return is_q8g(c.op) ? Family::Q8 : Family::None;
     }
@@ -47,10 +47,7 @@ public:
         switch (family(c)) {
         case Family::F32: m_emitter = new (m_storage) F32MatmulGenerator(c); break;
         case Family::Q8: m_emitter = new (m_storage) Q8MatmulGenerator(c); break;
-        case Family::Blocks:
-            if constexpr (block_jit)
-                m_emitter = new (m_storage) BlockMatmulGenerator(c);
-            break;
+        case Family::Blocks: m_emitter = new (m_storage) BlockMatmulGenerator(c); break;
         case Family::Quantize: m_emitter = new (m_storage) QuantizeGenerator(c); break;
         case Family::Copy: m_emitter = new (m_storage) CopyGenerator(c); break;
         case Family::None: break;
@@ -66,7 +63,7 @@ public:
 
 private:
     static constexpr usize storage_size = kl::max(kl::max(kl::max(sizeof(F32MatmulGenerator), sizeof(Q8MatmulGenerator)),
-        kl::max(sizeof(QuantizeGenerator), sizeof(CopyGenerator))), block_jit ? sizeof(BlockMatmulGenerator) : 0);
+        kl::max(sizeof(QuantizeGenerator), sizeof(CopyGenerator))), sizeof(BlockMatmulGenerator));
     alignas(16) u8 m_storage[storage_size];
     Emitter* m_emitter = nullptr;
 };
@@ -79,10 +76,7 @@ kl::ErrorOr<void> validate(const KernelConfig& c)
     switch (family(c)) {
     case Family::F32: return F32MatmulGenerator::check(c);
     case Family::Q8: return Q8MatmulGenerator::check(c);
-    case Family::Blocks:
-        if constexpr (block_jit)
-            return BlockMatmulGenerator::check(c);
-        break;
+    case Family::Blocks: return BlockMatmulGenerator::check(c);
     case Family::Quantize: return QuantizeGenerator::check(c);
     case Family::Copy: return CopyGenerator::check(c);
     case Family::None: break;

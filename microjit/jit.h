@@ -17,16 +17,6 @@
 
 namespace mjit {
 
-// The block formats' generators (gen_blocks.h, and the Q8_0 / Q8_K quantizers) cost about
-// 10 KiB of the packed kernel, more than its 128 KiB budget has left: the kernel is built
-// without them unless BAREFLOW_KERNEL_BLOCK_JIT is defined (make KERNEL_BLOCK_JIT=1); it
-// then serves those formats with their reference kernels. The host always has them.
-#if defined(BAREFLOW_KERNEL) && !defined(BAREFLOW_KERNEL_BLOCK_JIT)
-constexpr bool block_jit = false;
-#else
-constexpr bool block_jit = true;
-#endif
-
 struct GeneratedKernel {
     KernelConfig config;
     ExecBlock memory;            // owns the code (sealed RX)
