@@ -301,6 +301,59 @@ u64 max_tsc_offset(u64* uncertainty)
     return worst;
 }
 
+namespace {
+
+// Step 3: the boot core's local APIC and the wake-up and spurious vectors; idle workers
+// sleep where the IPI reaches them.
+ErrorOr<void> setup_local_apic(const acpi::MadtInfo& info, PerCpu& bsp, char* note, usize note_size)
+{
+    TRY(lapic::init(info.lapic_address, note, note_size));
+    bsp.apic_id = lapic::id();
+    arch::set_interrupt_gate(wake_vector, smp_wake_interrupt);
+    arch::set_interrupt_gate(spurious_vector, smp_spurious_interrupt);
+    // Under PVM a native vCPU gets external interrupts through PVM's own event delivery,
+    // not the IDT (measured: a worker in sti; hlt never woke from the IPI), so there idle
+    // workers keep spinning.
+    if (!x86::under_pvm())
+        g_team.set_sleep(sleep_worker, wake_workers, time::tsc_hz() / 1000000 * idle_sleep_after_us);
+    return {};
+}
+
+// Step 4: every AP's memory, before any of them runs. Returns how many APs got theirs.
+u32 allocate_aps(const acpi::MadtInfo& info, u32 bsp_apic_id, ApResources* resources)
+{
+    u32 aps = 0;
+    bool boot_core_listed = false;
+    for (u32 i = 0; i < info.processor_count; ++i) {
+        u32 id = info.apic_ids[i];
+        if (id == bsp_apic_id) {
+            boot_core_listed = true;
+            continue;
+        }
+        if (id > 0xFF && !lapic::x2apic_mode()) {
+            print("smp: the core with APIC ID %u needs x2APIC mode, which the firmware left off; skipped\n", id);
+            continue;
+        }
+        if (aps + 1 >= max_cpus)
+            break;
+        ApResources& r = resources[aps];
+        r = ApResources {};
+        r.apic_id = id;
+        auto allocated = allocate_resources(r);
+        if (allocated.is_error()) {
+            print("smp: no memory to start more cores (%s); continuing with %u\n", allocated.error().message(), aps + 1);
+            break;
+        }
+        ++aps;
+    }
+    if (!boot_core_listed)
+        print("smp: the boot core's APIC ID %u is not in the MADT; starting the %u listed others anyway\n", bsp_apic_id,
+            aps);
+    return aps;
+}
+
+}
+
 void init(const boot::BootInfo&)
 {
     static bool done = false;
@@ -331,49 +384,13 @@ void init(const boot::BootInfo&)
             info.dropped_count, max_cpus);
 
     char note[160];
-    auto apic = lapic::init(info.lapic_address, note, sizeof(note));
+    auto apic = setup_local_apic(info, bsp, note, sizeof(note));
     if (apic.is_error()) {
         print("smp: %s; running on one core\n", apic.error().message());
         return;
     }
-    bsp.apic_id = lapic::id();
-    arch::set_interrupt_gate(wake_vector, smp_wake_interrupt);
-    arch::set_interrupt_gate(spurious_vector, smp_spurious_interrupt);
-    // Under PVM a native vCPU gets external interrupts through PVM's own event delivery,
-    // not the IDT (measured: a worker in sti; hlt never woke from the IPI), so there idle
-    // workers keep spinning.
-    if (!x86::under_pvm())
-        g_team.set_sleep(sleep_worker, wake_workers, time::tsc_hz() / 1000000 * idle_sleep_after_us);
-
-    // Step 4: every AP's memory, before any of them runs.
     static ApResources resources[max_cpus];
-    u32 aps = 0;
-    bool boot_core_listed = false;
-    for (u32 i = 0; i < info.processor_count; ++i) {
-        u32 id = info.apic_ids[i];
-        if (id == bsp.apic_id) {
-            boot_core_listed = true;
-            continue;
-        }
-        if (id > 0xFF && !lapic::x2apic_mode()) {
-            print("smp: the core with APIC ID %u needs x2APIC mode, which the firmware left off; skipped\n", id);
-            continue;
-        }
-        if (aps + 1 >= max_cpus)
-            break;
-        ApResources& r = resources[aps];
-        r = ApResources {};
-        r.apic_id = id;
-        auto allocated = allocate_resources(r);
-        if (allocated.is_error()) {
-            print("smp: no memory to start more cores (%s); continuing with %u\n", allocated.error().message(), aps + 1);
-            break;
-        }
-        ++aps;
-    }
-    if (!boot_core_listed)
-        print("smp: the boot core's APIC ID %u is not in the MADT; starting the %u listed others anyway\n", bsp.apic_id,
-            aps);
+    const u32 aps = allocate_aps(info, bsp.apic_id, resources);
     if (aps == 0) {
         print_summary(note);
         return;

@@ -171,6 +171,107 @@ ErrorOr<bool> parse_network_setting(const kl::KeyValuePair& p, BootSettings& s, 
 
 // ip= is a static address: next to net=off or net=dhcp one of them would be ignored, so
 // the combination is refused rather than guessed.
+// Indexed by RunMode.
+constexpr const char* mode_names[] = { "generate", "interactive", "bench", "selftest", "serve", "chat" };
+
+// on / off (or 1 / 0).
+ErrorOr<bool> parse_switch(const kl::KeyValuePair& p)
+{
+    if (is(p.value, "1") || is(p.value, "on"))
+        return true;
+    if (is(p.value, "0") || is(p.value, "off"))
+        return false;
+    return bad_value(p, "on or off");
+}
+
+// What to tell and how to sample; false when `p` is none of those keys.
+ErrorOr<bool> parse_story_setting(const kl::KeyValuePair& p, BootSettings& s, bool& seen_prompt)
+{
+    const char* k = p.key;
+    if (is(k, "mode")) {
+        u32 m = 0;
+        while (m < sizeof(mode_names) / sizeof(mode_names[0]) && !is(p.value, mode_names[m]))
+            ++m;
+        if (m == sizeof(mode_names) / sizeof(mode_names[0]))
+            return bad_value(p, "generate, interactive, bench, selftest, serve or chat");
+        s.mode = static_cast<RunMode>(m);
+    } else if (is(k, "prompt")) {
+        if (seen_prompt)
+            return Error::make(ErrorCode::SettingsSyntax, "settings line %u: prompt given twice", p.line);
+        seen_prompt = true;
+        s.prompt = p.value;
+    } else if (is(k, "steps")) {
+        s.steps = static_cast<u32>(TRY(parse_unsigned(p, 1u << 20, "a whole number from 0 to 1048576")));
+    } else if (is(k, "temp")) {
+        s.temperature = TRY(parse_float(p, 0.0f, 100.0f, "a number from 0 to 100"));
+    } else if (is(k, "topp")) {
+        s.topp = TRY(parse_float(p, 0.0f, 1.0f, "a number from 0 to 1"));
+    } else if (is(k, "seed")) {
+        s.seed = TRY(parse_unsigned(p, ~0ull - 1, "a whole number (0 = derived from the TSC)"));
+        s.seed_given = s.seed != 0;
+    } else if (is(k, "model_name")) {
+        s.model_name = p.value;
+    } else {
+        return false;
+    }
+    return true;
+}
+
+// The micro-JIT's keys; false when `p` is none of them.
+ErrorOr<bool> parse_jit_setting(const kl::KeyValuePair& p, BootSettings& s)
+{
+    const char* k = p.key;
+    if (is(k, "jit")) {
+        s.jit = TRY(parse_switch(p));
+    } else if (is(k, "jit_isa")) {
+        if (is(p.value, "sse2"))
+            s.jit_isa_cap = kl::cpu::Isa::Sse2;
+        else if (is(p.value, "avx2"))
+            s.jit_isa_cap = kl::cpu::Isa::Avx2;
+        else if (is(p.value, "avx512"))
+            s.jit_isa_cap = kl::cpu::Isa::Avx512;
+        else
+            return bad_value(p, "sse2, avx2 or avx512");
+    } else if (is(k, "jit_hot_calls")) {
+        s.jit_hot_calls = static_cast<u32>(TRY(parse_unsigned(p, 1000000, "a whole number from 0 to 1000000")));
+    } else if (is(k, "jit_hot_cycles")) {
+        s.jit_hot_cycles = TRY(parse_unsigned(p, 1ull << 40, "a whole number of cycles"));
+    } else if (is(k, "jit_dump")) {
+        s.jit_dump = TRY(parse_switch(p));
+    } else if (is(k, "prefill")) {
+        s.prefill = static_cast<u32>(TRY(parse_unsigned(p, 1024, "a block size from 0 (off) to 1024 tokens")));
+    } else {
+        return false;
+    }
+    return true;
+}
+
+// MODE=bench's and the machine's keys; false when `p` is none of them.
+ErrorOr<bool> parse_bench_setting(const kl::KeyValuePair& p, BootSettings& s)
+{
+    const char* k = p.key;
+    if (is(k, "bench_runs")) {
+        s.bench_runs = static_cast<u32>(TRY(parse_unsigned(p, 100, "a whole number from 1 to 100")));
+        if (s.bench_runs == 0)
+            return bad_value(p, "a whole number from 1 to 100");
+    } else if (is(k, "bench_warmup")) {
+        s.bench_warmup = static_cast<u32>(TRY(parse_unsigned(p, 1u << 20, "a whole number of tokens")));
+    } else if (is(k, "bench_cores")) {
+        s.bench_cores_count = TRY(parse_list(p, 256, s.bench_cores, BootSettings::max_bench_variants,
+            "up to 4 core counts separated by commas, 0 = all (\"1,2\")"));
+    } else if (is(k, "bench_prefill")) {
+        s.bench_prefill_count = TRY(parse_list(p, 1024, s.bench_prefill, BootSettings::max_bench_variants,
+            "up to 4 prefill block sizes separated by commas (\"0,16\")"));
+    } else if (is(k, "cores")) {
+        s.cores = static_cast<u32>(TRY(parse_unsigned(p, 256, "a whole number from 0 (all) to 256")));
+    } else if (is(k, "selftest_fault")) {
+        s.selftest_fault = TRY(parse_switch(p));
+    } else {
+        return false;
+    }
+    return true;
+}
+
 ErrorOr<NetMode> network_mode(const NetworkKeys& keys)
 {
     if (keys.off && (keys.ip || keys.gateway || keys.dhcp))
@@ -183,9 +284,6 @@ ErrorOr<NetMode> network_mode(const NetworkKeys& keys)
 }
 
 }
-
-// Indexed by RunMode.
-constexpr const char* mode_names[] = { "generate", "interactive", "bench", "selftest", "serve", "chat" };
 
 const char* run_mode_name(RunMode mode) { return mode_names[static_cast<u32>(mode)]; }
 
@@ -202,89 +300,14 @@ ErrorOr<BootSettings> parse_boot_settings(const char* text, usize length, char* 
     NetworkKeys network;
     for (int i = 0; i < count; ++i) {
         const kl::KeyValuePair& p = pairs[i];
-        const char* k = p.key;
-        if (TRY(parse_network_setting(p, s, network)))
+        if (TRY(parse_network_setting(p, s, network)) || TRY(parse_story_setting(p, s, seen_prompt))
+            || TRY(parse_jit_setting(p, s)) || TRY(parse_bench_setting(p, s)))
             continue;
-        if (is(k, "mode")) {
-            u32 m = 0;
-            while (m < sizeof(mode_names) / sizeof(mode_names[0]) && !is(p.value, mode_names[m]))
-                ++m;
-            if (m == sizeof(mode_names) / sizeof(mode_names[0]))
-                return bad_value(p, "generate, interactive, bench, selftest, serve or chat");
-            s.mode = static_cast<RunMode>(m);
-        } else if (is(k, "prompt")) {
-            if (seen_prompt)
-                return Error::make(ErrorCode::SettingsSyntax, "settings line %u: prompt given twice", p.line);
-            seen_prompt = true;
-            s.prompt = p.value;
-        } else if (is(k, "steps")) {
-            s.steps = static_cast<u32>(TRY(parse_unsigned(p, 1u << 20, "a whole number from 0 to 1048576")));
-        } else if (is(k, "temp")) {
-            s.temperature = TRY(parse_float(p, 0.0f, 100.0f, "a number from 0 to 100"));
-        } else if (is(k, "topp")) {
-            s.topp = TRY(parse_float(p, 0.0f, 1.0f, "a number from 0 to 1"));
-        } else if (is(k, "seed")) {
-            s.seed = TRY(parse_unsigned(p, ~0ull - 1, "a whole number (0 = derived from the TSC)"));
-            s.seed_given = s.seed != 0;
-        } else if (is(k, "jit")) {
-            if (is(p.value, "on"))
-                s.jit = true;
-            else if (is(p.value, "off"))
-                s.jit = false;
-            else
-                return bad_value(p, "on or off");
-        } else if (is(k, "jit_isa")) {
-            if (is(p.value, "sse2"))
-                s.jit_isa_cap = kl::cpu::Isa::Sse2;
-            else if (is(p.value, "avx2"))
-                s.jit_isa_cap = kl::cpu::Isa::Avx2;
-            else if (is(p.value, "avx512"))
-                s.jit_isa_cap = kl::cpu::Isa::Avx512;
-            else
-                return bad_value(p, "sse2, avx2 or avx512");
-        } else if (is(k, "jit_hot_calls")) {
-            s.jit_hot_calls = static_cast<u32>(TRY(parse_unsigned(p, 1000000, "a whole number from 0 to 1000000")));
-        } else if (is(k, "jit_hot_cycles")) {
-            s.jit_hot_cycles = TRY(parse_unsigned(p, 1ull << 40, "a whole number of cycles"));
-        } else if (is(k, "prefill")) {
-            s.prefill = static_cast<u32>(TRY(parse_unsigned(p, 1024, "a block size from 0 (off) to 1024 tokens")));
-        } else if (is(k, "bench_runs")) {
-            s.bench_runs = static_cast<u32>(TRY(parse_unsigned(p, 100, "a whole number from 1 to 100")));
-            if (s.bench_runs == 0)
-                return bad_value(p, "a whole number from 1 to 100");
-        } else if (is(k, "bench_warmup")) {
-            s.bench_warmup = static_cast<u32>(TRY(parse_unsigned(p, 1u << 20, "a whole number of tokens")));
-        } else if (is(k, "bench_cores")) {
-            s.bench_cores_count = TRY(parse_list(p, 256, s.bench_cores, BootSettings::max_bench_variants,
-                "up to 4 core counts separated by commas, 0 = all (\"1,2\")"));
-        } else if (is(k, "bench_prefill")) {
-            s.bench_prefill_count = TRY(parse_list(p, 1024, s.bench_prefill, BootSettings::max_bench_variants,
-                "up to 4 prefill block sizes separated by commas (\"0,16\")"));
-        } else if (is(k, "cores")) {
-            s.cores = static_cast<u32>(TRY(parse_unsigned(p, 256, "a whole number from 0 (all) to 256")));
-        } else if (is(k, "model_name")) {
-            s.model_name = p.value;
-        } else if (is(k, "selftest_fault")) {
-            if (is(p.value, "1") || is(p.value, "on"))
-                s.selftest_fault = true;
-            else if (is(p.value, "0") || is(p.value, "off"))
-                s.selftest_fault = false;
-            else
-                return bad_value(p, "on or off");
-        } else if (is(k, "jit_dump")) {
-            if (is(p.value, "1") || is(p.value, "on"))
-                s.jit_dump = true;
-            else if (is(p.value, "0") || is(p.value, "off"))
-                s.jit_dump = false;
-            else
-                return bad_value(p, "on or off");
-        } else {
-            return Error::make(ErrorCode::SettingsUnknownKey,
-                "settings line %u: unknown key '%.40s' (known: mode prompt steps temp topp seed jit jit_isa "
-                "jit_hot_calls jit_hot_cycles prefill bench_runs bench_warmup bench_cores bench_prefill cores model_name "
-                "selftest_fault jit_dump net ip gateway port api_key)",
-                p.line, k);
-        }
+        return Error::make(ErrorCode::SettingsUnknownKey,
+            "settings line %u: unknown key '%.40s' (known: mode prompt steps temp topp seed jit jit_isa "
+            "jit_hot_calls jit_hot_cycles prefill bench_runs bench_warmup bench_cores bench_prefill cores model_name "
+            "selftest_fault jit_dump net ip gateway port api_key)",
+            p.line, p.key);
     }
     s.net = TRY(network_mode(network));
     // The transformer holds one block size (prefill): a bench variant can only turn it off.
