@@ -314,18 +314,26 @@ void quantize_q5_0(const float* x, void* out, u64 n)
     }
 }
 
+// Q4_1 / Q5_1: d and m of one block from its range (`steps` levels above the minimum), and
+// its levels through min_levels (`cap` as there).
+template<typename Block>
+void range_scaled_levels(const float* x, Block& b, float steps, u8 cap, u8* levels)
+{
+    float min, max;
+    min_max(x, 32, min, max);
+    const float d = (max - min) / steps;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    b.d = f32_to_fp16(d);
+    b.m = f32_to_fp16(min);
+    min_levels(x, min, id, cap, levels);
+}
+
 void quantize_q4_1(const float* x, void* out, u64 n)
 {
     auto* b = static_cast<BlockQ4_1*>(out);
     for (u64 k = 0; k < n / qk_legacy; ++k, x += qk_legacy) {
-        float min, max;
-        min_max(x, 32, min, max);
-        const float d = (max - min) / 15.0f;
-        const float id = d != 0.0f ? 1.0f / d : 0.0f;
-        b[k].d = f32_to_fp16(d);
-        b[k].m = f32_to_fp16(min);
         u8 levels[32];
-        min_levels(x, min, id, 15, levels);
+        range_scaled_levels(x, b[k], 15.0f, 15, levels);
         pack_nibbles(levels, b[k].qs);
     }
 }
@@ -334,14 +342,8 @@ void quantize_q5_1(const float* x, void* out, u64 n)
 {
     auto* b = static_cast<BlockQ5_1*>(out);
     for (u64 k = 0; k < n / qk_legacy; ++k, x += qk_legacy) {
-        float min, max;
-        min_max(x, 32, min, max);
-        const float d = (max - min) / 31.0f;
-        const float id = d != 0.0f ? 1.0f / d : 0.0f;
-        b[k].d = f32_to_fp16(d);
-        b[k].m = f32_to_fp16(min);
         u8 levels[32];
-        min_levels(x, min, id, 0, levels);
+        range_scaled_levels(x, b[k], 31.0f, 0, levels);
         pack_nibbles(levels, b[k].qs);
         pack_fifth_bits(levels, b[k].qh);
     }
