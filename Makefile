@@ -74,7 +74,11 @@ KERNEL_ALL_CPP := $(filter-out %.host.cpp %.main.cpp %.native.cpp boot/%,$(ALL_C
 # (tinyllama/serve) go only into the serve kernel, build/kernel-serve.bin ("Serve kernel"
 # below); the kernel `make run` boots has no network code.
 SERVE_CPP := $(filter kernel_lib/net/% tinyllama/serve/%,$(KERNEL_ALL_CPP))
-KERNEL_CPP := $(filter-out $(SERVE_CPP),$(KERNEL_ALL_CPP))
+# The developer modes (MODE=bench, MODE=selftest, jit_dump=on) go only into the developer
+# kernel, build/kernel-dev.bin ("Developer kernel" below), which make bench, make dump-jit
+# and the QEMU tests boot; mkimage picks it for those modes.
+DEV_CPP := $(filter kernel_lib/selftest/% tinyllama/bench.cpp tinyllama/kernel_app/jit_dump.kernel.cpp,$(KERNEL_ALL_CPP))
+KERNEL_CPP := $(filter-out $(SERVE_CPP) $(DEV_CPP),$(KERNEL_ALL_CPP))
 KERNEL_ASM := $(shell find kernel_lib -name '*.asm' | sort)
 HOST_LIB_CPP := $(filter-out %.kernel.cpp %.efi.cpp %.main.cpp boot/unpack/%,$(ALL_CPP))
 HOST_MAIN_CPP := $(filter %.main.cpp,$(ALL_CPP))
@@ -83,6 +87,7 @@ TEST_CPP := $(shell find tests/host tests/fuzz/targets -name '*.cpp' | sort)
 
 KERNEL_OBJS := $(KERNEL_CPP:%.cpp=$(KBUILD)/obj/%.o) $(KERNEL_ASM:%.asm=$(KBUILD)/obj/%.asm.o)
 SERVE_OBJS := $(SERVE_CPP:%.cpp=$(KBUILD)/obj/%.o)
+DEV_OBJS := $(DEV_CPP:%.cpp=$(KBUILD)/obj/%.o)
 HOST_LIB_OBJS := $(HOST_LIB_CPP:%.cpp=$(HBUILD)/obj/%.o)
 TEST_OBJS := $(TEST_CPP:%.cpp=$(HBUILD)/obj/%.o)
 SAN_LIB_OBJS := $(HOST_LIB_CPP:%.cpp=$(SBUILD)/obj/%.o)
@@ -222,7 +227,8 @@ $(KBUILD)/obj/kernel_lib/io/console_font.asm.o: $(BUILD)/console_font.bin
 
 # A kernel build: NAME.elf (with symbols, map, listing), NAME.raw, and NAME.syms (the
 # symbol payload). $(1) = name, $(2) = objects, $(3) = pack-kernel options. kernel is what
-# `make run` boots (the 128 KiB budget); kernel-serve adds the network ("Serve kernel" below).
+# `make run` boots (the 128 KiB budget); kernel-serve adds the network ("Serve kernel" below)
+# and kernel-dev the developer modes ("Developer kernel").
 define kernel_build
 $(BUILD)/$(1).elf: $(2) $$(ASMJIT_KERNEL_OBJS) kernel_lib/arch/x86_64/kernel.ld
 	@echo "  LD     $$@"
@@ -244,12 +250,17 @@ $(eval $(call kernel_build,kernel,$(KERNEL_OBJS)))
 
 # Serve kernel: the same objects plus the network and the HTTP API (MODE=serve, make serve).
 # Its own size is reported by `make size`; the 128 KiB budget is the default kernel's.
-$(eval $(call kernel_build,kernel-serve,$(KERNEL_OBJS) $(SERVE_OBJS) $(LWIP_OBJS),--serve))
+$(eval $(call kernel_build,kernel-serve,$(KERNEL_OBJS) $(SERVE_OBJS) $(LWIP_OBJS),--stage2-limit))
 SERVE_PARTS := $(BUILD)/kernel-serve.bin $(BUILD)/kernel-serve.syms
+
+# Developer kernel: the same objects plus MODE=bench, MODE=selftest and jit_dump=on; the
+# default kernel has stubs in their place that name this one (kmain.kernel.cpp).
+$(eval $(call kernel_build,kernel-dev,$(KERNEL_OBJS) $(DEV_OBJS),--stage2-limit))
+DEV_PARTS := $(BUILD)/kernel-dev.bin $(BUILD)/kernel-dev.syms
 
 # Compile every kernel object without linking (checks freestanding builds of shared code).
 .PHONY: kernel-objs
-kernel-objs: $(KERNEL_OBJS) $(ASMJIT_KERNEL_OBJS)
+kernel-objs: $(KERNEL_OBJS) $(DEV_OBJS) $(ASMJIT_KERNEL_OBJS)
 
 # kernel.bin is the unpacker stub plus the kernel image, x86-branch-filtered and packed by the
 # context-mixing codec (kernel_lib/codec/cm.h, boot/tools/pack-kernel.main.cpp)
@@ -354,8 +365,9 @@ IMAGE_OPTS := $(if $(MODEL),--model "$(MODEL)") $(if $(TOKENIZER),--tokenizer "$
 BOOT_PARTS := $(BUILD)/stage1.bin $(BUILD)/stage2.bin $(BUILD)/kernel.bin $(BUILD)/kernel.syms \
 	$(BUILD)/esp.img $(HBUILD)/mkimage
 
-# MODE=serve boots the serve kernel (mkimage picks it), so that one is built too.
-IMAGE_PARTS = $(BOOT_PARTS) $(if $(filter serve,$(MODE)),$(SERVE_PARTS))
+# MODE=serve boots the serve kernel, MODE=bench and selftest the developer kernel (mkimage
+# picks them), so those are built too.
+IMAGE_PARTS = $(BOOT_PARTS) $(if $(filter serve,$(MODE)),$(SERVE_PARTS)) $(if $(filter bench selftest,$(MODE)),$(DEV_PARTS))
 
 .PHONY: image
 image: $(IMAGE_PARTS)
@@ -429,7 +441,7 @@ test: test-build
 	@echo "make test: all tests passed"
 
 # Everything the tests need, so `make -jN test` builds in parallel and then tests in order.
-test-build: $(HBUILD)/bareflow-tests $(SBUILD)/bareflow-tests $(SBUILD)/bareflow-host $(BOOT_PARTS) $(SERVE_PARTS) \
+test-build: $(HBUILD)/bareflow-tests $(SBUILD)/bareflow-tests $(SBUILD)/bareflow-host $(BOOT_PARTS) $(SERVE_PARTS) $(DEV_PARTS) \
 	$(HOST_PROGRAMS)
 
 test-host: $(HBUILD)/bareflow-tests
@@ -442,7 +454,7 @@ test-sanitize: $(SBUILD)/bareflow-tests $(SBUILD)/bareflow-host
 	@echo "== bareflow-host under ASan + UBSan (stack use after return detected), a reference story to the exit"
 	@tests/host/sanitized-host-run $(SBUILD)/bareflow-host
 
-test-qemu: $(BOOT_PARTS) $(SERVE_PARTS) $(HOST_PROGRAMS)
+test-qemu: $(BOOT_PARTS) $(SERVE_PARTS) $(DEV_PARTS) $(HOST_PROGRAMS)
 	$(TEST_MODELS_ENSURE)
 	@echo "== QEMU boot tests (SeaBIOS, and OVMF for the uefi-* cases)"
 	@tests/qemu/run-tests
@@ -487,7 +499,7 @@ debug: image
 	@scripts/debug-qemu $(RUN_OPTS) $(BUILD)/bareflow.img
 
 size: $(BUILD)/stage1.bin $(BUILD)/stage2.bin $(BUILD)/kernel.elf $(BUILD)/unpack.bin $(BUILD)/kernel.raw \
-	$(BUILD)/esp.img $(BUILD)/kernel-serve.bin
+	$(BUILD)/esp.img $(BUILD)/kernel-serve.bin $(BUILD)/kernel-dev.bin
 	@scripts/size-report $(BUILD)
 
 bench:
@@ -504,7 +516,7 @@ usb: image
 	@FORCE=$(FORCE) scripts/usb-write $(if $(DRY_RUN),--dry-run) $(BUILD)/bareflow.img "$(DEV)"
 
 # Every kernel the JIT installs, cut out of the serial log and disassembled.
-dump-jit: $(BOOT_PARTS)
+dump-jit: $(BOOT_PARTS) $(DEV_PARTS)
 	@mkdir -p $(BUILD)/jit-dump
 	@scripts/mkimage -q -o $(BUILD)/jit-dump/dump.img $(IMAGE_OPTS) --mode generate --set jit_dump=on
 	@scripts/run-qemu $(RUN_OPTS) --log $(BUILD)/jit-dump/serial.log $(BUILD)/jit-dump/dump.img > /dev/null

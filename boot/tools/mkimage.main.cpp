@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <string>
 #include <vector>
@@ -78,7 +79,8 @@ void usage()
         "         [--raw-settings FILE --no-check]\n"
         "M and T are paths or file names looked up in ./models and $BAREFLOW_MODEL_PATH.\n"
         "A GGUF model (M ending in .gguf) carries its own tokenizer: no T, no tokenizer payload.\n"
-        "With mode serve the kernel defaults to build/kernel-serve.bin (the one with the network);\n"
+        "With mode serve the kernel defaults to build/kernel-serve.bin (the one with the network),\n"
+        "with mode bench or selftest or --set jit_dump=on to build/kernel-dev.bin (the developer kernel);\n"
         "its settings: --set net=dhcp|off, ip=A.B.C.D[/N], gateway=A.B.C.D, port=N, api_key=KEY.\n");
 }
 
@@ -167,7 +169,45 @@ bool take_valued_option(Options& o, const std::string& a, const char* value)
     return true;
 }
 
-// Defaults that depend on other options: the tokenizer of the model, the serve kernel.
+// key=value lines, as the settings payload holds them.
+std::string settings_text(const std::vector<std::pair<std::string, std::string>>& settings)
+{
+    std::string text = "# BareFlow boot settings (written by scripts/mkimage)\n";
+    for (auto& [key, value] : settings) {
+        std::vector<char> escaped(value.size() * 2 + 1);
+        kl::escape_value(value.c_str(), escaped.data(), escaped.size());
+        text += key + "=" + escaped.data() + "\n";
+    }
+    return text;
+}
+
+// The settings as the kernel will read them (its own parser); the strings point into scratch.
+struct ParsedSettings {
+    std::vector<char> scratch;
+    tllama::BootSettings value;
+};
+ParsedSettings parse_settings(const std::string& text)
+{
+    ParsedSettings parsed { std::vector<char>(text.size() * 2 + 2), {} };
+    auto result = tllama::parse_boot_settings(text.data(), text.size(), parsed.scratch.data());
+    if (result.is_error())
+        die(result.error().exit_status(), "%s", result.error().message());
+    parsed.value = result.value();
+    return parsed;
+}
+
+// The kernel build other than build/kernel.bin that the settings need, or null.
+const char* kernel_for(const tllama::BootSettings& settings)
+{
+    if (settings.mode == tllama::RunMode::Serve)
+        return "kernel-serve";
+    if (settings.mode == tllama::RunMode::Bench || settings.mode == tllama::RunMode::Selftest || settings.jit_dump)
+        return "kernel-dev";
+    return nullptr;
+}
+
+// Defaults that depend on other options: the tokenizer of the model, the serve or
+// developer kernel.
 void complete_options(Options& o)
 {
     if (o.output.empty())
@@ -184,14 +224,18 @@ void complete_options(Options& o)
     } else if (!o.was_given("--tokenizer")) {
         o.tokenizer = default_tokenizer_for(o.model);
     }
-    // Only the serve kernel has the network MODE=serve needs.
-    for (const auto& [key, value] : o.settings) {
-        if (key == "mode" && value == "serve") {
-            if (!o.was_given("--kernel"))
-                o.kernel = "build/kernel-serve.bin";
-            if (!o.was_given("--symbols"))
-                o.symbols = "build/kernel-serve.syms";
+    // Only the serve kernel has the network MODE=serve needs, only the developer kernel
+    // MODE=bench, MODE=selftest and jit_dump=on.
+    if (o.raw_settings.empty()) {
+        const char* kernel = kernel_for(parse_settings(settings_text(o.settings)).value);
+        if (kernel && !o.was_given("--kernel")) {
+            o.kernel = std::string("build/") + kernel + ".bin";
+            if (access(o.kernel.c_str(), R_OK) != 0)
+                die(static_cast<int>(kl::ErrorCode::IoOpen), "these settings boot %s, which is not built yet: make %s",
+                    o.kernel.c_str(), o.kernel.c_str());
         }
+        if (kernel && !o.was_given("--symbols"))
+            o.symbols = std::string("build/") + kernel + ".syms";
     }
 }
 
@@ -220,19 +264,11 @@ Options parse_options(int argc, char** argv)
 // The settings payload: key=value lines, checked with the kernel's parser.
 std::string build_settings(const Options& o, const std::string& model_path)
 {
-    std::string text = "# BareFlow boot settings (written by scripts/mkimage)\n";
     auto slash = model_path.find_last_of('/');
     auto settings = o.settings;
     settings.emplace_back("model_name", slash == std::string::npos ? model_path : model_path.substr(slash + 1));
-    for (auto& [key, value] : settings) {
-        std::vector<char> escaped(value.size() * 2 + 1);
-        kl::escape_value(value.c_str(), escaped.data(), escaped.size());
-        text += key + "=" + escaped.data() + "\n";
-    }
-    std::vector<char> scratch(text.size() * 2 + 2);
-    auto parsed = tllama::parse_boot_settings(text.data(), text.size(), scratch.data());
-    if (parsed.is_error())
-        die(parsed.error().exit_status(), "%s", parsed.error().message());
+    std::string text = settings_text(settings);
+    parse_settings(text);
     return text;
 }
 

@@ -1,7 +1,7 @@
 // pack-kernel: builds kernel.bin, the unpacker stub (boot/unpack/) followed by the kernel
 // image after the x86 branch filter and context-mixing compression (kernel_lib/codec/).
 //
-// usage: pack-kernel [--serve] UNPACK.bin KERNEL.raw OUT.bin
+// usage: pack-kernel [--stage2-limit] UNPACK.bin KERNEL.raw OUT.bin
 //        pack-kernel --measure FILE...   (the packed size of each file, for make size)
 //
 // The stub carries a header at offset 8 that this tool fills in (boot/unpack/unpack.asm):
@@ -9,8 +9,9 @@
 // CRC-32C of the kernel image. The bucket count is as large as the unpacker's scratch
 // memory allows: everything between the unpacked kernel and the payload area at 4 MiB.
 // The result is decoded again here and compared, so an image that would not unpack is
-// never written. The kernel `make run` boots must stay within 128 KiB; --serve packs the
-// serve kernel, which only has to fit the area stage2 copies the stub into.
+// never written. The kernel `make run` boots must stay within 128 KiB; --stage2-limit packs
+// the serve and developer kernels, which only have to fit the area stage2 copies the stub
+// into.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,12 +129,12 @@ int main(int argc, char** argv)
 {
     if (argc >= 2 && strcmp(argv[1], "--measure") == 0)
         return measure(argc - 2, argv + 2);
-    bool serve = argc >= 2 && strcmp(argv[1], "--serve") == 0;
-    if (argc - serve != 4)
-        die("usage: pack-kernel [--serve] UNPACK.bin KERNEL.raw OUT.bin | --measure FILE...");
-    const char* stub_path = argv[1 + serve];
-    const char* kernel_path = argv[2 + serve];
-    const char* out_path = argv[3 + serve];
+    const bool stage2_limit_only = argc >= 2 && strcmp(argv[1], "--stage2-limit") == 0;
+    if (argc - stage2_limit_only != 4)
+        die("usage: pack-kernel [--stage2-limit] UNPACK.bin KERNEL.raw OUT.bin | --measure FILE...");
+    const char* stub_path = argv[1 + stage2_limit_only];
+    const char* kernel_path = argv[2 + stage2_limit_only];
+    const char* out_path = argv[3 + stage2_limit_only];
     std::vector<u8> stub = read_file(stub_path);
     std::vector<u8> kernel = read_file(kernel_path);
     if (stub.size() < header_offset + 24 || memcmp(stub.data() + header_offset, header_magic, 8) != 0)
@@ -147,7 +148,7 @@ int main(int argc, char** argv)
     put_u32(stub, header_offset + 20, kl::crc32c(kernel.data(), kernel.size()));
 
     usize total = stub.size() + packed.bytes.size();
-    if (total > size_limit && !serve)
+    if (total > size_limit && !stage2_limit_only)
         die("kernel.bin would be " + std::to_string(total) + " bytes, over the " + std::to_string(size_limit)
             + "-byte (128 KiB) limit; `make size` shows each part's packed share");
     if (total > copy_limit)

@@ -371,6 +371,15 @@ def all_cases():
         Case("serve-mode-needs-serve-kernel", ["--mode", "serve", "--kernel", "build/kernel.bin",
                                                "--symbols", "build/kernel.syms"],
              expect_error("usage", 90, r"MODE=serve needs the serve kernel \(make serve"), accels=("tcg",)),
+        # The developer modes on the kernel `make run` boots name the developer kernel
+        # (mkimage picks build/kernel-dev.bin for them, as every other case here shows).
+        Case("bench-mode-needs-developer-kernel", ["--mode", "bench", "--kernel", "build/kernel.bin",
+                                                   "--symbols", "build/kernel.syms"],
+             expect_error("usage", 90, r"MODE=bench needs the developer kernel \(build/kernel-dev.bin"), accels=("tcg",)),
+        Case("selftest-mode-needs-developer-kernel", ["--mode", "selftest", "--kernel", "build/kernel.bin",
+                                                      "--symbols", "build/kernel.syms"],
+             expect_error("usage", 90, r"MODE=selftest needs the developer kernel \(build/kernel-dev.bin"),
+             accels=("tcg",)),
         # Random-weight checkpoints of the real shapes with the 32000-token tokenizer.
         # Same text as the host tool: fp32 and Q8, two cores and one (rows, heads and
         # quantization split across cores or not), prefill blocks, JIT kernels.

@@ -132,6 +132,19 @@ tllama::BenchPlan bench_plan(const tllama::BootSettings& settings)
     kl::panic_with(ErrorCode::UsageError, "MODE=serve needs the serve kernel (make serve, build/kernel-serve.bin)");
 }
 
+// The developer modes live in the developer kernel (build/kernel-dev.bin: tinyllama/bench.cpp,
+// kernel_lib/selftest, jit_dump.kernel.cpp), whose strong definitions replace these; the
+// kernel `make run` boots stays without them. mkimage picks that kernel for these modes.
+[[noreturn]] static void needs_developer_kernel(const char* what)
+{
+    kl::panic_with(ErrorCode::UsageError, "%s needs the developer kernel (build/kernel-dev.bin, which mkimage picks for it)",
+        what);
+}
+[[gnu::weak]] int tllama::run_bench(Engine&, const BenchPlan&) { needs_developer_kernel("MODE=bench"); }
+[[gnu::weak]] int kl::selftest::run(const BootInfo&, bool) { needs_developer_kernel("MODE=selftest"); }
+[[gnu::weak]] void tllama::start_jit_dump() { needs_developer_kernel("jit_dump=on"); }
+[[gnu::weak]] void tllama::flush_jit_dump(Engine&) { }
+
 void kmain(const BootInfo& info)
 {
     tllama::BootSettings settings = read_settings(info);
