@@ -8,11 +8,12 @@ The model is a small random GGUF that carries TinyLlama-1.1B-Chat's template
 under build/tests/qemu/, never committed). Random weights answer gibberish, but the same
 gibberish on both sides: that is what is checked.
 
-  chat-mode   MODE=chat TEMP=0.8 SEED=42 STEPS=40: three user turns (a /system line before
-              the second) sent one line per @chat-ready; each reply between @reply-begin and
-              @reply-end is byte for byte what `bareflow-host --chat -t 0.8 -s 42 -n 40 --jit off`
-              answers on the same lines; an @stats line per turn whose context grows (and starts
-              again after /system); /quit exits 0.
+  chat-mode   MODE=chat TEMP=0.8 SEED=42 STEPS=40: three user turns, the first as PROMPT=
+              (answered before the first @chat-ready), the others (a /system line before the
+              second) sent one line per @chat-ready; each reply between @reply-begin and
+              @reply-end is byte for byte what `bareflow-host --chat -i FIRST -t 0.8 -s 42 -n 40
+              --jit off` answers on the same lines; an @stats line per turn whose context grows
+              (and starts again after /system); /quit exits 0.
   chat-console  the interactive console on the same model opens in chat mode (its note names
               the template, the prompt is "you>"); a message gets a reply in @reply-begin/-end
               and @stats; /system and /reset start new conversations (the context in @stats
@@ -59,8 +60,8 @@ def prepare():
     """The chat GGUF, and the host tool's replies to SCRIPT."""
     ensure_model()
     host = subprocess.run([os.path.join(ROOT, "build", "host", "bareflow-host"), MODEL, "--chat", "--jit", "off",
-                           "-t", SETTINGS["temp"], "-s", SETTINGS["seed"], "-n", SETTINGS["steps"]],
-                          input=("\n".join(SCRIPT) + "\n").encode(), cwd=ROOT, capture_output=True)
+                           "-t", SETTINGS["temp"], "-s", SETTINGS["seed"], "-n", SETTINGS["steps"], "-i", SCRIPT[0]],
+                          input=("\n".join(SCRIPT[1:]) + "\n").encode(), cwd=ROOT, capture_output=True)
     if host.returncode != 0:
         raise Failure(f"bareflow-host --chat failed ({host.returncode}): {host.stderr.decode()[-300:]}")
     replies = REPLY.findall(host.stdout)
@@ -68,10 +69,12 @@ def prepare():
     return replies
 
 
-def build_image(name, mode):
+def build_image(name, mode, prompt=None):
     image = os.path.join(OUT, name + ".img")
     cmd = [os.path.join(ROOT, "scripts", "mkimage"), "-q", "-o", image, "--mode", mode, "--model", MODEL,
            "--temp", SETTINGS["temp"], "--seed", SETTINGS["seed"], "--steps", SETTINGS["steps"]]
+    if prompt:
+        cmd += ["--prompt", prompt]
     built = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     if built.returncode != 0:
         raise Failure(f"mkimage failed ({built.returncode}): {built.stderr.strip()}")
@@ -84,12 +87,14 @@ def stats_after(guest, step):
 
 
 def chat_mode(guest, step, done, expected):
-    """MODE=chat: SCRIPT one line per @chat-ready, the replies against the host tool's."""
+    """MODE=chat: SCRIPT's first turn as the prompt, the others one line per @chat-ready, the
+    replies against the host tool's."""
     guest.expect(rb"chat: the model's template is zephyr", step * 3, "the chat note")
     replies, contexts = [], []
-    for line in SCRIPT:
-        guest.expect(rb"@chat-ready\r?\n", step, f"@chat-ready before {line!r}")
-        guest.send(line + "\n")
+    for i, line in enumerate(SCRIPT):
+        if i > 0:
+            guest.expect(rb"@chat-ready\r?\n", step, f"@chat-ready before {line!r}")
+            guest.send(line + "\n")
         if line.startswith("/"):
             continue
         m = guest.expect(REPLY, step * 2, f"the reply to {line!r}")
@@ -204,7 +209,7 @@ def main():
     wanted = args.accel or os.environ.get("BAREFLOW_TEST_ACCELS", "tcg kvm").split()
     try:
         expected = prepare()
-        images = {"chat-mode": build_image("chat-mode", "chat"), "chat-console": build_image("chat-console",
+        images = {"chat-mode": build_image("chat-mode", "chat", SCRIPT[0]), "chat-console": build_image("chat-console",
                                                                                              "interactive")}
     except Failure as e:
         print(f"FAIL chat [prepare]\n     {e}")

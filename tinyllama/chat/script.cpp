@@ -57,7 +57,12 @@ ErrorOr<ScriptStep> run_script_line(Script& s, const char* line, GenerateStats& 
         TRY(run_command(s, command));
         return ScriptStep::Command;
     }
-    stats = TRY(answer_turn(s, command.prompt));
+    return run_script_message(s, command.prompt, stats);
+}
+
+ErrorOr<ScriptStep> run_script_message(Script& s, const char* text, GenerateStats& stats)
+{
+    stats = TRY(answer_turn(s, text));
     return ScriptStep::Replied;
 }
 

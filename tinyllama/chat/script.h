@@ -38,6 +38,10 @@ enum class ScriptStep : u8 {
 // or a turn that cannot be answered (PromptTooLong, OutOfMemory): the script goes on.
 kl::ErrorOr<ScriptStep> run_script_line(Script& script, const char* line, GenerateStats& stats);
 
+// A user turn that is never a command: the PROMPT= setting of MODE=chat and bareflow-host
+// --chat -i TEXT, answered before the first line. Errors: as answer_turn's.
+kl::ErrorOr<ScriptStep> run_script_message(Script& script, const char* text, GenerateStats& stats);
+
 // One user turn (the console's chat mode too): the reply framed as above. Errors: those of
 // Conversation::add_user_turn (nothing is written then).
 kl::ErrorOr<GenerateStats> answer_turn(Script& script, const char* text);

@@ -4,7 +4,7 @@
 //                 [--jit on|off] [--jit-isa sse2|avx2|avx512]
 //   bareflow-host MODEL --tokenize TEXT
 //   bareflow-host MODEL --perplexity FILE [--ctx N]
-//   bareflow-host MODEL --chat [--verbose-prompt] [-t T] [-p P] [-s SEED] [-n REPLY]
+//   bareflow-host MODEL --chat [-i FIRST] [--verbose-prompt] [-t T] [-p P] [-s SEED] [-n REPLY]
 //
 // stdout carries exactly the text (what ../shared/reference holds); stderr the model
 // summary, memory use and statistics. --chat reads user turns from stdin, one a line, and
@@ -41,7 +41,7 @@ constexpr const char* usage_text =
     "                     [--jit on|off] [--jit-isa sse2|avx2|avx512]\n"
     "       bareflow-host MODEL --tokenize TEXT\n"
     "       bareflow-host MODEL --perplexity FILE [--ctx N]\n"
-    "       bareflow-host MODEL --chat [--verbose-prompt] [-t T] [-p P] [-s SEED] [-n REPLY]\n"
+    "       bareflow-host MODEL --chat [-i FIRST] [--verbose-prompt] [-t T] [-p P] [-s SEED] [-n REPLY]\n"
     "  MODEL       a GGUF file (tokenizer inside), or a llama2.c checkpoint (fp32 or Q8_0): a path,\n"
     "              or a name looked up in ./models and $BAREFLOW_MODEL_PATH\n"
     "  -z FILE     a llama2.c checkpoint's tokenizer (default tokenizer.bin, looked up like MODEL)\n"
@@ -67,7 +67,8 @@ constexpr const char* usage_text =
     "  --chat      chat with the model through its chat template: one user turn per line on stdin,\n"
     "              each reply on stdout between @reply-begin and @reply-end lines, @stats on stderr;\n"
     "              -n is a reply's most tokens (0: to the end of the context); lines /system TEXT,\n"
-    "              /reset, /temp X, /topp X, /seed N, /steps N, /quit as on the console\n"
+    "              /reset, /temp X, /topp X, /seed N, /steps N, /quit as on the console; -i TEXT\n"
+    "              is the first turn (never a command), answered before the lines on stdin\n"
     "  --verbose-prompt  with --chat: each turn's formatted prompt (special tokens shown) and its\n"
     "              token ids on stderr\n";
 
@@ -181,8 +182,8 @@ ErrorOr<Options> parse_options(int argc, char** argv)
         return Error::make(ErrorCode::UsageError, "--tokenize runs alone (not with --perplexity or --bench)");
     if (o.perplexity && o.bench_runs)
         return Error::make(ErrorCode::UsageError, "--perplexity and --bench are separate runs");
-    if (o.chat && (o.tokenize || o.perplexity || o.bench_runs || o.prompt[0]))
-        return Error::make(ErrorCode::UsageError, "--chat reads its turns from stdin: not with -i, --tokenize, --perplexity or --bench");
+    if (o.chat && (o.tokenize || o.perplexity || o.bench_runs))
+        return Error::make(ErrorCode::UsageError, "--chat reads its turns from stdin: not with --tokenize, --perplexity or --bench");
     if (o.verbose_prompt && !o.chat)
         return Error::make(ErrorCode::UsageError, "--verbose-prompt shows --chat's prompts: give --chat too");
     if (o.context && !o.perplexity)
@@ -365,12 +366,13 @@ ErrorOr<void> chat_loop(Engine& engine, const Options& o)
     ErrorCode first_code = ErrorCode::UsageError;
     char* line = nullptr;
     size_t capacity = 0;
-    ssize_t length;
-    while ((length = getline(&line, &capacity, stdin)) >= 0) {
-        while (length > 0 && (line[length - 1] == '\n' || line[length - 1] == '\r'))
+    ssize_t length = 0;
+    // -i TEXT is the first user turn (never a command), then the lines on stdin.
+    for (bool first = o.prompt[0] != 0; first || (length = getline(&line, &capacity, stdin)) >= 0; first = false) {
+        while (!first && length > 0 && (line[length - 1] == '\n' || line[length - 1] == '\r'))
             line[--length] = 0;
         GenerateStats stats {};
-        auto step = chat::run_script_line(script, line, stats);
+        auto step = first ? chat::run_script_message(script, o.prompt, stats) : chat::run_script_line(script, line, stats);
         if (step.is_error()) {
             fprintf(stderr, "bareflow-host: error (%s): %s\n", step.error().code_name(), step.error().message());
             if (failures++ == 0)

@@ -198,6 +198,27 @@ kl::ErrorOr<GenerateStats> chat_turn(Engine& engine, const char* text, u32 max_r
     return result;
 }
 
+namespace {
+
+// One step of MODE=chat: a line from the serial port, or (as_message) the PROMPT= setting,
+// which is always a user turn. False once /quit came.
+bool chat_mode_step(Engine& engine, chat::Script& script, const char* text, bool as_message)
+{
+    GenerateStats stats {};
+    engine.reset_profile();
+    auto step = as_message ? chat::run_script_message(script, text, stats) : chat::run_script_line(script, text, stats);
+    kl::vga::set_color(kl::vga::LightGray);
+    if (step.is_error())
+        kl::report_error(step.error().code(), step.error().message());
+    else if (step.value() == chat::ScriptStep::Quit)
+        return false;
+    else if (step.value() == chat::ScriptStep::Replied)
+        finish_run(engine, stats);
+    return true;
+}
+
+}
+
 void run_chat_mode(Engine& engine, const BootSettings& settings)
 {
     char note[256];
@@ -205,22 +226,12 @@ void run_chat_mode(Engine& engine, const BootSettings& settings)
     kl::print("%s\n", note);
     StoryStop no_stop;
     chat::Script script = reply_script(engine, settings.steps, no_stop);
+    bool more = !settings.prompt[0] || chat_mode_step(engine, script, settings.prompt, true);
     static char line[4096];
-    for (;;) {
+    while (more) {
         // The UART holds only 16 bytes while a reply is computed: a driver sends a line when asked.
         serial_line("@chat-ready\n");
-        if (!read_script_line(line, sizeof(line)))
-            break;
-        GenerateStats stats {};
-        engine.reset_profile();
-        auto step = chat::run_script_line(script, line, stats);
-        kl::vga::set_color(kl::vga::LightGray);
-        if (step.is_error())
-            kl::report_error(step.error().code(), step.error().message());
-        else if (step.value() == chat::ScriptStep::Quit)
-            break;
-        else if (step.value() == chat::ScriptStep::Replied)
-            finish_run(engine, stats);
+        more = read_script_line(line, sizeof(line)) && chat_mode_step(engine, script, line, false);
     }
     kl::machine::exit(0);
 }
