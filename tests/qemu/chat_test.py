@@ -20,12 +20,19 @@ gibberish on both sides: that is what is checked.
               falls back); Ctrl-C stops a reply and the next turn continues after it; /chat off
               tells a story (@text-begin) and /chat on returns, recomputing the conversation; /quit.
 
+  chat-host-interrupt  `bareflow-host --chat` (no QEMU): Ctrl-C (SIGINT) while a reply is
+              written stops that reply (@stats "stopped": true) and the chat goes on with the
+              next line, whose reply runs to its end; /quit exits 0. The model is a random
+              stories15M (fp32, --jit off: its 253-token reply takes over a second, time for the
+              signal to land in it).
+
 Every wait has a deadline and QEMU's own --timeout bounds each boot. Logs:
 build/tests/qemu/chat-mode-<accel>.log, chat-console-<accel>.log. Standard library only.
 """
 import argparse
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -183,6 +190,45 @@ def chat_console(guest, step, done, _expected):
     done.append("quit")
 
 
+def host_interrupt():
+    """chat-host-interrupt (see the top): returns what was checked, or raises Failure."""
+    model = os.path.join(OUT, "stories15M.bin")
+    if not os.path.exists(model):
+        partial = f"{model}.{os.getpid()}.partial"
+        made = subprocess.run([os.path.join(ROOT, "scripts", "gen-model"), "--shape", "stories15M", partial],
+                              cwd=ROOT, capture_output=True, text=True)
+        if made.returncode != 0:
+            raise Failure(f"gen-model failed: {made.stderr.strip()[-300:]}")
+        os.replace(partial, model)
+    host = subprocess.Popen([os.path.join(ROOT, "build", "host", "bareflow-host"), model, "-z", "tokenizer.bin",
+                             "--chat", "-n", "0", "--jit", "off"], cwd=ROOT, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        host.stdin.write(b"Once upon a time\n")
+        host.stdin.flush()
+        seen, deadline = b"", time.time() + 60
+        while b"@reply-begin" not in seen and time.time() < deadline:
+            chunk = os.read(host.stdout.fileno(), 4096)
+            if not chunk:
+                break
+            seen += chunk
+        check(b"@reply-begin" in seen, f"no @reply-begin from bareflow-host --chat: {seen[-200:]!r}")
+        host.send_signal(signal.SIGINT)
+        host.stdin.write(b"There was a dog\n/quit\n")
+        host.stdin.close()
+        host.stdin = None
+        out, err = host.communicate(timeout=120)
+    finally:
+        if host.poll() is None:
+            host.kill()
+    check(host.returncode == 0, f"exit status {host.returncode}, expected 0: {err.decode()[-300:]}")
+    replies = (seen + out).count(b"@reply-end")
+    stopped = [json_line(line, "stats")["stopped"] for line in err.decode().splitlines() if line.startswith("@stats")]
+    check(replies == 2 and stopped == [True, False],
+          f"expected two replies, the first stopped: {replies} replies, stopped {stopped}")
+    return "the first reply stopped by SIGINT, the second to its end, exit 0"
+
+
 def run(name, session, image, accel, args, expected):
     log = os.path.join(OUT, f"{name}-{accel}.log")
     started = time.time()
@@ -215,6 +261,12 @@ def main():
         print(f"FAIL chat [prepare]\n     {e}")
         return 1
     failures = passed = 0
+    try:
+        print(f"PASS chat-host-interrupt\n     {host_interrupt()}", flush=True)
+        passed += 1
+    except (Failure, subprocess.TimeoutExpired) as e:
+        print(f"FAIL chat-host-interrupt\n     {e}", flush=True)
+        failures += 1
     for accel in ("tcg", "kvm"):
         if accel not in wanted:
             continue

@@ -12,6 +12,7 @@
 // serial port (tinyllama/chat/script.h), its @stats line on stderr. A failure is one line on stderr and the exit status
 // is its error code's number. Defaults follow llama2.c's run.c.
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,7 +69,8 @@ constexpr const char* usage_text =
     "              each reply on stdout between @reply-begin and @reply-end lines, @stats on stderr;\n"
     "              -n is a reply's most tokens (0: to the end of the context); lines /system TEXT,\n"
     "              /reset, /temp X, /topp X, /seed N, /steps N, /quit as on the console; -i TEXT\n"
-    "              is the first turn (never a command), answered before the lines on stdin\n"
+    "              is the first turn (never a command), answered before the lines on stdin;\n"
+    "              Ctrl-C stops a reply, and the chat goes on\n"
     "  --verbose-prompt  with --chat: each turn's formatted prompt (special tokens shown) and its\n"
     "              token ids on stderr\n";
 
@@ -351,6 +353,22 @@ void print_stats(const Engine& engine, const GenerateStats& stats)
         stats.prompt_ms, stats.total_ms, json);
 }
 
+// --chat: Ctrl-C while a reply is written stops that reply, and the chat goes on with the
+// next line (as on the console); at any other time it ends the program as usual.
+volatile sig_atomic_t g_reply_interrupted = 0;
+void interrupt_reply(int) { g_reply_interrupted = 1; }
+bool reply_interrupted(void*) { return g_reply_interrupted != 0; }
+
+// One line (or the -i turn) with Ctrl-C stopping its reply.
+ErrorOr<chat::ScriptStep> run_interruptible(chat::Script& script, const char* text, bool as_message, GenerateStats& stats)
+{
+    g_reply_interrupted = 0;
+    signal(SIGINT, interrupt_reply);
+    auto step = as_message ? chat::run_script_message(script, text, stats) : chat::run_script_line(script, text, stats);
+    signal(SIGINT, SIG_DFL);
+    return step;
+}
+
 // --chat: the turns on stdin. A turn that fails is reported and the chat goes on; the exit
 // status is then the first failure's.
 ErrorOr<void> chat_loop(Engine& engine, const Options& o)
@@ -359,7 +377,8 @@ ErrorOr<void> chat_loop(Engine& engine, const Options& o)
     chat::describe_chat(engine, note, sizeof(note));
     fprintf(stderr, "%s\n", note);
     engine.conversation().keep_text(o.verbose_prompt);
-    chat::Script script { engine, static_cast<u32>(o.steps), { write_stdout, nullptr }, write_stdout_line };
+    chat::Script script { engine, static_cast<u32>(o.steps), { write_stdout, nullptr, reply_interrupted },
+        write_stdout_line };
     if (o.verbose_prompt)
         script.rendered = print_rendered;
     u32 failures = 0;
@@ -372,7 +391,7 @@ ErrorOr<void> chat_loop(Engine& engine, const Options& o)
         while (!first && length > 0 && (line[length - 1] == '\n' || line[length - 1] == '\r'))
             line[--length] = 0;
         GenerateStats stats {};
-        auto step = first ? chat::run_script_message(script, o.prompt, stats) : chat::run_script_line(script, line, stats);
+        auto step = run_interruptible(script, first ? o.prompt : line, first, stats);
         if (step.is_error()) {
             fprintf(stderr, "bareflow-host: error (%s): %s\n", step.error().code_name(), step.error().message());
             if (failures++ == 0)
