@@ -110,19 +110,13 @@ kl::ErrorOr<GenerateStats> Engine::chat_completion(const chat::Message* messages
     const u64 started = kl::time::rdtsc_begin();
     chat::PromptBuilder b(m_conversation.chat_template(), m_tokenizer);
     TRY(chat::render_messages(b, messages, count));
-    const u32 seq_len = static_cast<u32>(m_transformer.config.seq_len);
-    if (b.count() >= seq_len)
+    const u32 context = m_conversation.context();
+    if (b.count() >= context)
         return kl::Error::make(kl::ErrorCode::PromptTooLong,
             "the messages are %u tokens as the chat template renders them, but the model's context is %u tokens: "
-            "shorten them", b.count(), seq_len);
-    m_conversation.forget_cache();
-    GenerateRun run {};
-    run.tokens = b.ids();
-    run.count = b.count();
-    run.end_pos = static_cast<i32>(kl::min<u64>(seq_len, static_cast<u64>(b.count()) - 1 + max_tokens));
-    run.end_of_turn = m_conversation.chat_template().end_of_turn;
-    run.started = started;
-    return run_generation(m_transformer, m_tokenizer, m_sampler, run, sink);
+            "shorten them", b.count(), context);
+    // Through the conversation: what the previous request left in the cache is reused.
+    return m_conversation.reply_to_rendered(b.ids(), b.count(), max_tokens, started, sink);
 }
 
 void Engine::stats_json(const GenerateStats& s, char* buffer, usize size) const

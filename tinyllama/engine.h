@@ -60,8 +60,9 @@ public:
     chat::Family chat_family() const { return m_conversation.chat_template().family; }
     const char* chat_why() const { return m_chat_why; }
     chat::Conversation& conversation() { return m_conversation; }
-    // A whole message list (the HTTP API) rendered and answered from an empty cache, with at
-    // most max_tokens of reply. Errors: PromptTooLong, InvalidArgument (roles the template
+    // A whole message list (the HTTP API) rendered and answered through the conversation
+    // (which reuses what the previous request left in the KV cache, up to the first token
+    // that differs), with at most max_tokens of reply. Errors: PromptTooLong, InvalidArgument (roles the template
     // refuses), OutOfMemory.
     kl::ErrorOr<GenerateStats> chat_completion(const chat::Message* messages, u32 count, u32 max_tokens,
         TextSink& sink);

@@ -354,6 +354,14 @@ def session_chat(api, guest, notes):
     streamed = "".join(e["choices"][0]["delta"].get("content", "") for e in events[:-1] if e["choices"])
     check(streamed == content, f"chat stream: {streamed[:80]!r} is not {content[:80]!r}")
     notes.append(f"chat reply as the host tool's ({answer['usage']['completion_tokens']} tokens), streamed too")
+    # The same request again finds its prompt in the KV cache: only the last position is
+    # computed again (for its logits), and the reply is the same.
+    again = api.json("POST", "/v1/chat/completions", body)
+    check(again["choices"][0]["message"]["content"] == content, f"chat again: {again['choices'][0]['message']}")
+    check(again["usage"]["prompt_tokens"] == answer["usage"]["prompt_tokens"]
+          and again["usage"]["prompt_tokens_details"]["cached_tokens"] == answer["usage"]["prompt_tokens"] - 1,
+          f"chat again: {again['usage']}, the first time {answer['usage']}")
+    notes.append(f"repeated: {again['usage']['prompt_tokens_details']['cached_tokens']} prompt tokens from the cache")
 
     history = {"model": model, "max_tokens": 8, "temperature": 0, "messages": [
         {"role": "system", "content": "You are a pirate."}, {"role": "user", "content": question},

@@ -188,6 +188,17 @@ ErrorOr<void> Conversation::drop_and_add(const char* text, u32 limit, u32 alone)
         "is %u tokens: shorten the message or the system prompt", alone, m_context - limit, m_context);
 }
 
+ErrorOr<GenerateStats> Conversation::reply_to_rendered(const i32* ids, u32 count, u32 max_reply, u64 started,
+    TextSink& sink)
+{
+    VERIFY(count > 0 && count < m_context);
+    reset();
+    write_ids(0, ids, count);
+    m_used = count;
+    m_turn_started = started;
+    return reply(max_reply, sink);
+}
+
 ErrorOr<GenerateStats> Conversation::reply(u32 max_reply, TextSink& sink)
 {
     VERIFY(m_used > 0 && m_used < m_context);

@@ -12,8 +12,9 @@
 //
 // `cached` counts the leading positions whose keys and values in the cache belong to the
 // history. Writing ids lowers it to the first position that changes, so /reset or a new
-// system prompt keep what still matches (the system prompt's positions), and a story told
-// in between (forget_cache) makes the next turn recompute the whole conversation.
+// system prompt keep what still matches (the system prompt's positions), an HTTP chat
+// request keeps what matches the previous one's, and a story told in between
+// (forget_cache) makes the next turn recompute the whole conversation.
 //
 // When a turn does not fit with room for a reply (max_reply tokens, at most a quarter of
 // the context), the oldest turns are dropped, the system prompt kept, and the kept turns
@@ -59,6 +60,12 @@ public:
     // The reply to the turn just added, streamed to `sink`: the positions the cache lacks
     // are prefilled, then up to max_reply tokens (0: to the end of the context) sampled.
     kl::ErrorOr<GenerateStats> reply(u32 max_reply, TextSink& sink);
+    // A whole conversation rendered elsewhere (the HTTP API's messages, BOS first, ending in
+    // the generation prompt) replaces the history and is replied to as above. The cache is
+    // kept up to the first id that differs, so a request that repeats the previous one's
+    // messages recomputes only what follows them. The turns are forgotten: the console's
+    // next turn starts a new conversation. `started`: the request's TSC (0: now).
+    kl::ErrorOr<GenerateStats> reply_to_rendered(const i32* ids, u32 count, u32 max_reply, u64 started, TextSink& sink);
 
     u32 used() const { return m_used; }
     u32 cached() const { return m_cached; }

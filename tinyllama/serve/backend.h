@@ -40,6 +40,8 @@ struct CompletionRequest {
 
 struct Usage {
     u32 prompt_tokens = 0;       // as the engine counts them (BOS included)
+    u32 cached_tokens = 0;       // of those, the positions the KV cache already held (a chat
+                                 // request that starts as the previous one did)
     u32 completion_tokens = 0;
     bool hit_limit = false;      // ended by max_tokens or the context, not by the model
     double ttft_ms = 0;          // request start to the first generated token

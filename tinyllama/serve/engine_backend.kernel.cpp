@@ -6,7 +6,8 @@
 // (counted beforehand with the same encode/decode) and the final newline, which is the one
 // write that no stop() check follows. max_tokens becomes the step count the prompt needs
 // plus max_tokens, within the model's context. A chat request's messages go through the
-// model's chat template (Engine::chat_completion), which streams only the reply.
+// model's chat template (Engine::chat_completion), which streams only the reply and
+// reuses what the previous request left in the KV cache.
 #include "tinyllama/serve/engine_backend.h"
 
 #include <string.h>
@@ -137,6 +138,9 @@ public:
         const GenerateStats stats = TRY(m_engine.chat_completion(messages, request.message_count, request.max_tokens,
             text));
         Usage usage = usage_of(stats);
+        // The whole rendered prompt; stats.prompt_tokens counts only the positions computed.
+        usage.prompt_tokens = stats.context_used - stats.sampled;
+        usage.cached_tokens = usage.prompt_tokens - stats.prompt_tokens;
         usage.hit_limit = !stats.ended && !stats.stopped;
         return usage;
     }

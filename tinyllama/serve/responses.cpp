@@ -75,6 +75,10 @@ void usage_object(kl::JsonWriter& w, const Usage& usage)
     w.field("prompt_tokens", static_cast<i64>(usage.prompt_tokens));
     w.field("completion_tokens", static_cast<i64>(usage.completion_tokens));
     w.field("total_tokens", static_cast<i64>(usage.prompt_tokens + usage.completion_tokens));
+    w.key("prompt_tokens_details");
+    w.begin_object();
+    w.field("cached_tokens", static_cast<i64>(usage.cached_tokens));
+    w.end_object();
     w.end_object();
 }
 

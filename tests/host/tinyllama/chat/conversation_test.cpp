@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 #include <string.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -210,4 +211,48 @@ TEST_CASE("chat conversation: a turn too long for the context even alone is refu
     c.add("Hi", 8);
     const u32 used = c.conversation.used();
     CHECK(c.reply(8).prompt_tokens == used);
+}
+
+TEST_CASE("chat conversation: a rendered message list (the HTTP API) reuses the cache up to the first id that differs",
+    "[chat]")
+{
+    Chat c(512);
+    const chat::Template t = c.conversation.chat_template();
+    auto rendered = [&](const chat::Message* messages, u32 count) {
+        chat::PromptBuilder b(t, c.model.tokenizer);
+        REQUIRE_FALSE(chat::render_messages(b, messages, count).is_error());
+        return std::vector<i32>(b.ids(), b.ids() + b.count());
+    };
+    auto answer = [&](const std::vector<i32>& ids, u32 max_reply) {
+        TextSink sink { append_text, &c.text };
+        auto stats = c.conversation.reply_to_rendered(ids.data(), static_cast<u32>(ids.size()), max_reply, 0, sink);
+        INFO(error_text(stats));
+        REQUIRE_FALSE(stats.is_error());
+        return stats.value();
+    };
+
+    // A cold request computes every position.
+    const chat::Message first[] = { { Role::System, "You are a friendly chatbot." }, { Role::User, user_turns[0] } };
+    const std::vector<i32> first_ids = rendered(first, 2);
+    CHECK(answer(first_ids, 8).prompt_tokens == first_ids.size());
+    const std::string reply = c.text;
+
+    // The next request repeats the messages with the reply as text, and asks more: what
+    // matches the cache is not computed again, and the logits are those of a fresh prefill.
+    const chat::Message second[] = { first[0], first[1], { Role::Assistant, reply.c_str() }, { Role::User, user_turns[1] } };
+    const std::vector<i32> second_ids = rendered(second, 4);
+    REQUIRE(second_ids.size() > first_ids.size());
+    CHECK(std::equal(first_ids.begin(), first_ids.end(), second_ids.begin()));
+    c.sampler.temperature = 0.0f;
+    const GenerateStats stats = answer(second_ids, 1);
+    CHECK(stats.prompt_tokens <= second_ids.size() - first_ids.size());
+    const float* logits = c.model.transformer.state.logits;
+    CHECK(std::vector<float>(logits, logits + c.model.transformer.config.vocab_size)
+        == prefilled_logits(c.file, second_ids));
+
+    // The console's next turn starts a new conversation over what the request left.
+    CHECK(c.conversation.turns() == 0);
+    c.add(user_turns[2], 8);
+    const std::vector<i32> history = c.history();
+    CHECK(next_turn_logits(c) == prefilled_logits(c.file, history));
 }
