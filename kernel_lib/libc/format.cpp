@@ -119,6 +119,88 @@ Length parse_length(const char*& p)
     return Length::Default;
 }
 
+// The flags, width, precision, length and conversion of one specification: p starts past
+// its '%' and ends past the conversion letter; `*` widths and precisions come from ap.
+Length parse_spec(const char*& p, va_list& ap, FormatSpec& spec)
+{
+    for (;; ++p) {
+        if (*p == '-') spec.left = true;
+        else if (*p == '+') spec.plus = true;
+        else if (*p == ' ') spec.space = true;
+        else if (*p == '#') spec.alt = true;
+        else if (*p == '0') spec.zero = true;
+        else break;
+    }
+    if (*p == '*') {
+        ++p;
+        i64 width = va_arg(ap, int);
+        if (width < 0) {  // a negative `*` width means '-' and its magnitude
+            spec.left = true;
+            width = -width;
+        }
+        spec.width = static_cast<int>(width > max_width ? max_width : width);
+    } else {
+        spec.width = parse_number(p);
+    }
+    if (*p == '.') {
+        ++p;
+        if (*p == '*') {
+            ++p;
+            spec.precision = va_arg(ap, int);
+            if (spec.precision < 0)  // a negative `*` precision counts as omitted
+                spec.precision = -1;
+        } else {
+            spec.precision = parse_number(p);
+        }
+    }
+    const Length length = parse_length(p);
+    spec.conversion = *p;
+    if (*p)
+        ++p;
+    return length;
+}
+
+// %d %i %u %x %X %o %c. Integers travel as int or as 64-bit values; the length then says
+// how many of the low bits count and whether they are signed.
+void format_integer_argument(FormatWriter& out, const FormatSpec& spec, Length length, va_list& ap)
+{
+    const char conv = spec.conversion;
+    const bool wide = length == Length::Wide && conv != 'c';
+    const u64 raw = wide ? va_arg(ap, u64) : va_arg(ap, unsigned);
+    if (conv == 'c') {
+        const char c = static_cast<char>(raw);
+        format_text(out, spec, &c, 1);
+        return;
+    }
+    const int bits = length == Length::Char ? 8 : length == Length::Short ? 16 : wide ? 64 : 32;
+    u64 value = bits == 64 ? raw : raw & ((1ull << bits) - 1);
+    bool negative = false;
+    if (conv == 'd' || conv == 'i') {
+        negative = (value >> (bits - 1)) & 1;
+        if (negative)  // two's complement magnitude within `bits`
+            value = (0 - value) & (bits == 64 ? ~0ull : (1ull << bits) - 1);
+    }
+    format_integer(out, spec, value, negative);
+}
+
+// %s (glibc's "(null)" for a null string unless the precision cuts it short) and %p.
+void format_pointer_argument(FormatWriter& out, FormatSpec spec, va_list& ap)
+{
+    const void* pointer = va_arg(ap, const void*);
+    if (spec.conversion == 's') {
+        const char* s = static_cast<const char*>(pointer);
+        if (s == nullptr)
+            s = (spec.precision < 0 || spec.precision >= 6) ? "(null)" : "";
+        const usize n = spec.precision < 0 ? kl::strlen(s) : kl::strnlen(s, spec.precision);
+        format_text(out, spec, s, n);
+    } else if (pointer == nullptr) {
+        format_text(out, spec, "(nil)", 5);
+    } else {
+        spec.plus = spec.space = false;
+        format_integer(out, spec, reinterpret_cast<uptr>(pointer), false);
+    }
+}
+
 struct BufferSink {
     char* buffer;
     usize size;
@@ -170,7 +252,6 @@ int vformat(FormatSink sink, void* context, const char* fmt, va_list args)
     FormatWriter out(sink, context);
     va_list ap;
     va_copy(ap, args);
-    auto next_int = [&] { return va_arg(ap, int); };
     for (const char* p = fmt; *p;) {
         if (*p != '%') {
             out.put(*p++);
@@ -178,86 +259,19 @@ int vformat(FormatSink sink, void* context, const char* fmt, va_list args)
         }
         const char* spec_start = p++;
         FormatSpec spec;
-        for (;; ++p) {
-            if (*p == '-') spec.left = true;
-            else if (*p == '+') spec.plus = true;
-            else if (*p == ' ') spec.space = true;
-            else if (*p == '#') spec.alt = true;
-            else if (*p == '0') spec.zero = true;
-            else break;
-        }
-        if (*p == '*') {
-            ++p;
-            i64 width = next_int();
-            if (width < 0) {  // a negative `*` width means '-' and its magnitude
-                spec.left = true;
-                width = -width;
-            }
-            spec.width = static_cast<int>(width > max_width ? max_width : width);
-        } else {
-            spec.width = parse_number(p);
-        }
-        if (*p == '.') {
-            ++p;
-            if (*p == '*') {
-                ++p;
-                spec.precision = next_int();
-                if (spec.precision < 0)  // a negative `*` precision counts as omitted
-                    spec.precision = -1;
-            } else {
-                spec.precision = parse_number(p);
-            }
-        }
-        Length length = parse_length(p);
-        spec.conversion = *p;
-        if (*p)
-            ++p;
-
-        char conv = spec.conversion;
-        if (is_one_of(conv, "diuxXoc")) {
-            // Integers travel as int or as 64-bit values; the length then says how many of
-            // the low bits count and whether they are signed.
-            bool wide = length == Length::Wide && conv != 'c';
-            u64 raw = wide ? va_arg(ap, u64) : va_arg(ap, unsigned);
-            if (conv == 'c') {
-                char c = static_cast<char>(raw);
-                format_text(out, spec, &c, 1);
-                continue;
-            }
-            int bits = length == Length::Char ? 8 : length == Length::Short ? 16 : wide ? 64 : 32;
-            u64 value = bits == 64 ? raw : raw & ((1ull << bits) - 1);
-            bool negative = false;
-            if (conv == 'd' || conv == 'i') {
-                negative = (value >> (bits - 1)) & 1;
-                if (negative)  // two's complement magnitude within `bits`
-                    value = (0 - value) & (bits == 64 ? ~0ull : (1ull << bits) - 1);
-            }
-            format_integer(out, spec, value, negative);
-        } else if (conv == 'p' || conv == 's') {
-            const void* pointer = va_arg(ap, const void*);
-            if (conv == 's') {
-                const char* s = static_cast<const char*>(pointer);
-                // glibc prints "(null)" for a null string unless the precision cuts it short.
-                if (s == nullptr)
-                    s = (spec.precision < 0 || spec.precision >= 6) ? "(null)" : "";
-                usize n = spec.precision < 0 ? kl::strlen(s) : kl::strnlen(s, spec.precision);
-                format_text(out, spec, s, n);
-            } else if (pointer == nullptr) {
-                format_text(out, spec, "(nil)", 5);
-            } else {
-                spec.plus = spec.space = false;
-                format_integer(out, spec, reinterpret_cast<uptr>(pointer), false);
-            }
-        } else if (is_one_of(conv, "fFeEgG")) {
-            double v = length == Length::LongDouble ? static_cast<double>(va_arg(ap, long double))
-                                                    : va_arg(ap, double);
-            detail::format_double(out, spec, v);
-        } else if (conv == '%') {
+        const Length length = parse_spec(p, ap, spec);
+        const char conv = spec.conversion;
+        if (is_one_of(conv, "diuxXoc"))
+            format_integer_argument(out, spec, length, ap);
+        else if (conv == 'p' || conv == 's')
+            format_pointer_argument(out, spec, ap);
+        else if (is_one_of(conv, "fFeEgG"))
+            detail::format_double(out, spec, length == Length::LongDouble ? static_cast<double>(va_arg(ap, long double))
+                                                                          : va_arg(ap, double));
+        else if (conv == '%')
             out.put('%');
-        } else {
-            // Unknown or unsupported: copy the specification through unchanged.
+        else  // unknown or unsupported: the specification is copied through unchanged
             out.put(spec_start, p - spec_start);
-        }
     }
     va_end(ap);
     out.flush();
