@@ -3,9 +3,11 @@
 #include <catch2/catch.hpp>
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
+#include "kernel_lib/libm/math.h"
 #include "tinyllama/ops.h"
 
 using namespace tllama;
@@ -171,4 +173,57 @@ TEST_CASE("accumulate adds the residual", "[tinyllama][ops]")
     std::vector<float> x { 1.0f, -2.0f, 0.5f }, y { 0.25f, 2.0f, -4.0f };
     accumulate(x.data(), y.data(), 3);
     CHECK(x == std::vector<float> { 1.25f, 0.0f, -3.5f });
+}
+
+namespace {
+
+u32 bits(float f)
+{
+    u32 u;
+    std::memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+}
+
+TEST_CASE("attention's grouped scores and hand-vectorized values keep run.c's float order bit for bit",
+    "[tinyllama][ops]")
+{
+    // run.c's loops, head by head, in float: the grouped path (four heads sharing a key head,
+    // keys in runs of 32) and the 8-lane value sums must give exactly these bits.
+    std::mt19937 rng(7);
+    struct Case {
+        int n_heads, n_kv_heads, head_size, pos, head_begin, head_end;
+    };
+    for (Case c : { Case { 32, 4, 64, 70, 0, 32 }, Case { 32, 4, 64, 70, 8, 20 }, Case { 16, 2, 12, 37, 0, 16 },
+             Case { 8, 2, 20, 3, 4, 8 }, Case { 12, 12, 64, 45, 0, 12 }, Case { 8, 1, 136, 9, 0, 8 } }) {
+        const int kv_dim = c.n_kv_heads * c.head_size, dim = c.n_heads * c.head_size, seq = c.pos + 1;
+        const int kv_mul = c.n_heads / c.n_kv_heads;
+        auto q = random_vector(rng, dim, -1.0f, 1.0f);
+        auto k = random_vector(rng, seq * kv_dim, -1.0f, 1.0f);
+        auto v = random_vector(rng, seq * kv_dim, -1.0f, 1.0f);
+        const int att_stride = seq + 5;
+        std::vector<float> att(c.n_heads * att_stride), out(dim, 0.0f);
+        attention_heads(out.data(), q.data(), k.data(), v.data(), att.data(), att_stride, c.pos, c.n_heads,
+            c.n_kv_heads, c.head_size, c.head_begin, c.head_end);
+        const float scale = kl::sqrtf(static_cast<float>(c.head_size));
+        for (int h = c.head_begin; h < c.head_end; ++h) {
+            const int offset = (h / kv_mul) * c.head_size;
+            std::vector<float> score(seq);
+            for (int t = 0; t < seq; ++t) {
+                float sum = 0.0f;
+                for (int i = 0; i < c.head_size; ++i)
+                    sum += q[h * c.head_size + i] * k[t * kv_dim + offset + i];
+                score[t] = sum / scale;
+            }
+            softmax(score.data(), seq);
+            for (int i = 0; i < c.head_size; ++i) {
+                float expected = 0.0f;
+                for (int t = 0; t < seq; ++t)
+                    expected += score[t] * v[t * kv_dim + offset + i];
+                INFO("heads " << c.n_heads << "/" << c.n_kv_heads << " size " << c.head_size << " head " << h << " i " << i);
+                REQUIRE(bits(out[h * c.head_size + i]) == bits(expected));
+            }
+        }
+    }
 }

@@ -9,6 +9,8 @@
 
 #include "tests/host/tinyllama/model_fixtures.h"
 #include "tinyllama/engine_jit.h"
+#include "tinyllama/generate.h"
+#include "tinyllama/sampler.h"
 #include "tinyllama/tokenizer.h"
 
 using namespace tllama;
@@ -93,4 +95,57 @@ TEST_CASE("batched prefill with the micro-JIT's kernels is bit-identical too", "
 {
     check_identical("stories260K.bin", true);
     check_identical("stories260K-q8.bin", true);
+}
+
+namespace {
+
+struct Generated {
+    std::string text;
+    GenerateStats stats;
+};
+
+// The prompt's first `count` tokens, then greedy tokens up to position count + 8, with the
+// prompt echoed.
+Generated generate_from(LoadedModel& m, const std::vector<i32>& tokens, u32 count)
+{
+    Sampler sampler {};
+    REQUIRE_FALSE(build_sampler(sampler, m.transformer.config.vocab_size, 0.0f, 0.9f, 1).is_error());
+    Generated g;
+    TextSink sink { [](void* c, const char* b, usize n) { static_cast<std::string*>(c)->append(b, n); }, &g.text };
+    GenerateRun run {};
+    run.tokens = tokens.data();
+    run.count = count;
+    run.end_pos = static_cast<i32>(count) + 8;
+    run.echo = true;
+    auto stats = run_generation(m.transformer, m.tokenizer, sampler, run, sink);
+    free_sampler(sampler);
+    REQUIRE_FALSE(stats.is_error());
+    g.stats = stats.value();
+    return g;
+}
+
+}
+
+TEST_CASE("the prompt's leftover tokens, 3/4 of a block or more, go as a block overlapping the one before",
+    "[tinyllama][prefill]")
+{
+    // Every prompt length from one token to three blocks and one: whole blocks, then the
+    // leftover forced tokens token by token or (at least 12 of 16) as one more block that
+    // computes some of the previous block's tokens again. The text and the pass count are
+    // those of token-by-token.
+    LoadedModel m("stories260K.bin", "tok512.bin");
+    const i32 block = m.transformer.prefill_block;
+    REQUIRE(block == 16);
+    std::vector<i32> tokens = encode_prompt(m.tokenizer);
+    REQUIRE(tokens.size() >= static_cast<usize>(3 * block + 1));
+    for (u32 count = 1; count <= static_cast<u32>(3 * block + 1); ++count) {
+        INFO("prompt tokens " << count);
+        set_prefill_block(m.transformer, 0);
+        const Generated single = generate_from(m, tokens, count);
+        set_prefill_block(m.transformer, block);
+        const Generated blocked = generate_from(m, tokens, count);
+        CHECK(blocked.text == single.text);
+        CHECK(blocked.stats.forward_passes == single.stats.forward_passes);
+        CHECK(blocked.stats.generated_tokens == single.stats.generated_tokens);
+    }
 }
