@@ -125,7 +125,7 @@ void BlockMatmulGenerator::assign_registers()
         m_high = new_vec();
         m_scale_vec = new_vec();
     } else {
-        m_ones = new_vec();
+        m_bias = new_vec();
     }
     if (m_k || m_format == Format::Q4_0)
         m_nibbles = new_vec();
@@ -174,8 +174,8 @@ void BlockMatmulGenerator::load_constants()
         as().mov(m_scratch.r32(), 0x11111111u << r);
         as().kmovd(m_row_words[r], m_scratch.r32());
     }
-    if (m_ones.isValid())
-        as().vpbroadcastd(m_ones, constant_dwords(0x01010101u, 1));
+    if (m_bias.isValid())
+        as().vpbroadcastd(m_bias, constant_dwords(m_format == Format::Q4_0 ? 0x08080808u : 0x80808080u, 1));
 }
 
 x86::Vec BlockMatmulGenerator::at(const x86::Vec& v, u32 bytes) const
@@ -448,12 +448,7 @@ void BlockMatmulGenerator::legacy_float_step(u32 q, u32 count, u32 toks, bool in
         gather_scales(scales, 4 * q, count, indexed, disp, 0, blocks, false);
     for (u32 t = 0; t < toks; ++t) {
         const Token& tk = m_tok[t];
-        if (m_corrected) {
-            as().vpsubd(f, wide(tk.pairs), wide(tk.correction));
-            as().vcvtdq2ps(f, f);
-        } else {
-            as().vcvtdq2ps(f, wide(tk.pairs));
-        }
+        as().vcvtdq2ps(f, wide(tk.pairs));
         if (m_format == Format::Q4_0) {
             as().vmulps(f, f, scales);
             as().vmulps(f, f, wide(tk.x_scale));

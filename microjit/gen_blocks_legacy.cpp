@@ -5,8 +5,9 @@
 // block L, lane L of the "high" vector values 16..31 (Q4_0: the low and high nibbles of
 // the block's 16 bytes; Q8_0 and the activations: bytes 0..15 and 16..31 of the block's
 // 32). The activations' side is built once per step and token: the two vectors, the
-// lane sums of x times 8 (Q4_0's nibbles are q + 8) or 128 (Q8_0's bytes are w + 128
-// for vpdpbusd), and the fp32 scales d_x with lane L = block L's.
+// correction (x times 8, Q4_0's nibbles being q + 8, or 128, Q8_0's bytes being w + 128
+// for vpdpbusd, summed per dword as the dot products are, negated), and the fp32 scales
+// d_x with lane L = block L's.
 #include "microjit/gen_blocks.h"
 
 #include "microjit/blocks.h"
@@ -85,23 +86,21 @@ void BlockMatmulGenerator::legacy_x_side(u32 toks, bool indexed, i64 xdisp, u32 
         }
         if (!m_corrected)
             continue;
-        // The lanes' sums of x, times 8 or 128.
+        // x times 8 or 128 (m_bias' bytes), summed per dword as the rows' dot products
+        // are (no reduction: each row's sums start from, or get, their negation).
         const x86::Vec c = wide(tk.correction), p = wide(m_product);
         if (m_vnni) {
             as().vpxord(c, c, c);
-            as().vpdpbusd(c, wide(m_ones), wide(tk.x_low));
-            as().vpdpbusd(c, wide(m_ones), wide(tk.x_high));
+            as().vpdpbusd(c, wide(m_bias), wide(tk.x_low));
+            as().vpdpbusd(c, wide(m_bias), wide(tk.x_high));
         } else {
-            as().vpmaddubsw(c, wide(m_ones), wide(tk.x_low));
-            as().vpmaddubsw(p, wide(m_ones), wide(tk.x_high));
+            as().vpmaddubsw(c, wide(m_bias), wide(tk.x_low));
+            as().vpmaddubsw(p, wide(m_bias), wide(tk.x_high));
             as().vpaddw(c, c, p);
             as().vpmaddwd(c, c, constant_dwords(0x00010001u, m_width / 4));
         }
-        as().vpshufd(p, c, 0x4E);
-        as().vpaddd(c, c, p);
-        as().vpshufd(p, c, 0xB1);
-        as().vpaddd(c, c, p);
-        as().vpslld(c, c, m_format == Format::Q4_0 ? 3 : 7);
+        v_zero(p);
+        as().vpsubd(c, p, c);
     }
 }
 
@@ -144,7 +143,7 @@ void BlockMatmulGenerator::legacy_row(u32 row, u32 r, u32 toks, bool indexed, i6
         const Token& tk = m_tok[t];
         const x86::Vec v = wide(r % 2 ? tk.v : tk.held), xl = wide(tk.x_low), xh = wide(tk.x_high);
         if (m_vnni) {
-            as().vpxord(v, v, v);
+            as().vmovdqa32(v, wide(tk.correction));
             as().vpdpbusd(v, lo, xl);
             as().vpdpbusd(v, hi, xh);
         } else if (m_format == Format::Q4_0) {
@@ -152,6 +151,7 @@ void BlockMatmulGenerator::legacy_row(u32 row, u32 r, u32 toks, bool indexed, i6
             as().vpmaddubsw(p, hi, xh);
             as().vpaddw(v, v, p);
             as().vpmaddwd(v, v, constant_dwords(0x00010001u, m_width / 4));
+            as().vpaddd(v, v, wide(tk.correction));
         } else {
             // AVX2 Q8_0: |x| times w with x's sign (vpsignb), per half; the i16 pair sums
             // of two halves could overflow, so each becomes dwords first.
