@@ -32,9 +32,10 @@ Plan plan_for(const KernelConfig& c)
     // unpacked weights and scale vectors better in the other structure (vpdpwssd).
     p.lanes = p.k && p.vnni && p.toks == 1;
     // As assign_registers() hands them out: the K formats' constant and eight row
-    // temporaries, per token V, held, pairs (and M); the legacy formats' constants and four
-    // row temporaries, per token V, held, pairs and four activation vectors.
-    const u32 fixed = p.k ? 9 + (p.mins && p.lanes ? 1 : 0) : 5 + (f == Format::Q4_0 ? 1 : 0) + (c.isa == Isa::Avx512 ? 1 : 0);
+    // temporaries, per token V, held, pairs (and M); the legacy formats' constants, four
+    // row temporaries and on AVX-512 the weights' tables (Q4_0: two, a pair of rows'),
+    // per token V, held, pairs and four activation vectors.
+    const u32 fixed = p.k ? 9 + (p.mins && p.lanes ? 1 : 0) : 5 + (f == Format::Q4_0 ? 1 : 0) + (c.isa == Isa::Avx512 ? (f == Format::Q4_0 ? 2 : 1) : 0);
     const u32 per_token = p.k ? 3 + (p.mins ? 1 : 0) + (p.lanes ? 3 : 0) : 7;
     p.vecs = fixed + p.toks * (per_token + p.quads);
     return p;
@@ -133,8 +134,13 @@ void BlockMatmulGenerator::assign_registers()
         m_quad_scales = new_vec();
     if (!m_k && is_avx512()) {
         m_first_table = new_vec();
-        for (auto& k : m_row_words)
-            k = new_k();
+        if (m_format == Format::Q4_0) {
+            m_pair_table = new_vec();
+            m_upper_rows = new_k();
+        } else {
+            for (auto& k : m_row_words)
+                k = new_k();
+        }
     }
     for (u32 t = 0; t < m_toks; ++t) {
         Token& tk = m_tok[t];
@@ -173,6 +179,10 @@ void BlockMatmulGenerator::load_constants()
     for (u32 r = 0; r < 4 && m_row_words[r].isValid(); ++r) {
         as().mov(m_scratch.r32(), 0x11111111u << r);
         as().kmovd(m_row_words[r], m_scratch.r32());
+    }
+    if (m_upper_rows.isValid()) {
+        as().mov(m_scratch.r32(), 0xCCCCCCCCu);
+        as().kmovd(m_upper_rows, m_scratch.r32());
     }
     if (m_bias.isValid())
         as().vpbroadcastd(m_bias, constant_dwords(m_format == Format::Q4_0 ? 0x08080808u : 0x80808080u, 1));
@@ -275,7 +285,7 @@ void BlockMatmulGenerator::step(u32 rows, u32 toks, bool indexed, i64 disp, i64 
             if (m_k)
                 k_row(4 * q + r, toks, indexed, disp, xdisp);
             else
-                legacy_row(4 * q + r, r, toks, indexed, disp, blocks);
+                legacy_row(4 * q + r, r, count, toks, indexed, disp, blocks);
             tree_step(r, count, toks);
         }
         if (m_k)

@@ -38,11 +38,7 @@ void BlockMatmulGenerator::gather_words(const x86::Vec& dst, const x86::Mem& bas
     if (load_first)
         load_constant(m_first_table, base.cloneAdjusted(t1));
     load_constant(dst, constant(index, 64));
-    // t2 = 0: every word is in the first table (no read past the step).
-    if (t2)
-        as().vpermi2w(dst, m_first_table, base.cloneAdjusted(t2));
-    else
-        as().vpermw(dst, dst, m_first_table);
+    as().vpermi2w(dst, m_first_table, base.cloneAdjusted(t2));
 }
 
 // Q8_0 blocks (weights or activations), four per step: values 0..15 and 16..31 of block L
@@ -104,21 +100,55 @@ void BlockMatmulGenerator::legacy_x_side(u32 toks, bool indexed, i64 xdisp, u32 
     }
 }
 
-// Row `row` (quad row r) of the step for every token: rows 0 and 2 of a quad into `held`,
-// rows 1 and 3 into V.
-void BlockMatmulGenerator::legacy_row(u32 row, u32 r, u32 toks, bool indexed, i64 disp, u32 blocks)
+// AVX-512 Q4_0, after quad row r's gather (its first 64 bytes in m_first_table, the even
+// row's of a pair in m_pair_table): the fp16 scales of rows r - 1 and r, or of row r alone
+// (the quad's last, even), to words 4L + r - 1 and 4L + r of the quad's scales (words
+// 4L + 2, 4L + 3 merged by m_upper_rows): one permute per pair of rows.
+void BlockMatmulGenerator::q4_0_pair_scales(u32 r)
+{
+    const x86::Vec p = wide(m_product);
+    const bool alone = r % 2 == 0;
+    u16 index[32];
+    for (u32 j = 0; j < 32; ++j)
+        index[j] = static_cast<u16>((alone || j % 2 == 0 ? 0 : 32) + m_block_bytes / 2 * (j / 4));
+    load_constant(p, constant(index, 64));
+    if (alone)
+        as().vpermw(p, p, m_first_table);
+    else
+        as().vpermi2w(p, m_pair_table, m_first_table);
+    if (r < 2)
+        as().vmovdqa32(m_row_scales, p);
+    else
+        as().k(m_upper_rows).vmovdqu16(m_row_scales, p);
+}
+
+// Row `row` (quad row r of `count`) of the step for every token: rows 0 and 2 of a quad
+// into `held`, rows 1 and 3 into V.
+void BlockMatmulGenerator::legacy_row(u32 row, u32 r, u32 count, u32 toks, bool indexed, i64 disp, u32 blocks)
 {
     const x86::Vec lo = wide(m_values), hi = wide(m_raw), p = wide(m_product);
     const x86::Mem w = w_mem(row, indexed, disp);
-    if (permute_gather(blocks)) {
-        // The 16 bytes of nibbles (Q4_0) or the two halves (Q8_0) of each block, and the
-        // row's four fp16 scales to words 4L + r of the quad's scales (m_row_words[r]).
-        if (m_format == Format::Q4_0) {
-            gather_words(lo, w, m_block_bytes, offsetof(BlockQ4_0, qs), 0, 8, true);
-        } else {
-            gather_q8_0(lo, hi, w);
-        }
-        gather_words(p, w, m_block_bytes, 0, 0, m_format == Format::Q4_0 ? 0 : 64, false);
+    if (permute_gather(blocks) && m_format == Format::Q4_0) {
+        // The 16 bytes of nibbles of each block; odd rows load their first 64 bytes into
+        // the other table register (swapped here, at generation), a pair's scales then
+        // come from both tables at once.
+        const auto swap_tables = [this] {
+            const x86::Vec t = m_first_table;
+            m_first_table = m_pair_table;
+            m_pair_table = t;
+        };
+        if (r % 2)
+            swap_tables();
+        gather_words(lo, w, m_block_bytes, offsetof(BlockQ4_0, qs), 0, 8, true);
+        if (r % 2 || r + 1 == count)
+            q4_0_pair_scales(r);
+        if (r % 2)
+            swap_tables();
+    } else if (permute_gather(blocks)) {
+        // The two halves of each block, and the row's four fp16 scales to words 4L + r of
+        // the quad's scales (m_row_words[r]).
+        gather_q8_0(lo, hi, w);
+        gather_words(p, w, m_block_bytes, 0, 0, 64, false);
         as().k(m_row_words[r]).vmovdqu16(m_row_scales, p);
     }
     if (m_format == Format::Q4_0) {
