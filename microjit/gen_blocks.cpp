@@ -317,7 +317,8 @@ void BlockMatmulGenerator::store(u32 rows, u32 toks)
 
 // After quad row r's integer stage: the row's vector(s) are in V (and M) of each token for
 // rows 1 and 3, in `held` for rows 0 and 2 (the integer stage writes there directly).
-// Rows 0 + 1 become `pairs`, rows 2 + 3 `held`; a short quad repeats its last row.
+// Rows 0 + 1 become `pairs`, rows 2 + 3 `held`; a short quad repeats its last row (the
+// legacy formats' quads of one or two rows: their pair sums twice, one pair-add less).
 void BlockMatmulGenerator::tree_step(u32 r, u32 count, u32 toks)
 {
     for (u32 t = 0; t < toks; ++t) {
@@ -330,30 +331,32 @@ void BlockMatmulGenerator::tree_step(u32 r, u32 count, u32 toks)
             hadd(row, row, wide(tk.m));
         if (r == 1) {
             hadd(pairs, held, row);
-            if (count == 2)
+            if (count == 2 && m_k)
                 hadd(held, held, row);
         }
         if (r == 3)
             hadd(held, held, row);
         if (r == 0 && count == 1) {
             hadd(pairs, held, held);
-            hadd(held, held, held);
+            if (m_k)
+                hadd(held, held, held);
         }
         if (r == 2 && count == 3)
             hadd(held, held, held);
         if (r + 1 == count)
-            fold_quad(t);
+            fold_quad(t, count);
     }
 }
 
-// The quad's sums into `pairs`: legacy formats lane L = [r0..r3] of block L; K formats
+// The quad's sums into `pairs`: legacy formats lane L = [r0..r3] of block L ([r0 r1 r0 r1]
+// or [r0 r0 r0 r0] for one or two rows); K formats
 // the xmm [isum r0..r3] (with mins: the ymm [isum r0..r3 | imin r0..r3]).
-void BlockMatmulGenerator::fold_quad(u32 t)
+void BlockMatmulGenerator::fold_quad(u32 t, u32 count)
 {
     const Token& tk = m_tok[t];
     const x86::Vec pairs = wide(tk.pairs), held = wide(tk.held);
     if (!m_mins || m_lanes) {
-        hadd(pairs, pairs, held);
+        hadd(pairs, pairs, !m_k && count < 3 ? pairs : held);
         if (!m_k)
             return;
         const x86::Vec tmp = at(m_product, 32);

@@ -100,7 +100,7 @@ private:
 
     // The reduction and the float step (gen_blocks.cpp).
     void tree_step(u32 quad_row, u32 count, u32 toks);
-    void fold_quad(u32 tok);
+    void fold_quad(u32 tok, u32 count);
     void k_float_step(u32 quad, u32 count, u32 toks, bool indexed, i64 disp, i64 xdisp);
     void legacy_float_step(u32 quad, u32 count, u32 toks, bool indexed, i64 disp, u32 blocks);
     void gather_scales(const x86::Vec& dst, u32 quad_first, u32 count, bool indexed, i64 disp, u32 offset, u32 blocks, bool pairs);
