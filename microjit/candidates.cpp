@@ -111,7 +111,7 @@ KnobList matrix_knobs(Op op)
     static constexpr Knobs matmul_q8[] = { { 4, 2, 1 }, { 4, 1, 1 }, { 8, 2, 1 }, { 4, 4, 1 }, { 2, 2, 1 }, { 8, 1, 1 } };
     // Block formats: rows come in quads (the reduction's unit), tokens share each row's
     // unpacked weights and scales.
-    static constexpr Knobs matvec_blocks[] = { { 4, 1, 1 }, { 8, 1, 1 }, { 4, 1, 2 }, { 12, 1, 1 }, { 2, 1, 1 } };
+    static constexpr Knobs matvec_blocks[] = { { 4, 1, 1 }, { 8, 1, 1 }, { 4, 1, 2 }, { 12, 1, 1 }, { 2, 1, 1 }, { 16, 1, 1 } };
     static constexpr Knobs matmul_blocks[] = { { 4, 3, 1 }, { 4, 2, 1 }, { 4, 4, 1 }, { 8, 2, 1 }, { 4, 1, 1 } };
     const bool matvec = op.kind == OpKind::Matvec;
     if (is_quantized(op.format) && !is_q8g(op))
