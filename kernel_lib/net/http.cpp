@@ -252,87 +252,110 @@ ChunkedDecoder::Status ChunkedDecoder::feed(char* body, usize available)
 ChunkedDecoder::Status ChunkedDecoder::step(char*, char c)
 {
     switch (m_state) {
-    case State::Size: {
-        const int digit = hex_digit(c);
-        if (digit >= 0) {
-            if (++m_size_digits > max_size_digits)
-                return Status::TooLarge;
-            m_chunk_left = m_chunk_left * 16 + static_cast<u64>(digit);
-            return Status::NeedMore;
-        }
-        if (m_size_digits == 0)
-            return bad("a chunk must start with its size in hex");
-        if (m_chunk_left > m_max_body - m_decoded)
-            return Status::TooLarge;
-        if (c == ';' || c == ' ' || c == '\t') {
-            m_state = State::Extension;
-            m_line_bytes = 0;
-        } else if (c == '\r') {
-            m_state = State::SizeLf;
-        } else if (c == '\n') {
-            m_state = m_chunk_left ? State::Data : State::Trailer;
-        } else {
-            return bad("malformed chunk size");
-        }
-        return Status::NeedMore;
-    }
+    case State::Size:
+        return size_byte(c);
     case State::Extension:
-        if (c == '\r' || c == '\n') {
-            m_state = c == '\r' ? State::SizeLf : (m_chunk_left ? State::Data : State::Trailer);
-            return Status::NeedMore;
-        }
-        if (++m_line_bytes > max_line_extra_bytes || !is_field_byte(static_cast<u8>(c)))
-            return bad("malformed or overlong chunk extension");
-        return Status::NeedMore;
+        return extension_byte(c);
     case State::SizeLf:
-        if (c != '\n')
-            return bad("a chunk size line must end in CRLF");
-        m_state = m_chunk_left ? State::Data : State::Trailer;
-        return Status::NeedMore;
+        return expect_lf(c, state_after_size_line(), "a chunk size line must end in CRLF");
     case State::Data:
         return Status::NeedMore;  // handled in feed()
     case State::DataCr:
-        if (c == '\n') {
-            m_state = State::Size;
-        } else if (c == '\r') {
-            m_state = State::DataLf;
-        } else {
-            return bad("chunk data longer than its size");
-        }
-        m_size_digits = 0;
-        return Status::NeedMore;
+        return data_end_byte(c);
     case State::DataLf:
-        if (c != '\n')
-            return bad("chunk data must end in CRLF");
-        m_state = State::Size;
-        return Status::NeedMore;
+        return expect_lf(c, State::Size, "chunk data must end in CRLF");
     case State::Trailer:
-        if (c == '\r') {
-            m_state = State::LastLf;
-        } else if (c == '\n') {
-            m_state = State::Done;
-            return Status::Done;
-        } else {
-            m_state = State::TrailerLf;
-            m_line_bytes = 1;
-        }
-        return Status::NeedMore;
+        return trailer_start_byte(c);
     case State::TrailerLf:
-        if (c == '\n') {
-            m_state = State::Trailer;
-        } else if (++m_line_bytes > max_line_extra_bytes || (!is_field_byte(static_cast<u8>(c)) && c != '\r')) {
-            return bad("malformed or overlong trailer line");
-        }
-        return Status::NeedMore;
+        return trailer_line_byte(c);
     case State::LastLf:
-        if (c != '\n')
-            return bad("the chunked body must end in an empty line");
-        m_state = State::Done;
-        return Status::Done;
+        return expect_lf(c, State::Done, "the chunked body must end in an empty line");
     case State::Done:
         return Status::Done;
     }
     return Status::Bad;
+}
+
+ChunkedDecoder::Status ChunkedDecoder::size_byte(char c)
+{
+    const int digit = hex_digit(c);
+    if (digit >= 0) {
+        if (++m_size_digits > max_size_digits)
+            return Status::TooLarge;
+        m_chunk_left = m_chunk_left * 16 + static_cast<u64>(digit);
+        return Status::NeedMore;
+    }
+    if (m_size_digits == 0)
+        return bad("a chunk must start with its size in hex");
+    if (m_chunk_left > m_max_body - m_decoded)
+        return Status::TooLarge;
+    if (c == ';' || c == ' ' || c == '\t') {
+        m_state = State::Extension;
+        m_line_bytes = 0;
+    } else if (c == '\r') {
+        m_state = State::SizeLf;
+    } else if (c == '\n') {
+        m_state = state_after_size_line();
+    } else {
+        return bad("malformed chunk size");
+    }
+    return Status::NeedMore;
+}
+
+ChunkedDecoder::Status ChunkedDecoder::extension_byte(char c)
+{
+    if (c == '\r' || c == '\n') {
+        m_state = c == '\r' ? State::SizeLf : state_after_size_line();
+        return Status::NeedMore;
+    }
+    if (++m_line_bytes > max_line_extra_bytes || !is_field_byte(static_cast<u8>(c)))
+        return bad("malformed or overlong chunk extension");
+    return Status::NeedMore;
+}
+
+ChunkedDecoder::Status ChunkedDecoder::expect_lf(char c, State next, const char* why)
+{
+    if (c != '\n')
+        return bad(why);
+    m_state = next;
+    return next == State::Done ? Status::Done : Status::NeedMore;
+}
+
+ChunkedDecoder::Status ChunkedDecoder::data_end_byte(char c)
+{
+    if (c == '\n') {
+        m_state = State::Size;
+    } else if (c == '\r') {
+        m_state = State::DataLf;
+    } else {
+        return bad("chunk data longer than its size");
+    }
+    m_size_digits = 0;
+    return Status::NeedMore;
+}
+
+ChunkedDecoder::Status ChunkedDecoder::trailer_start_byte(char c)
+{
+    if (c == '\r') {
+        m_state = State::LastLf;
+    } else if (c == '\n') {
+        m_state = State::Done;
+        return Status::Done;
+    } else {
+        m_state = State::TrailerLf;
+        m_line_bytes = 1;
+    }
+    return Status::NeedMore;
+}
+
+ChunkedDecoder::Status ChunkedDecoder::trailer_line_byte(char c)
+{
+    if (c == '\n') {
+        m_state = State::Trailer;
+    } else if (++m_line_bytes > max_line_extra_bytes || (!is_field_byte(static_cast<u8>(c)) && c != '\r')) {
+        return bad("malformed or overlong trailer line");
+    }
+    return Status::NeedMore;
 }
 
 const char* reason_phrase(int status)

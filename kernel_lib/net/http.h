@@ -93,7 +93,17 @@ private:
         m_why = why;
         return Status::Bad;
     }
+    // One byte in the current state (Data runs are copied by feed() instead); it hands
+    // each state to one of the steps below.
     Status step(char* body, char c);
+    Status size_byte(char c);           // Size: a hex digit, or what ends the size
+    Status extension_byte(char c);      // Extension: checked and skipped to the line end
+    Status expect_lf(char c, State next, const char* why);  // SizeLf, DataLf, LastLf
+    Status data_end_byte(char c);       // DataCr: the CR (or bare LF) after a chunk's data
+    Status trailer_start_byte(char c);  // Trailer: a trailer line or the final empty line
+    Status trailer_line_byte(char c);   // TrailerLf: the rest of a trailer line
+    // A size line ends: its chunk's data follows, or the trailer after the last (zero) chunk.
+    State state_after_size_line() const { return m_chunk_left ? State::Data : State::Trailer; }
 
     usize m_max_body;
     usize m_raw = 0;
