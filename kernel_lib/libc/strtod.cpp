@@ -139,38 +139,71 @@ void round_decimal(const DecimalNumber& x, const Format& format, u64& m, int& e)
     }
 }
 
-// Parses the number at s. Returns false when there is none. On success either sets x
-// (finite) or is_special (inf, or nan when is_nan).
-bool parse_decimal(const char* s, const char*& end, bool& negative, DecimalNumber& x, bool& is_special, bool& is_nan)
+// Skips leading white space and reads the optional sign.
+const char* skip_space_and_sign(const char* p, bool& negative)
 {
-    const char* p = s;
     while (kl::isspace(static_cast<unsigned char>(*p)))
         ++p;
     negative = false;
     if (*p == '-' || *p == '+')
         negative = *p++ == '-';
+    return p;
+}
 
-    is_special = true;
-    if (match_word(p, "inf")) {
-        match_word(p, "inity");
-        end = p;
-        return true;
-    }
-    if (match_word(p, "nan")) {
-        // "nan(chars)" is one token; an unclosed parenthesis is not part of it.
-        if (*p == '(') {
-            const char* q = p + 1;
-            while (kl::isalnum(*q) || *q == '_')
-                ++q;
-            if (*q == ')')
-                p = q + 1;
-        }
-        is_nan = true;
-        end = p;
-        return true;
-    }
-    is_special = false;
+// "inf" or "infinity", in any case.
+bool match_infinity(const char*& p)
+{
+    if (!match_word(p, "inf"))
+        return false;
+    match_word(p, "inity");
+    return true;
+}
 
+// "nan", in any case, with an optional "(chars)"; sets is_nan when it matches.
+bool match_nan(const char*& p, bool& is_nan)
+{
+    if (!match_word(p, "nan"))
+        return false;
+    // "nan(chars)" is one token; an unclosed parenthesis is not part of it.
+    if (*p == '(') {
+        const char* q = p + 1;
+        while (kl::isalnum(*q) || *q == '_')
+            ++q;
+        if (*q == ')')
+            p = q + 1;
+    }
+    is_nan = true;
+    return true;
+}
+
+// Adds the decimal digit d to x, before or after the point.
+void add_digit(DecimalNumber& x, int d, bool after_point)
+{
+    if (x.count == 0 && d == 0) {  // leading zeros only move the point
+        if (after_point)
+            --x.exponent;
+        return;
+    }
+    if (x.count == max_digits) {  // beyond what can matter except for ties
+        x.sticky |= d != 0;
+        if (!after_point)
+            ++x.exponent;
+        return;
+    }
+    ++x.count;
+    if (after_point)
+        --x.exponent;
+    if (x.leading_count < 19) {
+        x.leading = x.leading * 10 + d;
+        ++x.leading_count;
+    }
+    x.digits.multiply(10);
+    x.digits.add(static_cast<u32>(d));
+}
+
+// The digits with at most one decimal point, into x; false when there is no digit.
+bool read_digits(const char*& p, DecimalNumber& x)
+{
     bool any_digit = false;
     bool after_point = false;
     for (;; ++p) {
@@ -181,47 +214,44 @@ bool parse_decimal(const char* s, const char*& end, bool& negative, DecimalNumbe
         if (!kl::isdigit(*p))
             break;
         any_digit = true;
-        int d = *p - '0';
-        if (x.count == 0 && d == 0) {  // leading zeros only move the point
-            if (after_point)
-                --x.exponent;
-            continue;
-        }
-        if (x.count == max_digits) {  // beyond what can matter except for ties
-            x.sticky |= d != 0;
-            if (!after_point)
-                ++x.exponent;
-            continue;
-        }
-        ++x.count;
-        if (after_point)
-            --x.exponent;
-        if (x.leading_count < 19) {
-            x.leading = x.leading * 10 + d;
-            ++x.leading_count;
-        }
-        x.digits.multiply(10);
-        x.digits.add(static_cast<u32>(d));
+        add_digit(x, *p - '0', after_point);
     }
-    if (!any_digit)
-        return false;
+    return any_digit;
+}
 
-    // The exponent part counts only if it has digits ("1e" reads as 1, ending at 'e').
-    if ((*p | 0x20) == 'e') {
-        const char* q = p + 1;
-        bool exp_negative = false;
-        if (*q == '-' || *q == '+')
-            exp_negative = *q++ == '-';
-        if (kl::isdigit(*q)) {
-            int value = 0;
-            for (; kl::isdigit(*q); ++q) {
-                if (value < 100000)  // far outside any format: saturate
-                    value = value * 10 + (*q - '0');
-            }
-            x.exponent += exp_negative ? -value : value;
-            p = q;
-        }
+// The exponent part counts only if it has digits ("1e" reads as 1, ending at 'e').
+void read_exponent(const char*& p, DecimalNumber& x)
+{
+    if ((*p | 0x20) != 'e')
+        return;
+    const char* q = p + 1;
+    bool exp_negative = false;
+    if (*q == '-' || *q == '+')
+        exp_negative = *q++ == '-';
+    if (!kl::isdigit(*q))
+        return;
+    int value = 0;
+    for (; kl::isdigit(*q); ++q) {
+        if (value < 100000)  // far outside any format: saturate
+            value = value * 10 + (*q - '0');
     }
+    x.exponent += exp_negative ? -value : value;
+    p = q;
+}
+
+// Parses the number at s. Returns false when there is none. On success either sets x
+// (finite) or is_special (inf, or nan when is_nan).
+bool parse_decimal(const char* s, const char*& end, bool& negative, DecimalNumber& x, bool& is_special, bool& is_nan)
+{
+    const char* p = skip_space_and_sign(s, negative);
+    is_special = match_infinity(p) || match_nan(p, is_nan);
+    if (is_special) {
+        end = p;
+        return true;
+    }
+    if (!read_digits(p, x))
+        return false;
+    read_exponent(p, x);
     end = p;
     return true;
 }
