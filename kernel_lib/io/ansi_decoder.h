@@ -20,6 +20,11 @@ public:
 
 private:
     enum class State : u8 { Ground, Escape, Csi, Ss3 };
+    // The steps of feed(), one per state; SS3 (ESC O) needs only its final letter.
+    bool ground_byte(u8 byte, KeyEvent& out);  // text, control characters, ESC
+    bool escape_byte(u8 byte, KeyEvent& out);  // after ESC: '[', 'O' or a lone Escape
+    bool csi_byte(u8 byte, KeyEvent& out);     // after ESC [: a number, then the final byte
+
     State m_state = State::Ground;
     u8 m_param = 0;
     u8 m_last_newline = 0;
