@@ -155,82 +155,101 @@ void LineEditor::recall(int index)
 LineEditor::Result LineEditor::feed(KeyEvent event)
 {
     switch (event.key) {
-    case Key::Char:
-        insert(event.ch);
-        break;
-    case Key::Tab:
-        insert(' ');
-        break;
-    case Key::Enter:
-        emit("\n");
-        remember();
-        return Result::Submitted;
-    case Key::Backspace:
-        erase(previous_char(m_cursor), m_cursor);
-        break;
-    case Key::Delete:
-        erase(m_cursor, next_char(m_cursor));
-        break;
-    case Key::Left:
-        if (m_cursor > 0) {
-            m_cursor = previous_char(m_cursor);
-            emit("\x1b[D");
-        }
-        break;
-    case Key::Right:
-        if (m_cursor < m_length) {
-            m_cursor = next_char(m_cursor);
-            emit("\x1b[C");
-        }
-        break;
-    case Key::Home:
-        m_cursor = 0;
-        redraw();
-        break;
-    case Key::End:
-        m_cursor = m_length;
-        redraw();
-        break;
-    case Key::Up:
-        if (m_history_count > 0)
-            recall(m_browse == -1 ? m_history_count - 1 : (m_browse > 0 ? m_browse - 1 : 0));
-        break;
-    case Key::Down:
-        if (m_browse != -1)
-            recall(m_browse + 1 < m_history_count ? m_browse + 1 : -1);
-        break;
-    case Key::KillLine:
-        erase(0, m_cursor);
-        break;
-    case Key::DeleteWord: {
-        usize at = m_cursor;
-        while (at > 0 && m_buffer[at - 1] == ' ')
-            --at;
-        while (at > 0 && m_buffer[at - 1] != ' ')
-            --at;
-        erase(at, m_cursor);
-        break;
-    }
-    case Key::ClearScreen:
-        emit("\x1b[2J\x1b[H");
-        redraw();
-        break;
-    case Key::Interrupt:
-        emit("^C\n");
-        m_length = m_cursor = 0;
-        m_buffer[0] = 0;
-        return Result::Interrupted;
-    case Key::EndOfInput:
-        if (m_length == 0) {
-            emit("\n");
-            return Result::EndOfInput;
-        }
-        erase(m_cursor, next_char(m_cursor));
-        break;
+    case Key::Char: insert(event.ch); break;
+    case Key::Tab: insert(' '); break;
+    case Key::Enter: return submit();
+    case Key::Backspace: erase(previous_char(m_cursor), m_cursor); break;
+    case Key::Delete: erase(m_cursor, next_char(m_cursor)); break;
+    case Key::Left: move_left(); break;
+    case Key::Right: move_right(); break;
+    case Key::Home: move_to(0); break;
+    case Key::End: move_to(m_length); break;
+    case Key::Up: show_older(); break;
+    case Key::Down: show_newer(); break;
+    case Key::KillLine: erase(0, m_cursor); break;
+    case Key::DeleteWord: erase(word_start(), m_cursor); break;
+    case Key::ClearScreen: clear_screen(); break;
+    case Key::Interrupt: return interrupt();
+    case Key::EndOfInput: return end_of_input();
     case Key::Escape:
     case Key::None:
         break;
     }
+    return Result::Editing;
+}
+
+LineEditor::Result LineEditor::submit()
+{
+    emit("\n");
+    remember();
+    return Result::Submitted;
+}
+
+void LineEditor::move_left()
+{
+    if (m_cursor > 0) {
+        m_cursor = previous_char(m_cursor);
+        emit("\x1b[D");
+    }
+}
+
+void LineEditor::move_right()
+{
+    if (m_cursor < m_length) {
+        m_cursor = next_char(m_cursor);
+        emit("\x1b[C");
+    }
+}
+
+void LineEditor::move_to(usize at)
+{
+    m_cursor = at;
+    redraw();
+}
+
+void LineEditor::show_older()
+{
+    if (m_history_count > 0)
+        recall(m_browse == -1 ? m_history_count - 1 : (m_browse > 0 ? m_browse - 1 : 0));
+}
+
+void LineEditor::show_newer()
+{
+    if (m_browse != -1)
+        recall(m_browse + 1 < m_history_count ? m_browse + 1 : -1);
+}
+
+usize LineEditor::word_start() const
+{
+    usize at = m_cursor;
+    while (at > 0 && m_buffer[at - 1] == ' ')
+        --at;
+    while (at > 0 && m_buffer[at - 1] != ' ')
+        --at;
+    return at;
+}
+
+void LineEditor::clear_screen()
+{
+    emit("\x1b[2J\x1b[H");
+    redraw();
+}
+
+LineEditor::Result LineEditor::interrupt()
+{
+    emit("^C\n");
+    m_length = m_cursor = 0;
+    m_buffer[0] = 0;
+    return Result::Interrupted;
+}
+
+LineEditor::Result LineEditor::end_of_input()
+{
+    if (m_length == 0) {
+        emit("\n");
+        return Result::EndOfInput;
+    }
+    erase(m_cursor, next_char(m_cursor));
     return Result::Editing;
 }
 

@@ -46,6 +46,18 @@ private:
     void remember();
     void recall(int index);
 
+    // The steps of feed(), for the keys that need more than a line.
+    Result submit();                  // Enter: the line is done (and remembered)
+    void move_left();                 // one character, not one byte
+    void move_right();
+    void move_to(usize at);           // Home, End
+    void show_older();                // Up: the previous history entry
+    void show_newer();                // Down: the next one, after the last the new line
+    usize word_start() const;         // where Ctrl-W erases back to
+    void clear_screen();              // Ctrl-L: clear, then draw the line again
+    Result interrupt();               // Ctrl-C: the line is dropped
+    Result end_of_input();            // Ctrl-D: end of input on an empty line, else Delete
+
     char m_buffer[max_line + 1] {};
     usize m_length = 0;
     usize m_cursor = 0;
