@@ -119,7 +119,9 @@ def speed_table(results, two_cores):
 
     def stream(v, probe_key):
         probe = v.get(probe_key, 0)
-        share = f" ({100 * v['stream_gb_per_s'] / probe:.0f} % of {probe:.1f})" if probe else ""
+        # The engine's own figure: the median of each run's stream over the probe taken just before it.
+        pct = v.get("stream_pct_of_probe") or (100 * v["stream_gb_per_s"] / probe if probe else 0)
+        share = f" ({pct:.0f} % of {probe:.1f})" if probe else ""
         return f"{v['stream_gb_per_s']:.1f} GB/s{share}"
 
     columns = 9 if two_cores else 7
@@ -188,8 +190,10 @@ def kernel_tables(results):
 
 
 STREAM_NOTE = ("Weight stream = weight bytes per token × tok/s; on one core against the single-core streaming-read "
-               "bandwidth measured in the same run (the \"probe\", one linear stream: kernels that read several "
-               "streams at once can exceed it slightly).")
+               "bandwidth (the \"probe\", one linear stream: kernels that read several streams at once can exceed it "
+               "slightly), measured again just before every timed run: the share is the median of the runs' own "
+               "shares and the probe shown the median of the probes, so that a shared machine's drift in bandwidth "
+               "does not count against the kernels.")
 
 
 def variants_from_log(text):

@@ -33,24 +33,48 @@ double median(double* values, u32 count)
     return count % 2 ? values[count / 2] : (values[count / 2 - 1] + values[count / 2]) / 2.0;
 }
 
-// The probe buffer: 256 MiB, or a quarter of what is free on a small machine.
-kl::mem::Bandwidth probe_bandwidth()
-{
-    u64 bytes = kl::min<u64>(256 * kl::MiB, kl::align_down<u64>(kl::mem::available_bytes() / 4, kl::MiB));
-    auto buffer = kl::mem::allocate(bytes, 64, "the bandwidth probe");
-    if (buffer.is_error() || bytes < kl::MiB)
-        return { 0.0, 0, "none" };
-    auto result = kl::mem::measure_read_bandwidth(buffer.value(), bytes, 4);
-    kl::mem::release(buffer.value());
-    return result;
-}
+// The streaming-read yardstick, measured again before every timed run: on a shared
+// machine the bandwidth drifts by tens of percent within minutes, so each run's weight
+// stream is compared with the probe taken just before it. The buffer (256 MiB, or a
+// quarter of what is free on a small machine) is allocated once.
+class BandwidthProbe {
+public:
+    BandwidthProbe()
+    {
+        m_bytes = kl::min<u64>(256 * kl::MiB, kl::align_down<u64>(kl::mem::available_bytes() / 4, kl::MiB));
+        if (m_bytes < kl::MiB)
+            return;  // no room: the figures go without a yardstick
+        auto buffer = kl::mem::allocate(m_bytes, 64, "the bandwidth probe");
+        m_buffer = buffer.is_error() ? nullptr : buffer.value();
+    }
+    ~BandwidthProbe()
+    {
+        if (m_buffer)
+            kl::mem::release(m_buffer);
+    }
+    BandwidthProbe(const BandwidthProbe&) = delete;
+    BandwidthProbe& operator=(const BandwidthProbe&) = delete;
+
+    kl::mem::Bandwidth measure() const
+    {
+        if (!m_buffer)
+            return { 0.0, 0, "none" };
+        return kl::mem::measure_read_bandwidth(m_buffer, m_bytes, 4);
+    }
+
+private:
+    void* m_buffer = nullptr;
+    u64 m_bytes = 0;
+};
+
+double percent_of(double part, double whole) { return whole > 0 ? 100.0 * part / whole : 0.0; }
 
 // One variant: the JIT tunes afresh for it (the fastest kernel on one core is not always
 // the fastest split across two), `bench_warmup` tokens let it settle, then `runs` timed
 // generations with the given core cap and prefill block; prints an @bench line per run,
 // then the variant's @stats and profile.
 kl::ErrorOr<void> bench_variant(Engine& engine, const BenchPlan& plan, u32 cores, u32 prefill,
-    const kl::mem::Bandwidth& bandwidth, TextSink sink)
+    const BandwidthProbe& probe, TextSink sink)
 {
     kl::smp::set_core_limit(cores);
     set_prefill_block(engine.transformer(), static_cast<i32>(prefill));
@@ -64,26 +88,29 @@ kl::ErrorOr<void> bench_variant(Engine& engine, const BenchPlan& plan, u32 cores
     const u32 steps = plan.steps ? plan.steps : 200;
 
     constexpr u32 max_runs = 100;
-    double tok_per_s[max_runs], ttft[max_runs], prompt_ms[max_runs];
+    double tok_per_s[max_runs], ttft[max_runs], prompt_ms[max_runs], probe_gbs[max_runs], stream_pct[max_runs];
     const u32 runs = kl::max(1u, kl::min(plan.runs, max_runs));
+    const double weight_gb = static_cast<double>(memory_use(engine.transformer()).weights) / 1e9;
     GenerateStats stats {};
     double generation_cycles = 0;
     for (u32 run = 0; run < runs; ++run) {
+        probe_gbs[run] = probe.measure().gb_per_s;
         engine.reseed(engine.seed());  // the same story every run
         stats = TRY(engine.generate(plan.prompt, static_cast<i32>(steps), sink));
         tok_per_s[run] = stats.tok_per_s;
         ttft[run] = stats.ttft_ms;
         prompt_ms[run] = stats.prompt_ms;
+        stream_pct[run] = percent_of(weight_gb * stats.tok_per_s, probe_gbs[run]);
         generation_cycles += stats.total_ms * 1e-3 * static_cast<double>(kl::time::tsc_hz());
         kl::print("@bench {\"run\": %u, \"cores\": %u, \"prefill\": %u, \"prompt_tokens\": %u, "
                   "\"generated_tokens\": %u, \"tok_per_s\": %.2f, \"ttft_ms\": %.3f, \"prompt_ms\": %.3f, "
-                  "\"total_ms\": %.3f}\n",
+                  "\"total_ms\": %.3f, \"probe_gb_per_s\": %.2f, \"stream_pct_of_probe\": %.1f}\n",
             run, kl::smp::core_count(), prefill, stats.prompt_tokens, stats.generated_tokens, stats.tok_per_s,
-            stats.ttft_ms, stats.prompt_ms, stats.total_ms);
+            stats.ttft_ms, stats.prompt_ms, stats.total_ms, probe_gbs[run], stream_pct[run]);
     }
 
+    // Medians of the runs; the share of the probe is the median of each run's own share.
     const double tps = median(tok_per_s, runs);
-    const double weight_gb = static_cast<double>(memory_use(engine.transformer()).weights) / 1e9;
     const double stream = weight_gb * tps;
     char model[96], brand[128];
     kl::json_escape(engine.model_name(), model, sizeof(model));
@@ -95,7 +122,7 @@ kl::ErrorOr<void> bench_variant(Engine& engine, const BenchPlan& plan, u32 cores
               "\"stream_pct_of_probe\": %.1f, \"mem_mb\": %llu}\n",
         model, brand, engine.jit().isa_name(), engine.jit().on() ? "on" : "off", kl::smp::core_count(), prefill,
         runs, steps, stats.prompt_tokens, stats.generated_tokens, tps, median(ttft, runs), median(prompt_ms, runs),
-        weight_gb, stream, bandwidth.gb_per_s, bandwidth.gb_per_s > 0 ? 100.0 * stream / bandwidth.gb_per_s : 0.0,
+        weight_gb, stream, median(probe_gbs, runs), median(stream_pct, runs),
         static_cast<unsigned long long>(kl::mem::available_bytes() / kl::MiB));
     engine.report(generation_cycles);
     return {};
@@ -105,9 +132,11 @@ kl::ErrorOr<void> bench_variant(Engine& engine, const BenchPlan& plan, u32 cores
 
 int run_bench(Engine& engine, const BenchPlan& plan)
 {
-    const kl::mem::Bandwidth bandwidth = probe_bandwidth();
-    kl::print("bench: streaming read %.2f GB/s on one core (%s loop over %llu MiB)\n", bandwidth.gb_per_s,
-        bandwidth.isa, static_cast<unsigned long long>(bandwidth.bytes / kl::MiB));
+    const BandwidthProbe probe;
+    const kl::mem::Bandwidth bandwidth = probe.measure();
+    kl::print("bench: streaming read %.2f GB/s on one core (%s loop over %llu MiB; measured again before every "
+              "run)\n",
+        bandwidth.gb_per_s, bandwidth.isa, static_cast<unsigned long long>(bandwidth.bytes / kl::MiB));
 
     CountingSink counter;
     TextSink sink { count_bytes, &counter };
@@ -118,7 +147,7 @@ int run_bench(Engine& engine, const BenchPlan& plan)
         for (u32 c = 0; c < plan.cores_count && status == 0; ++c) {
             kl::print("bench: %u core(s), prefill %u\n", plan.cores[c] ? plan.cores[c] : kl::smp::cores_online(),
                 plan.prefill[p]);
-            auto measured = bench_variant(engine, plan, plan.cores[c], plan.prefill[p], bandwidth, sink);
+            auto measured = bench_variant(engine, plan, plan.cores[c], plan.prefill[p], probe, sink);
             if (measured.is_error()) {
                 kl::report_error(measured.error().code(), measured.error().message());
                 status = measured.error().exit_status();
