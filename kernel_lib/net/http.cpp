@@ -268,6 +268,8 @@ ChunkedDecoder::Status ChunkedDecoder::step(char*, char c)
         return trailer_start_byte(c);
     case State::TrailerLf:
         return trailer_line_byte(c);
+    case State::TrailerCr:
+        return expect_lf(c, State::Trailer, "a trailer line must end in CRLF");
     case State::LastLf:
         return expect_lf(c, State::Done, "the chunked body must end in an empty line");
     case State::Done:
@@ -341,18 +343,20 @@ ChunkedDecoder::Status ChunkedDecoder::trailer_start_byte(char c)
     } else if (c == '\n') {
         m_state = State::Done;
         return Status::Done;
-    } else {
+    } else if (is_field_byte(static_cast<u8>(c))) {
         m_state = State::TrailerLf;
         m_line_bytes = 1;
+    } else {
+        return bad("a control character in a trailer line");
     }
     return Status::NeedMore;
 }
 
 ChunkedDecoder::Status ChunkedDecoder::trailer_line_byte(char c)
 {
-    if (c == '\n') {
-        m_state = State::Trailer;
-    } else if (++m_line_bytes > max_line_extra_bytes || (!is_field_byte(static_cast<u8>(c)) && c != '\r')) {
+    if (c == '\n' || c == '\r') {
+        m_state = c == '\r' ? State::TrailerCr : State::Trailer;
+    } else if (++m_line_bytes > max_line_extra_bytes || !is_field_byte(static_cast<u8>(c))) {
         return bad("malformed or overlong trailer line");
     }
     return Status::NeedMore;

@@ -87,7 +87,7 @@ public:
     const char* why() const { return m_why; }
 
 private:
-    enum class State : u8 { Size, Extension, SizeLf, Data, DataCr, DataLf, Trailer, TrailerLf, LastLf, Done };
+    enum class State : u8 { Size, Extension, SizeLf, Data, DataCr, DataLf, Trailer, TrailerLf, TrailerCr, LastLf, Done };
     Status bad(const char* why)
     {
         m_why = why;
@@ -98,7 +98,7 @@ private:
     Status step(char* body, char c);
     Status size_byte(char c);           // Size: a hex digit, or what ends the size
     Status extension_byte(char c);      // Extension: checked and skipped to the line end
-    Status expect_lf(char c, State next, const char* why);  // SizeLf, DataLf, LastLf
+    Status expect_lf(char c, State next, const char* why);  // SizeLf, DataLf, TrailerCr, LastLf
     Status data_end_byte(char c);       // DataCr: the CR (or bare LF) after a chunk's data
     Status trailer_start_byte(char c);  // Trailer: a trailer line or the final empty line
     Status trailer_line_byte(char c);   // TrailerLf: the rest of a trailer line

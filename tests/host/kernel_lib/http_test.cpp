@@ -183,4 +183,10 @@ TEST_CASE("HTTP: chunked bodies that are malformed or too large", "[http]")
     CHECK(decode("1000000000000000\r\n", ~0ull) == Status::TooLarge);
     CHECK(decode("1;" + std::string(300, 'e') + "\r\n", 100) == Status::Bad);
     CHECK(decode("0\r\n" + std::string(300, 't') + "\r\n", 100) == Status::Bad);
+    // Trailer lines: field bytes only, from the first one on, and CR only before the LF.
+    CHECK(decode("0\r\nA: b\r\nC: d\n\r\n", 100) == Status::Done);
+    CHECK(decode("0\r\n\x01A: b\r\n\r\n", 100) == Status::Bad);
+    CHECK(decode("0\r\nA: \x7f\r\n\r\n", 100) == Status::Bad);
+    CHECK(decode("0\r\nA: b\rc\r\n\r\n", 100) == Status::Bad);
+    CHECK(decode("0\r\nA: b\r\r\n\r\n", 100) == Status::Bad);
 }
