@@ -86,14 +86,10 @@ double scale_by_pow10(double v, int e)
     return v;
 }
 
-// Correctly rounded m * 2^e of `format` for the decimal x (non-zero); m == 2^bits means
-// infinity (returned with e = emax + 1).
-void round_decimal(const DecimalNumber& x, const Format& format, u64& m, int& e)
+// The starting point: x as m * 2^e in double precision, then cut down to the target's
+// precision (fewer bits where it is subnormal there); past the largest finite, that value.
+void estimate_in_format(const DecimalNumber& x, const Format& format, u64& m, int& e)
 {
-    const u64 low = 1ull << (format.bits - 1);
-    const u64 high = 1ull << format.bits;
-
-    // The estimate as m * 2^e in double precision, then cut down to the target's.
     double estimate = scale_by_pow10(static_cast<double>(x.leading), x.exponent + x.count - x.leading_count);
     u64 bits = __builtin_bit_cast(u64, estimate);
     int biased = static_cast<int>(bits >> 52);
@@ -105,10 +101,18 @@ void round_decimal(const DecimalNumber& x, const Format& format, u64& m, int& e)
     m >>= drop;
     e += drop;
     if (biased == 0x7ff || e > format.emax) {  // overflowed: start from the largest finite
-        m = high - 1;
+        m = (1ull << format.bits) - 1;
         e = format.emax;
     }
+}
 
+// Correctly rounded m * 2^e of `format` for the decimal x (non-zero); m == 2^bits means
+// infinity (returned with e = emax + 1).
+void round_decimal(const DecimalNumber& x, const Format& format, u64& m, int& e)
+{
+    const u64 low = 1ull << (format.bits - 1);
+    const u64 high = 1ull << format.bits;
+    estimate_in_format(x, format, m, e);
     for (;;) {
         // Up: is x beyond the midpoint (2m + 1) * 2^(e - 1) to the next value?
         int c = compare_with(x, 2 * m + 1, e - 1);
