@@ -62,8 +62,8 @@ public:
     chat::Conversation& conversation() { return m_conversation; }
     // A whole message list (the HTTP API) rendered and answered through the conversation
     // (which reuses what the previous request left in the KV cache, up to the first token
-    // that differs), with at most max_tokens of reply. Errors: PromptTooLong, InvalidArgument (roles the template
-    // refuses), OutOfMemory.
+    // that differs), with at most max_tokens of reply. Errors: PromptTooLong,
+    // InvalidArgument (roles the template refuses), OutOfMemory.
     kl::ErrorOr<GenerateStats> chat_completion(const chat::Message* messages, u32 count, u32 max_tokens,
         TextSink& sink);
 

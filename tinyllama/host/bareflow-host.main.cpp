@@ -369,8 +369,32 @@ ErrorOr<chat::ScriptStep> run_interruptible(chat::Script& script, const char* te
     return step;
 }
 
-// --chat: the turns on stdin. A turn that fails is reported and the chat goes on; the exit
-// status is then the first failure's.
+// What the turns of a --chat came to: the failures (reported as they happen), and the
+// first one's code, the exit status.
+struct ChatFailures {
+    u32 count = 0;
+    ErrorCode first_code = ErrorCode::UsageError;
+};
+
+// One turn: a line from stdin, or (as_message) -i TEXT, which is never a command. A turn
+// that fails is reported and counted, and the chat goes on. False once /quit came.
+bool chat_step(Engine& engine, chat::Script& script, const char* text, bool as_message, ChatFailures& failures)
+{
+    GenerateStats stats {};
+    auto step = run_interruptible(script, text, as_message, stats);
+    if (step.is_error()) {
+        fprintf(stderr, "bareflow-host: error (%s): %s\n", step.error().code_name(), step.error().message());
+        if (failures.count++ == 0)
+            failures.first_code = step.error().code();
+        return true;
+    }
+    if (step.value() == chat::ScriptStep::Replied)
+        print_stats(engine, stats);
+    return step.value() != chat::ScriptStep::Quit;
+}
+
+// --chat: -i TEXT as the first turn, then the turns on stdin. The exit status is the first
+// failure's.
 ErrorOr<void> chat_loop(Engine& engine, const Options& o)
 {
     char note[256];
@@ -381,33 +405,22 @@ ErrorOr<void> chat_loop(Engine& engine, const Options& o)
         write_stdout_line };
     if (o.verbose_prompt)
         script.rendered = print_rendered;
-    u32 failures = 0;
-    ErrorCode first_code = ErrorCode::UsageError;
+    ChatFailures failures;
+    bool go_on = o.prompt[0] == 0 || chat_step(engine, script, o.prompt, true, failures);
     char* line = nullptr;
     size_t capacity = 0;
     ssize_t length = 0;
-    // -i TEXT is the first user turn (never a command), then the lines on stdin.
-    for (bool first = o.prompt[0] != 0; first || (length = getline(&line, &capacity, stdin)) >= 0; first = false) {
-        while (!first && length > 0 && (line[length - 1] == '\n' || line[length - 1] == '\r'))
+    while (go_on && (length = getline(&line, &capacity, stdin)) >= 0) {
+        while (length > 0 && (line[length - 1] == '\n' || line[length - 1] == '\r'))
             line[--length] = 0;
-        GenerateStats stats {};
-        auto step = run_interruptible(script, first ? o.prompt : line, first, stats);
-        if (step.is_error()) {
-            fprintf(stderr, "bareflow-host: error (%s): %s\n", step.error().code_name(), step.error().message());
-            if (failures++ == 0)
-                first_code = step.error().code();
-            continue;
-        }
-        if (step.value() == chat::ScriptStep::Quit)
-            break;
-        if (step.value() == chat::ScriptStep::Replied)
-            print_stats(engine, stats);
+        go_on = chat_step(engine, script, line, false, failures);
     }
     free(line);
     if (ferror(stdout) || fflush(stdout) != 0)
         return Error::make(ErrorCode::IoWrite, "writing the replies to stdout failed: %s", strerror(errno));
-    if (failures)
-        return Error::make(first_code, "%u line%s of the chat failed (see above)", failures, failures == 1 ? "" : "s");
+    if (failures.count)
+        return Error::make(failures.first_code, "%u line%s of the chat failed (see above)", failures.count,
+            failures.count == 1 ? "" : "s");
     return {};
 }
 
