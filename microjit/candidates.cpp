@@ -114,9 +114,7 @@ KnobList matrix_knobs(Op op)
     // even passes (three in flight left a one-token pass), and TinyLlama Q4_K_M's prefill
     // took ~10 % less CPU time with it. Where four do not fit the registers (Q4_0 on
     // AVX-512 needs 39 of 32; AVX2) the entry drops and the next one is the default.
-    // Sixteen rows (four quads) with a row block's prefetch stream n2048 Q4_0 weights
-    // from DRAM fastest.
-    static constexpr Knobs matvec_blocks[] = { { 4, 1, 1 }, { 8, 1, 1 }, { 4, 1, 2 }, { 12, 1, 1 }, { 2, 1, 1 }, { 16, 1, 1 } };
+    static constexpr Knobs matvec_blocks[] = { { 4, 1, 1 }, { 8, 1, 1 }, { 4, 1, 2 }, { 12, 1, 1 }, { 2, 1, 1 } };
     static constexpr Knobs matmul_blocks[] = { { 4, 4, 1 }, { 4, 3, 1 }, { 4, 2, 1 }, { 8, 2, 1 }, { 4, 1, 1 } };
     const bool matvec = op.kind == OpKind::Matvec;
     if (is_quantized(op.format) && !is_q8g(op))

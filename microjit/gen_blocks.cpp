@@ -32,10 +32,9 @@ Plan plan_for(const KernelConfig& c)
     // unpacked weights and scale vectors better in the other structure (vpdpwssd).
     p.lanes = p.k && p.vnni && p.toks == 1;
     // As assign_registers() hands them out: the K formats' constant and eight row
-    // temporaries, per token V, held, pairs (and M); the legacy formats' constants, four
-    // row temporaries and on AVX-512 the weights' tables (Q4_0: two, a pair of rows'),
-    // per token V, held, pairs and four activation vectors.
-    const u32 fixed = p.k ? 9 + (p.mins && p.lanes ? 1 : 0) : 5 + (f == Format::Q4_0 ? 1 : 0) + (c.isa == Isa::Avx512 ? (f == Format::Q4_0 ? 2 : 1) : 0);
+    // temporaries, per token V, held, pairs (and M); the legacy formats' constants and four
+    // row temporaries, per token V, held, pairs and four activation vectors.
+    const u32 fixed = p.k ? 9 + (p.mins && p.lanes ? 1 : 0) : 5 + (f == Format::Q4_0 ? 1 : 0) + (c.isa == Isa::Avx512 ? 1 : 0);
     const u32 per_token = p.k ? 3 + (p.mins ? 1 : 0) + (p.lanes ? 3 : 0) : 7;
     p.vecs = fixed + p.toks * (per_token + p.quads);
     return p;
@@ -126,7 +125,7 @@ void BlockMatmulGenerator::assign_registers()
         m_high = new_vec();
         m_scale_vec = new_vec();
     } else {
-        m_bias = new_vec();
+        m_ones = new_vec();
     }
     if (m_k || m_format == Format::Q4_0)
         m_nibbles = new_vec();
@@ -134,13 +133,8 @@ void BlockMatmulGenerator::assign_registers()
         m_quad_scales = new_vec();
     if (!m_k && is_avx512()) {
         m_first_table = new_vec();
-        if (m_format == Format::Q4_0) {
-            m_pair_table = new_vec();
-            m_upper_rows = new_k();
-        } else {
-            for (auto& k : m_row_words)
-                k = new_k();
-        }
+        for (auto& k : m_row_words)
+            k = new_k();
     }
     for (u32 t = 0; t < m_toks; ++t) {
         Token& tk = m_tok[t];
@@ -180,12 +174,8 @@ void BlockMatmulGenerator::load_constants()
         as().mov(m_scratch.r32(), 0x11111111u << r);
         as().kmovd(m_row_words[r], m_scratch.r32());
     }
-    if (m_upper_rows.isValid()) {
-        as().mov(m_scratch.r32(), 0xCCCCCCCCu);
-        as().kmovd(m_upper_rows, m_scratch.r32());
-    }
-    if (m_bias.isValid())
-        as().vpbroadcastd(m_bias, constant_dwords(m_format == Format::Q4_0 ? 0x08080808u : 0x80808080u, 1));
+    if (m_ones.isValid())
+        as().vpbroadcastd(m_ones, constant_dwords(0x01010101u, 1));
 }
 
 x86::Vec BlockMatmulGenerator::at(const x86::Vec& v, u32 bytes) const
@@ -285,7 +275,7 @@ void BlockMatmulGenerator::step(u32 rows, u32 toks, bool indexed, i64 disp, i64 
             if (m_k)
                 k_row(4 * q + r, toks, indexed, disp, xdisp);
             else
-                legacy_row(4 * q + r, r, count, toks, indexed, disp, blocks);
+                legacy_row(4 * q + r, r, toks, indexed, disp, blocks);
             tree_step(r, count, toks);
         }
         if (m_k)
@@ -317,8 +307,7 @@ void BlockMatmulGenerator::store(u32 rows, u32 toks)
 
 // After quad row r's integer stage: the row's vector(s) are in V (and M) of each token for
 // rows 1 and 3, in `held` for rows 0 and 2 (the integer stage writes there directly).
-// Rows 0 + 1 become `pairs`, rows 2 + 3 `held`; a short quad repeats its last row (the
-// legacy formats' quads of one or two rows: their pair sums twice, one pair-add less).
+// Rows 0 + 1 become `pairs`, rows 2 + 3 `held`; a short quad repeats its last row.
 void BlockMatmulGenerator::tree_step(u32 r, u32 count, u32 toks)
 {
     for (u32 t = 0; t < toks; ++t) {
@@ -331,32 +320,30 @@ void BlockMatmulGenerator::tree_step(u32 r, u32 count, u32 toks)
             hadd(row, row, wide(tk.m));
         if (r == 1) {
             hadd(pairs, held, row);
-            if (count == 2 && m_k)
+            if (count == 2)
                 hadd(held, held, row);
         }
         if (r == 3)
             hadd(held, held, row);
         if (r == 0 && count == 1) {
             hadd(pairs, held, held);
-            if (m_k)
-                hadd(held, held, held);
+            hadd(held, held, held);
         }
         if (r == 2 && count == 3)
             hadd(held, held, held);
         if (r + 1 == count)
-            fold_quad(t, count);
+            fold_quad(t);
     }
 }
 
-// The quad's sums into `pairs`: legacy formats lane L = [r0..r3] of block L ([r0 r1 r0 r1]
-// or [r0 r0 r0 r0] for one or two rows); K formats
+// The quad's sums into `pairs`: legacy formats lane L = [r0..r3] of block L; K formats
 // the xmm [isum r0..r3] (with mins: the ymm [isum r0..r3 | imin r0..r3]).
-void BlockMatmulGenerator::fold_quad(u32 t, u32 count)
+void BlockMatmulGenerator::fold_quad(u32 t)
 {
     const Token& tk = m_tok[t];
     const x86::Vec pairs = wide(tk.pairs), held = wide(tk.held);
     if (!m_mins || m_lanes) {
-        hadd(pairs, pairs, !m_k && count < 3 ? pairs : held);
+        hadd(pairs, pairs, held);
         if (!m_k)
             return;
         const x86::Vec tmp = at(m_product, 32);
@@ -461,7 +448,12 @@ void BlockMatmulGenerator::legacy_float_step(u32 q, u32 count, u32 toks, bool in
         gather_scales(scales, 4 * q, count, indexed, disp, 0, blocks, false);
     for (u32 t = 0; t < toks; ++t) {
         const Token& tk = m_tok[t];
-        as().vcvtdq2ps(f, wide(tk.pairs));
+        if (m_corrected) {
+            as().vpsubd(f, wide(tk.pairs), wide(tk.correction));
+            as().vcvtdq2ps(f, f);
+        } else {
+            as().vcvtdq2ps(f, wide(tk.pairs));
+        }
         if (m_format == Format::Q4_0) {
             as().vmulps(f, f, scales);
             as().vmulps(f, f, wide(tk.x_scale));

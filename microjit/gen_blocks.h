@@ -30,13 +30,8 @@
 //     V is one block. A step's weights and activations are gathered as "values 0..15 of
 //     each block" and "values 16..31" (lane L = block L); Q4_0's nibbles are unsigned
 //     (q + 8), Q8_0's bytes get 128 added (vpdpbusd; without VNNI the sign goes to the
-//     activations' side as for Q8G). The bias comes off before the reduction: per step
-//     and token, x times 8 or 128 summed per dword as the dot products are, negated (no
-//     reduction of its own); each row's V starts from it (VNNI) or gets it added.
-//     AVX-512 gathers the blocks' words with vpermi2w / vpermw from 64-byte tables of the
-//     row, and the fp16 scales into the quad's vector (word 4L + r = row r's of block L):
-//     Q8_0 one masked merge per row; Q4_0, whose scales are all in a row's first table,
-//     one permute of two rows' tables per pair (gen_blocks_legacy.cpp).
+//     activations' side as for Q8G), and the lane's sum of x times 8 or 128, computed
+//     once per token, is subtracted after the reduction.
 // Reduction, four rows (a quad) at a time: pair-add trees (vphaddd) leave, per 128-bit
 //   lane, [r0, r1, r2, r3]; the K formats then fold the lanes into one xmm (and M's into a
 //   second), the legacy formats keep lane L = block L.
@@ -91,8 +86,7 @@ private:
     void k_unit_values(const x86::Vec& dst, u32 row, bool indexed, i64 disp, u32 first_unit);
     void k_scale_vector(const x86::Vec& dst, u32 first_unit);
     void legacy_x_side(u32 toks, bool indexed, i64 xdisp, u32 blocks);
-    void legacy_row(u32 row, u32 quad_row, u32 count, u32 toks, bool indexed, i64 disp, u32 blocks);
-    void q4_0_pair_scales(u32 quad_row);
+    void legacy_row(u32 row, u32 quad_row, u32 toks, bool indexed, i64 disp, u32 blocks);
     void gather_lanes(const x86::Vec& dst, const x86::Mem& first, u32 stride, u32 blocks);
     bool permute_gather(u32 blocks) const { return is_avx512() && blocks == 4; }
     void gather_words(const x86::Vec& dst, const x86::Mem& base, u32 stride, u32 first, u32 t1, u32 t2, bool load_first);
@@ -100,7 +94,7 @@ private:
 
     // The reduction and the float step (gen_blocks.cpp).
     void tree_step(u32 quad_row, u32 count, u32 toks);
-    void fold_quad(u32 tok, u32 count);
+    void fold_quad(u32 tok);
     void k_float_step(u32 quad, u32 count, u32 toks, bool indexed, i64 disp, i64 xdisp);
     void legacy_float_step(u32 quad, u32 count, u32 toks, bool indexed, i64 disp, u32 blocks);
     void gather_scales(const x86::Vec& dst, u32 quad_first, u32 count, bool indexed, i64 disp, u32 offset, u32 blocks, bool pairs);
@@ -132,7 +126,7 @@ private:
     u32 m_loop_steps;    // steps covered by the loop
     i64 m_step_bytes, m_step_xbytes;
 
-    bool m_corrected;    // legacy: the bias correction applies (all but Q8_0 without VNNI)
+    bool m_corrected;    // legacy: the activations' sums are subtracted (all but Q8_0 without VNNI)
     u32 m_raw_off, m_high_off;  // K: which bytes m_raw / m_high hold (within the current row and block)
 
     x86::Gp m_xcol;      // byte index into the activations (with m_col into the weights)
@@ -152,12 +146,10 @@ private:
     // scales), the unpacked values, a raw load or high-bit source, the scale vector, the
     // product; the float step reuses them.
     x86::Vec m_scales, m_second, m_values, m_raw, m_high, m_scale_vec, m_product, m_row_scales;
-    x86::Vec m_nibbles, m_bias;  // constants: 0x0f bytes; the legacy formats' bias in each byte (8 or 128)
+    x86::Vec m_nibbles, m_ones;  // constants: 0x0f bytes; ones (bytes for the legacy sums, words without VNNI)
     x86::Vec m_quad_scales;      // Q4_K, Q5_K with VNNI: the quad's decoded scales and mins, row r in lane r
     x86::Vec m_first_table;      // AVX-512 Q4_0 / Q8_0: a row's first 64 bytes of the step (its scales' source)
-    x86::Vec m_pair_table;       // AVX-512 Q4_0: the even row's first 64 bytes, for the pair's scales
-    x86::KReg m_row_words[4];    // AVX-512 Q8_0: the words of quad row r (4L + r) in the scales' vector
-    x86::KReg m_upper_rows;      // AVX-512 Q4_0: the words of quad rows 2 and 3 (4L + 2, 4L + 3)
+    x86::KReg m_row_words[4];    // AVX-512 Q4_0 / Q8_0: the words of quad row r (4L + r) in the scales' vector
 };
 
 }

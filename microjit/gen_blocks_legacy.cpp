@@ -5,9 +5,8 @@
 // block L, lane L of the "high" vector values 16..31 (Q4_0: the low and high nibbles of
 // the block's 16 bytes; Q8_0 and the activations: bytes 0..15 and 16..31 of the block's
 // 32). The activations' side is built once per step and token: the two vectors, the
-// correction (x times 8, Q4_0's nibbles being q + 8, or 128, Q8_0's bytes being w + 128
-// for vpdpbusd, summed per dword as the dot products are, negated), and the fp32 scales
-// d_x with lane L = block L's.
+// lane sums of x times 8 (Q4_0's nibbles are q + 8) or 128 (Q8_0's bytes are w + 128
+// for vpdpbusd), and the fp32 scales d_x with lane L = block L's.
 #include "microjit/gen_blocks.h"
 
 #include "microjit/blocks.h"
@@ -38,7 +37,11 @@ void BlockMatmulGenerator::gather_words(const x86::Vec& dst, const x86::Mem& bas
     if (load_first)
         load_constant(m_first_table, base.cloneAdjusted(t1));
     load_constant(dst, constant(index, 64));
-    as().vpermi2w(dst, m_first_table, base.cloneAdjusted(t2));
+    // t2 = 0: every word is in the first table (no read past the step).
+    if (t2)
+        as().vpermi2w(dst, m_first_table, base.cloneAdjusted(t2));
+    else
+        as().vpermw(dst, dst, m_first_table);
 }
 
 // Q8_0 blocks (weights or activations), four per step: values 0..15 and 16..31 of block L
@@ -82,73 +85,41 @@ void BlockMatmulGenerator::legacy_x_side(u32 toks, bool indexed, i64 xdisp, u32 
         }
         if (!m_corrected)
             continue;
-        // x times 8 or 128 (m_bias' bytes), summed per dword as the rows' dot products
-        // are (no reduction: each row's sums start from, or get, their negation).
+        // The lanes' sums of x, times 8 or 128.
         const x86::Vec c = wide(tk.correction), p = wide(m_product);
         if (m_vnni) {
             as().vpxord(c, c, c);
-            as().vpdpbusd(c, wide(m_bias), wide(tk.x_low));
-            as().vpdpbusd(c, wide(m_bias), wide(tk.x_high));
+            as().vpdpbusd(c, wide(m_ones), wide(tk.x_low));
+            as().vpdpbusd(c, wide(m_ones), wide(tk.x_high));
         } else {
-            as().vpmaddubsw(c, wide(m_bias), wide(tk.x_low));
-            as().vpmaddubsw(p, wide(m_bias), wide(tk.x_high));
+            as().vpmaddubsw(c, wide(m_ones), wide(tk.x_low));
+            as().vpmaddubsw(p, wide(m_ones), wide(tk.x_high));
             as().vpaddw(c, c, p);
             as().vpmaddwd(c, c, constant_dwords(0x00010001u, m_width / 4));
         }
-        v_zero(p);
-        as().vpsubd(c, p, c);
+        as().vpshufd(p, c, 0x4E);
+        as().vpaddd(c, c, p);
+        as().vpshufd(p, c, 0xB1);
+        as().vpaddd(c, c, p);
+        as().vpslld(c, c, m_format == Format::Q4_0 ? 3 : 7);
     }
 }
 
-// AVX-512 Q4_0, after quad row r's gather (its first 64 bytes in m_first_table, the even
-// row's of a pair in m_pair_table): the fp16 scales of rows r - 1 and r, or of row r alone
-// (the quad's last, even), to words 4L + r - 1 and 4L + r of the quad's scales (words
-// 4L + 2, 4L + 3 merged by m_upper_rows): one permute per pair of rows.
-void BlockMatmulGenerator::q4_0_pair_scales(u32 r)
-{
-    const x86::Vec p = wide(m_product);
-    const bool alone = r % 2 == 0;
-    u16 index[32];
-    for (u32 j = 0; j < 32; ++j)
-        index[j] = static_cast<u16>((alone || j % 2 == 0 ? 0 : 32) + m_block_bytes / 2 * (j / 4));
-    load_constant(p, constant(index, 64));
-    if (alone)
-        as().vpermw(p, p, m_first_table);
-    else
-        as().vpermi2w(p, m_pair_table, m_first_table);
-    if (r < 2)
-        as().vmovdqa32(m_row_scales, p);
-    else
-        as().k(m_upper_rows).vmovdqu16(m_row_scales, p);
-}
-
-// Row `row` (quad row r of `count`) of the step for every token: rows 0 and 2 of a quad
-// into `held`, rows 1 and 3 into V.
-void BlockMatmulGenerator::legacy_row(u32 row, u32 r, u32 count, u32 toks, bool indexed, i64 disp, u32 blocks)
+// Row `row` (quad row r) of the step for every token: rows 0 and 2 of a quad into `held`,
+// rows 1 and 3 into V.
+void BlockMatmulGenerator::legacy_row(u32 row, u32 r, u32 toks, bool indexed, i64 disp, u32 blocks)
 {
     const x86::Vec lo = wide(m_values), hi = wide(m_raw), p = wide(m_product);
     const x86::Mem w = w_mem(row, indexed, disp);
-    if (permute_gather(blocks) && m_format == Format::Q4_0) {
-        // The 16 bytes of nibbles of each block; odd rows load their first 64 bytes into
-        // the other table register (swapped here, at generation), a pair's scales then
-        // come from both tables at once.
-        const auto swap_tables = [this] {
-            const x86::Vec t = m_first_table;
-            m_first_table = m_pair_table;
-            m_pair_table = t;
-        };
-        if (r % 2)
-            swap_tables();
-        gather_words(lo, w, m_block_bytes, offsetof(BlockQ4_0, qs), 0, 8, true);
-        if (r % 2 || r + 1 == count)
-            q4_0_pair_scales(r);
-        if (r % 2)
-            swap_tables();
-    } else if (permute_gather(blocks)) {
-        // The two halves of each block, and the row's four fp16 scales to words 4L + r of
-        // the quad's scales (m_row_words[r]).
-        gather_q8_0(lo, hi, w);
-        gather_words(p, w, m_block_bytes, 0, 0, 64, false);
+    if (permute_gather(blocks)) {
+        // The 16 bytes of nibbles (Q4_0) or the two halves (Q8_0) of each block, and the
+        // row's four fp16 scales to words 4L + r of the quad's scales (m_row_words[r]).
+        if (m_format == Format::Q4_0) {
+            gather_words(lo, w, m_block_bytes, offsetof(BlockQ4_0, qs), 0, 8, true);
+        } else {
+            gather_q8_0(lo, hi, w);
+        }
+        gather_words(p, w, m_block_bytes, 0, 0, m_format == Format::Q4_0 ? 0 : 64, false);
         as().k(m_row_words[r]).vmovdqu16(m_row_scales, p);
     }
     if (m_format == Format::Q4_0) {
@@ -173,7 +144,7 @@ void BlockMatmulGenerator::legacy_row(u32 row, u32 r, u32 count, u32 toks, bool 
         const Token& tk = m_tok[t];
         const x86::Vec v = wide(r % 2 ? tk.v : tk.held), xl = wide(tk.x_low), xh = wide(tk.x_high);
         if (m_vnni) {
-            as().vmovdqa32(v, wide(tk.correction));
+            as().vpxord(v, v, v);
             as().vpdpbusd(v, lo, xl);
             as().vpdpbusd(v, hi, xh);
         } else if (m_format == Format::Q4_0) {
@@ -181,7 +152,6 @@ void BlockMatmulGenerator::legacy_row(u32 row, u32 r, u32 count, u32 toks, bool 
             as().vpmaddubsw(p, hi, xh);
             as().vpaddw(v, v, p);
             as().vpmaddwd(v, v, constant_dwords(0x00010001u, m_width / 4));
-            as().vpaddd(v, v, wide(tk.correction));
         } else {
             // AVX2 Q8_0: |x| times w with x's sign (vpsignb), per half; the i16 pair sums
             // of two halves could overflow, so each becomes dwords first.
