@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kernel_lib/base/median.h"
 #include "kernel_lib/mem/alloc.h"
 #include "kernel_lib/time/tsc.h"
 #include "microjit/candidates.h"
@@ -15,16 +16,28 @@
 namespace mjit {
 
 // A slot's tuning in progress. Allocated when tuning starts, freed when it ends.
+//
+// Two phases. Checking: on each live call the serving kernel produces the output and the
+// next candidate is generated and checked against it. Timing: the contestants (every
+// verified candidate, and the serving kernel when it is not one of them) take turns on the
+// live calls, one call each per round, for `tune_calls` rounds; each is ranked by the
+// median of its calls. Every contestant is timed on as many calls as the others, interleaved with
+// them, so that neither a drifting machine nor a larger sample favours one of them. The
+// median, not the fastest call: a streaming kernel's calls vary with how the prefetchers
+// and the other cores' traffic treat it (TinyLlama Q4_0, 4 rows in stripes: fastest call
+// 0.62 M cycles, median 1.05 M; 12 rows with the next block prefetched: 0.57 M and 0.72 M),
+// and the program pays the typical call, not the luckiest.
 struct TuningState {
     KernelConfig configs[max_candidates];
     KernelFn fns[max_candidates];       // obtained and verified candidates
     bool owned[max_candidates];         // obtained here (else: the kernel the slot already serves)
-    u64 best_cycles[max_candidates];    // 0 = not timed (or dropped)
-    u32 runs[max_candidates];
     bool dropped[max_candidates];
-    u64 baseline_best = 0;      // the current kernel's fastest call while tuning (same conditions)
+    u64 cycles[max_candidates + 1][max_tune_rounds];  // per round; [count]: the serving kernel when unlisted
     usize count = 0;
-    usize index = 0;            // the candidate being run
+    usize index = 0;            // checking: the candidate to check; timing: the contestant serving
+    bool timing = false;
+    bool serving_listed = false;  // the serving kernel is one of the candidates
+    u32 rounds = 0;             // timing rounds completed
     void* scratch = nullptr;    // a candidate's out (and out_scale) on a live call
     float* scratch_scale = nullptr;
     char first_failure[120] {};
@@ -232,7 +245,7 @@ bool Tiering::start_tuning(KernelSlot& slot)
 void Tiering::try_next_candidate(KernelSlot& slot, const KernelArgs& args)
 {
     TuningState& t = *slot.tuning;
-    const usize c = t.index;
+    const usize c = t.index++;
     auto drop = [&](const char* why) {
         t.dropped[c] = true;
         if (!t.first_failure[0]) {
@@ -240,10 +253,10 @@ void Tiering::try_next_candidate(KernelSlot& slot, const KernelArgs& args)
             format_config_name(name, sizeof(name), t.configs[c]);
             snprintf(t.first_failure, sizeof(t.first_failure), "%s: %s", name, why);
         }
-        ++t.index;
     };
     if (slot.tier != Tier::Reference && t.configs[c] == slot.config) {
         t.fns[c] = slot.fn;  // the kernel serving now: verified already, timed like the others
+        t.serving_listed = true;
         return;
     }
     SpentCycles spent(m_spent_cycles);
@@ -259,57 +272,85 @@ void Tiering::try_next_candidate(KernelSlot& slot, const KernelArgs& args)
         drop(verified.error().message());
 }
 
+// The contestant from `from` on (the serving kernel's own entry, `count`, last when it is
+// not a candidate); count + 1 when the round is over.
+usize Tiering::next_contestant(const TuningState& t, usize from) const
+{
+    for (usize i = from; i < t.count; ++i)
+        if (t.fns[i] && !t.dropped[i])
+            return i;
+    return !t.serving_listed && from <= t.count ? t.count : t.count + 1;
+}
+
 void Tiering::tune(KernelSlot& slot, const KernelArgs& args)
 {
     TuningState& t = *slot.tuning;
-    const usize c = t.index;
-    if (t.fns[c]) {
-        // A verified candidate serves the live call itself and is timed on it: on the
-        // caches as the program leaves them (weights that stream from memory are timed
-        // streaming) and split across the cores as the slot's calls are, exactly as the
-        // current kernel is. Timing it right after another kernel on the same weights would
-        // time it on warm caches, and pick the wrong kernel.
-        const u64 start = kl::time::rdtsc_begin();
-        run(slot, t.fns[c], args);
-        const u64 cycles = kl::time::rdtsc_end() - start;
-        ++slot.current().calls;
-        if (t.best_cycles[c] == 0 || cycles < t.best_cycles[c])
-            t.best_cycles[c] = cycles;
-        if (++t.runs[c] >= m_options.tune_calls)
-            ++t.index;
-    } else {
-        // The current kernel produces the real output (and is timed); the next candidate is
-        // generated and checked against that output, bit for bit, under the fault guard.
+    if (!t.timing) {
         const u64 begin = kl::time::rdtsc_begin();
         run(slot, slot.fn, args);
-        const u64 cycles = kl::time::rdtsc_end() - begin;
-        slot.current().record(cycles);
-        if (t.baseline_best == 0 || cycles < t.baseline_best)
-            t.baseline_best = cycles;
+        slot.current().record(kl::time::rdtsc_end() - begin);
         try_next_candidate(slot, args);
+        if (t.index < t.count)
+            return;
+        t.timing = true;
+        t.index = next_contestant(t, 0);
+        // Nothing verified: no contest (the serving kernel alone is not one).
+        if (t.index >= t.count)
+            finish(slot);
+        return;
     }
-    if (t.index >= t.count)
-        finish(slot);
+    // A contestant serves the live call itself and is timed on it: on the caches as the
+    // program leaves them (weights that stream from memory are timed streaming) and split
+    // across the cores as the slot's calls are. Timing it right after another kernel on the
+    // same weights would time it on warm caches, and pick the wrong kernel.
+    const usize c = t.index;
+    const u64 start = kl::time::rdtsc_begin();
+    run(slot, c < t.count ? t.fns[c] : slot.fn, args);
+    const u64 cycles = kl::time::rdtsc_end() - start;
+    if (c < t.count && t.fns[c] != slot.fn)
+        ++slot.current().calls;
+    else
+        slot.current().record(cycles);
+    t.cycles[c][t.rounds] = cycles;
+    t.index = next_contestant(t, c + 1);
+    if (t.index > t.count) {
+        t.index = next_contestant(t, 0);
+        if (++t.rounds >= tune_rounds())
+            finish(slot);
+    }
+}
+
+u32 Tiering::tune_rounds() const
+{
+    const u32 rounds = m_options.tune_calls < max_tune_rounds ? m_options.tune_calls : max_tune_rounds;
+    return rounds ? rounds : 1;
 }
 
 void Tiering::finish(KernelSlot& slot)
 {
     TuningState& t = *slot.tuning;
+    // Each contestant's median call (sorts its calls in place: the contest is over).
+    auto median = [&](usize i) { return kl::median_in_place(t.cycles[i], t.rounds); };
     usize best = t.count;
+    u64 best_median = 0;
     for (usize i = 0; i < t.count; ++i) {
-        if (!t.dropped[i] && t.best_cycles[i] != 0 && (best == t.count || t.best_cycles[i] < t.best_cycles[best]))
+        const u64 m = t.fns[i] && !t.dropped[i] ? median(i) : 0;
+        if (m != 0 && (best == t.count || m < best_median)) {
             best = i;
+            best_median = m;
+        }
     }
+    const u64 serving = t.serving_listed ? 0 : median(t.count);
     char why[120];
     if (best == t.count) {
         snprintf(why, sizeof(why), "every candidate failed; first: %s", t.first_failure);
         settle(slot, why);
     } else if (!t.owned[best]) {
         settle(slot, "the default kernel was the fastest candidate");
-    } else if (t.baseline_best != 0 && t.best_cycles[best] >= t.baseline_best) {
+    } else if (serving != 0 && best_median >= serving) {
         snprintf(why, sizeof(why), "no candidate beat the %s kernel (best %llu vs %llu cycles)",
             slot.tier == Tier::Reference ? "reference" : slot.tier == Tier::Default ? "default" : "tuned",
-            static_cast<unsigned long long>(t.best_cycles[best]), static_cast<unsigned long long>(t.baseline_best));
+            static_cast<unsigned long long>(best_median), static_cast<unsigned long long>(serving));
         settle(slot, why);
     } else {
         publish(slot, t.fns[best], t.configs[best], Tier::Tuned);

@@ -8,11 +8,12 @@
 // `hot_cycles` cycles on its current kernel), tuning starts. Each candidate config
 // (candidates.h) is generated on a live call that the current kernel serves and is checked
 // against that call's output bit for bit under the fault guard (the current kernel equals
-// the reference bit for bit, so this is the reference check), then serves `tune_calls`
-// further live calls itself, timed on them (on the caches as the program leaves them).
-// The fastest verified candidate replaces the current kernel (tier 2) if it beats it;
-// otherwise, and on every failure (fault, mismatch, arena full, nothing to generate), the
-// slot keeps its kernel and the reason is recorded for the report.
+// the reference bit for bit, so this is the reference check). Then the verified candidates
+// and the current kernel take turns on the live calls for `tune_calls` rounds, timed on
+// them (on the caches as the program leaves them), each on as many calls as the others.
+// The candidate with the fastest median call replaces the current kernel (tier 2) if it
+// beats it; otherwise, and on every failure (fault, mismatch, arena full, nothing to
+// generate), the slot keeps its kernel and the reason is recorded for the report.
 //
 // Warm start: decisions of an earlier run (profile payload) are published the same way as
 // the defaults, verified on a sample, before the first token.
@@ -27,11 +28,13 @@ namespace mjit {
 
 class CodeCache;
 
+constexpr u32 max_tune_rounds = 7;
+
 struct TieringOptions {
     bool enabled = true;          // false: tier 0 throughout (JIT=off), still profiled
     u32 hot_calls = 4;            // calls on the current kernel before tuning may start
     u64 hot_cycles = 100000;      // ... and cycles spent on them
-    u32 tune_calls = 3;           // timed live calls per candidate
+    u32 tune_calls = 5;           // timed rounds (at most max_tune_rounds): calls per contestant
     u32 max_candidates = 8;
     u32 sample_interval = 16;     // once settled, one call in this many is timed
     // The weights are read from memory on every call, whatever a matrix's own size, because
@@ -89,6 +92,8 @@ private:
     bool start_tuning(KernelSlot& slot);
     void tune(KernelSlot& slot, const KernelArgs& args);
     void try_next_candidate(KernelSlot& slot, const KernelArgs& args);
+    usize next_contestant(const TuningState& t, usize from) const;
+    u32 tune_rounds() const;
     void finish(KernelSlot& slot);
     void publish(KernelSlot& slot, KernelFn fn, const KernelConfig& config, Tier tier);
     void settle(KernelSlot& slot, const char* why);

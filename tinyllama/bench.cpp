@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 
+#include "kernel_lib/base/median.h"
 #include "kernel_lib/cpu/features.h"
 #include "kernel_lib/io/print.h"
 #include "kernel_lib/mem/alloc.h"
@@ -21,17 +22,6 @@ struct CountingSink {
 };
 
 void count_bytes(void* context, const char*, usize length) { static_cast<CountingSink*>(context)->bytes += length; }
-
-double median(double* values, u32 count)
-{
-    for (u32 i = 1; i < count; ++i)
-        for (u32 j = i; j > 0 && values[j] < values[j - 1]; --j) {
-            double t = values[j];
-            values[j] = values[j - 1];
-            values[j - 1] = t;
-        }
-    return count % 2 ? values[count / 2] : (values[count / 2 - 1] + values[count / 2]) / 2.0;
-}
 
 // The streaming-read yardstick, measured again before every timed run: on a shared
 // machine the bandwidth drifts by tens of percent within minutes, so each run's weight
@@ -110,7 +100,7 @@ kl::ErrorOr<void> bench_variant(Engine& engine, const BenchPlan& plan, u32 cores
     }
 
     // Medians of the runs; the share of the probe is the median of each run's own share.
-    const double tps = median(tok_per_s, runs);
+    const double tps = kl::median_in_place(tok_per_s, runs);
     const double stream = weight_gb * tps;
     char model[96], brand[128];
     kl::json_escape(engine.model_name(), model, sizeof(model));
@@ -121,8 +111,9 @@ kl::ErrorOr<void> bench_variant(Engine& engine, const BenchPlan& plan, u32 cores
               "\"weights_gb\": %.4f, \"stream_gb_per_s\": %.2f, \"probe_gb_per_s\": %.2f, "
               "\"stream_pct_of_probe\": %.1f, \"mem_mb\": %llu}\n",
         model, brand, engine.jit().isa_name(), engine.jit().on() ? "on" : "off", kl::smp::core_count(), prefill,
-        runs, steps, stats.prompt_tokens, stats.generated_tokens, tps, median(ttft, runs), median(prompt_ms, runs),
-        weight_gb, stream, median(probe_gbs, runs), median(stream_pct, runs),
+        runs, steps, stats.prompt_tokens, stats.generated_tokens, tps, kl::median_in_place(ttft, runs),
+        kl::median_in_place(prompt_ms, runs), weight_gb, stream, kl::median_in_place(probe_gbs, runs),
+        kl::median_in_place(stream_pct, runs),
         static_cast<unsigned long long>(kl::mem::available_bytes() / kl::MiB));
     engine.report(generation_cycles);
     return {};

@@ -19,7 +19,7 @@ using namespace mjit;
 namespace {
 
 // Kernels the fake JIT hands out, selected by KernelConfig::unroll.
-enum Behaviour : u8 { Correct = 1, Wrong = 2, Faults = 3, Unavailable = 4 };
+enum Behaviour : u8 { Correct = 1, Wrong = 2, Faults = 3, Unavailable = 4, Recorded = 5, Lucky = 6, Steady = 7 };
 
 void correct_kernel(const KernelArgs* a) { ref::matmul_f32(a); }
 
@@ -32,6 +32,45 @@ void wrong_kernel(const KernelArgs* a)
 }
 
 void faulting_kernel(const KernelArgs*) { __builtin_trap(); }
+
+// Correct kernels that note who ran: Recorded configs get recorded_kernel<rows>.
+std::vector<int> g_ran;
+
+template<int Id>
+void recorded_kernel(const KernelArgs* a)
+{
+    g_ran.push_back(Id);
+    ref::matmul_f32(a);
+}
+
+// Correct kernels that take a set time: `lucky` is fast on one call in three and slow on
+// the others (its fastest call beats `steady`, its median does not).
+void spin_cycles(u64 cycles)
+{
+    const u64 start = __builtin_ia32_rdtsc();
+    while (__builtin_ia32_rdtsc() - start < cycles) {
+    }
+}
+
+int g_lucky_calls = 0;
+
+void lucky_kernel(const KernelArgs* a)
+{
+    ref::matmul_f32(a);
+    spin_cycles(++g_lucky_calls % 3 == 0 ? 0 : 8000000);
+}
+
+void steady_kernel(const KernelArgs* a)
+{
+    ref::matmul_f32(a);
+    spin_cycles(800000);
+}
+
+KernelFn recorded_kernel_for(u32 id)
+{
+    static constexpr KernelFn kernels[] = { recorded_kernel<0>, recorded_kernel<1>, recorded_kernel<2>, recorded_kernel<3> };
+    return kernels[id % 4];
+}
 
 struct FakeJit {
     std::vector<KernelConfig> candidates;
@@ -46,6 +85,9 @@ struct FakeJit {
         case Correct: return correct_kernel;
         case Wrong: return wrong_kernel;
         case Faults: return faulting_kernel;
+        case Recorded: return recorded_kernel_for(config.rows);
+        case Lucky: return lucky_kernel;
+        case Steady: return steady_kernel;
         default:
             return kl::Error::make(kl::ErrorCode::JitArenaFull, "JIT code cache: the test budget is used up");
         }
@@ -65,12 +107,13 @@ struct FakeJit {
     TieringHooks hooks() { return { obtain, discard, list, this }; }
 };
 
-KernelConfig candidate(Behaviour b)
+KernelConfig candidate(Behaviour b, u8 rows = 1)
 {
     KernelConfig c;
     c.op = ops::matvec_f32;
     c.isa = Isa::Avx2;
     c.unroll = b;
+    c.rows = rows;
     return c;
 }
 
@@ -322,6 +365,61 @@ TEST_CASE("the default kernel serves from the first call; tuning then checks can
     KernelSlot* bare = dispatcher2.slot(ops::matvec_f32, { Problem::n, Problem::d, 1, 0 }, p.sample());
     CHECK(empty.install_default(*bare).is_error());
     CHECK(bare->tier == Tier::Reference);
+}
+
+TEST_CASE("the contestants take turns on the live calls, as many each, the serving kernel among them",
+    "[jit][tiering]")
+{
+    // The default (1) is a candidate: after the checks, rounds of 1, 2, 3.
+    FakeJit jit;
+    jit.candidates = { candidate(Recorded, 1), candidate(Recorded, 2), candidate(Recorded, 3) };
+    Tiering tiering(jit.hooks(), quick_options());
+    Dispatcher dispatcher;
+    dispatcher.attach(&tiering);
+    Problem p;
+    KernelSlot* slot = dispatcher.slot(ops::matvec_f32, { Problem::n, Problem::d, 1, 0 }, p.sample());
+    REQUIRE_FALSE(tiering.install_default(*slot).is_error());
+    g_ran.clear();
+    run_until_settled(*slot, p);
+    REQUIRE(slot->settled);
+    CHECK(jit.obtained == 3);  // the default is not generated again
+    const std::vector<int> rounds = { 1, 2, 3, 1, 2, 3 };  // quick_options: two rounds
+    REQUIRE(g_ran.size() >= rounds.size());
+    CHECK(std::vector<int>(g_ran.end() - 6, g_ran.end()) == rounds);
+
+    // The serving kernel (here a stand-in for the reference, 0) is not a candidate: it takes
+    // its turn after them.
+    FakeJit other;
+    other.candidates = { candidate(Recorded, 2), candidate(Recorded, 3) };
+    Tiering tiering2(other.hooks(), quick_options());
+    Dispatcher dispatcher2;
+    dispatcher2.attach(&tiering2);
+    KernelSlot* bare = dispatcher2.slot(ops::matvec_f32, { Problem::n, Problem::d, 1, 0 }, p.sample());
+    bare->reference = bare->fn = recorded_kernel<0>;
+    g_ran.clear();
+    run_until_settled(*bare, p);
+    REQUIRE(bare->settled);
+    const std::vector<int> with_serving = { 2, 3, 0, 2, 3, 0 };
+    REQUIRE(g_ran.size() >= with_serving.size());
+    CHECK(std::vector<int>(g_ran.end() - 6, g_ran.end()) == with_serving);
+}
+
+TEST_CASE("the contest goes by each contestant's median call, not its luckiest", "[jit][tiering]")
+{
+    FakeJit jit;
+    jit.candidates = { candidate(Lucky), candidate(Steady) };
+    TieringOptions options = quick_options();
+    options.tune_calls = 3;
+    Tiering tiering(jit.hooks(), options);
+    Dispatcher dispatcher;
+    dispatcher.attach(&tiering);
+    Problem p;
+    KernelSlot* slot = dispatcher.slot(ops::matvec_f32, { Problem::n, Problem::d, 1, 0 }, p.sample());
+    REQUIRE_FALSE(tiering.install_default(*slot).is_error());
+    run_until_settled(*slot, p);
+    REQUIRE(slot->settled);
+    CHECK(slot->tier == Tier::Tuned);
+    CHECK(slot->fn == steady_kernel);
 }
 
 TEST_CASE("verification demands identical bits, rows in range only", "[jit][tiering]")
