@@ -21,12 +21,12 @@ namespace mjit {
 // next candidate is generated and checked against it. Timing: the contestants (every
 // verified candidate, and the serving kernel when it is not one of them) take turns on the
 // live calls, one call each per round, for `tune_calls` rounds; each is ranked by the
-// median of its calls. Every contestant is timed on as many calls as the others, interleaved with
-// them, so that neither a drifting machine nor a larger sample favours one of them. The
-// median, not the fastest call: a streaming kernel's calls vary with how the prefetchers
-// and the other cores' traffic treat it (TinyLlama Q4_0, 4 rows in stripes: fastest call
-// 0.62 M cycles, median 1.05 M; 12 rows with the next block prefetched: 0.57 M and 0.72 M),
-// and the program pays the typical call, not the luckiest.
+// median of its calls. Every contestant is timed on as many calls as the others,
+// interleaved with them, so that neither a drifting machine nor a larger sample favours
+// one of them. The median, not the fastest call: a streaming kernel's calls vary with how
+// the prefetchers and the other cores' traffic treat it (TinyLlama Q4_0, 4 rows in
+// stripes: fastest call 0.62 M cycles, median 1.05 M; 12 rows with the next block
+// prefetched: 0.57 M and 0.72 M), and the program pays the typical call, not the luckiest.
 struct TuningState {
     KernelConfig configs[max_candidates];
     KernelFn fns[max_candidates];       // obtained and verified candidates
