@@ -272,6 +272,36 @@ TEST_CASE("candidates: a small matrix of a model that streams gets the streaming
     CHECK(streaming(true) >= 3);
 }
 
+TEST_CASE("candidates: streamed Q4_0 and Q8_0 matvecs lead with the ways that streamed fastest", "[jit][config]")
+{
+    const std::vector<Isa> isas = runnable_isas();
+    if (isas.empty() || isas.back() != Isa::Avx512 || !host_caps().avx512vnni) {
+        WARN("SKIPPED: the streamed block-format candidates on avx512: this CPU lacks AVX-512 VNNI");
+        return;
+    }
+    auto streamed = [](Format f, u32 n, KernelConfig* configs) {
+        return candidate_configs(Op { OpKind::Matvec, f }, shape_of(n, 2048), Isa::Avx512, host_caps(), configs, 8, true);
+    };
+    KernelConfig q4[8], q8[8];
+    // Q4_0: 12 rows with the next 12 prefetched (2048 columns: 1152-byte rows), then 8.
+    REQUIRE(streamed(Format::Q4_0, 2048, q4) == 8);
+    CHECK(q4[0].rows == 12);
+    CHECK(q4[0].prefetch == 12 * 1152);
+    CHECK(q4[1].rows == 8);
+    CHECK((q4[2].flags & variant::stripes) != 0);
+    // Rows too long for a 12-row block to prefetch (5632 columns: 3168 bytes): 8 lead.
+    REQUIRE(streamed(Format::Q4_0, 5632, q4) == 8);
+    CHECK(q4[0].rows == 8);
+    CHECK(q4[0].prefetch == 8 * 3168);
+    // Q8_0: the 256-bit stripes, then the 512-bit ones, all within the tuner's first eight.
+    REQUIRE(streamed(Format::Q8_0, 2048, q8) == 8);
+    CHECK(q8[0].isa == Isa::Avx2);
+    CHECK((q8[0].flags & variant::stripes) != 0);
+    CHECK(q8[1].isa == Isa::Avx2);
+    CHECK(q8[2].isa == Isa::Avx512);
+    CHECK((q8[2].flags & variant::stripes) != 0);
+}
+
 TEST_CASE("errors: asmjit failures and register exhaustion become ErrorOr failures", "[jit][emit]")
 {
     const KernelConfig c = default_config(ops::matvec_f32, shape_of(64, 64), Isa::Avx2);
