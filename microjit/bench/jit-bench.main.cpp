@@ -5,9 +5,12 @@
 // of copies, see dram_copies), the way big models run.
 //
 //   build/host/jit-bench [--isa sse2|avx2|avx512] [--json] [--quick] [--only TEXT] [--dump DIR]
+//                        [--candidates]
 //
 // For each shape the autotuning candidates (candidates.h) are timed briefly, the fastest
 // is measured properly and reported with the default config's time alongside.
+// --candidates prints every candidate's time in that first contest (stderr), the fastest
+// marked: which kernels a shape's candidates rank where, e.g. on the _dram rows.
 #include <algorithm>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +37,7 @@ struct Options {
     bool quick = false;
     const char* only = nullptr;
     const char* dump = nullptr;
+    bool candidates = false;  // print every candidate's time
 };
 
 Options g_options;
@@ -119,6 +123,10 @@ void measure(Op op, Shape shape, const Baselines& base, const std::function<void
         for (size_t i = 1; i < ns.size(); ++i)
             if (ns[i] < ns[best])
                 best = i;
+        if (g_options.candidates)
+            fprintf(stderr, "%s %s, candidates:\n", row.group.c_str(), row.shape.c_str());
+        for (size_t i = 0; g_options.candidates && i < ns.size(); ++i)
+            fprintf(stderr, "  %-62s %12.0f ns%s\n", kernels[i].name, ns[i], i == best ? "  fastest" : "");
     }
 
     std::vector<std::function<void()>> contest;
@@ -454,7 +462,7 @@ double stream_bandwidth()
 
 void usage()
 {
-    fprintf(stderr, "usage: jit-bench [--isa sse2|avx2|avx512] [--json] [--quick] [--only TEXT] [--dump DIR]\n");
+    fprintf(stderr, "usage: jit-bench [--isa sse2|avx2|avx512] [--json] [--quick] [--only TEXT] [--dump DIR] [--candidates]\n");
     exit(static_cast<int>(kl::ErrorCode::UsageError));
 }
 
@@ -478,6 +486,8 @@ int main(int argc, char** argv)
             g_options.only = argv[++i];
         } else if (!strcmp(argv[i], "--dump") && i + 1 < argc) {
             g_options.dump = argv[++i];
+        } else if (!strcmp(argv[i], "--candidates")) {
+            g_options.candidates = true;
         } else {
             usage();
         }
