@@ -153,6 +153,20 @@ TieringOptions quick_options()
     return o;
 }
 
+// A slot of the test problem's shape, on its own tiering (with `jit`'s candidates) and
+// dispatcher.
+struct Rig {
+    Tiering tiering;
+    Dispatcher dispatcher;
+    KernelSlot* slot;
+
+    Rig(FakeJit& jit, const Problem& p, const TieringOptions& options = quick_options()) : tiering(jit.hooks(), options)
+    {
+        dispatcher.attach(&tiering);
+        slot = dispatcher.slot(ops::matvec_f32, { Problem::n, Problem::d, 1, 0 }, p.sample());
+    }
+};
+
 // Calls the slot until it settles (or `limit` calls), checking every output on the way.
 int run_until_settled(KernelSlot& slot, Problem& p, int limit = 100)
 {
@@ -172,11 +186,9 @@ TEST_CASE("a hot slot gets the fastest verified candidate; a cold one stays on t
 {
     FakeJit jit;
     jit.candidates = { candidate(Correct), candidate(Correct) };
-    Tiering tiering(jit.hooks(), quick_options());
-    Dispatcher dispatcher;
-    dispatcher.attach(&tiering);
     Problem p;
-    KernelSlot* slot = dispatcher.slot(ops::matvec_f32, { Problem::n, Problem::d, 1, 0 }, p.sample());
+    Rig rig(jit, p);
+    KernelSlot* slot = rig.slot;
 
     // Below the threshold nothing is generated.
     for (int i = 0; i < 2; ++i)
@@ -209,11 +221,9 @@ TEST_CASE("a candidate with wrong results is dropped and tier 0 stays", "[jit][t
 {
     FakeJit jit;
     jit.candidates = { candidate(Wrong) };
-    Tiering tiering(jit.hooks(), quick_options());
-    Dispatcher dispatcher;
-    dispatcher.attach(&tiering);
     Problem p;
-    KernelSlot* slot = dispatcher.slot(ops::matvec_f32, { Problem::n, Problem::d, 1, 0 }, p.sample());
+    Rig rig(jit, p);
+    KernelSlot* slot = rig.slot;
     run_until_settled(*slot, p);
     REQUIRE(slot->settled);
     CHECK(slot->tier == Tier::Reference);
@@ -225,11 +235,9 @@ TEST_CASE("a candidate that faults is caught by the guard and tier 0 stays", "[j
 {
     FakeJit jit;
     jit.candidates = { candidate(Faults), candidate(Wrong) };
-    Tiering tiering(jit.hooks(), quick_options());
-    Dispatcher dispatcher;
-    dispatcher.attach(&tiering);
     Problem p;
-    KernelSlot* slot = dispatcher.slot(ops::matvec_f32, { Problem::n, Problem::d, 1, 0 }, p.sample());
+    Rig rig(jit, p);
+    KernelSlot* slot = rig.slot;
     run_until_settled(*slot, p);
     REQUIRE(slot->settled);
     CHECK(slot->tier == Tier::Reference);
@@ -241,11 +249,9 @@ TEST_CASE("a full code arena falls back to tier 0; a later good candidate still 
 {
     FakeJit jit;
     jit.candidates = { candidate(Unavailable) };
-    Tiering tiering(jit.hooks(), quick_options());
-    Dispatcher dispatcher;
-    dispatcher.attach(&tiering);
     Problem p;
-    KernelSlot* slot = dispatcher.slot(ops::matvec_f32, { Problem::n, Problem::d, 1, 0 }, p.sample());
+    Rig rig(jit, p);
+    KernelSlot* slot = rig.slot;
     run_until_settled(*slot, p);
     CHECK(slot->tier == Tier::Reference);
     CHECK(std::string(slot->reason).find("budget is used up") != std::string::npos);
@@ -253,11 +259,8 @@ TEST_CASE("a full code arena falls back to tier 0; a later good candidate still 
     // Failures before a good candidate do not stop it from being considered.
     FakeJit mixed;
     mixed.candidates = { candidate(Unavailable), candidate(Faults), candidate(Wrong), candidate(Correct) };
-    TieringOptions options = quick_options();
-    Tiering tiering2(mixed.hooks(), options);
-    Dispatcher dispatcher2;
-    dispatcher2.attach(&tiering2);
-    KernelSlot* slot2 = dispatcher2.slot(ops::matvec_f32, { Problem::n, Problem::d, 1, 0 }, p.sample());
+    Rig rig2(mixed, p);
+    KernelSlot* slot2 = rig2.slot;
     run_until_settled(*slot2, p);
     REQUIRE(slot2->settled);
     // Correct candidate timed; published unless the reference happened to be faster.
@@ -267,11 +270,9 @@ TEST_CASE("a full code arena falls back to tier 0; a later good candidate still 
 TEST_CASE("no candidates, or the JIT switched off, keep tier 0 and never generate", "[jit][tiering]")
 {
     FakeJit none;
-    Tiering tiering(none.hooks(), quick_options());
-    Dispatcher dispatcher;
-    dispatcher.attach(&tiering);
     Problem p;
-    KernelSlot* slot = dispatcher.slot(ops::matvec_f32, { Problem::n, Problem::d, 1, 0 }, p.sample());
+    Rig rig(none, p);
+    KernelSlot* slot = rig.slot;
     run_until_settled(*slot, p);
     CHECK(slot->tier == Tier::Reference);
     CHECK(std::string(slot->reason).find("no kernel can be generated") != std::string::npos);
@@ -280,10 +281,8 @@ TEST_CASE("no candidates, or the JIT switched off, keep tier 0 and never generat
     jit.candidates = { candidate(Correct) };
     TieringOptions off = quick_options();
     off.enabled = false;
-    Tiering disabled(jit.hooks(), off);
-    Dispatcher dispatcher2;
-    dispatcher2.attach(&disabled);
-    KernelSlot* slot2 = dispatcher2.slot(ops::matvec_f32, { Problem::n, Problem::d, 1, 0 }, p.sample());
+    Rig disabled(jit, p, off);
+    KernelSlot* slot2 = disabled.slot;
     for (int i = 0; i < 50; ++i) {
         call(*slot2, p.args);
         CHECK(p.output_correct());
@@ -298,19 +297,17 @@ TEST_CASE("warm start publishes a verified decision before the first call and re
     "[jit][tiering]")
 {
     FakeJit jit;
-    Tiering tiering(jit.hooks(), quick_options());
-    Dispatcher dispatcher;
-    dispatcher.attach(&tiering);
     Problem p;
-    KernelSlot* good = dispatcher.slot(ops::matvec_f32, { Problem::n, Problem::d, 1, 0 }, p.sample());
-    REQUIRE_FALSE(tiering.publish_verified(*good, candidate(Correct), Tier::Tuned).is_error());
+    Rig rig(jit, p);
+    KernelSlot* good = rig.slot;
+    REQUIRE_FALSE(rig.tiering.publish_verified(*good, candidate(Correct), Tier::Tuned).is_error());
     CHECK(good->tier == Tier::Tuned);
     CHECK(good->settled);
     CHECK(good->fn == correct_kernel);
     CHECK(good->ref.timed_calls == 1);  // the reference's run on the sample, for the speedup
 
-    KernelSlot* bad = dispatcher.slot(ops::matvec_f32, { Problem::n, Problem::d / 2, 1, 0 }, p.sample());
-    auto refused = tiering.publish_verified(*bad, candidate(Wrong), Tier::Tuned);
+    KernelSlot* bad = rig.dispatcher.slot(ops::matvec_f32, { Problem::n, Problem::d / 2, 1, 0 }, p.sample());
+    auto refused = rig.tiering.publish_verified(*bad, candidate(Wrong), Tier::Tuned);
     REQUIRE(refused.is_error());
     CHECK(refused.error().code() == kl::ErrorCode::JitMismatch);
     CHECK(bad->tier == Tier::Reference);
@@ -318,8 +315,8 @@ TEST_CASE("warm start publishes a verified decision before the first call and re
     CHECK(jit.discarded.size() == 1);
 
     // No weights to verify on: refused before anything is generated.
-    KernelSlot* blind = dispatcher.slot(ops::matvec_f32, { Problem::n, Problem::d / 4, 1, 0 });
-    CHECK(tiering.publish_verified(*blind, candidate(Correct), Tier::Tuned).is_error());
+    KernelSlot* blind = rig.dispatcher.slot(ops::matvec_f32, { Problem::n, Problem::d / 4, 1, 0 });
+    CHECK(rig.tiering.publish_verified(*blind, candidate(Correct), Tier::Tuned).is_error());
     CHECK(blind->tier == Tier::Reference);
 }
 
@@ -329,12 +326,10 @@ TEST_CASE("the default kernel serves from the first call; tuning then checks can
     FakeJit jit;
     jit.candidates = { candidate(Correct), candidate(Wrong), candidate(Correct) };
     jit.candidates[2].rows = 2;  // a distinct correct config
-    Tiering tiering(jit.hooks(), quick_options());
-    Dispatcher dispatcher;
-    dispatcher.attach(&tiering);
     Problem p;
-    KernelSlot* slot = dispatcher.slot(ops::matvec_f32, { Problem::n, Problem::d, 1, 0 }, p.sample());
-    REQUIRE_FALSE(tiering.install_default(*slot).is_error());
+    Rig rig(jit, p);
+    KernelSlot* slot = rig.slot;
+    REQUIRE_FALSE(rig.tiering.install_default(*slot).is_error());
     CHECK(slot->tier == Tier::Default);
     CHECK(slot->fn == correct_kernel);
     CHECK(slot->config == jit.candidates[0]);
@@ -359,11 +354,9 @@ TEST_CASE("the default kernel serves from the first call; tuning then checks can
 
     // With nothing to generate, the default cannot be installed and tier 0 stays.
     FakeJit none;
-    Tiering empty(none.hooks(), quick_options());
-    Dispatcher dispatcher2;
-    dispatcher2.attach(&empty);
-    KernelSlot* bare = dispatcher2.slot(ops::matvec_f32, { Problem::n, Problem::d, 1, 0 }, p.sample());
-    CHECK(empty.install_default(*bare).is_error());
+    Rig empty(none, p);
+    KernelSlot* bare = empty.slot;
+    CHECK(empty.tiering.install_default(*bare).is_error());
     CHECK(bare->tier == Tier::Reference);
 }
 
@@ -373,12 +366,10 @@ TEST_CASE("the contestants take turns on the live calls, as many each, the servi
     // The default (1) is a candidate: after the checks, rounds of 1, 2, 3.
     FakeJit jit;
     jit.candidates = { candidate(Recorded, 1), candidate(Recorded, 2), candidate(Recorded, 3) };
-    Tiering tiering(jit.hooks(), quick_options());
-    Dispatcher dispatcher;
-    dispatcher.attach(&tiering);
     Problem p;
-    KernelSlot* slot = dispatcher.slot(ops::matvec_f32, { Problem::n, Problem::d, 1, 0 }, p.sample());
-    REQUIRE_FALSE(tiering.install_default(*slot).is_error());
+    Rig rig(jit, p);
+    KernelSlot* slot = rig.slot;
+    REQUIRE_FALSE(rig.tiering.install_default(*slot).is_error());
     g_ran.clear();
     run_until_settled(*slot, p);
     REQUIRE(slot->settled);
@@ -391,10 +382,8 @@ TEST_CASE("the contestants take turns on the live calls, as many each, the servi
     // its turn after them.
     FakeJit other;
     other.candidates = { candidate(Recorded, 2), candidate(Recorded, 3) };
-    Tiering tiering2(other.hooks(), quick_options());
-    Dispatcher dispatcher2;
-    dispatcher2.attach(&tiering2);
-    KernelSlot* bare = dispatcher2.slot(ops::matvec_f32, { Problem::n, Problem::d, 1, 0 }, p.sample());
+    Rig rig2(other, p);
+    KernelSlot* bare = rig2.slot;
     bare->reference = bare->fn = recorded_kernel<0>;
     g_ran.clear();
     run_until_settled(*bare, p);
@@ -410,12 +399,10 @@ TEST_CASE("the contest goes by each contestant's median call, not its luckiest",
     jit.candidates = { candidate(Lucky), candidate(Steady) };
     TieringOptions options = quick_options();
     options.tune_calls = 3;
-    Tiering tiering(jit.hooks(), options);
-    Dispatcher dispatcher;
-    dispatcher.attach(&tiering);
     Problem p;
-    KernelSlot* slot = dispatcher.slot(ops::matvec_f32, { Problem::n, Problem::d, 1, 0 }, p.sample());
-    REQUIRE_FALSE(tiering.install_default(*slot).is_error());
+    Rig rig(jit, p, options);
+    KernelSlot* slot = rig.slot;
+    REQUIRE_FALSE(rig.tiering.install_default(*slot).is_error());
     run_until_settled(*slot, p);
     REQUIRE(slot->settled);
     CHECK(slot->tier == Tier::Tuned);
