@@ -123,10 +123,11 @@ void measure(Op op, Shape shape, const Baselines& base, const std::function<void
         for (size_t i = 1; i < ns.size(); ++i)
             if (ns[i] < ns[best])
                 best = i;
-        if (g_options.candidates)
+        if (g_options.candidates) {
             fprintf(stderr, "%s %s, candidates:\n", row.group.c_str(), row.shape.c_str());
-        for (size_t i = 0; g_options.candidates && i < ns.size(); ++i)
-            fprintf(stderr, "  %-62s %12.0f ns%s\n", kernels[i].name, ns[i], i == best ? "  fastest" : "");
+            for (size_t i = 0; i < ns.size(); ++i)
+                fprintf(stderr, "  %-62s %12.0f ns%s\n", kernels[i].name, ns[i], i == best ? "  fastest" : "");
+        }
     }
 
     std::vector<std::function<void()>> contest;

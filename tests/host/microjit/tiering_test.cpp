@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "kernel_lib/time/tsc.h"
 #include "microjit/dispatch.h"
 #include "microjit/reference.h"
 #include "microjit/tiering.h"
@@ -47,8 +48,8 @@ void recorded_kernel(const KernelArgs* a)
 // the others (its fastest call beats `steady`, its median does not).
 void spin_cycles(u64 cycles)
 {
-    const u64 start = __builtin_ia32_rdtsc();
-    while (__builtin_ia32_rdtsc() - start < cycles) {
+    const u64 start = kl::time::rdtsc();
+    while (kl::time::rdtsc() - start < cycles) {
     }
 }
 
