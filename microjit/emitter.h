@@ -146,7 +146,7 @@ private:
     u32 m_k_used = 0;
     bool m_assembled = false;
 
-    static constexpr u32 max_constants = 24;
+    static constexpr u32 max_constants = 32;  // the K formats' grid uses about 26
     struct Constant {
         asmjit::Label label;
         u8 bytes[64];

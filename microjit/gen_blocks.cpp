@@ -13,7 +13,7 @@ namespace {
 constexpr u32 straight_steps = 2;
 
 struct Plan {
-    bool k, mins, vnni, lanes;
+    bool k, mins, vnni, lanes, grid;
     u32 width, toks, quads, step_blocks, vecs;
 };
 
@@ -31,12 +31,16 @@ Plan plan_for(const KernelConfig& c)
     // The K formats' sub-block lanes (VNNI, one token: matvec); tokens in flight share the
     // unpacked weights and scale vectors better in the other structure (vpdpwssd).
     p.lanes = p.k && p.vnni && p.toks == 1;
+    p.grid = p.k && p.width == 64 && !p.lanes;
     // As assign_registers() hands them out: the K formats' constant and eight row
-    // temporaries, per token V, held, pairs (and M); the legacy formats' constants and four
-    // row temporaries, per token V, held, pairs and four activation vectors.
-    const u32 fixed = p.k ? 9 + (p.mins && p.lanes ? 1 : 0) : 5 + (f == Format::Q4_0 ? 1 : 0) + (c.isa == Isa::Avx512 ? 1 : 0);
-    const u32 per_token = p.k ? 3 + (p.mins ? 1 : 0) + (p.lanes ? 3 : 0) : 7;
-    p.vecs = fixed + p.toks * (per_token + p.quads);
+    // temporaries, per token V, held, pairs (and M, or the grid's d_x, with mins its quad
+    // scales, bsums and imin); the legacy formats' constants and four row temporaries, per
+    // token V, held, pairs and four activation vectors. Accumulators: per token and quad,
+    // or per quad on the grid.
+    const u32 grid_fixed = p.grid ? 1 + (p.mins ? 3 : 0) : 0;
+    const u32 fixed = p.k ? 9 + (p.mins && p.lanes ? 1 : 0) + grid_fixed : 5 + (f == Format::Q4_0 ? 1 : 0) + (c.isa == Isa::Avx512 ? 1 : 0);
+    const u32 per_token = p.k ? 3 + (p.mins && !p.grid ? 1 : 0) + (p.lanes ? 3 : 0) : 7;
+    p.vecs = p.grid ? fixed + p.toks * per_token + p.quads : fixed + p.toks * (per_token + p.quads);
     return p;
 }
 
@@ -70,6 +74,7 @@ BlockMatmulGenerator::BlockMatmulGenerator(const KernelConfig& c) : MatrixGenera
     m_mins = p.mins;
     m_vnni = p.vnni;
     m_lanes = p.lanes;
+    m_grid = p.grid;
     m_width = p.width;
     m_row_count = c.rows;
     m_toks = p.toks;
@@ -129,8 +134,17 @@ void BlockMatmulGenerator::assign_registers()
     }
     if (m_k || m_format == Format::Q4_0)
         m_nibbles = new_vec();
-    if (m_mins && m_lanes)
+    if (m_mins && (m_lanes || m_grid))
         m_quad_scales = new_vec();
+    if (m_grid) {
+        m_grid_dx = new_vec();
+        if (m_mins) {
+            m_grid_bsums = new_vec();
+            m_grid_min = new_vec();
+        }
+        for (u32 q = 0; q < (m_row_count + 3) / 4; ++q)
+            m_grid_acc[q] = new_vec();
+    }
     if (!m_k && is_avx512()) {
         m_first_table = new_vec();
         for (auto& k : m_row_words)
@@ -141,7 +155,7 @@ void BlockMatmulGenerator::assign_registers()
         tk.v = new_vec();
         tk.held = new_vec();
         tk.pairs = new_vec();
-        if (m_mins)
+        if (m_mins && !m_grid)
             tk.m = new_vec();
         if (m_lanes) {
             tk.sum_a = new_vec();
@@ -154,7 +168,7 @@ void BlockMatmulGenerator::assign_registers()
             tk.correction = new_vec();
             tk.x_scale = new_vec();
         }
-        for (u32 q = 0; q < (m_row_count + 3) / 4; ++q)
+        for (u32 q = 0; q < (m_row_count + 3) / 4 && !m_grid; ++q)
             tk.acc[q] = new_vec();
     }
 }
@@ -228,9 +242,12 @@ void BlockMatmulGenerator::hadd(const x86::Vec& dst, const x86::Vec& a, const x8
 
 void BlockMatmulGenerator::sweep(u32 rows, u32 toks)
 {
-    for (u32 t = 0; t < toks; ++t)
-        for (u32 q = 0; q < (rows + 3) / 4; ++q)
+    for (u32 q = 0; q < (rows + 3) / 4; ++q) {
+        if (m_grid)
+            v_zero(m_grid_acc[q]);
+        for (u32 t = 0; t < toks && !m_grid; ++t)
             v_zero(m_tok[t].acc[q]);
+    }
     if (m_straight) {
         for (u32 s = 0; s < m_steps; ++s) {
             step(rows, toks, false, s * m_step_bytes, s * m_step_xbytes, m_step_blocks);
@@ -267,10 +284,14 @@ void BlockMatmulGenerator::step(u32 rows, u32 toks, bool indexed, i64 disp, i64 
         legacy_x_side(toks, indexed, xdisp, blocks);
     else if (m_lanes)
         k_x_side(toks, indexed, xdisp);
+    else if (m_grid)
+        k_grid_x_side(toks, indexed, xdisp);
     for (u32 q = 0; q * 4 < rows; ++q) {
         const u32 count = rows - 4 * q < 4 ? rows - 4 * q : 4;
         if (m_mins && m_lanes)
             k_quad_scales(q, count, toks, indexed, disp);
+        if (m_mins && m_grid)
+            k_grid_mins(q, count, indexed, disp);
         for (u32 r = 0; r < count; ++r) {
             if (m_k)
                 k_row(4 * q + r, toks, indexed, disp, xdisp);
@@ -278,7 +299,9 @@ void BlockMatmulGenerator::step(u32 rows, u32 toks, bool indexed, i64 disp, i64 
                 legacy_row(4 * q + r, r, toks, indexed, disp, blocks);
             tree_step(r, count, toks);
         }
-        if (m_k)
+        if (m_grid)
+            k_grid_float_step(q, count, indexed, disp);
+        else if (m_k)
             k_float_step(q, count, toks, indexed, disp, xdisp);
         else
             legacy_float_step(q, count, toks, indexed, disp, blocks);
@@ -299,7 +322,12 @@ void BlockMatmulGenerator::store(u32 rows, u32 toks)
         for (u32 q = 0; q * 4 < rows; ++q) {
             x86::Mem outs[4];
             const bool contiguous = out_mems(4 * q, t, outs);
-            store_lanes(m_tok[t].acc[q], rows - 4 * q < 4 ? rows - 4 * q : 4, outs, contiguous, m_product);
+            x86::Vec sums = m_grid ? m_grid_acc[q] : m_tok[t].acc[q];
+            if (m_grid && t > 0) {
+                as().vextractf32x4(m_values.xmm(), sums, t);
+                sums = m_values;
+            }
+            store_lanes(sums, rows - 4 * q < 4 ? rows - 4 * q : 4, outs, contiguous, m_product);
         }
 }
 
@@ -316,7 +344,7 @@ void BlockMatmulGenerator::tree_step(u32 r, u32 count, u32 toks)
         const x86::Vec held = wide(tk.held), pairs = wide(tk.pairs);
         // K formats with mins: [V pair sums, M pair sums] in each lane (VNNI: imin is the
         // quad's already).
-        if (m_mins && !m_lanes)
+        if (m_mins && !m_lanes && !m_grid)
             hadd(row, row, wide(tk.m));
         if (r == 1) {
             hadd(pairs, held, row);
@@ -331,9 +359,33 @@ void BlockMatmulGenerator::tree_step(u32 r, u32 count, u32 toks)
         }
         if (r == 2 && count == 3)
             hadd(held, held, held);
-        if (r + 1 == count)
+        if (r + 1 == count && m_grid)
+            hadd(pairs, pairs, held);
+        else if (r + 1 == count)
             fold_quad(t);
     }
+    if (r + 1 == count && m_grid)
+        fold_grid(toks);
+}
+
+// The grid: token t's pairs hold [r0..r3] per 128-bit lane; their lanes' sums go to lane
+// t of the first token's pairs (tokens not in flight repeat the last; their lanes are
+// never stored).
+void BlockMatmulGenerator::fold_grid(u32 toks)
+{
+    const auto pairs = [&](u32 t) { return m_tok[t < toks ? t : toks - 1].pairs; };
+    fold_grid_pair(pairs(0), pairs(1));
+    if (toks > 2)
+        fold_grid_pair(pairs(2), pairs(3));
+    fold_grid_pair(pairs(0), toks > 2 ? pairs(2) : pairs(0));
+}
+
+// a = [a0 + a1, a2 + a3, b0 + b1, b2 + b3] by 128-bit lanes (b is clobbered; b may be a).
+void BlockMatmulGenerator::fold_grid_pair(const x86::Vec& a, const x86::Vec& b)
+{
+    as().vshufi32x4(m_product, a, b, 0x88);
+    as().vshufi32x4(b, a, b, 0xDD);
+    as().vpaddd(a, m_product, b);
 }
 
 // The quad's sums into `pairs`: legacy formats lane L = [r0..r3] of block L; K formats
@@ -361,23 +413,14 @@ void BlockMatmulGenerator::fold_quad(u32 t)
             insert128(y(pairs), y(pairs), tk.m.xmm(), 1);
         return;
     }
-    // pairs = [V0 M0 V1 M1], held = [V2 M2 V3 M3] per lane: V's and M's apart, then the
-    // lanes folded so that the low ymm is [V r0..3 | M r0..3].
+    // AVX2 (AVX-512 folds on the grid): pairs = [V0 M0 V1 M1], held = [V2 M2 V3 M3] per
+    // lane: V's and M's apart, then the two lanes added into [V r0..3 | M r0..3].
     const x86::Vec a = wide(m_values), b = wide(m_raw);
     as().vshufps(a, pairs, held, 0x88);
     as().vshufps(b, pairs, held, 0xDD);
-    if (is_avx512()) {
-        as().vshufi32x4(pairs, a, b, 0x88);  // [A0 A2 B0 B2]
-        as().vshufi32x4(a, a, b, 0xDD);      // [A1 A3 B1 B3]
-        as().vpaddd(pairs, pairs, a);        // [A01 A23 B01 B23]
-        as().vshufi32x4(a, pairs, pairs, 0x0D);  // [A23 B23 ..]
-        as().vshufi32x4(pairs, pairs, pairs, 0x08);  // [A01 B01 ..]
-        as().vpaddd(y(pairs), y(pairs), y(a));
-    } else {
-        as().vperm2i128(pairs, a, b, 0x20);
-        as().vperm2i128(a, a, b, 0x31);
-        as().vpaddd(pairs, pairs, a);
-    }
+    as().vperm2i128(pairs, a, b, 0x20);
+    as().vperm2i128(a, a, b, 0x31);
+    as().vpaddd(pairs, pairs, a);
 }
 
 // ---- the float steps -----------------------------------------------------------------------
@@ -436,6 +479,33 @@ void BlockMatmulGenerator::k_float_step(u32 q, u32 count, u32 toks, bool indexed
         }
         v_add(tk.acc[q].xmm(), g.xmm());
     }
+}
+
+// The grid: the quad's terms for all tokens at once (dword 4t + r), d = fl(d_w * d_x) and
+// dmin = fl(dmin_w * d_x) with the rows' scales permuted into the grid.
+void BlockMatmulGenerator::k_grid_float_step(u32 q, u32 count, bool indexed, i64 disp)
+{
+    const x86::Vec scales = m_row_scales, d = m_values, term = m_raw, mins = m_high;
+    gather_scales(scales, 4 * q, count, indexed, disp, m_mins ? 0 : offsetof(BlockQ6_K, d), 1, m_mins);
+    // Row r's d (and dmin) from [d0 dmin0 d1 dmin1 ..] or [d0 d1 d2 d3] into every dword 4t + r.
+    const auto row_scale = [&](const x86::Vec& dst, u32 second) {
+        u32 index[16];
+        for (u32 i = 0; i < 16; ++i)
+            index[i] = m_mins ? 2 * (i % 4) + second : i % 4;
+        load_constant(dst, constant(index, 64));
+        as().vpermps(dst, dst, scales);
+        as().vmulps(dst, dst, m_grid_dx);
+    };
+    row_scale(d, 0);
+    as().vcvtdq2ps(term, m_tok[0].pairs);
+    as().vmulps(term, term, d);
+    if (m_mins) {
+        row_scale(d, 1);
+        as().vcvtdq2ps(mins, m_grid_min);
+        as().vmulps(mins, mins, d);
+        as().vsubps(term, term, mins);
+    }
+    v_add(m_grid_acc[q], term);
 }
 
 // Q4_0, Q8_0: lane L of the quad's sums is block L; its terms are added block by block.

@@ -26,6 +26,11 @@
 //     Q4_K, Q5_K keep mins * bsums in a second vector M (imin); with VNNI the quad's four
 //     rows' scales are decoded at once (row r in lane r) and imin is formed with lanes =
 //     rows (vpmaddwd of the mins by the bsums' pair sums, summed in each lane).
+//   The K formats on AVX-512, other than the VNNI matvec, work on a grid: one zmm holds a
+//     quad's four rows for four tokens, dword 4t + r. The quad's scales and mins are
+//     decoded once (row r in lane r); imin is four vpdpwssd (vpmaddwd) of the mins and
+//     the tokens' bsums pair sums, each permuted into the grid; the rows' sums fold into
+//     the grid after the quad; the float step and the accumulator are one vector each.
 //   Q4_0, Q8_0 (32-value blocks, S per step: 4 on AVX-512, 2 on AVX2): each 128-bit lane of
 //     V is one block. A step's weights and activations are gathered as "values 0..15 of
 //     each block" and "values 16..31" (lane L = block L); Q4_0's nibbles are unsigned
@@ -34,9 +39,10 @@
 //     once per token, is subtracted after the reduction.
 // Reduction, four rows (a quad) at a time: pair-add trees (vphaddd) leave, per 128-bit
 //   lane, [r0, r1, r2, r3]; the K formats then fold the lanes into one xmm (and M's into a
-//   second), the legacy formats keep lane L = block L.
-// Float step, lanes = the quad's four rows, per token (fp16 scales gathered per row and
-//   converted exactly with vcvtph2ps):
+//   second) or, on the grid, the tokens' vectors into one, the legacy formats keep lane
+//   L = block L.
+// Float step, lanes = the quad's four rows, per token (on the grid: dwords 4t + r, all
+//   tokens at once; fp16 scales gathered per row and converted exactly with vcvtph2ps):
 //   Q4_K, Q5_K   d = fl(d_w * d_x), dmin = fl(dmin_w * d_x) (one vmulps on the interleaved
 //                pairs), term = fl(fl(d * float(isum)) - fl(dmin * float(imin)))
 //   Q6_K         term = fl(fl(d_w * d_x) * float(isum))
@@ -85,6 +91,11 @@ private:
     void k_decode_scales(u32 row, bool indexed, i64 disp);
     void k_unit_values(const x86::Vec& dst, u32 row, bool indexed, i64 disp, u32 first_unit);
     void k_scale_vector(const x86::Vec& dst, u32 first_unit);
+    void k_decode_quad(u32 quad, u32 count, bool indexed, i64 disp);
+    void bsums_pairs(const x86::Xmm& dst, u32 tok, bool indexed, i64 xdisp);
+    void k_grid_x_side(u32 toks, bool indexed, i64 xdisp);
+    void k_grid_mins(u32 quad, u32 count, bool indexed, i64 disp);
+    void k_grid_row_scales(u32 row);
     void legacy_x_side(u32 toks, bool indexed, i64 xdisp, u32 blocks);
     void legacy_row(u32 row, u32 quad_row, u32 toks, bool indexed, i64 disp, u32 blocks);
     void gather_lanes(const x86::Vec& dst, const x86::Mem& first, u32 stride, u32 blocks);
@@ -95,7 +106,10 @@ private:
     // The reduction and the float step (gen_blocks.cpp).
     void tree_step(u32 quad_row, u32 count, u32 toks);
     void fold_quad(u32 tok);
+    void fold_grid(u32 toks);
+    void fold_grid_pair(const x86::Vec& a, const x86::Vec& b);
     void k_float_step(u32 quad, u32 count, u32 toks, bool indexed, i64 disp, i64 xdisp);
+    void k_grid_float_step(u32 quad, u32 count, bool indexed, i64 disp);
     void legacy_float_step(u32 quad, u32 count, u32 toks, bool indexed, i64 disp, u32 blocks);
     void gather_scales(const x86::Vec& dst, u32 quad_first, u32 count, bool indexed, i64 disp, u32 offset, u32 blocks, bool pairs);
 
@@ -117,6 +131,7 @@ private:
     bool m_mins;         // Q4_K, Q5_K: the second vector M and dmin
     bool m_vnni;
     bool m_lanes;        // K formats, VNNI, one token in flight: the sub-block lanes structure
+    bool m_grid;         // K formats on AVX-512 otherwise: the quad x tokens grid
     u32 m_width;         // bytes of the integer vectors (32 or 64)
     u32 m_row_count, m_toks, m_unroll;  // rows and tokens in flight
     u32 m_block_bytes, m_x_block_bytes;
@@ -147,7 +162,10 @@ private:
     // product; the float step reuses them.
     x86::Vec m_scales, m_second, m_values, m_raw, m_high, m_scale_vec, m_product, m_row_scales;
     x86::Vec m_nibbles, m_ones;  // constants: 0x0f bytes; ones (bytes for the legacy sums, words without VNNI)
-    x86::Vec m_quad_scales;      // Q4_K, Q5_K with VNNI: the quad's decoded scales and mins, row r in lane r
+    x86::Vec m_quad_scales;      // Q4_K, Q5_K with VNNI or the grid: the quad's decoded scales and mins, row r in lane r
+    // The grid: per quad the accumulator (dword 4t + r); per step the tokens' d_x in the
+    // grid's order and their bsums pair sums (lane t: the eight as words); imin of the quad.
+    x86::Vec m_grid_acc[max_quads], m_grid_dx, m_grid_bsums, m_grid_min;
     x86::Vec m_first_table;      // AVX-512 Q4_0 / Q8_0: a row's first 64 bytes of the step (its scales' source)
     x86::KReg m_row_words[4];    // AVX-512 Q4_0 / Q8_0: the words of quad row r (4L + r) in the scales' vector
 };

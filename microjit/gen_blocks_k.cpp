@@ -67,8 +67,8 @@ void BlockMatmulGenerator::k_x_side(u32 toks, bool indexed, i64 xdisp)
 {
     for (u32 t = 0; t < toks; ++t) {
         const x86::Vec s = m_tok[t].x_sums;
-        const x86::Mem bsums = xq_mem(t, indexed, xdisp + offsetof(BlockQ8_K, bsums));
         if (m_format == Format::Q6_K) {
+            const x86::Mem bsums = xq_mem(t, indexed, xdisp + offsetof(BlockQ8_K, bsums));
             u32 index[16];
             for (u32 i = 0; i < 16; ++i)
                 index[i] = lane_sub_block(m_format, i);
@@ -78,14 +78,29 @@ void BlockMatmulGenerator::k_x_side(u32 toks, bool indexed, i64 xdisp)
             as().vpslld(s, s, 5);
             continue;
         }
-        // Q4_K, Q5_K: the pair sums of the bsums (one per sub-block of 32, at most 4064)
-        // as words, in every lane.
-        const x86::Vec pairs = m_product.ymm();
-        load_constant(pairs, bsums);
-        as().vpmaddwd(pairs, pairs, constant_dwords(0x00010001u, 8));
-        as().vpmovdw(s.xmm(), pairs);
+        // Q4_K, Q5_K: the pair sums in every lane.
+        bsums_pairs(s.xmm(), t, indexed, xdisp);
         as().vshufi32x4(s, s, s, 0);
     }
+}
+
+// dst = token t's bsums summed in pairs (one per sub-block of 32, at most 4064), as words.
+void BlockMatmulGenerator::bsums_pairs(const x86::Xmm& dst, u32 t, bool indexed, i64 xdisp)
+{
+    const x86::Vec pairs = m_product.ymm();
+    load_constant(pairs, xq_mem(t, indexed, xdisp + offsetof(BlockQ8_K, bsums)));
+    as().vpmaddwd(pairs, pairs, constant_dwords(0x00010001u, 8));
+    as().vpmovdw(dst, pairs);
+}
+
+// Q4_K, Q5_K: m_quad_scales = the quad's rows' scales and mins (row r in lane r, missing
+// rows repeat the last).
+void BlockMatmulGenerator::k_decode_quad(u32 q, u32 count, bool indexed, i64 disp)
+{
+    x86::Mem rows[4];
+    for (u32 r = 0; r < 4; ++r)
+        rows[r] = w_mem(4 * q + (r < count ? r : count - 1), indexed, disp + offsetof(BlockQ4_K, scales));
+    k4_scales_mins(m_quad_scales, rows, 4);
 }
 
 // Q4_K, Q5_K with VNNI, before the quad's rows: the four rows' scales and mins decoded in
@@ -94,11 +109,8 @@ void BlockMatmulGenerator::k_x_side(u32 toks, bool indexed, i64 xdisp)
 // lane r's sum to dword r.
 void BlockMatmulGenerator::k_quad_scales(u32 q, u32 count, u32 toks, bool indexed, i64 disp)
 {
-    x86::Mem rows[4];
-    for (u32 r = 0; r < 4; ++r)
-        rows[r] = w_mem(4 * q + (r < count ? r : count - 1), indexed, disp + offsetof(BlockQ4_K, scales));
     const x86::Vec d = m_quad_scales, p = wide(m_product), mins = wide(m_values);
-    k4_scales_mins(d, rows, 4);
+    k_decode_quad(q, count, indexed, disp);
     as().vpxord(mins, mins, mins);
     as().vpunpckhbw(mins, d, mins);
     static constexpr u32 lane_firsts[4] = { 0, 4, 8, 12 };
@@ -182,7 +194,10 @@ void BlockMatmulGenerator::k_row(u32 row, u32 toks, bool indexed, i64 disp, i64 
         k_row_vnni(row, toks, indexed, disp, xdisp);
         return;
     }
-    k_decode_scales(row, indexed, disp);
+    if (m_grid && m_mins)
+        k_grid_row_scales(row);
+    else
+        k_decode_scales(row, indexed, disp);
     m_raw_off = m_high_off = ~0u;
     const u32 units = m_width / 32;  // units per vector
     const u32 vectors = 8 / units;
@@ -199,9 +214,7 @@ void BlockMatmulGenerator::k_row(u32 row, u32 toks, bool indexed, i64 disp, i64 
         for (u32 t = 0; t < toks; ++t) {
             const x86::Vec v = wide(row % 2 ? m_tok[t].v : m_tok[t].held);
             as().vpmaddubsw(p, values, xq_mem(t, indexed, xdisp + offsetof(BlockQ8_K, qs) + 32 * first));
-            if (m_vnni) {
-                if (i == 0)
-                    as().vpxord(v, v, v);
+            if (m_vnni && i > 0) {
                 as().vpdpwssd(v, p, sc);
             } else if (i == 0) {
                 as().vpmaddwd(v, p, sc);
@@ -215,9 +228,9 @@ void BlockMatmulGenerator::k_row(u32 row, u32 toks, bool indexed, i64 disp, i64 
     // words each.
     for (u32 t = 0; t < toks; ++t) {
         const x86::Mem bsums = xq_mem(t, indexed, xdisp + offsetof(BlockQ8_K, bsums));
-        if (m_mins) {
+        if (m_mins && !m_grid) {
             as().vpmaddwd(y(m_tok[t].m), y(m_second), bsums);
-        } else {
+        } else if (!m_mins) {
             const x86::Vec v = wide(row % 2 ? m_tok[t].v : m_tok[t].held);
             as().vpmaddwd(y(m_product), y(m_second), bsums);
             as().vpaddd(v, v, wide(m_product));
@@ -242,20 +255,86 @@ void BlockMatmulGenerator::k_decode_scales(u32 row, bool indexed, i64 disp)
         as().vpmullw(second, second, constant(minus32, 32));
         return;
     }
+    // Q4_K, Q5_K on AVX2 (AVX-512 decodes a quad at once: k_grid_row_scales).
     const x86::Mem scales = w_mem(row, indexed, disp + offsetof(BlockQ4_K, scales));
     k4_scales_mins(m_scales.xmm(), &scales, 1);
     const x86::Xmm x = m_scales.xmm(), b = m_high.xmm();
-    if (is_avx512()) {
-        as().vpmovzxbd(sc, x);
-        as().vpshufb(sc, sc, dup);
-        as().vextracti64x4(second, sc, 1);
-    } else {
-        as().vpshufd(b, x, 0xEE);
-        as().vpmovzxbd(second, b);
-        as().vpshufb(second, second, dup);
-        as().vpmovzxbd(sc, x);
-        as().vpshufb(sc, sc, dup);
+    as().vpshufd(b, x, 0xEE);
+    as().vpmovzxbd(second, b);
+    as().vpshufb(second, second, dup);
+    as().vpmovzxbd(sc, x);
+    as().vpshufb(sc, sc, dup);
+}
+
+// ---- the grid (AVX-512 but the VNNI matvec): dword 4t + r = quad row r, token t ----------
+
+// Once per step: d_x of token t in dwords 4t..4t + 3; with mins, the pair sums of token t's
+// bsums (one per sub-block of 32, at most 4064) as words in lane t.
+void BlockMatmulGenerator::k_grid_x_side(u32 toks, bool indexed, i64 xdisp)
+{
+    const x86::Xmm dx = m_grid_dx.xmm();
+    for (u32 t = 0; t < toks; ++t) {
+        const x86::Mem d = xq_mem(t, indexed, xdisp + offsetof(BlockQ8_K, d));
+        if (t == 0)
+            as().vmovss(dx, d);
+        else
+            as().vinsertps(dx, dx, d, t << 4);
     }
+    u32 index[16];
+    for (u32 i = 0; i < 16; ++i)
+        index[i] = i / 4;
+    load_constant(m_product, constant(index, 64));
+    as().vpermps(m_grid_dx, m_product, m_grid_dx);
+    if (!m_mins)
+        return;
+    bsums_pairs(m_grid_bsums.xmm(), 0, indexed, xdisp);
+    for (u32 t = 1; t < toks; ++t) {
+        bsums_pairs(m_values.xmm(), t, indexed, xdisp);
+        as().vinserti32x4(m_grid_bsums, m_grid_bsums, m_values.xmm(), t);
+    }
+}
+
+// Q4_K, Q5_K, before the quad's rows: the quad's scales and mins decoded, and imin of row
+// r, token t = sum over the sub-blocks j of min(r, j) * pair sum(t, j), as four vpdpwssd
+// (vpmaddwd) of two sub-blocks each, the mins and the pair sums permuted into the grid.
+void BlockMatmulGenerator::k_grid_mins(u32 q, u32 count, bool indexed, i64 disp)
+{
+    const x86::Vec mins = m_values, by_row = m_raw, by_token = m_high;
+    k_decode_quad(q, count, indexed, disp);
+    as().vpxord(m_product, m_product, m_product);
+    as().vpunpckhbw(mins, m_quad_scales, m_product);  // lane r: row r's eight mins as words
+    for (u32 j = 0; j < 4; ++j) {
+        u32 row_pairs[16], token_pairs[16];
+        for (u32 i = 0; i < 16; ++i) {
+            row_pairs[i] = 4 * (i % 4) + j;
+            token_pairs[i] = 4 * (i / 4) + j;
+        }
+        load_constant(by_row, constant(row_pairs, 64));
+        as().vpermd(by_row, by_row, mins);
+        load_constant(by_token, constant(token_pairs, 64));
+        as().vpermd(by_token, by_token, m_grid_bsums);
+        if (j == 0) {
+            as().vpmaddwd(m_grid_min, by_row, by_token);
+        } else if (m_vnni) {
+            as().vpdpwssd(m_grid_min, by_row, by_token);
+        } else {
+            as().vpmaddwd(by_row, by_row, by_token);
+            as().vpaddd(m_grid_min, m_grid_min, by_row);
+        }
+    }
+}
+
+// Q4_K, Q5_K on the grid: m_scales = row's scales from the quad's decoded lane, each as a
+// dword holding the i16 scale twice (see k_decode_scales).
+void BlockMatmulGenerator::k_grid_row_scales(u32 row)
+{
+    x86::Xmm lane = m_quad_scales.xmm();
+    if (row % 4) {
+        lane = m_scales.xmm();
+        extract128(lane, m_quad_scales, row % 4);
+    }
+    as().vpmovzxbd(m_scales, lane);
+    as().vpshufb(m_scales, m_scales, constant(dup_words, 64));
 }
 
 // Q4_K, Q5_K: dst = the 8 scales and 8 mins as bytes of `count` rows (one per 128-bit lane),
