@@ -190,6 +190,12 @@ ErrorOr<Options> parse_options(int argc, char** argv)
         return Error::make(ErrorCode::UsageError, "--verbose-prompt shows --chat's prompts: give --chat too");
     if (o.context && !o.perplexity)
         return Error::make(ErrorCode::UsageError, "--ctx is the perplexity's chunk length: give --perplexity FILE too");
+    // The engine's prefill slots are made for --prefill's block (as the kernel's settings say).
+    for (u32 i = 0; i < o.bench_prefill_count; ++i)
+        if (o.bench_prefill[i] > 1 && static_cast<i32>(o.bench_prefill[i]) != o.prefill)
+            return Error::make(ErrorCode::UsageError,
+                "--bench-prefill %u is neither 0 (token by token) nor the prefill block %d; give --prefill %u too",
+                o.bench_prefill[i], o.prefill, o.bench_prefill[i]);
     return o;
 }
 
