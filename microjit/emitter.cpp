@@ -18,6 +18,39 @@ void EmitErrors::handleError(Error error, const char* message, BaseEmitter*)
     snprintf(m_message, sizeof(m_message), "%s", message && *message ? message : "(no text in this build)");
 }
 
+#ifdef BAREFLOW_HOST
+namespace {
+InstObserver inst_observer = nullptr;
+void* inst_observer_context = nullptr;
+}
+
+void set_inst_observer(InstObserver observer, void* context)
+{
+    inst_observer = observer;
+    inst_observer_context = context;
+}
+#endif
+
+Error Assembler::_emit(InstId id, const Operand_& o0, const Operand_& o1, const Operand_& o2, const Operand_* rest)
+{
+#ifdef BAREFLOW_HOST
+    if (inst_observer)
+        inst_observer(inst_observer_context, id);
+#endif
+    // Encoding 0 (kEncodingNone) belongs to kIdNone alone in asmjit's table: any other id
+    // with it was pruned from this image, and asmjit would emit nothing for it.
+    if (id != x86::Inst::kIdNone && id < x86::Inst::_kIdCount && x86::InstDB::infoById(id)._encoding == 0) {
+        char message[112];
+        snprintf(message, sizeof(message), "instruction id %u was pruned from the kernel's asmjit tables (scripts/kernel-insts missed it)",
+            static_cast<unsigned>(id));
+        resetExtraReg();
+        resetInstOptions();
+        resetInlineComment();
+        return reportError(DebugUtils::errored(kErrorInvalidInstruction), message);
+    }
+    return x86::Assembler::_emit(id, o0, o1, o2, rest);
+}
+
 Emitter::Emitter(const KernelConfig& config) : m_config(config)
 {
     m_code.init(Environment(Arch::kX64));

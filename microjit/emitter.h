@@ -36,6 +36,26 @@ private:
     char m_message[112] {};
 };
 
+// The assembler every generator emits through: asmjit's, with one check in front of each
+// instruction. The kernel image carries asmjit's instruction tables pruned to the
+// instructions the sources name (scripts/kernel-insts, boot/tools/prune-asmjit.main.cpp),
+// and asmjit would encode a pruned (zeroed) entry as no bytes at all, without an error:
+// wrong code. Here such an instruction is an asmjit error (kErrorInvalidInstruction) that
+// names its id, so the generation fails and the reference kernel stays. Host builds, whose
+// tables are whole, can also show every instruction to an observer (the tests).
+class Assembler final : public x86::Assembler {
+public:
+    asmjit::Error _emit(asmjit::InstId id, const asmjit::Operand_& o0, const asmjit::Operand_& o1,
+        const asmjit::Operand_& o2, const asmjit::Operand_* rest) override;
+};
+
+#ifdef BAREFLOW_HOST
+// Host tests: `observer` sees the id of every instruction any generator emits from now on
+// (null stops it). Not thread-safe, like generation itself.
+using InstObserver = void (*)(void* context, asmjit::InstId id);
+void set_inst_observer(InstObserver observer, void* context);
+#endif
+
 // How to load the first `dwords` 32-bit elements of a vector and zero the rest without
 // touching the memory beyond them (row tails, partial Q8 groups and scale batches), and
 // how to update only those lanes. Prepared once per kernel by setup_tail(): an AVX2
@@ -73,7 +93,7 @@ protected:
     void fail(kl::ErrorCode code, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
     bool failed() const { return m_failed || m_errors.count() != 0; }
 
-    x86::Assembler& as() { return m_as; }
+    Assembler& as() { return m_as; }
     const KernelConfig& config() const { return m_config; }
     Isa isa() const { return m_config.isa; }
     bool is_sse() const { return m_config.isa == Isa::Sse2; }
@@ -134,7 +154,7 @@ private:
     KernelConfig m_config;
     EmitErrors m_errors;
     asmjit::CodeHolder m_code;
-    x86::Assembler m_as;
+    Assembler m_as;
 
     bool m_failed = false;
     kl::ErrorCode m_fail_code = kl::ErrorCode::Ok;
