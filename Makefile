@@ -258,6 +258,16 @@ SERVE_PARTS := $(BUILD)/kernel-serve.bin $(BUILD)/kernel-serve.syms
 $(eval $(call kernel_build,kernel-dev,$(KERNEL_OBJS) $(DEV_OBJS),--stage2-limit))
 DEV_PARTS := $(BUILD)/kernel-dev.bin $(BUILD)/kernel-dev.syms
 
+# asmjit's instruction tables: scripts/kernel-insts lists the instructions the sources can
+# emit; tests/host/microjit/kernel_insts_test.cpp checks every candidate kernel's
+# instructions against the list.
+KERNEL_INSTS := $(BUILD)/gen/kernel_insts.inc
+$(KERNEL_INSTS): scripts/kernel-insts $(shell find $(SRC_DIRS) -name '*.cpp' -o -name '*.h') | $(BUILD)/asmjit.mk
+	@scripts/kernel-insts $(ASMJIT_DIR)/src/asmjit/x86 $@ $(SRC_DIRS)
+KERNEL_INSTS_USERS := $(HBUILD)/obj/tests/host/microjit/kernel_insts_test.o $(SBUILD)/obj/tests/host/microjit/kernel_insts_test.o
+$(KERNEL_INSTS_USERS): $(KERNEL_INSTS)
+$(KERNEL_INSTS_USERS): HOST_CXXFLAGS += -I$(BUILD)/gen
+
 # Compile every kernel object without linking (checks freestanding builds of shared code).
 .PHONY: kernel-objs
 kernel-objs: $(KERNEL_OBJS) $(DEV_OBJS) $(ASMJIT_KERNEL_OBJS)
