@@ -225,7 +225,8 @@ $(BUILD)/console_font.bin: scripts/make-font
 	@scripts/make-font $@
 $(KBUILD)/obj/kernel_lib/io/console_font.asm.o: $(BUILD)/console_font.bin
 
-# A kernel build: NAME.elf (with symbols, map, listing), NAME.raw, and NAME.syms (the
+# A kernel build: NAME.elf (with symbols, map, listing), NAME.raw (the flat image, asmjit's
+# instruction tables pruned: "asmjit's instruction tables" below), and NAME.syms (the
 # symbol payload). $(1) = name, $(2) = objects, $(3) = pack-kernel options. kernel is what
 # `make run` boots (the 128 KiB budget); kernel-serve adds the network ("Serve kernel" below)
 # and kernel-dev the developer modes ("Developer kernel").
@@ -236,8 +237,10 @@ $(BUILD)/$(1).elf: $(2) $$(ASMJIT_KERNEL_OBJS) kernel_lib/arch/x86_64/kernel.ld
 		--start-group $$(ASMJIT_KERNEL_OBJS) --end-group
 	@$$(NM) -n -C $$@ > $(BUILD)/$(1).sym
 	@$$(OBJDUMP) -d -C --no-show-raw-insn $$@ > $(BUILD)/$(1).lst
-$(BUILD)/$(1).raw: $(BUILD)/$(1).elf
-	@$$(OBJCOPY) -O binary $$< $$@
+$(BUILD)/$(1).raw: $(BUILD)/$(1).elf $(HBUILD)/prune-asmjit
+	@$$(OBJCOPY) -O binary $$< $$@.flat
+	@$(HBUILD)/prune-asmjit $$< $$@.flat $$@
+	@rm $$@.flat
 $(BUILD)/$(1).bin: $(BUILD)/unpack.bin $(BUILD)/$(1).raw $(HBUILD)/pack-kernel
 	@echo "  PACK   $$@"
 	@$(HBUILD)/pack-kernel $(3) $(BUILD)/unpack.bin $(BUILD)/$(1).raw $$@
@@ -258,13 +261,18 @@ SERVE_PARTS := $(BUILD)/kernel-serve.bin $(BUILD)/kernel-serve.syms
 $(eval $(call kernel_build,kernel-dev,$(KERNEL_OBJS) $(DEV_OBJS),--stage2-limit))
 DEV_PARTS := $(BUILD)/kernel-dev.bin $(BUILD)/kernel-dev.syms
 
-# asmjit's instruction tables: scripts/kernel-insts lists the instructions the sources can
-# emit; tests/host/microjit/kernel_insts_test.cpp checks every candidate kernel's
-# instructions against the list.
+# asmjit's instruction tables: the kernel images keep the entries of only the instructions
+# the sources can emit (about 200 of 1663; the others cost 5.5 KB of the packed kernel).
+# scripts/kernel-insts lists them from the sources; prune-asmjit zeroes every other entry
+# in NAME.raw after the link (boot/tools/prune-asmjit.main.cpp, which also says why after
+# the link); the micro-JIT turns a zeroed id into an error, never into missing code
+# (mjit::Assembler, microjit/emitter.h); tests/host/microjit/kernel_insts_test.cpp checks
+# every candidate kernel's instructions against the list.
 KERNEL_INSTS := $(BUILD)/gen/kernel_insts.inc
 $(KERNEL_INSTS): scripts/kernel-insts $(shell find $(SRC_DIRS) -name '*.cpp' -o -name '*.h') | $(BUILD)/asmjit.mk
 	@scripts/kernel-insts $(ASMJIT_DIR)/src/asmjit/x86 $@ $(SRC_DIRS)
-KERNEL_INSTS_USERS := $(HBUILD)/obj/tests/host/microjit/kernel_insts_test.o $(SBUILD)/obj/tests/host/microjit/kernel_insts_test.o
+KERNEL_INSTS_USERS := $(HBUILD)/obj/boot/tools/prune-asmjit.main.o $(HBUILD)/obj/tests/host/microjit/kernel_insts_test.o \
+	$(SBUILD)/obj/tests/host/microjit/kernel_insts_test.o
 $(KERNEL_INSTS_USERS): $(KERNEL_INSTS)
 $(KERNEL_INSTS_USERS): HOST_CXXFLAGS += -I$(BUILD)/gen
 
