@@ -17,14 +17,6 @@ namespace {
 
 constexpr Format block_formats[] = { Format::Q8_0, Format::Q4_0, Format::Q4_K, Format::Q5_K, Format::Q6_K };
 
-Shape shape_of(u32 n, u32 d, u32 t = 1)
-{
-    Shape s;
-    s.n = n;
-    s.d = d;
-    s.t = t;
-    return s;
-}
 
 u32 block_of(Format f) { return format_info(f).block_values; }
 

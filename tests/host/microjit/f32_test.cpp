@@ -17,14 +17,6 @@ using namespace mjit::test;
 
 namespace {
 
-Shape shape_of(u32 n, u32 d, u32 t = 1)
-{
-    Shape s;
-    s.n = n;
-    s.d = d;
-    s.t = t;
-    return s;
-}
 
 void warn_skipped(const char* what)
 {

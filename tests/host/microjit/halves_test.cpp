@@ -14,14 +14,6 @@ namespace {
 
 constexpr Format half_formats[] = { Format::F16, Format::BF16 };
 
-Shape shape_of(u32 n, u32 d, u32 t = 1)
-{
-    Shape s;
-    s.n = n;
-    s.d = d;
-    s.t = t;
-    return s;
-}
 
 void expect_ok(const KernelConfig& config, const MatrixCase& c, bool extreme = false)
 {

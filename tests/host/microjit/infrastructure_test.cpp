@@ -37,15 +37,6 @@ int signal_of_child(F fn)
     return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
 }
 
-Shape shape_of(u32 n, u32 d = 1, u32 t = 1, u32 gs = 0)
-{
-    Shape s;
-    s.n = n;
-    s.d = d;
-    s.t = t;
-    s.gs = gs;
-    return s;
-}
 
 // An emitter that deliberately encodes an invalid instruction (an immediate where a
 // register must be): asmjit's error must surface as ErrorCode::JitEmit.

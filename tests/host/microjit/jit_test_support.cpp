@@ -197,6 +197,16 @@ std::string op_text(Op op)
     return name;
 }
 
+Shape shape_of(u32 n, u32 d, u32 t, u32 gs)
+{
+    Shape s;
+    s.n = n;
+    s.d = d;
+    s.t = t;
+    s.gs = gs;
+    return s;
+}
+
 KernelConfig varied_config(Op op, Shape shape, Isa isa, uint64_t salt)
 {
     Rng rng(salt * 7919 + shape.n * 131 + shape.d * 31 + shape.t * 17 + shape.gs * 3 + static_cast<u8>(isa));

@@ -117,6 +117,9 @@ Verdict run_matrix_case(const KernelConfig& config, const MatrixCase& c, bool ex
 // "matvec_f32", "copy", ... (for messages).
 std::string op_text(Op op);
 
+// A shape: n columns, d rows, t tokens, groups of gs (Q8G formats).
+Shape shape_of(u32 n, u32 d = 1, u32 t = 1, u32 gs = 0);
+
 KernelConfig varied_config(Op op, Shape shape, Isa isa, uint64_t salt);
 
 }

@@ -37,15 +37,6 @@ CpuCaps every_feature(bool vnni)
     return caps;
 }
 
-Shape shape_of(u32 n, u32 d, u32 t, u32 gs = 0)
-{
-    Shape s;
-    s.n = n;
-    s.d = d;
-    s.t = t;
-    s.gs = gs;
-    return s;
-}
 
 // Shapes of `op`: one, a few and an odd number of blocks (groups for Q8G; for F32 and the
 // halves, values that leave vector tails), d and t that leave tails after every

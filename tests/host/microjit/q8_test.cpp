@@ -18,15 +18,8 @@ using namespace mjit::test;
 
 namespace {
 
-Shape shape_of(u32 n, u32 d, u32 gs, u32 t = 1)
-{
-    Shape s;
-    s.n = n;
-    s.d = d;
-    s.gs = gs;
-    s.t = t;
-    return s;
-}
+// Q8G shapes: n, d, the group size, then the tokens.
+Shape grouped_shape(u32 n, u32 d, u32 gs, u32 t = 1) { return shape_of(n, d, t, gs); }
 
 void expect_ok(const KernelConfig& config, const MatrixCase& c)
 {
@@ -101,7 +94,7 @@ TEST_CASE("Q8 matvec: group sizes x small shapes, every ISA", "[jit][q8]")
             for (u32 groups = 1; groups <= max_groups; ++groups)
                 for (u32 d = 1; d <= 13; d += (d < 9 ? 1 : 4)) {
                     const u32 n = gs * groups;
-                    const KernelConfig config = varied_config(ops::matvec_q8, shape_of(n, d, gs), isa, gs * 100 + groups * 10 + d);
+                    const KernelConfig config = varied_config(ops::matvec_q8, grouped_shape(n, d, gs), isa, gs * 100 + groups * 10 + d);
                     expect_ok(config, MatrixCase { n, d, 1, gs, 0, d, Flush::End, 0, n * 31ull + d });
                 }
         }
@@ -116,7 +109,7 @@ TEST_CASE("Q8 matmul: t = 1..8, tokens and rows in flight", "[jit][q8]")
                 for (u32 groups : { 1u, 3u, 7u })
                     for (u32 d = 1; d <= 9; d += 2) {
                         const u32 n = gs * groups;
-                        const KernelConfig config = varied_config(ops::matmul_q8, shape_of(n, d, gs, t), isa, t + gs + groups + d);
+                        const KernelConfig config = varied_config(ops::matmul_q8, grouped_shape(n, d, gs, t), isa, t + gs + groups + d);
                         expect_ok(config, MatrixCase { n, d, t, gs, 0, d, Flush::End, 0, t * 1000ull + n + d });
                     }
 }
@@ -128,7 +121,7 @@ TEST_CASE("Q8: every variant (vnni, prefetch, unroll, rows, tokens) on a few sha
             for (u8 rows = 1; rows <= 8; ++rows)
                 for (u8 unroll : { 1, 3 })
                     for (u8 flags : { u8(0), variant::vnni, u8(variant::vnni | variant::prefetch_nta) }) {
-                        KernelConfig config = default_config(ops::matmul_q8, shape_of(gs * 11, 19, gs, 5), isa);
+                        KernelConfig config = default_config(ops::matmul_q8, grouped_shape(gs * 11, 19, gs, 5), isa);
                         config.rows = rows;
                         config.tokens = static_cast<u8>(1 + rows % 3);
                         config.unroll = unroll;
@@ -152,7 +145,7 @@ TEST_CASE("Q8: random shapes up to 4096 with random row ranges, misaligned point
             const u32 t = i % 3 == 0 ? 1 + rng.below(8) : 1;
             const u64 begin = rng.below(d);
             const u64 end = begin + 1 + rng.below(static_cast<u32>(d - begin));
-            const KernelConfig config = varied_config(t > 1 ? ops::matmul_q8 : ops::matvec_q8, shape_of(n, d, gs, t), isa, i);
+            const KernelConfig config = varied_config(t > 1 ? ops::matmul_q8 : ops::matvec_q8, grouped_shape(n, d, gs, t), isa, i);
             const size_t misalign = i % 4 == 0 ? 0 : 1 + rng.below(63);
             expect_ok(config, MatrixCase { n, d, t, gs, begin, end, i % 2 ? Flush::Start : Flush::End, misalign, 500ull + i });
         }
@@ -162,7 +155,7 @@ TEST_CASE("Q8: two stripes split every row range exactly", "[jit][q8]")
 {
     for (Isa isa : runnable_isas())
         for (u32 gs : { 4u, 32u, 64u, 12u }) {
-            KernelConfig config = default_config(ops::matvec_q8, shape_of(gs * 9, 33, gs), isa);
+            KernelConfig config = default_config(ops::matvec_q8, grouped_shape(gs * 9, 33, gs), isa);
             config.rows = 2;
             config.unroll = 2;
             config.flags = variant::stripes;
@@ -173,7 +166,7 @@ TEST_CASE("Q8: two stripes split every row range exactly", "[jit][q8]")
                 for (u64 end = begin; end <= 33; end += 4)
                     expect_ok(config, MatrixCase { gs * 9, 33, 1, gs, begin, end, Flush::End, 0, begin * 40 + end });
         }
-    KernelConfig four = default_config(ops::matvec_q8, shape_of(256, 8, 64), Isa::Avx2);
+    KernelConfig four = default_config(ops::matvec_q8, grouped_shape(256, 8, 64), Isa::Avx2);
     four.rows = 4;
     four.flags = variant::stripes;
     CHECK(validate(four).is_error());
@@ -187,7 +180,7 @@ TEST_CASE("Q8: the aligned variant", "[jit][q8]")
             const u32 n = v * 6;
             if (n % gs)
                 continue;
-            KernelConfig config = default_config(ops::matmul_q8, shape_of(n, 10, gs, 3), isa);
+            KernelConfig config = default_config(ops::matmul_q8, grouped_shape(n, 10, gs, 3), isa);
             config.flags |= variant::aligned;
             REQUIRE_FALSE(validate(config).is_error());
             expect_ok(config, MatrixCase { n, 10, 3, gs, 0, 10 });
@@ -205,7 +198,7 @@ TEST_CASE("Q8: the real model shapes with every autotuning candidate", "[jit][q8
     for (Isa isa : runnable_isas())
         for (const auto& s : shapes) {
             KernelConfig configs[max_candidates];
-            const usize count = candidate_configs(ops::matvec_q8, shape_of(s[0], s[1], s[2]), isa, host_caps(), configs, max_candidates);
+            const usize count = candidate_configs(ops::matvec_q8, grouped_shape(s[0], s[1], s[2]), isa, host_caps(), configs, max_candidates);
             REQUIRE(count >= 1);
             const bool big = static_cast<u64>(s[0]) * s[1] > 4'000'000;
             for (usize i = 0; i < (big ? 2 : count) && i < count; ++i)
@@ -219,7 +212,7 @@ TEST_CASE("Q8: kernels of every ISA and variant assemble on any host", "[jit][q8
     for (Isa isa : all_isas())
         for (u32 gs : { 4u, 8u, 12u, 32u, 64u, 256u })
             for (u8 flags : { u8(0), variant::vnni }) {
-                KernelConfig config = default_config(ops::matmul_q8, shape_of(gs * 9, 7, gs, 3), isa);
+                KernelConfig config = default_config(ops::matmul_q8, grouped_shape(gs * 9, 7, gs, 3), isa);
                 config.flags = flags;
                 if (flags && isa != Isa::Avx512)
                     continue;
