@@ -1,14 +1,14 @@
 // Context-mixing compression, for the kernel image (kernel.bin = unpacker stub + packed
 // kernel; boot/unpack/, boot/tools/pack-kernel.main.cpp).
 //
-// The kernel image is coded one bit at a time: five models each guess the next bit from a
+// The kernel image is coded one bit at a time: seven models each guess the next bit from a
 // different context (the previous byte, the previous two, sparse picks among the last
 // four, the current word), a match model guesses from the longest earlier match, a small
 // neural mixer weighs their guesses by how well each has done in similar situations, an
 // adaptive map refines the result, and a binary arithmetic coder spends -log2(p) bits on
 // each bit. The decoder runs the same predictor over the bytes it has restored, so encoder
-// and decoder share every line of it (cm.cpp). On the kernel this packs about 8 % tighter
-// than LZMA; the price is decoding time (about 0.8 s for the whole kernel under QEMU's
+// and decoder share every line of it (cm.cpp). On the kernel this packs about 10 % tighter
+// than LZMA; the price is decoding time (about 1.1 s for the whole kernel under QEMU's
 // emulation, under 0.1 s on hardware; once per boot) and a few MiB of
 // tables, which the unpacker takes from the free memory between the kernel and 4 MiB.
 //
