@@ -8,7 +8,7 @@
 // adaptive map refines the result, and a binary arithmetic coder spends -log2(p) bits on
 // each bit. The decoder runs the same predictor over the bytes it has restored, so encoder
 // and decoder share every line of it (cm.cpp). On the kernel this packed 7 % tighter
-// than LZMA, and 4 % more since (boot/README.md); the price is decoding time (about 1.1 s
+// than LZMA, and 4.6 % more since (boot/README.md); the price is decoding time (about 1.1 s
 // for the whole kernel under QEMU's emulation, under 0.1 s on hardware; once per boot) and
 // a few MiB of tables, which the unpacker takes from the free memory between the kernel
 // and 4 MiB.
