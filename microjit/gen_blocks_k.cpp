@@ -93,14 +93,17 @@ void BlockMatmulGenerator::bsums_pairs(const x86::Xmm& dst, u32 t, bool indexed,
     as().vpmovdw(dst, pairs);
 }
 
-// Q4_K, Q5_K: m_quad_scales = the quad's rows' scales and mins (row r in lane r, missing
-// rows repeat the last).
+// Q4_K, Q5_K: m_quad_scales = the quad's rows' scales and mins as bytes, m_values = the
+// mins as words (row r in lane r, missing rows repeat the last).
 void BlockMatmulGenerator::k_decode_quad(u32 q, u32 count, bool indexed, i64 disp)
 {
     x86::Mem rows[4];
     for (u32 r = 0; r < 4; ++r)
         rows[r] = w_mem(4 * q + (r < count ? r : count - 1), indexed, disp + offsetof(BlockQ4_K, scales));
     k4_scales_mins(m_quad_scales, rows, 4);
+    const x86::Vec mins = wide(m_values);
+    as().vpxord(mins, mins, mins);
+    as().vpunpckhbw(mins, m_quad_scales, mins);
 }
 
 // Q4_K, Q5_K with VNNI, before the quad's rows: the four rows' scales and mins decoded in
@@ -109,10 +112,8 @@ void BlockMatmulGenerator::k_decode_quad(u32 q, u32 count, bool indexed, i64 dis
 // lane r's sum to dword r.
 void BlockMatmulGenerator::k_quad_scales(u32 q, u32 count, u32 toks, bool indexed, i64 disp)
 {
-    const x86::Vec d = m_quad_scales, p = wide(m_product), mins = wide(m_values);
+    const x86::Vec p = wide(m_product), mins = wide(m_values);
     k_decode_quad(q, count, indexed, disp);
-    as().vpxord(mins, mins, mins);
-    as().vpunpckhbw(mins, d, mins);
     static constexpr u32 lane_firsts[4] = { 0, 4, 8, 12 };
     for (u32 t = 0; t < toks; ++t) {
         const x86::Vec m = wide(m_tok[t].m);
@@ -300,9 +301,7 @@ void BlockMatmulGenerator::k_grid_x_side(u32 toks, bool indexed, i64 xdisp)
 void BlockMatmulGenerator::k_grid_mins(u32 q, u32 count, bool indexed, i64 disp)
 {
     const x86::Vec mins = m_values, by_row = m_raw, by_token = m_high;
-    k_decode_quad(q, count, indexed, disp);
-    as().vpxord(m_product, m_product, m_product);
-    as().vpunpckhbw(mins, m_quad_scales, m_product);  // lane r: row r's eight mins as words
+    k_decode_quad(q, count, indexed, disp);  // mins: lane r holds row r's eight mins as words
     for (u32 j = 0; j < 4; ++j) {
         u32 row_pairs[16], token_pairs[16];
         for (u32 i = 0; i < 16; ++i) {

@@ -183,8 +183,8 @@ private:
     u32 m_partial = 1;    // the bits of the current byte so far, after a leading 1
     u32 m_node = 1;       // the same within the current nibble
     u32 m_bit_count = 0;  // bits of the current byte so far
-    u32 m_previous = 0;   // the byte before the current one
     u32 m_back[byte_weight_sets] {};  // the bytes 1, 2, 3 back (the byte weight sets' keys)
+    u32 previous() const { return m_back[0]; }  // the byte before the current one
     u32 m_word = 0;
     u32 m_match_pointer = 0;
     u32 m_match_length = 0;
@@ -236,7 +236,6 @@ void Predictor::start_byte()
     u32 recent[8];
     for (u32 k = 0; k < 8; ++k)
         recent[k] = pos > k ? h[pos - 1 - k] : 0;
-    m_previous = recent[0];
     for (u32 k = 0; k < byte_weight_sets; ++k)
         m_back[k] = recent[k];
     if (pos > 0) {
@@ -331,7 +330,7 @@ void Predictor::predict()
     // one learns from the bit.
     i32 s = static_cast<i32>(x) + 2048;
     i32 weight = s & 127;
-    u16* at = m_t.apm[m_partial | (m_previous >> 4) << 8] + (s >> 7);
+    u16* at = m_t.apm[m_partial | (previous() >> 4) << 8] + (s >> 7);
     m_apm_point = at + (weight >> 6);
     i32 refined = (at[0] * (128 - weight) + at[1] * weight) >> 11;
     i32 p = (m_mixed + 3 * refined + 2) >> 2;
