@@ -459,7 +459,7 @@ void BlockMatmulGenerator::k_float_step(u32 q, u32 count, u32 toks, bool indexed
     gather_scales(scales, 4 * q, count, indexed, disp, m_mins ? 0 : offsetof(BlockQ6_K, d), 1, m_mins);
     for (u32 t = 0; t < toks; ++t) {
         const Token& tk = m_tok[t];
-        const x86::Mem xd = xq_mem(t, indexed, xdisp);  // BlockQ8_K::d
+        const x86::Mem xd = xq_mem(t, indexed, xdisp + offsetof(BlockQ8_K, d));
         if (m_mins) {
             // [d_w dmin_w] * d_x, then [d0..3 | dmin0..3] against [isum | imin].
             static constexpr u32 deinterleave[8] = { 0, 2, 4, 6, 1, 3, 5, 7 };

@@ -169,6 +169,9 @@ void QuantizeGenerator::group(i64 x_disp, i64 q_disp, i64 s_disp)
 {
     group_max(x_disp);
     if (m_format == Format::Q8_K) {
+        // The block's last cache line (d, bsums, padding) zeroed first, as the reference does.
+        for (u32 b = offsetof(BlockQ8_K, d); b < sizeof(BlockQ8_K); b += m_chunk_bytes)
+            as().vmovups(x86::ptr(m_q, static_cast<i32>(b)), w(m_zero));
         q8k_scale();
         for (u32 k = 0; k < m_chunks; ++k)
             q8k_chunk(k);

@@ -77,7 +77,7 @@ TEST_CASE("formats: the table agrees with ggml's type ids and block sizes", "[fo
         { Format::Q5_K, "q5_k", 13, 256, 176, Format::Q8_K },
         { Format::Q6_K, "q6_k", 14, 256, 210, Format::Q8_K },
         { Format::Q8_1, "q8_1", 9, 32, 36, Format::Q8_1 },
-        { Format::Q8_K, "q8_k", 15, 256, 292, Format::Q8_K },
+        { Format::Q8_K, "q8_k", 15, 256, 320, Format::Q8_K },
     };
     for (const Expected& e : expected) {
         const FormatInfo& f = format_info(e.format);
