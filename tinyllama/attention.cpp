@@ -51,6 +51,9 @@ void score_block(float* scores, const float* qh, const float* k_cache, i64 kv_di
 // Heads up to this size can be scored four at a time (their interleaved queries live on
 // the stack).
 constexpr i32 max_grouped_head_size = 128;
+// Positions whose values one pass over an output head adds (their rows stay in L1 while
+// every head reads them).
+constexpr i32 value_block = 16;
 
 // Grouped-query attention: the scores of keys 0 .. (pos + 1) rounded down to a multiple of
 // 4, four heads at a time, when every aligned four of the range share a key head; returns
@@ -94,12 +97,46 @@ i32 score_grouped(float* att, i32 att_stride, const float* q, const float* k_cac
     return keys;
 }
 
+namespace {
+
+// out[0 .. head_size) += weights[t] * v[t * kv_dim + i] for t = 0 .. count - 1, each element's
+// terms in that order: 16 elements at a time in registers (every head size of the models
+// at hand is a multiple of 16 but stories260K's 8), the rest one at a time.
+void add_values(float* out, const float* weights, const float* v, i64 kv_dim, i32 count, i32 head_size)
+{
+    i32 i = 0;
+#pragma clang loop unroll(disable)
+    for (; i + 16 <= head_size; i += 16) {
+        __m128 sum[4];
+        for (int j = 0; j < 4; ++j)
+            sum[j] = _mm_loadu_ps(out + i + 4 * j);
+        const float* vt = v + i;
+#pragma clang loop unroll(disable)
+        for (i32 t = 0; t < count; ++t, vt += kv_dim) {
+            const __m128 weight = _mm_set1_ps(weights[t]);
+            for (int j = 0; j < 4; ++j)
+                sum[j] = _mm_add_ps(sum[j], _mm_mul_ps(weight, _mm_loadu_ps(vt + 4 * j)));
+        }
+        for (int j = 0; j < 4; ++j)
+            _mm_storeu_ps(out + i + 4 * j, sum[j]);
+    }
+#pragma clang loop vectorize(disable) unroll(disable)
+    for (; i < head_size; ++i) {
+        float sum = out[i];
+        for (i32 t = 0; t < count; ++t)
+            sum += weights[t] * v[t * kv_dim + i];
+        out[i] = sum;
+    }
+}
+
+}
+
 // The cache is walked position by position, every head of the range at each: a position's
 // keys (and values) are one contiguous row of kv_dim floats, so the walk is a sequential
 // stream the hardware prefetchers follow. (Head by head, the walk would jump a whole row
 // for every head_size floats it reads, and stall on memory once the cache has left the
-// CPU caches; the grouped scores walk it in runs of 32 positions.) Each score and each
-// output element still sees its terms in run.c's order.
+// CPU caches; the grouped scores walk it in runs of 32 positions, the value sums in
+// blocks of 16.) Each score and each output element still sees its terms in run.c's order.
 void attention_heads(float* out, const float* q, const float* k_cache, const float* v_cache, float* att,
     i32 att_stride, i32 pos, i32 n_heads, i32 n_kv_heads, i32 head_size, i32 head_begin, i32 head_end)
 {
@@ -125,30 +162,18 @@ void attention_heads(float* out, const float* q, const float* k_cache, const flo
     for (i32 h = head_begin; h < head_end; ++h)
         softmax(scores_of(h), pos + 1);
 
-    // The weighted sum of the values, position by position (each output element adds its
-    // terms in position order, as run.c does head by head).
+    // The weighted sum of the values, in blocks of positions: each piece of an output head
+    // is held in registers across a block (loaded before it, stored after), and adds its
+    // terms in position order, as run.c does head by head. Block after block, the walk
+    // over the cache stays sequential.
     memset(out + static_cast<i64>(head_begin) * head_size, 0,
         static_cast<usize>(head_end - head_begin) * static_cast<usize>(head_size) * sizeof(float));
-    for (i32 t2 = 0; t2 <= pos; ++t2) {
-        const float* vt = v_cache + static_cast<i64>(t2) * kv_dim;
-        for (i32 h = head_begin; h < head_end; ++h) {
-            float* oh = out + static_cast<i64>(h) * head_size;
-            const float* vh = vt + kv_offset(h);
-            const float a = scores_of(h)[t2];
-            // Eight lanes (two vectors) by hand: as fast as the compiler's own vectorization
-            // of this loop, whose alias checks, unrolled and scalar copies took ~2 KB of the
-            // kernel.
-            const __m128 weight = _mm_set1_ps(a);
-            i32 i = 0;
-#pragma clang loop unroll(disable)
-            for (; i + 8 <= head_size; i += 8) {
-                _mm_storeu_ps(oh + i, _mm_add_ps(_mm_loadu_ps(oh + i), _mm_mul_ps(weight, _mm_loadu_ps(vh + i))));
-                _mm_storeu_ps(oh + i + 4, _mm_add_ps(_mm_loadu_ps(oh + i + 4), _mm_mul_ps(weight, _mm_loadu_ps(vh + i + 4))));
-            }
-#pragma clang loop vectorize(disable) unroll(disable)
-            for (; i < head_size; ++i)
-                oh[i] += a * vh[i];
-        }
+    for (i32 first = 0; first <= pos; first += value_block) {
+        const i32 count = pos + 1 - first < value_block ? pos + 1 - first : value_block;
+        const float* v_first = v_cache + static_cast<i64>(first) * kv_dim;
+        for (i32 h = head_begin; h < head_end; ++h)
+            add_values(out + static_cast<i64>(h) * head_size, scores_of(h) + first, v_first + kv_offset(h), kv_dim, count,
+                head_size);
     }
 }
 
