@@ -68,6 +68,13 @@ void add_matrix(Collector& out, Op op, Shape shape, Isa isa, const CpuCaps& caps
         out.add(c);
     };
     auto add = [&](Knobs k, u16 prefetch, u8 flags = 0) { add_at(isa, k, prefetch, flags); };
+    // Prefetching one block of rows ahead fetches the next block while this one is summed
+    // (where the distance is a valid one).
+    auto add_block_ahead = [&](Knobs k) {
+        const u64 block = k.rows * row_bytes;
+        if (block <= 32768)
+            add(k, static_cast<u16>(block));
+    };
     // Streaming a matrix, adjacent rows in flight defeat the hardware prefetchers (each
     // load's address jumps by a block of rows every few iterations): stripes (one linear
     // stream per row in flight) or a single row measured 1.3-2x faster on weights that
@@ -81,8 +88,7 @@ void add_matrix(Collector& out, Op op, Shape shape, Isa isa, const CpuCaps& caps
     // and goes, and kept the stripes in about half the runs. Invalid entries drop.
     if (stream && matvec && op.format == Format::Q4_0)
         for (u8 rows = 12; rows >= 8; rows -= 4)
-            if (rows * row_bytes <= 32768)
-                add({ rows, 1, 1 }, static_cast<u16>(rows * row_bytes));
+            add_block_ahead({ rows, 1, 1 });
     if (stream && matvec && op.format == Format::Q8_0 && isa == Isa::Avx512) {
         add_at(Isa::Avx2, { 4, 1, 1 }, 0, variant::stripes);
         add_at(Isa::Avx2, { 4, 1, 2 }, 0, variant::stripes);
@@ -100,17 +106,15 @@ void add_matrix(Collector& out, Op op, Shape shape, Isa isa, const CpuCaps& caps
     // 1.09-1.17x sooner (alternating runs, both orders). The prompt runs on the default
     // kernels (the tuner waits for the first token), so it goes first. Q4_0 and Q8_0 measured
     // the same either way.
-    if (stream && !matvec && format_info(op.format).activation == Format::Q8_K && knobs[0].rows * row_bytes <= 32768)
-        add(knobs[0], static_cast<u16>(knobs[0].rows * row_bytes));
+    const bool k_format = format_info(op.format).activation == Format::Q8_K;
+    if (stream && !matvec && k_format)
+        add_block_ahead(knobs[0]);
     for (usize i = 0; i < count; ++i) {
         add(knobs[i], 0);
         if (stream) {
-            // Prefetching: a fixed distance along each row, and one block of rows ahead
-            // (fetches the next block while this one is summed).
+            // Prefetching: a fixed distance along each row, and one block of rows ahead.
             add(knobs[i], 512);
-            const u64 block = knobs[i].rows * row_bytes;
-            if (block <= 32768 && block != 512)
-                add(knobs[i], static_cast<u16>(block));
+            add_block_ahead(knobs[i]);
         }
     }
 }

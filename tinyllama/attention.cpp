@@ -169,7 +169,7 @@ void attention_heads(float* out, const float* q, const float* k_cache, const flo
     memset(out + static_cast<i64>(head_begin) * head_size, 0,
         static_cast<usize>(head_end - head_begin) * static_cast<usize>(head_size) * sizeof(float));
     for (i32 first = 0; first <= pos; first += value_block) {
-        const i32 count = pos + 1 - first < value_block ? pos + 1 - first : value_block;
+        const i32 count = kl::min(value_block, pos + 1 - first);
         const float* v_first = v_cache + static_cast<i64>(first) * kv_dim;
         for (i32 h = head_begin; h < head_end; ++h)
             add_values(out + static_cast<i64>(h) * head_size, scores_of(h) + first, v_first + kv_offset(h), kv_dim, count,

@@ -17,7 +17,6 @@ using namespace mjit::test;
 
 namespace {
 
-
 void warn_skipped(const char* what)
 {
     for (Isa isa : all_isas()) {

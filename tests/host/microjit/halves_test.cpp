@@ -14,7 +14,6 @@ namespace {
 
 constexpr Format half_formats[] = { Format::F16, Format::BF16 };
 
-
 void expect_ok(const KernelConfig& config, const MatrixCase& c, bool extreme = false)
 {
     const Verdict v = run_matrix_case(config, c, extreme);

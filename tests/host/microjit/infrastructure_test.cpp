@@ -37,7 +37,6 @@ int signal_of_child(F fn)
     return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
 }
 
-
 // An emitter that deliberately encodes an invalid instruction (an immediate where a
 // register must be): asmjit's error must surface as ErrorCode::JitEmit.
 class BrokenEmitter final : public Emitter {

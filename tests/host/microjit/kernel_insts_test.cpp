@@ -37,7 +37,6 @@ CpuCaps every_feature(bool vnni)
     return caps;
 }
 
-
 // Shapes of `op`: one, a few and an odd number of blocks (groups for Q8G; for F32 and the
 // halves, values that leave vector tails), d and t that leave tails after every
 // rows/tokens-in-flight blocking.
