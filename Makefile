@@ -116,8 +116,12 @@ ASMJIT_KERNEL_UNUSED := _ZN6asmjit8_abi_1_913BaseAssembler13newNamedLabelEPKcmNS
 	_ZN6asmjit8_abi_1_913BaseAssembler7sectionEPNS0_7SectionE \
 	_ZN6asmjit8_abi_1_911BaseEmitter12_emitOpArrayEjPKNS0_8Operand_Em \
 	_ZN6asmjit8_abi_1_910CodeHolder24addAddressToAddressTableEm
+# The encoder's switch, cut to the encodings the kernel's instructions use: a generated copy
+# of x86assembler.cpp beside the original ("asmjit's instruction tables" below).
+ASMJIT_KERNEL_ASSEMBLER := asmjit/kernel/x86assembler.cpp
 ASMJIT_KERNEL_OBJS = $(patsubst $(ASMJIT_DIR)/src/%.cpp,$(KBUILD)/asmjit/%.o,\
-	$(filter-out $(addprefix $(ASMJIT_DIR)/src/,$(ASMJIT_KERNEL_SKIP)),$(ASMJIT_CPP)))
+	$(filter-out $(addprefix $(ASMJIT_DIR)/src/,$(ASMJIT_KERNEL_SKIP) asmjit/x86/x86assembler.cpp),$(ASMJIT_CPP)) \
+	$(ASMJIT_DIR)/src/$(ASMJIT_KERNEL_ASSEMBLER))
 ASMJIT_HOST_OBJS = $(patsubst $(ASMJIT_DIR)/src/%.cpp,$(HBUILD)/asmjit/%.o,$(ASMJIT_CPP))
 ASMJIT_SAN_OBJS = $(patsubst $(ASMJIT_DIR)/src/%.cpp,$(SBUILD)/asmjit/%.o,$(ASMJIT_CPP))
 
@@ -271,6 +275,11 @@ DEV_PARTS := $(BUILD)/kernel-dev.bin $(BUILD)/kernel-dev.syms
 KERNEL_INSTS := $(BUILD)/gen/kernel_insts.inc
 $(KERNEL_INSTS): scripts/kernel-insts $(shell find $(SRC_DIRS) -name '*.cpp' -o -name '*.h') | $(BUILD)/asmjit.mk
 	@scripts/kernel-insts $(ASMJIT_DIR)/src/asmjit/x86 $@ $(SRC_DIRS)
+# The encoder keeps only the cases of the encodings those instructions use
+# (scripts/asmjit-kernel-cases): 2 KB of the packed kernel less.
+$(ASMJIT_DIR)/src/$(ASMJIT_KERNEL_ASSEMBLER): $(HBUILD)/prune-asmjit scripts/asmjit-kernel-cases | $(BUILD)/asmjit.mk
+	@mkdir -p $(@D)
+	@scripts/asmjit-kernel-cases $(ASMJIT_DIR)/src/asmjit/x86 $@ $$($(HBUILD)/prune-asmjit --kept-encodings)
 KERNEL_INSTS_USERS := $(HBUILD)/obj/boot/tools/prune-asmjit.main.o $(HBUILD)/obj/tests/host/microjit/kernel_insts_test.o \
 	$(SBUILD)/obj/tests/host/microjit/kernel_insts_test.o
 $(KERNEL_INSTS_USERS): $(KERNEL_INSTS)

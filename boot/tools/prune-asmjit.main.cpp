@@ -4,6 +4,7 @@
 // instructions in use).
 //
 // usage: prune-asmjit KERNEL.elf FLAT.raw OUT.raw
+//        prune-asmjit --kept-encodings
 //
 // FLAT.raw is objcopy's flat image of KERNEL.elf; OUT.raw is that image pruned. The instructions kept
 // are build/gen/kernel_insts.inc, which scripts/kernel-insts reads from the sources; every
@@ -19,6 +20,9 @@
 // the same table in this program's own asmjit (built from the same source), which also
 // proves the ids and the entry layout agree. Any mismatch stops the build, nothing is
 // pruned halfway. The ELF keeps the whole tables; only the image that boots is pruned.
+//
+// --kept-encodings prints the encoding groups (InstDB::EncodingId) of the kept instructions,
+// for scripts/asmjit-kernel-cases, which cuts the encoder's switch to them.
 #include <elf.h>
 #include <stdio.h>
 #include <string.h>
@@ -214,12 +218,31 @@ kl::ErrorOr<void> run(const char* elf_path, const char* raw_path, const char* ou
     return {};
 }
 
+void print_kept_encodings()
+{
+    std::vector<bool> kept(InstDB::kEncodingCount, false);
+    for (asmjit::InstId id : kernel_insts)
+        kept[InstDB::_instInfoTable[id]._encoding] = true;
+    const char* separator = "";
+    for (u32 encoding = 0; encoding < kept.size(); ++encoding) {
+        if (kept[encoding]) {
+            printf("%s%u", separator, encoding);
+            separator = " ";
+        }
+    }
+    printf("\n");
+}
+
 }
 
 int main(int argc, char** argv)
 {
+    if (argc == 2 && strcmp(argv[1], "--kept-encodings") == 0) {
+        print_kept_encodings();
+        return 0;
+    }
     if (argc != 4) {
-        fprintf(stderr, "usage: prune-asmjit KERNEL.elf FLAT.raw OUT.raw\n");
+        fprintf(stderr, "usage: prune-asmjit KERNEL.elf FLAT.raw OUT.raw | --kept-encodings\n");
         return 2;
     }
     auto result = run(argv[1], argv[2], argv[3]);
