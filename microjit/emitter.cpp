@@ -101,17 +101,21 @@ usize Emitter::code_size() const
     return m_code.codeSize();
 }
 
-kl::ErrorOr<void> Emitter::copy_to(u8* dest, usize capacity, u64 base_address)
+kl::ErrorOr<void> Emitter::copy_to(u8* dest, usize capacity)
 {
     const usize size = code_size();
     if (!m_assembled || size > capacity)
         return kl::Error::make(kl::ErrorCode::InvalidArgument, "copy_to: %zu bytes of code do not fit %zu bytes (or not assembled)", size, capacity);
-    Error err = m_code.relocateToBase(base_address);
-    if (err == kErrorOk)
-        err = m_code.copyFlattenedData(dest, capacity, CopySectionFlags::kPadTargetBuffer);
+    // Generated code is position-independent (labels and its constant pool are in its one
+    // section), so there is nothing to relocate; asmjit's relocator stays out of the kernel.
+    if (!m_code.relocEntries().empty())
+        return kl::Error::make(kl::ErrorCode::JitEmit,
+            "generated code needs %u relocation(s); the micro-JIT emits position-independent code only",
+            m_code.relocEntries().size());
+    Error err = m_code.copyFlattenedData(dest, capacity, CopySectionFlags::kPadTargetBuffer);
     if (err != kErrorOk || m_errors.count() != 0)
-        return kl::Error::make(kl::ErrorCode::JitEmit, "relocating generated code to %#llx failed (asmjit error %u)",
-            static_cast<unsigned long long>(base_address), static_cast<unsigned>(err));
+        return kl::Error::make(kl::ErrorCode::JitEmit, "copying generated code failed (asmjit error %u)",
+            static_cast<unsigned>(err));
     return {};
 }
 

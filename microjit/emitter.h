@@ -4,8 +4,8 @@
 //
 // A generator subclass assigns its registers once to named members, then emits
 // prologue(); load_args(); main_loop(); tail(); epilogue() from generate(). Nothing here
-// touches executable memory: assemble() leaves flattened code that copy_to() relocates
-// and copies wherever the caller wants it (jit.cpp puts it into an ExecBlock).
+// touches executable memory: assemble() leaves flattened, position-independent code that
+// copy_to() copies wherever the caller wants it (jit.cpp puts it into an ExecBlock).
 //
 // Errors: asmjit reports to EmitErrors (an asmjit::ErrorHandler) which records the first
 // one; a generator that meets a shape it cannot handle calls fail(). Either way assemble()
@@ -79,8 +79,8 @@ public:
     // Runs generate(), emits the constant pool and flattens: code_size() is then final.
     kl::ErrorOr<void> assemble();
     usize code_size() const;
-    // Relocates the flattened code to `base_address` and copies it into `dest`.
-    kl::ErrorOr<void> copy_to(u8* dest, usize capacity, u64 base_address);
+    // Copies the flattened code into `dest`; it runs at any address (an error if it would not).
+    kl::ErrorOr<void> copy_to(u8* dest, usize capacity);
 
     // Vector registers an ISA has (xmm/ymm 0-15, zmm 0-31): the budget every generator's
     // check() and new_vec() count against.

@@ -86,13 +86,13 @@ kl::ErrorOr<void> validate(const KernelConfig& c)
     return kl::Error::make(kl::ErrorCode::JitUnsupported, "%s: no generator for this operation (the reference kernel serves it)", name);
 }
 
-kl::ErrorOr<usize> emit_bytes(const KernelConfig& c, u8* buffer, usize capacity, u64 base_address)
+kl::ErrorOr<usize> emit_bytes(const KernelConfig& c, u8* buffer, usize capacity)
 {
     TRY(validate(c));
     AnyGenerator gen(c);
     TRY(gen->assemble());
     const usize size = gen->code_size();
-    TRY(gen->copy_to(buffer, capacity, base_address));
+    TRY(gen->copy_to(buffer, capacity));
     return size;
 }
 
@@ -109,7 +109,7 @@ kl::ErrorOr<GeneratedKernel> generate(const KernelConfig& c)
     k.code_size = gen->code_size();
     format_config_name(k.name, sizeof(k.name), c);
     k.memory = TRY(exec_allocate(k.code_size));
-    auto copied = gen->copy_to(k.memory.base, k.memory.size, reinterpret_cast<u64>(k.memory.base));
+    auto copied = gen->copy_to(k.memory.base, k.memory.size);
     if (copied.is_error()) {
         exec_free(k.memory);
         return copied.release_error();

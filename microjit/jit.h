@@ -35,10 +35,9 @@ kl::ErrorOr<void> validate(const KernelConfig& config);
 kl::ErrorOr<GeneratedKernel> generate(const KernelConfig& config);
 void release(GeneratedKernel& kernel);
 
-// Assembles `config` (any ISA) into `buffer`; returns the code size. The bytes are
-// relocated for address `base_address` (the code is position-independent, so any value
-// works for disassembly).
-kl::ErrorOr<usize> emit_bytes(const KernelConfig& config, u8* buffer, usize capacity, u64 base_address = 0);
+// Assembles `config` (any ISA) into `buffer`; returns the code size. The code is
+// position-independent: the bytes are the same wherever they end up.
+kl::ErrorOr<usize> emit_bytes(const KernelConfig& config, u8* buffer, usize capacity);
 
 // Dump hook: when set, called with every kernel generate() installs (name, bytes).
 using DumpHook = void (*)(void* context, const char* name, const u8* code, usize size);
