@@ -65,7 +65,7 @@ constexpr u32 input_count = context_model_count + 2;
 // 2.8 % off the kernel image; the x86 set, in place of one for the byte three back, 0.4 %.
 constexpr u32 match_states = 7;
 constexpr u32 weight_set_count = 256 * match_states;
-constexpr u32 byte_weight_sets = 3;
+constexpr u32 byte_weight_sets = 3;  // predict() and update() name each
 constexpr u32 byte_weight_set_count = 256 * 8;
 constexpr i32 mixer_learning_rate = 4;
 constexpr i32 initial_weight = (1 << 14) / 4;  // per set: the four sum to 0.25 in 16.16 fixed point
@@ -478,12 +478,12 @@ void Predictor::predict()
         m_inputs[i] = m_t.stretch[m_buckets[i][m_node - 1] >> 4];
     m_inputs[input_count - 1] = 256;
     i64 dot = 0;
-    for (u32 i = 0; i < input_count; ++i) {
-        i64 weight = m_weights[i];
-        for (const i32* set : m_byte_weights)
-            weight += set[i];
-        dot += m_inputs[i] * weight;
-    }
+    const i32* w0 = m_weights;
+    const i32* w1 = m_byte_weights[0];
+    const i32* w2 = m_byte_weights[1];
+    const i32* w3 = m_byte_weights[2];
+    for (u32 i = 0; i < input_count; ++i)
+        dot += m_inputs[i] * (static_cast<i64>(w0[i]) + w1[i] + w2[i] + w3[i]);
     i64 x = dot >> 16;
     x = x > logistic_limit ? logistic_limit : x < -logistic_limit ? -logistic_limit : x;
     m_mixed = m_t.squash[x + logistic_limit];
@@ -504,11 +504,16 @@ void Predictor::update(u32 bit)
     i32 error = ((static_cast<i32>(bit) << 12) - m_mixed) * mixer_learning_rate;
     // Weights wrap around rather than overflow: a damaged stream may push one in the same
     // direction for as long as it likes, and the result must still be defined.
+    i32* w0 = m_weights;
+    i32* w1 = m_byte_weights[0];
+    i32* w2 = m_byte_weights[1];
+    i32* w3 = m_byte_weights[2];
     for (u32 i = 0; i < input_count; ++i) {
         u32 step = static_cast<u32>((m_inputs[i] * error) >> 14);
-        m_weights[i] = static_cast<i32>(static_cast<u32>(m_weights[i]) + step);
-        for (i32* set : m_byte_weights)
-            set[i] = static_cast<i32>(static_cast<u32>(set[i]) + step);
+        w0[i] = static_cast<i32>(static_cast<u32>(w0[i]) + step);
+        w1[i] = static_cast<i32>(static_cast<u32>(w1[i]) + step);
+        w2[i] = static_cast<i32>(static_cast<u32>(w2[i]) + step);
+        w3[i] = static_cast<i32>(static_cast<u32>(w3[i]) + step);
     }
     i32 target = bit ? 4095 : 0;
     for (u32 i = 0; i < context_model_count; ++i)
