@@ -70,7 +70,7 @@ constexpr u32 match_states = 7;
 constexpr u32 weight_set_count = 256 * match_states;
 constexpr u32 byte_weight_sets = 3;  // predict() and update() name each
 constexpr u32 byte_weight_set_count = 256 * 8;
-constexpr i32 mixer_learning_rate = 4;
+constexpr i32 mixer_learning_rate = 2;
 constexpr i32 initial_weight = (1 << 14) / 4;  // per set: the four sum to 0.25 in 16.16 fixed point
 
 // A counter is a 12-bit probability and a 4-bit count of the bits it has seen; it moves
