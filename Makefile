@@ -88,9 +88,11 @@ TEST_CPP := $(shell find tests/host tests/fuzz/targets -name '*.cpp' | sort)
 KERNEL_OBJS := $(KERNEL_CPP:%.cpp=$(KBUILD)/obj/%.o) $(KERNEL_ASM:%.asm=$(KBUILD)/obj/%.asm.o)
 SERVE_OBJS := $(SERVE_CPP:%.cpp=$(KBUILD)/obj/%.o)
 DEV_OBJS := $(DEV_CPP:%.cpp=$(KBUILD)/obj/%.o)
-HOST_LIB_OBJS := $(HOST_LIB_CPP:%.cpp=$(HBUILD)/obj/%.o)
+# The unpacker's LZ decoder is assembly (kernel_lib/codec/lz.h); the host tools and tests link it too.
+HOST_ASM := kernel_lib/codec/lz_decode.asm
+HOST_LIB_OBJS := $(HOST_LIB_CPP:%.cpp=$(HBUILD)/obj/%.o) $(HOST_ASM:%.asm=$(HBUILD)/obj/%.asm.o)
 TEST_OBJS := $(TEST_CPP:%.cpp=$(HBUILD)/obj/%.o)
-SAN_LIB_OBJS := $(HOST_LIB_CPP:%.cpp=$(SBUILD)/obj/%.o)
+SAN_LIB_OBJS := $(HOST_LIB_CPP:%.cpp=$(SBUILD)/obj/%.o) $(HOST_ASM:%.asm=$(SBUILD)/obj/%.asm.o)
 SAN_TEST_OBJS := $(TEST_CPP:%.cpp=$(SBUILD)/obj/%.o)
 
 # ---------------------------------------------------------------------------------------
@@ -245,9 +247,9 @@ $(BUILD)/$(1).raw: $(BUILD)/$(1).elf $(HBUILD)/prune-asmjit
 	@$$(OBJCOPY) -O binary $$< $$@.flat
 	@$(HBUILD)/prune-asmjit $$< $$@.flat $$@
 	@rm $$@.flat
-$(BUILD)/$(1).bin: $(BUILD)/unpack.bin $(BUILD)/$(1).raw $(HBUILD)/pack-kernel
+$(BUILD)/$(1).bin: $(BUILD)/unpack.bin $(BUILD)/unpack-body.bin $(BUILD)/$(1).raw $(HBUILD)/pack-kernel
 	@echo "  PACK   $$@"
-	@$(HBUILD)/pack-kernel $(3) $(BUILD)/unpack.bin $(BUILD)/$(1).raw $$@
+	@$(HBUILD)/pack-kernel $(3) $(BUILD)/unpack.bin $(BUILD)/unpack-body.bin $(BUILD)/$(1).raw $$@
 # Symbol table payload for fault reports: sorted (address, name) pairs, see
 # kernel_lib/debug/symbols.h for the format.
 $(BUILD)/$(1).syms: $(BUILD)/$(1).elf scripts/make-symbols
@@ -299,13 +301,16 @@ UNPACK_CXXFLAGS := --target=x86_64-unknown-none-elf -march=x86-64 -std=c++20 -Oz
 	-isystem kernel_lib/libc/include \
 	-isystem $(CLANG_RESOURCE)/include -I. $(WARNINGS)
 UNPACK_OBJS := $(BUILD)/unpack/unpack.o $(BUILD)/unpack/pvm.o $(BUILD)/unpack/cm.o \
-	$(BUILD)/unpack/x86_filter.o $(BUILD)/unpack/unpack_entry.o
+	$(BUILD)/unpack/x86_filter.o $(BUILD)/unpack/unpack_entry.o $(BUILD)/unpack/lz_decode.o
 
 $(BUILD)/unpack/unpack.o: boot/unpack/unpack.asm $(BOOT_INC)
 	@mkdir -p $(@D)
 	@echo "  NASM   $<"
 	@$(NASM) $(KERNEL_NASMFLAGS) $< -o $@
 $(BUILD)/unpack/pvm.o: kernel_lib/arch/x86_64/pvm.asm $(BOOT_INC)
+	@mkdir -p $(@D)
+	@$(NASM) $(KERNEL_NASMFLAGS) $< -o $@
+$(BUILD)/unpack/lz_decode.o: kernel_lib/codec/lz_decode.asm
 	@mkdir -p $(@D)
 	@$(NASM) $(KERNEL_NASMFLAGS) $< -o $@
 # The decoder runs for every bit of the kernel, under QEMU's emulation in every boot test:
@@ -319,9 +324,13 @@ $(BUILD)/unpack/unpack_entry.o: boot/unpack/unpack_entry.cpp kernel_lib/codec/cm
 		kernel_lib/boot/bootinfo.h
 	@mkdir -p $(@D)
 	@$(CXX) $(UNPACK_CXXFLAGS) -c $< -o $@
+# Two parts: unpack.bin, the entry (stored as it is), and unpack-body.bin, the rest, which
+# pack-kernel stores LZ-compressed and the entry restores (boot/unpack/unpack.ld).
 $(BUILD)/unpack.bin: $(UNPACK_OBJS) boot/unpack/unpack.ld
 	@$(LD) -nostdlib -static --gc-sections -T boot/unpack/unpack.ld -o $(BUILD)/unpack.elf $(UNPACK_OBJS)
-	@$(OBJCOPY) -O binary $(BUILD)/unpack.elf $@
+	@$(OBJCOPY) -O binary -j .entry $(BUILD)/unpack.elf $@
+	@$(OBJCOPY) -O binary -j .text -j .rodata -j .data $(BUILD)/unpack.elf $(BUILD)/unpack-body.bin
+$(BUILD)/unpack-body.bin: $(BUILD)/unpack.bin ;
 
 
 # ---------------------------------------------------------------------------------------
@@ -418,6 +427,14 @@ $(SBUILD)/obj/%.o: %.cpp | $(BUILD)/asmjit.mk
 	@mkdir -p $(@D)
 	@echo "  CXX(s) $<"
 	@$(CXX) $(HOST_CXXFLAGS) -O1 $(SANITIZE_FLAGS) $(ASMJIT_INCLUDE) $(ASMJIT_HOST_DEFS) -MMD -MP -c $< -o $@
+
+$(HBUILD)/obj/%.asm.o: %.asm
+	@mkdir -p $(@D)
+	@echo "  NASM   $<"
+	@$(NASM) $(KERNEL_NASMFLAGS) $< -o $@
+$(SBUILD)/obj/%.asm.o: %.asm
+	@mkdir -p $(@D)
+	@$(NASM) $(KERNEL_NASMFLAGS) $< -o $@
 
 $(HBUILD)/libbareflow.a: $(HOST_LIB_OBJS)
 	@rm -f $@ && ar rcs $@ $^

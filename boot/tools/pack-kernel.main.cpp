@@ -1,15 +1,17 @@
 // pack-kernel: builds kernel.bin, the unpacker stub (boot/unpack/) followed by the kernel
 // image after the x86 branch filter and context-mixing compression (kernel_lib/codec/).
 //
-// usage: pack-kernel [--stage2-limit] UNPACK.bin KERNEL.raw OUT.bin
+// usage: pack-kernel [--stage2-limit] UNPACK.bin UNPACK-BODY.bin KERNEL.raw OUT.bin
 //        pack-kernel --measure FILE...   (the packed size of each file, for make size)
+//        pack-kernel --stub-size UNPACK.bin UNPACK-BODY.bin   (the stub's bytes in kernel.bin)
 //
-// The stub carries a header at offset 8 that this tool fills in (boot/unpack/unpack.asm):
-// "BFUNPK3\0", the packed size, the unpacked size, the codec's bucket count and the
-// CRC-32C of the kernel image. The bucket count is as large as the unpacker's scratch
-// memory allows: everything between the unpacked kernel and the payload area at 4 MiB.
-// The result is decoded again here and compared, so an image that would not unpack is
-// never written. The kernel `make run` boots must stay within 128 KiB; --stage2-limit packs
+// The stub is its entry, stored as it is, and its body, LZ-compressed (kernel_lib/codec/lz.h),
+// which the entry restores first. The entry carries a header at offset 8 that this tool fills
+// in (boot/unpack/unpack.asm): "BFUNPK4\0", the packed size, the unpacked size, the codec's
+// bucket count, the CRC-32C of the kernel image and the packed body's size. The bucket count
+// is as large as the unpacker's scratch memory allows: everything between the unpacked kernel
+// and the payload area at 4 MiB. Body and kernel are decoded again here (the body with the
+// unpacker's own decoder) and compared, so an image that would not unpack is never written. The kernel `make run` boots must stay within 128 KiB; --stage2-limit packs
 // the serve and developer kernels, which only have to fit the area stage2 copies the stub
 // into.
 #include <stdio.h>
@@ -23,12 +25,14 @@
 #include "kernel_lib/boot/bootinfo.h"
 #include "kernel_lib/codec/cm.h"
 #include "kernel_lib/codec/crc32c.h"
+#include "kernel_lib/codec/lz.h"
 #include "kernel_lib/codec/x86_filter.h"
 
 namespace {
 
 constexpr usize header_offset = 8;
-constexpr char header_magic[8] = { 'B', 'F', 'U', 'N', 'P', 'K', '3', '\0' };
+constexpr char header_magic[8] = { 'B', 'F', 'U', 'N', 'P', 'K', '4', '\0' };
+constexpr usize header_size = 28;
 constexpr usize size_limit = 128 * 1024;  // the shipped kernel's budget (make size)
 constexpr usize copy_limit = kl::boot::unpack_area_end - kl::boot::unpack_address;
 
@@ -103,6 +107,22 @@ void check_round_trip(const Packed& packed, const std::vector<u8>& kernel)
         die("the packed kernel does not unpack to the kernel image (codec status " + std::to_string(size) + ")");
 }
 
+// The stub's body, LZ-compressed, after checking that the unpacker's decoder restores it.
+std::vector<u8> pack_body(const std::vector<u8>& body)
+{
+    std::vector<u8> packed(kl::lz_encoded_capacity(body.size()));
+    packed.resize(kl::lz_encode(body.data(), body.size(), packed.data()));
+    std::vector<u8> restored(body.size());
+    // Zeros after the stream, as the decoder's contract wants for damaged ones: this one must
+    // end exactly where the encoder ended it.
+    std::vector<u8> padded = packed;
+    padded.resize(packed.size() + 2 * body.size() + 64, 0);
+    const u8* end = kl::lz_decode(restored.data(), padded.data(), restored.data() + restored.size());
+    if (restored != body || end != padded.data() + packed.size())
+        die("the unpacker's body does not restore from its LZ stream");
+    return packed;
+}
+
 // --measure: each file's packed size, two at a time (make size packs the kernel once per
 // part it reports).
 int measure(int count, char** paths)
@@ -123,22 +143,36 @@ int measure(int count, char** paths)
     return 0;
 }
 
+// The stub as kernel.bin holds it: the entry, then the packed body.
+std::vector<u8> read_stub(const char* entry_path, const char* body_path)
+{
+    std::vector<u8> stub = read_file(entry_path);
+    if (stub.size() < header_offset + header_size || memcmp(stub.data() + header_offset, header_magic, 8) != 0)
+        die(std::string(entry_path) + " has no BFUNPK4 header at offset 8");
+    const std::vector<u8> body = pack_body(read_file(body_path));
+    put_u32(stub, header_offset + 24, static_cast<u32>(body.size()));
+    stub.insert(stub.end(), body.begin(), body.end());
+    return stub;
+}
+
 }
 
 int main(int argc, char** argv)
 {
     if (argc >= 2 && strcmp(argv[1], "--measure") == 0)
         return measure(argc - 2, argv + 2);
+    if (argc == 4 && strcmp(argv[1], "--stub-size") == 0) {
+        printf("%zu\n", read_stub(argv[2], argv[3]).size());
+        return 0;
+    }
     const bool stage2_limit_only = argc >= 2 && strcmp(argv[1], "--stage2-limit") == 0;
-    if (argc - stage2_limit_only != 4)
-        die("usage: pack-kernel [--stage2-limit] UNPACK.bin KERNEL.raw OUT.bin | --measure FILE...");
-    const char* stub_path = argv[1 + stage2_limit_only];
-    const char* kernel_path = argv[2 + stage2_limit_only];
-    const char* out_path = argv[3 + stage2_limit_only];
-    std::vector<u8> stub = read_file(stub_path);
+    if (argc - stage2_limit_only != 5)
+        die("usage: pack-kernel [--stage2-limit] UNPACK.bin UNPACK-BODY.bin KERNEL.raw OUT.bin | --measure FILE... "
+            "| --stub-size UNPACK.bin UNPACK-BODY.bin");
+    const char* kernel_path = argv[3 + stage2_limit_only];
+    const char* out_path = argv[4 + stage2_limit_only];
+    std::vector<u8> stub = read_stub(argv[1 + stage2_limit_only], argv[2 + stage2_limit_only]);
     std::vector<u8> kernel = read_file(kernel_path);
-    if (stub.size() < header_offset + 24 || memcmp(stub.data() + header_offset, header_magic, 8) != 0)
-        die(std::string(stub_path) + " has no BFUNPK3 header at offset 8");
 
     Packed packed = pack(kernel);
     check_round_trip(packed, kernel);
