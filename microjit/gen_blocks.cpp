@@ -78,17 +78,21 @@ BlockMatmulGenerator::BlockMatmulGenerator(const KernelConfig& c) : MatrixGenera
     m_width = p.width;
     m_row_count = c.rows;
     m_toks = p.toks;
-    m_unroll = c.unroll;
     m_block_bytes = format_info(m_format).block_bytes;
     m_x_block_bytes = format_info(format_info(m_format).activation).block_bytes;
     m_step_blocks = p.step_blocks;
     const u32 blocks = c.shape.n / format_info(m_format).block_values;
-    m_steps = blocks / m_step_blocks;
+    const u32 steps = blocks / m_step_blocks;
     m_rest = blocks % m_step_blocks;
-    m_straight = m_steps <= straight_steps || m_steps < m_unroll;
-    m_loop_steps = m_straight ? 0 : m_steps / m_unroll * m_unroll;
-    m_step_bytes = static_cast<i64>(m_step_blocks) * m_block_bytes;
-    m_step_xbytes = static_cast<i64>(m_step_blocks) * m_x_block_bytes;
+    m_columns.steps = steps;
+    m_columns.unroll = c.unroll;
+    if (steps > straight_steps && steps >= c.unroll)
+        m_columns.loop_steps = steps / c.unroll * c.unroll;
+    m_columns.bytes = static_cast<i64>(m_step_blocks) * m_block_bytes;
+    m_columns.second_bytes = static_cast<i64>(m_step_blocks) * m_x_block_bytes;
+    m_columns.last = m_rest != 0;
+    // Straight-line steps prefetch as far as a loop iteration does.
+    m_columns.straight_prefetch = static_cast<u32>(c.unroll * m_columns.bytes);
     m_corrected = m_format == Format::Q4_0 || m_vnni;
     m_raw_off = m_high_off = ~0u;
 }
@@ -119,6 +123,7 @@ void BlockMatmulGenerator::assign_registers()
     rows.stripes = (c.flags & variant::stripes) ? m_row_count : 0;
     assign_row_registers(rows);
     m_xcol = new_gp();
+    m_columns.second = m_xcol;
 
     m_values = new_vec();
     m_raw = new_vec();
@@ -248,38 +253,14 @@ void BlockMatmulGenerator::sweep(u32 rows, u32 toks)
         for (u32 t = 0; t < toks && !m_grid; ++t)
             v_zero(m_tok[t].acc[q]);
     }
-    if (m_straight) {
-        for (u32 s = 0; s < m_steps; ++s) {
-            step(rows, toks, false, s * m_step_bytes, s * m_step_xbytes, m_step_blocks);
-            if (config().prefetch)
-                prefetch_rows(rows, false, s * m_step_bytes);
-        }
-    } else {
-        // Both indices run up to 0, so the loop ends on the weight index's add.
-        const i64 loop_bytes = m_loop_steps * m_step_bytes, loop_xbytes = m_loop_steps * m_step_xbytes;
-        asmjit::Label loop = as().newLabel();
-        as().mov(m_col, -loop_bytes);
-        as().mov(m_xcol, -loop_xbytes);
-        as().align(asmjit::AlignMode::kCode, 16);
-        as().bind(loop);
-        for (u32 u = 0; u < m_unroll; ++u)
-            step(rows, toks, true, loop_bytes + u * m_step_bytes, loop_xbytes + u * m_step_xbytes, m_step_blocks);
-        if (config().prefetch)
-            prefetch_rows(rows, true, loop_bytes);
-        as().add(m_xcol, static_cast<i32>(m_unroll * m_step_xbytes));
-        as().add(m_col, static_cast<i32>(m_unroll * m_step_bytes));
-        as().jnz(loop);
-        for (u32 s = m_loop_steps; s < m_steps; ++s)
-            step(rows, toks, false, s * m_step_bytes, s * m_step_xbytes, m_step_blocks);
-    }
-    if (m_rest)
-        step(rows, toks, false, m_steps * m_step_bytes, m_steps * m_step_xbytes, m_rest);
+    column_loop(rows, toks);
 }
 
 // One step (`blocks` blocks, fewer than a full step only at the end of a row) for every
 // row and token in flight, a quad of rows at a time.
-void BlockMatmulGenerator::step(u32 rows, u32 toks, bool indexed, i64 disp, i64 xdisp, u32 blocks)
+void BlockMatmulGenerator::column_step(u32 rows, u32 toks, bool indexed, i64 disp, i64 xdisp, bool last)
 {
+    const u32 blocks = last ? m_rest : m_step_blocks;
     if (!m_k)
         legacy_x_side(toks, indexed, xdisp, blocks);
     else if (m_lanes)
@@ -306,14 +287,6 @@ void BlockMatmulGenerator::step(u32 rows, u32 toks, bool indexed, i64 disp, i64 
         else
             legacy_float_step(q, count, toks, indexed, disp, blocks);
     }
-}
-
-void BlockMatmulGenerator::prefetch_rows(u32 rows, bool indexed, i64 disp)
-{
-    const i64 ahead = config().prefetch;
-    for (u32 r = 0; r < rows; ++r)
-        for (i64 b = 0; b < m_unroll * m_step_bytes; b += 64)
-            prefetch(w_mem(r, indexed, disp + ahead + b));
 }
 
 void BlockMatmulGenerator::store(u32 rows, u32 toks)

@@ -78,8 +78,8 @@ private:
     void load_constants();
     void sweep(u32 rows, u32 toks) override;
     void store(u32 rows, u32 toks) override;
-    void step(u32 rows, u32 toks, bool indexed, i64 disp, i64 xdisp, u32 blocks);
-    void prefetch_rows(u32 rows, bool indexed, i64 disp);
+    // A step of m_step_blocks blocks (the last one: m_rest).
+    void column_step(u32 rows, u32 toks, bool indexed, i64 disp, i64 xdisp, bool last) override;
 
     // One row's integer stage (gen_blocks_k.cpp, gen_blocks_legacy.cpp).
     void k_row(u32 row, u32 toks, bool indexed, i64 disp, i64 xdisp);
@@ -133,13 +133,10 @@ private:
     bool m_lanes;        // K formats, VNNI, one token in flight: the sub-block lanes structure
     bool m_grid;         // K formats on AVX-512 otherwise: the quad x tokens grid
     u32 m_width;         // bytes of the integer vectors (32 or 64)
-    u32 m_row_count, m_toks, m_unroll;  // rows and tokens in flight
+    u32 m_row_count, m_toks;  // rows and tokens in flight
     u32 m_block_bytes, m_x_block_bytes;
     u32 m_step_blocks;   // blocks per step
-    u32 m_steps, m_rest; // whole steps per row, blocks left for a short last step
-    bool m_straight;     // no loop over the steps
-    u32 m_loop_steps;    // steps covered by the loop
-    i64 m_step_bytes, m_step_xbytes;
+    u32 m_rest;          // blocks left for a short last step
 
     bool m_corrected;    // legacy: the activations' sums are subtracted (all but Q8_0 without VNNI)
     u32 m_raw_off, m_high_off;  // K: which bytes m_raw / m_high hold (within the current row and block)

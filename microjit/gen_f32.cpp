@@ -68,15 +68,19 @@ F32MatmulGenerator::F32MatmulGenerator(const KernelConfig& c) : MatrixGenerator(
     m_chunk_bytes = chunk_lanes * m_value_bytes;
     m_rows = c.rows;
     m_toks = p.toks;
-    m_unroll = c.unroll;
     m_parts = p.parts;
     const u32 vfloats = vbytes() / 4;
-    m_chunks = m_n / 16;
+    const u32 chunks = m_n / 16;
     m_tail_vecs = (m_n % 16 + vfloats - 1) / vfloats;
     m_tail_partial = m_n % vfloats != 0;
     m_aligned = (c.flags & variant::aligned) != 0;
-    m_unrolled = m_chunks * m_parts <= straight_line_vectors || m_chunks < m_unroll;
-    m_loop_bytes = m_unrolled ? 0 : static_cast<i64>(m_chunks / m_unroll) * m_unroll * m_chunk_bytes;
+    m_columns.steps = chunks;
+    m_columns.unroll = c.unroll;
+    if (chunks * m_parts > straight_line_vectors && chunks >= c.unroll)
+        m_columns.loop_steps = chunks / c.unroll * c.unroll;
+    m_columns.bytes = m_chunk_bytes;
+    m_columns.straight_prefetch = m_chunk_bytes;
+    m_columns.last = m_tail_vecs != 0;
 }
 
 void F32MatmulGenerator::generate()
@@ -118,36 +122,15 @@ void F32MatmulGenerator::sweep(u32 rows, u32 toks)
         for (u32 t = 0; t < toks; ++t)
             for (u32 p = 0; p < m_parts; ++p)
                 v_zero(acc(r, t, p));
-
-    if (m_unrolled) {
-        for (u32 c = 0; c < m_chunks; ++c) {
-            chunk(rows, toks, false, c * m_chunk_bytes, m_parts, false);
-            if (config().prefetch)
-                prefetch_rows(rows, false, c * m_chunk_bytes, m_chunk_bytes);
-        }
-    } else {
-        // The index runs from -m_loop_bytes up to 0, so the loop ends on the add's flags.
-        asmjit::Label loop = as().newLabel();
-        as().mov(m_col, -m_loop_bytes);
-        as().align(asmjit::AlignMode::kCode, 16);
-        as().bind(loop);
-        for (u32 u = 0; u < m_unroll; ++u)
-            chunk(rows, toks, true, m_loop_bytes + u * m_chunk_bytes, m_parts, false);
-        if (config().prefetch)
-            prefetch_rows(rows, true, m_loop_bytes, m_unroll * m_chunk_bytes);
-        as().add(m_col, static_cast<i32>(m_unroll * m_chunk_bytes));
-        as().jnz(loop);
-        for (u32 u = 0; u < m_chunks % m_unroll; ++u)
-            chunk(rows, toks, false, m_loop_bytes + u * m_chunk_bytes, m_parts, false);
-    }
-    if (m_tail_vecs)
-        chunk(rows, toks, false, static_cast<i64>(m_chunks) * m_chunk_bytes, m_tail_vecs, m_tail_partial);
+    column_loop(rows, toks);
 }
 
-// Vector v of the chunk at `disp` feeds part v of every output; with `partial`, the last
-// vector is short and updates only its own lanes.
-void F32MatmulGenerator::chunk(u32 rows, u32 toks, bool indexed, i64 disp, u32 vectors, bool partial)
+// Vector v of the chunk at `disp` feeds part v of every output; in the last chunk, the
+// last vector may be short and update only its own lanes.
+void F32MatmulGenerator::column_step(u32 rows, u32 toks, bool indexed, i64 disp, i64, bool last)
 {
+    const u32 vectors = last ? m_tail_vecs : m_parts;
+    const bool partial = last && m_tail_partial;
     for (u32 v = 0; v < vectors; ++v) {
         const bool tail = partial && v + 1 == vectors;
         const i64 d = disp + static_cast<i64>(v) * (vbytes() / 4) * m_value_bytes;
@@ -221,14 +204,6 @@ void F32MatmulGenerator::mul_add(const x86::Vec& acc, const x86::Vec& x, const a
             as().vaddps(prod, acc, prod);
         blend_tail(acc, prod, m_tail);
     }
-}
-
-void F32MatmulGenerator::prefetch_rows(u32 rows, bool indexed, i64 disp, u32 bytes)
-{
-    const i64 ahead = config().prefetch;
-    for (u32 r = 0; r < rows; ++r)
-        for (u32 b = 0; b < bytes; b += 64)
-            prefetch(w_mem(r, indexed, disp + ahead + b));
 }
 
 // The first steps of the canonical tree in place: part 0's xmm becomes s4 (lanes 0..3),

@@ -38,10 +38,10 @@ private:
     void generate() override;
     void sweep(u32 rows, u32 toks) override;
     void store(u32 rows, u32 toks) override;
-    void chunk(u32 rows, u32 toks, bool indexed, i64 disp, u32 vectors, bool partial);
+    // A 64-byte chunk of 16 values (the last one: m_tail_vecs vectors).
+    void column_step(u32 rows, u32 toks, bool indexed, i64 disp, i64, bool last) override;
     void load_values(const x86::Vec& dst, const x86::Mem& src, bool tail);
     void mul_add(const x86::Vec& acc, const x86::Vec& x, const asmjit::Operand& w, bool partial);
-    void prefetch_rows(u32 rows, bool indexed, i64 disp, u32 bytes);
     void fold(u32 row, u32 tok);
 
     const x86::Vec& acc(u32 row, u32 tok, u32 part) const { return m_acc[(row * m_toks + tok) * m_parts + part]; }
@@ -50,14 +50,11 @@ private:
     u32 m_n;
     u32 m_value_bytes;  // 4 (fp32) or 2 (F16, BF16)
     u32 m_chunk_bytes;  // bytes of 16 values
-    u32 m_rows, m_toks, m_unroll;
+    u32 m_rows, m_toks;
     u32 m_parts;        // accumulators per output: 64 / vector bytes
-    u32 m_chunks;       // full 64-byte chunks per row
     u32 m_tail_vecs;    // vectors of the last, short chunk (the last one maybe partial)
     bool m_tail_partial;
     bool m_aligned;
-    bool m_unrolled;    // columns as straight-line code (no loop)
-    i64 m_loop_bytes;   // bytes covered by the column loop (its index runs -m_loop_bytes .. 0)
 
     // Vector registers: accumulators, x per token in flight, the weights (when shared by
     // several tokens, and always on SSE2), the product (AVX; SSE2 with several tokens).

@@ -221,4 +221,55 @@ void MatrixGenerator::token_blocks(u32 rows)
     }
 }
 
+void MatrixGenerator::column_loop(u32 rows, u32 toks)
+{
+    const Columns& c = m_columns;
+    const bool prefetching = config().prefetch != 0;
+    if (c.loop_steps == 0 && c.indexed) {
+        as().xor_(m_col.r32(), m_col.r32());
+        as().xor_(c.second.r32(), c.second.r32());
+    }
+    u32 s = 0;
+    if (c.loop_steps) {
+        // The indices run from minus the loop's bytes up to 0, so the loop ends on the
+        // W index's add.
+        const i64 loop_bytes = c.loop_steps * c.bytes, loop_second = c.loop_steps * c.second_bytes;
+        asmjit::Label loop = as().newLabel();
+        as().mov(m_col, -loop_bytes);
+        if (c.second.isValid())
+            as().mov(c.second, -loop_second);
+        as().align(asmjit::AlignMode::kCode, 16);
+        as().bind(loop);
+        for (u32 u = 0; u < c.unroll; ++u)
+            column_step(rows, toks, true, loop_bytes + u * c.bytes, loop_second + u * c.second_bytes, false);
+        if (prefetching)
+            prefetch_rows(rows, true, loop_bytes, loop_second, static_cast<u32>(c.unroll * c.bytes));
+        if (c.second.isValid())
+            as().add(c.second, static_cast<i32>(c.unroll * c.second_bytes));
+        as().add(m_col, static_cast<i32>(c.unroll * c.bytes));
+        as().jnz(loop);
+        s = c.loop_steps;
+    }
+    for (; s < c.steps; ++s) {
+        column_step(rows, toks, c.indexed, s * c.bytes, s * c.second_bytes, false);
+        if (prefetching && c.loop_steps == 0)
+            prefetch_rows(rows, c.indexed, s * c.bytes, s * c.second_bytes, c.straight_prefetch);
+    }
+    if (c.last)
+        column_step(rows, toks, c.indexed, c.steps * c.bytes, c.steps * c.second_bytes, true);
+}
+
+void MatrixGenerator::prefetch_rows(u32 rows, bool indexed, i64 disp, i64, u32 bytes)
+{
+    for (u32 r = 0; r < rows; ++r)
+        prefetch_row(r, indexed, disp, bytes);
+}
+
+void MatrixGenerator::prefetch_row(u32 row, bool indexed, i64 disp, u32 bytes)
+{
+    const i64 ahead = config().prefetch;
+    for (u32 b = 0; b < bytes; b += 64)
+        prefetch(w_mem(row, indexed, disp + ahead + b));
+}
+
 }

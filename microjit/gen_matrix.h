@@ -7,6 +7,9 @@
 //     variant::stripes, one row from each of `rows` equal stripes of the range per step
 //     (every load walks one linear stream), the leftover rows again one at a time;
 //   - per block, the tokens `toks` at a time, then the remainder.
+// Within a sweep, column_loop() walks the columns the subclass described (m_columns) and
+// calls back column_step() for each step of them (a chunk of fp32 values, a step of
+// blocks, a batch of Q8 groups).
 // Rows come from args->row_begin/row_end at run time (row_end stays in memory), so any
 // split of the rows across cores works; an empty or inverted range writes nothing.
 #pragma once
@@ -36,6 +39,32 @@ protected:
     virtual void sweep(u32 rows, u32 toks) = 0;
     virtual void store(u32 rows, u32 toks) = 0;
 
+    // The columns of a row, as column_loop() walks them: `steps` whole steps of `bytes` of W
+    // (index m_col) and of `second_bytes` of a second stream with its own index `second`
+    // (the block formats' activations, Q8's scales; none for fp32), then a short last step
+    // if `last`. The first `loop_steps` steps (0: none) run as a loop of `unroll` steps per
+    // iteration whose indices count up to 0; the others are straight-line code, which
+    // addresses through the indices too when `indexed` (Q8's long groups move m_col in
+    // their own loop). A straight-line step prefetches `straight_prefetch` bytes ahead on
+    // every W row, an iteration of the loop its `unroll` steps.
+    struct Columns {
+        u32 steps = 0, loop_steps = 0, unroll = 1;
+        i64 bytes = 0, second_bytes = 0;
+        x86::Gp second;
+        bool indexed = false, last = false;
+        u32 straight_prefetch = 0;
+    };
+    // The columns of a sweep (call from sweep()): column_step() for every step, prefetch_rows()
+    // after each straight-line step and each loop iteration when the config prefetches.
+    void column_loop(u32 rows, u32 toks);
+    // One step at byte `disp` of W (`second_disp` of the second stream); `last`: the short
+    // last step.
+    virtual void column_step(u32 rows, u32 toks, bool indexed, i64 disp, i64 second_disp, bool last) = 0;
+    // Software prefetch of `bytes` at config().prefetch bytes ahead of `disp` on each row in
+    // flight (Q8 adds its scale rows).
+    virtual void prefetch_rows(u32 rows, bool indexed, i64 disp, i64 second_disp, u32 bytes);
+    void prefetch_row(u32 row, bool indexed, i64 disp, u32 bytes);
+
     // Addresses of row `row` / token `tok` of the current block at byte `disp`, optionally
     // plus the column index (m_col for W and x, m_scol for the scales).
     x86::Mem w_mem(u32 row, bool indexed, i64 disp) const { return row_mem(m_w, m_stripe_w, m_rows.w_row, row, indexed, disp); }
@@ -47,6 +76,7 @@ protected:
     bool out_mems(u32 r0, u32 tok, x86::Mem* outs);
 
     Rows m_rows;
+    Columns m_columns;
     bool m_in_stripe = false;  // emitting the stripe loop
     x86::Gp m_args, m_row, m_w, m_ws, m_xt, m_xst, m_ot, m_col, m_scol, m_tok_count, m_scratch;
 

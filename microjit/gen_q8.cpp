@@ -72,7 +72,6 @@ Q8MatmulGenerator::Q8MatmulGenerator(const KernelConfig& c) : MatrixGenerator(c)
     m_groups = m_gs ? m_n / m_gs : 0;
     m_rows = c.rows;
     m_toks = p.toks;
-    m_unroll = c.unroll;
     m_packed = p.packed;
     m_vnni = (c.flags & variant::vnni) != 0;
     m_width = p.width;
@@ -82,13 +81,18 @@ Q8MatmulGenerator::Q8MatmulGenerator(const KernelConfig& c) : MatrixGenerator(c)
     m_long = !m_packed && m_chunks > long_group_chunks;
     // Aligned loads only where every vector starts on a boundary of its width.
     m_aligned = (c.flags & variant::aligned) != 0 && (m_packed || m_gs % m_width == 0);
-    m_full_batches = m_batch ? m_groups / m_batch : 0;
+    const u32 batches = m_batch ? m_groups / m_batch : 0;
     m_rest = m_batch ? m_groups % m_batch : 0;
-    m_straight = m_full_batches <= straight_batches || m_full_batches < m_unroll;
-    m_loop_batches = m_straight ? 0 : m_full_batches / m_unroll * m_unroll;
-    m_batch_bytes = static_cast<i64>(m_batch) * m_gs;
-    m_loop_bytes = m_loop_batches * m_batch_bytes;
-    m_loop_sbytes = static_cast<i64>(m_loop_batches) * m_batch * 4;
+    m_columns.steps = batches;
+    m_columns.unroll = c.unroll;
+    if (batches > straight_batches && batches >= c.unroll)
+        m_columns.loop_steps = batches / c.unroll * c.unroll;
+    m_columns.bytes = static_cast<i64>(m_batch) * m_gs;
+    m_columns.second_bytes = static_cast<i64>(m_batch) * 4;
+    m_columns.last = m_rest != 0;
+    // Long groups step the byte index in their inner loop: it must be live.
+    m_columns.indexed = m_long;
+    m_columns.straight_prefetch = static_cast<u32>(m_columns.bytes);
 }
 
 void Q8MatmulGenerator::generate()
@@ -123,6 +127,7 @@ void Q8MatmulGenerator::assign_registers()
     rows.toks = m_toks;
     rows.stripes = (config().flags & variant::stripes) ? 2 : 0;
     assign_row_registers(rows);
+    m_columns.second = m_scol;
     if (m_long)
         m_kcount = new_gp();
 
@@ -192,37 +197,7 @@ void Q8MatmulGenerator::sweep(u32 rows, u32 toks)
     const u32 quads = toks * ((rows + 3) / 4);
     for (u32 q = 0; q < quads; ++q)
         v_zero(acc(q));
-    // Long groups step the byte index in their inner loop: it must be live.
-    const bool indexed = m_long;
-    if (m_straight) {
-        if (m_long) {
-            as().xor_(m_col.r32(), m_col.r32());
-            as().xor_(m_scol.r32(), m_scol.r32());
-        }
-        for (u32 b = 0; b < m_full_batches; ++b) {
-            batch(rows, toks, indexed, b * m_batch_bytes, static_cast<i64>(b) * m_batch * 4, m_batch);
-            if (config().prefetch)
-                prefetch_rows(rows, indexed, b * m_batch_bytes, static_cast<i64>(b) * m_batch * 4, static_cast<u32>(m_batch_bytes));
-        }
-    } else {
-        // Both indices run up to 0, so the loop ends on the byte index's add.
-        asmjit::Label loop = as().newLabel();
-        as().mov(m_col, -m_loop_bytes);
-        as().mov(m_scol, -m_loop_sbytes);
-        as().align(asmjit::AlignMode::kCode, 16);
-        as().bind(loop);
-        for (u32 u = 0; u < m_unroll; ++u)
-            batch(rows, toks, true, m_loop_bytes + u * m_batch_bytes, m_loop_sbytes + static_cast<i64>(u) * m_batch * 4, m_batch);
-        if (config().prefetch)
-            prefetch_rows(rows, true, m_loop_bytes, m_loop_sbytes, static_cast<u32>(m_unroll * m_batch_bytes));
-        as().add(m_scol, static_cast<i32>(m_unroll * m_batch * 4));
-        as().add(m_col, static_cast<i32>(m_unroll * m_batch_bytes));
-        as().jnz(loop);
-        for (u32 b = m_loop_batches; b < m_full_batches; ++b)
-            batch(rows, toks, indexed, b * m_batch_bytes, static_cast<i64>(b) * m_batch * 4, m_batch);
-    }
-    if (m_rest)
-        batch(rows, toks, indexed, m_full_batches * m_batch_bytes, static_cast<i64>(m_full_batches) * m_batch * 4, m_rest);
+    column_loop(rows, toks);
 }
 
 void Q8MatmulGenerator::store(u32 rows, u32 toks)
@@ -240,8 +215,7 @@ void Q8MatmulGenerator::prefetch_rows(u32 rows, bool indexed, i64 disp, i64 sdis
 {
     const i64 ahead = config().prefetch;
     for (u32 r = 0; r < rows; ++r) {
-        for (u32 b = 0; b < bytes; b += 64)
-            prefetch(w_mem(r, indexed, disp + ahead + b));
+        prefetch_row(r, indexed, disp, bytes);
         // With small groups the scales are a second stream of n * 4 / gs bytes per row.
         if (m_gs <= 8)
             for (u32 b = 0; b < bytes * 4 / m_gs; b += 64)

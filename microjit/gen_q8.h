@@ -49,10 +49,11 @@ private:
     void assign_temps(u32 count);
     void sweep(u32 rows, u32 toks) override;
     void store(u32 rows, u32 toks) override;
-    void prefetch_rows(u32 rows, bool indexed, i64 disp, i64 sdisp, u32 bytes);
+    void prefetch_rows(u32 rows, bool indexed, i64 disp, i64 sdisp, u32 bytes) override;
 
     // Batches and the float stage (gen_q8_sweeps.cpp).
-    void batch(u32 rows, u32 toks, bool indexed, i64 disp, i64 sdisp, u32 groups);
+    // A batch of m_batch groups (the last one: m_rest).
+    void column_step(u32 rows, u32 toks, bool indexed, i64 disp, i64 sdisp, bool last) override;
     void output_terms(u32 row, u32 tok, bool indexed, i64 disp, i64 sdisp, u32 groups, const x86::Vec& f);
     void group_sum(const x86::Vec& dst, u32 row, u32 tok, bool indexed, i64 disp);
     void scale(const x86::Vec& f, u32 row, u32 tok, bool indexed, i64 sdisp, bool partial);
@@ -72,17 +73,14 @@ private:
 
     // Shape, baked in.
     u32 m_n, m_gs, m_groups;
-    u32 m_rows, m_toks, m_unroll;
+    u32 m_rows, m_toks;
     bool m_packed, m_vnni, m_aligned;
     u32 m_width;         // bytes of the integer vectors
     u32 m_batch;         // groups per batch
     u32 m_chunks;        // grouped: full vectors per group
     u32 m_partial;       // grouped: bytes of the short last vector of a group (0 = none)
     bool m_long;         // grouped: an inner loop over each group's vectors
-    u32 m_full_batches, m_rest;  // whole batches per row, groups left over
-    bool m_straight;     // no loop over batches
-    u32 m_loop_batches;  // batches covered by the loop
-    i64 m_batch_bytes, m_loop_bytes, m_loop_sbytes;
+    u32 m_rest;          // groups left over after the whole batches
 
     // The temporaries by role, assigned once in assign_registers(). Roles never live at the
     // same time share a register: the transpose's five are the integer stage's too, and

@@ -7,8 +7,9 @@ namespace mjit {
 
 // One batch (`groups` <= m_batch groups from byte `disp`, scale byte `sdisp`) for every
 // output in flight, four outputs (rows r0.. of one token) per accumulator.
-void Q8MatmulGenerator::batch(u32 rows, u32 toks, bool indexed, i64 disp, i64 sdisp, u32 groups)
+void Q8MatmulGenerator::column_step(u32 rows, u32 toks, bool indexed, i64 disp, i64 sdisp, bool last)
 {
+    const u32 groups = last ? m_rest : m_batch;
     const u32 quads_per_tok = (rows + 3) / 4;
     for (u32 t = 0; t < toks; ++t)
         for (u32 r0 = 0; r0 < rows; r0 += 4) {
