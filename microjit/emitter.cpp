@@ -394,6 +394,49 @@ void Emitter::transpose4(const x86::Vec* in, const x86::Vec* tmp, x86::Vec* cols
     cols[3] = t2;
 }
 
+void Emitter::extract128(const x86::Xmm& dst, const x86::Vec& src, u32 lane, bool floats)
+{
+    static constexpr InstId ids[2][2] = { { x86::Inst::kIdVextracti128, x86::Inst::kIdVextracti32x4 },
+        { x86::Inst::kIdVextractf128, x86::Inst::kIdVextractf32x4 } };
+    m_as.emit(ids[floats][is_avx512()], dst, src, lane);
+}
+
+void Emitter::fold_to_xmm(const x86::Vec& v, u32 bytes, const x86::Vec& tmp, InstId op)
+{
+    const bool floats = op != x86::Inst::kIdVpaddd;
+    if (bytes == 64) {
+        m_as.emit(floats ? x86::Inst::kIdVextractf64x4 : x86::Inst::kIdVextracti64x4, tmp.ymm(), v.zmm(), 1);
+        m_as.emit(op, v.ymm(), v.ymm(), tmp.ymm());
+    }
+    if (bytes >= 32) {
+        extract128(tmp.xmm(), v.ymm(), 1, floats);
+        m_as.emit(op, v.xmm(), v.xmm(), tmp.xmm());
+    }
+}
+
+void Emitter::pair_sums(const x86::Vec& dst, const x86::Vec& a, const x86::Vec& b, const x86::Vec& tmp)
+{
+    // Even and odd dwords apart, then added.
+    if (is_sse()) {
+        m_as.movaps(tmp.xmm(), a.xmm());
+        m_as.shufps(tmp.xmm(), b.xmm(), 0x88);
+        m_as.shufps(dst.xmm(), b.xmm(), 0xDD);
+        m_as.paddd(dst.xmm(), tmp.xmm());
+    } else {
+        m_as.vshufps(tmp, a, b, 0x88);
+        m_as.vshufps(dst, a, b, 0xDD);
+        m_as.vpaddd(dst, dst, tmp);
+    }
+}
+
+void Emitter::lane_sums(const x86::Vec& v, const x86::Vec& tmp)
+{
+    m_as.vpshufd(tmp, v, 0x4E);
+    m_as.vpaddd(v, v, tmp);
+    m_as.vpshufd(tmp, v, 0xB1);
+    m_as.vpaddd(v, v, tmp);
+}
+
 void Emitter::store_lanes(const x86::Vec& r, u32 count, const x86::Mem* outs, bool contiguous, const x86::Vec& tmp)
 {
     const x86::Xmm v = r.xmm(), t = tmp.xmm();

@@ -138,6 +138,19 @@ protected:
     // they are only read): cols[k] = [in[0][k], in[1][k], in[2][k], in[3][k]] per block.
     // Uses tmp[0..4], which end up holding the columns except tmp[3], left free.
     void transpose4(const x86::Vec* in, const x86::Vec* tmp, x86::Vec* cols);
+    // dst = 128-bit lane `lane` of src: vextracti128 (AVX-512: vextracti32x4), or for
+    // float data the vextractf forms (the same bits in the float domain).
+    void extract128(const x86::Xmm& dst, const x86::Vec& src, u32 lane, bool floats = false);
+    // Folds the 128-bit lanes of v (`bytes` wide: 64, 32 or 16) into its xmm with `op`
+    // (vpaddd, vaddps, vmaxps): the upper half onto the lower until 16 bytes are left.
+    // `tmp` is clobbered.
+    void fold_to_xmm(const x86::Vec& v, u32 bytes, const x86::Vec& tmp, asmjit::InstId op);
+    // dst = per 128-bit lane [a0+a1, a2+a3, b0+b1, b2+b3] (i32; what vphaddd gives, which
+    // EVEX and SSE2 lack and some cores run three times slower). SSE2: dst must be a.
+    // `tmp` is clobbered.
+    void pair_sums(const x86::Vec& dst, const x86::Vec& a, const x86::Vec& b, const x86::Vec& tmp);
+    // Every i32 of each 128-bit lane of v = the sum of the lane's four. `tmp` is clobbered.
+    void lane_sums(const x86::Vec& v, const x86::Vec& tmp);
     // Stores lanes 0..count-1 of xmm `r` to outs[i] (contiguous: as consecutive floats at
     // outs[0]). `tmp` is scratch.
     void store_lanes(const x86::Vec& r, u32 count, const x86::Mem* outs, bool contiguous, const x86::Vec& tmp);

@@ -208,11 +208,6 @@ x86::Mem BlockMatmulGenerator::xq_mem(u32 tok, bool indexed, i64 disp) const
     return indexed ? vmem(m_xt, m_xcol, d) : vmem(m_xt, d);
 }
 
-void BlockMatmulGenerator::extract128(const x86::Xmm& dst, const x86::Vec& src, u32 lane)
-{
-    as().emit(is_avx512() ? x86::Inst::kIdVextracti32x4 : x86::Inst::kIdVextracti128, dst, src, lane);
-}
-
 void BlockMatmulGenerator::insert128(const x86::Vec& dst, const x86::Vec& src, const asmjit::Operand& part, u32 lane)
 {
     as().emit(is_avx512() ? x86::Inst::kIdVinserti32x4 : x86::Inst::kIdVinserti128, dst, src, part, lane);
@@ -235,12 +230,8 @@ void BlockMatmulGenerator::v_or(const x86::Vec& dst, const x86::Vec& a, const as
 
 void BlockMatmulGenerator::hadd(const x86::Vec& dst, const x86::Vec& a, const x86::Vec& b)
 {
-    // Even and odd dwords apart, then added (EVEX has no vphaddd, and the VEX one is three
-    // times slower on some cores). m_product is free whenever a reduction runs.
-    const x86::Vec h = at(m_product, dst.size());
-    as().vshufps(h, a, b, 0x88);
-    as().vshufps(dst, a, b, 0xDD);
-    as().vpaddd(dst, dst, h);
+    // m_product is free whenever a reduction runs.
+    pair_sums(dst, a, b, at(m_product, dst.size()));
 }
 
 // ---- the step loop -------------------------------------------------------------------
@@ -297,7 +288,7 @@ void BlockMatmulGenerator::store(u32 rows, u32 toks)
             const bool contiguous = out_mems(4 * q, t, outs);
             x86::Vec sums = m_grid ? m_grid_acc[q] : m_tok[t].acc[q];
             if (m_grid && t > 0) {
-                as().vextractf32x4(m_values.xmm(), sums, t);
+                extract128(m_values.xmm(), sums, t, true);
                 sums = m_values;
             }
             store_lanes(sums, rows - 4 * q < 4 ? rows - 4 * q : 4, outs, contiguous, m_product);
@@ -371,13 +362,7 @@ void BlockMatmulGenerator::fold_quad(u32 t)
         hadd(pairs, pairs, held);
         if (!m_k)
             return;
-        const x86::Vec tmp = at(m_product, 32);
-        if (is_avx512()) {
-            as().vextracti64x4(tmp, pairs, 1);
-            as().vpaddd(y(pairs), y(pairs), tmp);
-        }
-        extract128(tmp.xmm(), y(pairs), 1);
-        as().vpaddd(pairs.xmm(), pairs.xmm(), tmp.xmm());
+        fold_to_xmm(pairs, m_width, m_product, x86::Inst::kIdVpaddd);
         // Q4_K with VNNI summed 16 times every value (its high nibbles stay in place);
         // the quad's imin goes beside the sums.
         if (m_format == Format::Q4_K && m_lanes)

@@ -118,7 +118,6 @@ private:
     x86::Vec y(const x86::Vec& v) const { return at(v, 32); }
     x86::Vec wide(const x86::Vec& v) const { return at(v, m_width); }
     void hadd(const x86::Vec& dst, const x86::Vec& a, const x86::Vec& b);  // per 128-bit lane: [a0+a1, a2+a3, b0+b1, b2+b3]
-    void extract128(const x86::Xmm& dst, const x86::Vec& src, u32 lane);
     void insert128(const x86::Vec& dst, const x86::Vec& src, const asmjit::Operand& part, u32 lane);
     void load_constant(const x86::Vec& dst, const x86::Mem& src);
     // vpand / vpor / vmovdqu, or their EVEX forms on AVX-512.

@@ -118,10 +118,7 @@ void BlockMatmulGenerator::k_quad_scales(u32 q, u32 count, u32 toks, bool indexe
     for (u32 t = 0; t < toks; ++t) {
         const x86::Vec m = wide(m_tok[t].m);
         as().vpmaddwd(m, mins, m_tok[t].x_sums);
-        as().vpshufd(p, m, 0x4E);
-        as().vpaddd(m, m, p);
-        as().vpshufd(p, m, 0xB1);
-        as().vpaddd(m, m, p);
+        lane_sums(m, p);
         load_constant(p.xmm(), constant(lane_firsts, 16));
         as().vpermd(m, p, m);
     }

@@ -97,10 +97,7 @@ void BlockMatmulGenerator::legacy_x_side(u32 toks, bool indexed, i64 xdisp, u32 
             as().vpaddw(c, c, p);
             as().vpmaddwd(c, c, constant_dwords(0x00010001u, m_width / 4));
         }
-        as().vpshufd(p, c, 0x4E);
-        as().vpaddd(c, c, p);
-        as().vpshufd(p, c, 0xB1);
-        as().vpaddd(c, c, p);
+        lane_sums(c, p);
         as().vpslld(c, c, m_format == Format::Q4_0 ? 3 : 7);
     }
 }

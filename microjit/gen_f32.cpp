@@ -218,15 +218,10 @@ void F32MatmulGenerator::fold(u32 row, u32 tok)
         as().addps(a0.xmm(), acc(row, tok, 1).xmm());
         return;
     }
-    if (is_avx512()) {
-        as().vextractf64x4(tmp.ymm(), a0, 1);
-        as().vaddps(a0.ymm(), a0.ymm(), tmp.ymm());
-        as().vextractf32x4(tmp.xmm(), a0.ymm(), 1);
-    } else {
+    // AVX2: the two parts' sum first, the canonical s8.
+    if (!is_avx512())
         as().vaddps(a0, a0, acc(row, tok, 1));
-        as().vextractf128(tmp.xmm(), a0, 1);
-    }
-    as().vaddps(a0.xmm(), a0.xmm(), tmp.xmm());
+    fold_to_xmm(a0, vbytes(), tmp, x86::Inst::kIdVaddps);
 }
 
 // Four outputs at a time (rows r0.. of one token): fold, transpose, and the last two tree

@@ -64,7 +64,6 @@ private:
     void dot(const x86::Vec& dst, const x86::Mem& w, const x86::Mem& x, const Tail* tail, bool first);
     void finish_group(const x86::Vec& dst);
     void hadd(const x86::Vec& dst, const x86::Vec& b);  // i32 pair sums per 128-bit block, dst = hadd(dst, b)
-    void fold_to_xmm(const x86::Vec& v, const x86::Vec& tmp);
     void mul_scales(const x86::Vec& f, const x86::Mem& s, bool partial);
 
     const x86::Vec& acc(u32 quad) const { return m_acc[quad]; }

@@ -111,33 +111,7 @@ void Q8MatmulGenerator::hadd(const x86::Vec& dst, const x86::Vec& b)
         as().vphaddd(dst, dst, b);
         return;
     }
-    const x86::Vec h = at(m_t.pair_scratch, is_sse() ? 16 : m_width);
-    if (is_sse()) {
-        as().movaps(h.xmm(), dst.xmm());
-        as().shufps(h.xmm(), b.xmm(), 0x88);
-        as().shufps(dst.xmm(), b.xmm(), 0xDD);
-        as().paddd(dst.xmm(), h.xmm());
-    } else {
-        as().vshufps(h, dst, b, 0x88);
-        as().vshufps(dst, dst, b, 0xDD);
-        as().vpaddd(dst, dst, h);
-    }
-}
-
-// Sums the 128-bit blocks of v into its xmm.
-void Q8MatmulGenerator::fold_to_xmm(const x86::Vec& v, const x86::Vec& tmp)
-{
-    if (m_width == 64) {
-        as().vextracti64x4(tmp.ymm(), v.zmm(), 1);
-        as().vpaddd(v.ymm(), v.ymm(), tmp.ymm());
-    }
-    if (m_width >= 32) {
-        if (is_avx512())
-            as().vextracti32x4(tmp.xmm(), v.ymm(), 1);
-        else
-            as().vextracti128(tmp.xmm(), v.ymm(), 1);
-        as().vpaddd(v.xmm(), v.xmm(), tmp.xmm());
-    }
+    pair_sums(dst, dst, b, at(m_t.pair_scratch, is_sse() ? 16 : m_width));
 }
 
 // f *= the scales at s (a short batch: only its groups are read).

@@ -45,7 +45,7 @@ void Q8MatmulGenerator::output_terms(u32 row, u32 tok, bool indexed, i64 disp, i
         if (groups == 3)
             hadd(c, c);
         hadd(a, groups <= 2 ? a : c);
-        fold_to_xmm(a, b);
+        fold_to_xmm(a, m_width, b, x86::Inst::kIdVpaddd);
     }
     scale(f, row, tok, indexed, sdisp, partial);
 }
@@ -108,10 +108,7 @@ void Q8MatmulGenerator::accumulate(const x86::Vec& acc, u32 count, u32 groups)
         const u32 piece = g / 4;
         x86::Xmm term = cols[g % 4].xmm();
         if (piece > 0) {
-            if (is_avx512())
-                as().vextractf32x4(spare, cols[g % 4].zmm(), piece);
-            else
-                as().vextractf128(spare, cols[g % 4].ymm(), piece);
+            extract128(spare, cols[g % 4], piece, true);
             term = spare;
         }
         v_add(acc.xmm(), term);

@@ -236,17 +236,7 @@ void QuantizeGenerator::group_max(i64 x_disp)
     // Fold the lanes down to lane 0.
     const x86::Xmm mx = m_max.xmm();
     const x86::Xmm t = m_tmp.xmm();
-    if (m_chunk_bytes == 64) {
-        as().vextractf64x4(m_tmp.ymm(), m_max.zmm(), 1);
-        as().vmaxps(m_max.ymm(), m_max.ymm(), m_tmp.ymm());
-    }
-    if (m_chunk_bytes >= 32) {
-        if (is_avx512())
-            as().vextractf32x4(t, m_max.ymm(), 1);
-        else
-            as().vextractf128(t, m_max.ymm(), 1);
-        as().vmaxps(mx, mx, t);
-    }
+    fold_to_xmm(m_max, m_chunk_bytes, m_tmp, x86::Inst::kIdVmaxps);
     if (is_sse()) {
         as().movhlps(t, mx);
         as().maxps(mx, t);
@@ -322,7 +312,7 @@ void QuantizeGenerator::quantize_chunk(i64 x_disp, i64 q_disp)
     as().vpaddd(i, i, sg);
     const x86::Xmm ix = m_i.xmm();
     if (m_chunk_bytes == 32) {
-        as().vextracti128(m_tmp.xmm(), m_i.ymm(), 1);
+        extract128(m_tmp.xmm(), m_i.ymm(), 1);
         as().vpackssdw(ix, ix, m_tmp.xmm());
         as().vpacksswb(ix, ix, ix);
         as().vmovq(dst, ix);
@@ -414,19 +404,16 @@ void QuantizeGenerator::q8k_chunk(u32 k)
         } else {
             as().vpaddd(sum, v, m_sign.ymm());
         }
-        as().vextracti128(t, v, 1);
+        extract128(t, v, 1);
         as().vpackssdw(vx, vx, t);
         as().vpacksswb(vx, vx, vx);
         as().vmovq(q, vx);
         if (k % 2 == 0)
             return;
     }
-    as().emit(is_avx512() ? x86::Inst::kIdVextracti32x4 : x86::Inst::kIdVextracti128, t, m_f.ymm(), 1);
+    extract128(t, m_f.ymm(), 1);
     as().vpaddd(sx, sx, t);
-    as().vpshufd(t, sx, 0x4E);
-    as().vpaddd(sx, sx, t);
-    as().vpshufd(t, sx, 0xB1);
-    as().vpaddd(sx, sx, t);
+    lane_sums(sx, t);
     as().vpextrw(x86::ptr(m_q, static_cast<i32>(offsetof(BlockQ8_K, bsums) + 2 * (k * lanes / 16))), sx, 0);
 }
 
