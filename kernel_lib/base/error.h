@@ -32,11 +32,13 @@ private:
     char m_message[max_message] {};
 };
 
+// Errors go in and out by reference: an Error is 241 bytes, and TRY then copies it once,
+// straight into the caller's result (a by-value hand-over copied it twice).
 template<typename T>
 class [[nodiscard]] ErrorOr {
 public:
     ErrorOr(T value) : m_has_value(true) { new (&m_value) T(static_cast<T&&>(value)); }
-    ErrorOr(Error error) : m_has_value(false) { new (&m_error) Error(error); }
+    ErrorOr(const Error& error) : m_has_value(false) { new (&m_error) Error(error); }
     ErrorOr(ErrorOr&& other) : m_has_value(other.m_has_value)
     {
         if (m_has_value)
@@ -57,7 +59,7 @@ public:
     T& value() { return m_value; }
     const T& value() const { return m_value; }
     T release_value() { return static_cast<T&&>(m_value); }
-    Error release_error() { return m_error; }
+    const Error& release_error() { return m_error; }
 
 private:
     bool m_has_value;
@@ -71,12 +73,12 @@ template<>
 class [[nodiscard]] ErrorOr<void> {
 public:
     ErrorOr() : m_has_value(true) {}
-    ErrorOr(Error error) : m_has_value(false) { new (&m_error) Error(error); }
+    ErrorOr(const Error& error) : m_has_value(false) { new (&m_error) Error(error); }
 
     bool is_error() const { return !m_has_value; }
     const Error& error() const { return m_error; }
     void release_value() {}
-    Error release_error() { return m_error; }
+    const Error& release_error() { return m_error; }
 
 private:
     bool m_has_value;
