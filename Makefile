@@ -55,7 +55,10 @@ KERNEL_CXXFLAGS := --target=x86_64-unknown-none-elf -march=x86-64 -std=c++20 -O2
 	-isystem kernel_lib/libcxx/include -isystem kernel_lib/libc/include \
 	-isystem $(CLANG_RESOURCE)/include -I. -DBAREFLOW_KERNEL=1 $(WARNINGS) $(KERNEL_EXTRA)
 KERNEL_NASMFLAGS := -f elf64 -w+all -I boot/inc/ -I kernel_lib/arch/x86_64/
-KERNEL_LDFLAGS = -nostdlib -static --gc-sections --icf=all -z max-page-size=4096 \
+# -O2: ld.lld stores a string that ends another one inside it, and to find those it orders
+# the strings by their endings, which the packer's contexts like; 336 bytes of .rodata less,
+# 977 bytes packed.
+KERNEL_LDFLAGS = -O2 -nostdlib -static --gc-sections --icf=all -z max-page-size=4096 \
 	-T kernel_lib/arch/x86_64/kernel.ld $(foreach s,$(ASMJIT_KERNEL_UNUSED),--defsym=$(s)=asmjit_unused_in_kernel)
 
 # -ffp-contract=off everywhere: floating-point results must not depend on whether the
