@@ -202,7 +202,9 @@ $(KBUILD)/lwip/%.o: $(LWIP_DIR)/src/%.c kernel_lib/net/lwip/lwipopts.h kernel_li
 # less, no measurable cost.) The JIT's generated kernels do the heavy
 # lifting; this keeps the binary near its budget (make size).
 KERNEL_HOT_CPP := tinyllama/attention.cpp $(wildcard kernel_lib/libm/*.cpp)
-KERNEL_OPT := -Oz
+# -Oz code also goes without jump tables: compare chains pack tighter than tables of
+# addresses (146 bytes of kernel.bin).
+KERNEL_OPT := -Oz -fno-jump-tables
 $(KERNEL_HOT_CPP:%.cpp=$(KBUILD)/obj/%.o): KERNEL_OPT := -O2
 # The micro-JIT's generators emit code from trusted configs and fill no buffers from
 # outside input; without stack canaries (one per function that builds asmjit operands,
@@ -212,7 +214,7 @@ $(KERNEL_HOT_CPP:%.cpp=$(KBUILD)/obj/%.o): KERNEL_OPT := -O2
 # is the best of 0..-1000; the engine and kernel_lib come out bigger with it). It does not
 # touch what the generators emit, and the reference kernels keep their loops as they were.
 KERNEL_GEN_CPP := $(wildcard microjit/*.cpp)
-$(KERNEL_GEN_CPP:%.cpp=$(KBUILD)/obj/%.o): KERNEL_OPT := -Oz -fno-stack-protector -mllvm -inline-threshold=-25
+$(KERNEL_GEN_CPP:%.cpp=$(KBUILD)/obj/%.o): KERNEL_OPT := -Oz -fno-jump-tables -fno-stack-protector -mllvm -inline-threshold=-25
 $(KBUILD)/obj/%.o: %.cpp | $(BUILD)/asmjit.mk
 	@mkdir -p $(@D)
 	@echo "  CXX(k) $<"
