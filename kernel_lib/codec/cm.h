@@ -4,13 +4,14 @@
 // The kernel image is coded one bit at a time: eight models each guess the next bit from a
 // different context (the previous byte, the previous two, sparse picks among the last
 // four, the current word, and two from an x86 length decoder run over the bytes so far:
-// which field of which instruction the byte is), a match model guesses from the longest
+// which field of which instruction the byte is), each refined by an adaptive map that
+// knows how many bits its counter has seen, a match model guesses from the longest
 // earlier match, a small neural mixer weighs their guesses by how well each has done in
 // similar situations, an adaptive map refines the result, and a binary arithmetic coder
 // spends -log2(p) bits on each bit. The decoder runs the same predictor over the bytes it
 // has restored, so encoder and decoder share every line of it (cm.cpp). On the kernel this
-// packed 7 % tighter than LZMA, and 11 % more since (boot/README.md); the price is decoding
-// time (about 2.1 billion instructions for the whole kernel, about 1 s under QEMU's
+// packed 7 % tighter than LZMA, and 12 % more since (boot/README.md); the price is decoding
+// time (about 2.4 billion instructions for the whole kernel, about 1 s under QEMU's
 // emulation, under 0.1 s on hardware; once per boot) and a few MiB of tables, which the
 // unpacker takes from the free memory between the kernel and 4 MiB.
 //
@@ -30,7 +31,7 @@ constexpr u32 cm_bucket_bytes = 32;
 constexpr u32 cm_min_bucket_count = 1024;
 constexpr u32 cm_max_bucket_count = 1u << 26;
 // The scratch memory the codec needs with `bucket_count` buckets (its other tables take
-// about 850 KiB), and the most buckets that `scratch_size` bytes hold (0: too few).
+// about 860 KiB), and the most buckets that `scratch_size` bytes hold (0: too few).
 usize cm_scratch_bytes(u32 bucket_count);
 u32 cm_bucket_count_for(usize scratch_size);
 
