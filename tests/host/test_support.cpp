@@ -2,6 +2,7 @@
 #include "tests/host/test_support.h"
 
 #include <catch2/catch.hpp>
+#include <random>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -41,6 +42,23 @@ std::string read_text(const std::string& path)
 {
     auto bytes = read_file(path);
     return std::string(bytes.begin(), bytes.end());
+}
+
+std::vector<unsigned char> repetitive_bytes(size_t size, unsigned seed, unsigned alphabet, size_t long_copy)
+{
+    std::mt19937 rng(seed);
+    std::vector<unsigned char> data(size);
+    for (size_t i = 0; i < size;) {
+        if (i > 0 && rng() % 3 == 0) {
+            size_t distance = 1 + rng() % i;
+            size_t length = 2 + rng() % (rng() % 8 == 0 ? long_copy : 12);
+            for (size_t k = 0; k < length && i < size; ++k, ++i)
+                data[i] = data[i - distance];
+        } else {
+            data[i++] = static_cast<unsigned char>(rng() % alphabet);
+        }
+    }
+    return data;
 }
 
 }

@@ -13,4 +13,8 @@ std::string repo_root();
 std::vector<unsigned char> read_file(const std::string& path);
 std::string read_text(const std::string& path);
 
+// `size` random bytes over `alphabet` symbols with copies of earlier stretches mixed in
+// (some overlapping their source; one in eight up to `long_copy` bytes): input for codecs.
+std::vector<unsigned char> repetitive_bytes(size_t size, unsigned seed, unsigned alphabet, size_t long_copy);
+
 }

@@ -45,22 +45,9 @@ void check_round_trip(const std::vector<u8>& data, u32 buckets = small_table)
     CHECK(out == data);
 }
 
-// Random bytes over `alphabet` symbols, with copies of earlier stretches mixed in.
 std::vector<u8> sample(usize size, unsigned seed, unsigned alphabet)
 {
-    std::mt19937 rng(seed);
-    std::vector<u8> data(size);
-    for (usize i = 0; i < size;) {
-        if (i > 64 && rng() % 3 == 0) {
-            usize distance = 1 + rng() % i;
-            usize length = 2 + rng() % (rng() % 8 == 0 ? 300 : 12);
-            for (usize k = 0; k < length && i < size; ++k, ++i)
-                data[i] = data[i - distance];
-        } else {
-            data[i++] = static_cast<u8>(rng() % alphabet);
-        }
-    }
-    return data;
+    return test_support::repetitive_bytes(size, seed, alphabet, 300);
 }
 
 std::vector<u8> text(usize size, unsigned seed)

@@ -54,22 +54,9 @@ void check_round_trip(const std::vector<u8>& data)
     CHECK(out == data);
 }
 
-// Random bytes over `alphabet` symbols with copies of earlier stretches, some overlapping.
 std::vector<u8> sample(usize size, unsigned seed, unsigned alphabet)
 {
-    std::mt19937 rng(seed);
-    std::vector<u8> data(size);
-    for (usize i = 0; i < size;) {
-        if (i > 0 && rng() % 3 == 0) {
-            usize distance = 1 + rng() % i;
-            usize length = 2 + rng() % (rng() % 8 == 0 ? 700 : 12);
-            for (usize k = 0; k < length && i < size; ++k, ++i)
-                data[i] = data[i - distance];
-        } else {
-            data[i++] = static_cast<u8>(rng() % alphabet);
-        }
-    }
-    return data;
+    return test_support::repetitive_bytes(size, seed, alphabet, 700);
 }
 
 }
@@ -108,11 +95,7 @@ TEST_CASE("lz restores the unpacker's body as pack-kernel packs it", "[codec]")
         WARN("SKIPPED: build/unpack-body.bin is not built");
         return;
     }
-    FILE* f = fopen(path.c_str(), "rb");
-    REQUIRE(f);
-    std::vector<u8> body(static_cast<usize>(st.st_size));
-    REQUIRE(fread(body.data(), 1, body.size(), f) == body.size());
-    fclose(f);
+    const std::vector<u8> body = test_support::read_file(path);
     check_round_trip(body);
     CHECK(encode(body).size() < body.size() * 4 / 5);
 }
