@@ -614,7 +614,7 @@ FUZZ_TARGETS := $(sort $(basename $(notdir $(wildcard tests/fuzz/entry/*.cpp))))
 FUZZ_BINS := $(addprefix $(FUZZ_BUILD)/,$(FUZZ_TARGETS))
 FUZZ_LIB_CPP := tinyllama/model.cpp tinyllama/tokenizer.cpp tinyllama/encode.cpp tinyllama/kernel_app/boot_settings.cpp \
 	kernel_lib/text/keyvalue.cpp kernel_lib/codec/crc32c.cpp kernel_lib/boot/directory.cpp kernel_lib/base/error.cpp \
-	kernel_lib/codec/cm.cpp kernel_lib/codec/x86_filter.cpp boot/uefi/memory_map.cpp boot/uefi/disk_layout.cpp \
+	kernel_lib/codec/cm.cpp kernel_lib/codec/x86_filter.cpp kernel_lib/codec/lz.host.cpp boot/uefi/memory_map.cpp boot/uefi/disk_layout.cpp \
 	$(wildcard tinyllama/gguf/*.cpp) tinyllama/chat/template.cpp microjit/formats.cpp microjit/blocks.cpp microjit/reference_blocks.cpp \
 	microjit/quantize_blocks.cpp microjit/quantize_weights.host.cpp microjit/reference.cpp kernel_lib/libm/math.cpp \
 	kernel_lib/net/http.cpp kernel_lib/text/json.cpp kernel_lib/text/json_reader.cpp kernel_lib/text/json_writer.cpp \
@@ -624,13 +624,17 @@ FUZZ_LIB_CPP := tinyllama/model.cpp tinyllama/tokenizer.cpp tinyllama/encode.cpp
 	kernel_lib/libc/strtod.cpp kernel_lib/libc/strtol.cpp kernel_lib/libc/bignum.cpp \
 	kernel_lib/cpu/features.cpp kernel_lib/mem/alloc.host.cpp kernel_lib/debug/panic.host.cpp \
 	$(wildcard tests/fuzz/targets/*.cpp)
-FUZZ_LIB_OBJS := $(FUZZ_LIB_CPP:%.cpp=$(FUZZ_BUILD)/obj/%.o)
+FUZZ_LIB_OBJS := $(FUZZ_LIB_CPP:%.cpp=$(FUZZ_BUILD)/obj/%.o) $(HOST_ASM:%.asm=$(FUZZ_BUILD)/obj/%.asm.o)
 FUZZ_CXXFLAGS := $(HOST_CXXFLAGS) -O1 -fsanitize=address,undefined -fno-sanitize-recover=all
 
 $(FUZZ_BUILD)/obj/%.o: %.cpp
 	@mkdir -p $(@D)
 	@echo "  CXX(f) $<"
 	@$(CXX) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(FUZZ_BUILD)/obj/%.asm.o: %.asm
+	@mkdir -p $(@D)
+	@$(NASM) $(KERNEL_NASMFLAGS) $< -o $@
 
 $(FUZZ_BINS): $(FUZZ_BUILD)/%: $(FUZZ_BUILD)/obj/tests/fuzz/entry/%.o $(FUZZ_LIB_OBJS)
 	@echo "  LINK   $@"

@@ -21,6 +21,7 @@ int fuzz_settings(const u8* data, size_t size);    // tllama::parse_boot_setting
 int fuzz_keyvalue(const u8* data, size_t size);    // kl::parse_key_values + kl::escape_value
 int fuzz_directory(const u8* data, size_t size);   // kl::boot::validate_directory
 int fuzz_cm(const u8* data, size_t size);          // kl::cm_decode + kl::x86_filter_decode
+int fuzz_lz(const u8* data, size_t size);          // kl::lz_decode (the unpacker's body) + kl::lz_encode
 int fuzz_json(const u8* data, size_t size);        // kl::parse_json + JsonWriter (round trip)
 int fuzz_http(const u8* data, size_t size);        // kl::http::parse_request + ChunkedDecoder
 int fuzz_serve(const u8* data, size_t size);       // tllama::serve::Server with fake clients and backend

@@ -16,6 +16,7 @@ const FuzzTarget fuzz_targets[] = {
     { "keyvalue", fuzz_keyvalue },
     { "directory", fuzz_directory },
     { "cm", fuzz_cm },
+    { "lz", fuzz_lz },
     { "json", fuzz_json },
     { "http", fuzz_http },
     { "serve", fuzz_serve },
