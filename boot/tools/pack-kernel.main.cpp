@@ -8,12 +8,13 @@
 // The stub is its entry, stored as it is, and its body, LZ-compressed (kernel_lib/codec/lz.h),
 // which the entry restores first. The entry carries a header at offset 8 that this tool fills
 // in (boot/unpack/unpack.asm): "BFUNPK4\0", the packed size, the unpacked size, the codec's
-// bucket count, the CRC-32C of the kernel image and the packed body's size. The bucket count
-// is as large as the unpacker's scratch memory allows: everything between the unpacked kernel
-// and the payload area at 4 MiB. Body and kernel are decoded again here (the body with the
-// unpacker's own decoder) and compared, so an image that would not unpack is never written. The kernel `make run` boots must stay within 128 KiB; --stage2-limit packs
-// the serve and developer kernels, which only have to fit the area stage2 copies the stub
-// into.
+// bucket count, the CRC-32C of the kernel image, the packed body's size and the body's
+// CRC-32C. The bucket count is as large as the unpacker's scratch memory allows: everything
+// between the unpacked kernel and the payload area at 4 MiB. Body and kernel are decoded again
+// here (the body with the unpacker's own decoder) and compared, so an image that would not
+// unpack is never written. The kernel `make run` boots must stay within 128 KiB;
+// --stage2-limit packs the serve and developer kernels, which only have to fit the area stage2
+// copies the stub into.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +33,7 @@ namespace {
 
 constexpr usize header_offset = 8;
 constexpr char header_magic[8] = { 'B', 'F', 'U', 'N', 'P', 'K', '4', '\0' };
-constexpr usize header_size = 28;
+constexpr usize header_size = 32;
 constexpr usize size_limit = 128 * 1024;  // the shipped kernel's budget (make size)
 constexpr usize copy_limit = kl::boot::unpack_area_end - kl::boot::unpack_address;
 
@@ -149,9 +150,11 @@ std::vector<u8> read_stub(const char* entry_path, const char* body_path)
     std::vector<u8> stub = read_file(entry_path);
     if (stub.size() < header_offset + header_size || memcmp(stub.data() + header_offset, header_magic, 8) != 0)
         die(std::string(entry_path) + " has no BFUNPK4 header at offset 8");
-    const std::vector<u8> body = pack_body(read_file(body_path));
-    put_u32(stub, header_offset + 24, static_cast<u32>(body.size()));
-    stub.insert(stub.end(), body.begin(), body.end());
+    const std::vector<u8> body = read_file(body_path);
+    const std::vector<u8> packed = pack_body(body);
+    put_u32(stub, header_offset + 24, static_cast<u32>(packed.size()));
+    put_u32(stub, header_offset + 28, kl::crc32c(body.data(), body.size()));
+    stub.insert(stub.end(), packed.begin(), packed.end());
     return stub;
 }
 

@@ -45,6 +45,7 @@ unpack_start:
 ;   +24  bucket_count    u32, the size of the codec's context table (kernel_lib/codec/cm.h)
 ;   +28  crc             u32, CRC-32C of the kernel image
 ;   +32  body_size       u32, bytes of LZ-compressed body right after the entry (at __entry_end)
+;   +36  body_crc        u32, CRC-32C of the restored body
 header:
 .magic:         db "BFUNPK4", 0
 .packed_size:   dd 0
@@ -52,10 +53,11 @@ header:
 .bucket_count:  dd 0
 .crc:           dd 0
 .body_size:     dd 0
+.body_crc:      dd 0
     ; Assemble-time guard: a negative TIMES count stops the build if the offsets that
     ; pack-kernel relies on ever move.
     times -((header.magic - unpack_start) != 8) db 0
-    times -((header.body_size - unpack_start) != 32) db 0
+    times -((header.body_crc - unpack_start) != 36) db 0
 unpack_body:
     cld
     mov r12, rdi                            ; BootInfo
@@ -74,26 +76,31 @@ restore_body:
     mov rsi, __entry_end
     mov rdx, __body_end
     call lz_decode
+    ; A damaged body must not run: its CRC-32C (bit by bit) against the header's.
+    mov r14, rax
+    mov rsi, UNPACK_BODY_ADDR
+    mov ecx, __body_end - UNPACK_BODY_ADDR
+    mov eax, -1
+.crc_byte:
+    xor al, [rsi]
+    inc rsi
+    mov dl, 8
+.crc_bit:
+    shr eax, 1
+    jnc .crc_next
+    xor eax, 0x82F63B78
+.crc_next:
+    dec dl
+    jnz .crc_bit
+    loop .crc_byte
+    not eax
+    cmp eax, [header.body_crc]
+    jne unpack_failed
+    mov rax, r14
     jmp continue_low
 
-section .text
-continue_low:
-    mov r14, rax                            ; the packed kernel follows the packed body
-    call pvm_try_native
-    mov rdi, r14
-    mov esi, [header.packed_size]
-    mov rdx, KERNEL_LOAD_ADDR
-    mov ecx, [header.unpacked_size]
-    mov r8d, [header.bucket_count]
-    mov r9d, [header.crc]
-    call unpack_entry
-    test rax, rax
-    jnz .failed
-    mov rsp, r13                            ; the kernel starts on stage2's stack
-    mov rdi, r12
-    mov rax, KERNEL_LOAD_ADDR
-    jmp rax
-.failed:
+; A damaged kernel.bin: an @error line on COM1, QEMU's exit device, halt.
+unpack_failed:
     lea rsi, [message]
 .print:
     lodsb
@@ -109,9 +116,25 @@ continue_low:
     cli
     hlt
     jmp .halt
-
-section .rodata
 message:
     db 13, 10, '@error {"code":"boot.kernel","message":"unpack: the packed kernel is damaged '
     db '(it does not decode to the recorded image and CRC); rebuild the image"}', 13, 10
     db '@exit 17', 13, 10, 0
+
+section .text
+continue_low:
+    mov r14, rax                            ; the packed kernel follows the packed body
+    call pvm_try_native
+    mov rdi, r14
+    mov esi, [header.packed_size]
+    mov rdx, KERNEL_LOAD_ADDR
+    mov ecx, [header.unpacked_size]
+    mov r8d, [header.bucket_count]
+    mov r9d, [header.crc]
+    call unpack_entry
+    test rax, rax
+    jnz unpack_failed
+    mov rsp, r13                            ; the kernel starts on stage2's stack
+    mov rdi, r12
+    mov rax, KERNEL_LOAD_ADDR
+    jmp rax

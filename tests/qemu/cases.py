@@ -366,6 +366,11 @@ def all_cases():
         Case("boot-kernel-byte-flipped", ["--mode", "selftest"],
              expect_error("boot.kernel", 17, r"unpack: the packed kernel is damaged"),
              corrupt=flip_byte(lambda image: payload_location(image, "kernel")[0] + 30000), accels=("tcg",)),
+        # A byte flipped in the unpacker's own LZ-compressed body (after its 496-byte entry):
+        # the entry's CRC-32C check must stop it before it runs.
+        Case("boot-unpacker-byte-flipped", ["--mode", "selftest"],
+             expect_error("boot.kernel", 17, r"unpack: the packed kernel is damaged"),
+             corrupt=flip_byte(lambda image: payload_location(image, "kernel")[0] + 1500), accels=("tcg",)),
         # MODE=serve on the kernel without the network says which kernel it needs
         # (tests/qemu/serve_test.py tests the serve kernel itself).
         Case("serve-mode-needs-serve-kernel", ["--mode", "serve", "--kernel", "build/kernel.bin",
