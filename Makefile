@@ -289,7 +289,7 @@ KERNEL_INSTS := $(BUILD)/gen/kernel_insts.inc
 $(KERNEL_INSTS): scripts/kernel-insts $(shell find $(SRC_DIRS) -name '*.cpp' -o -name '*.h') | $(BUILD)/asmjit.mk
 	@scripts/kernel-insts $(ASMJIT_DIR)/src/asmjit/x86 $@ $(SRC_DIRS)
 # The encoder keeps only the cases of the encodings those instructions use
-# (scripts/asmjit-kernel-cases): 2 KB of the packed kernel less.
+# (scripts/asmjit-kernel-cases): 2.9 KB of the packed kernel less.
 $(ASMJIT_DIR)/src/$(ASMJIT_KERNEL_ASSEMBLER): $(HBUILD)/prune-asmjit scripts/asmjit-kernel-cases | $(BUILD)/asmjit.mk
 	@mkdir -p $(@D)
 	@scripts/asmjit-kernel-cases $(ASMJIT_DIR)/src/asmjit/x86 $@ $$($(HBUILD)/prune-asmjit --kept-encodings)
@@ -439,13 +439,14 @@ $(SBUILD)/obj/%.o: %.cpp | $(BUILD)/asmjit.mk
 	@echo "  CXX(s) $<"
 	@$(CXX) $(HOST_CXXFLAGS) -O1 $(SANITIZE_FLAGS) $(ASMJIT_INCLUDE) $(ASMJIT_HOST_DEFS) -MMD -MP -c $< -o $@
 
-$(HBUILD)/obj/%.asm.o: %.asm
-	@mkdir -p $(@D)
-	@echo "  NASM   $<"
-	@$(NASM) $(KERNEL_NASMFLAGS) $< -o $@
-$(SBUILD)/obj/%.asm.o: %.asm
-	@mkdir -p $(@D)
-	@$(NASM) $(KERNEL_NASMFLAGS) $< -o $@
+# HOST_ASM for the host, sanitized and fuzz builds alike (one object each).
+define host_asm_rule
+$(1)/obj/%.asm.o: %.asm
+	@mkdir -p $$(@D)
+	@echo "  NASM   $$<"
+	@$$(NASM) $$(KERNEL_NASMFLAGS) $$< -o $$@
+endef
+$(foreach build,$(HBUILD) $(SBUILD) $(BUILD)/fuzz,$(eval $(call host_asm_rule,$(build))))
 
 $(HBUILD)/libbareflow.a: $(HOST_LIB_OBJS)
 	@rm -f $@ && ar rcs $@ $^
@@ -631,10 +632,6 @@ $(FUZZ_BUILD)/obj/%.o: %.cpp
 	@mkdir -p $(@D)
 	@echo "  CXX(f) $<"
 	@$(CXX) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
-
-$(FUZZ_BUILD)/obj/%.asm.o: %.asm
-	@mkdir -p $(@D)
-	@$(NASM) $(KERNEL_NASMFLAGS) $< -o $@
 
 $(FUZZ_BINS): $(FUZZ_BUILD)/%: $(FUZZ_BUILD)/obj/tests/fuzz/entry/%.o $(FUZZ_LIB_OBJS)
 	@echo "  LINK   $@"
