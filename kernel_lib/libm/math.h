@@ -11,6 +11,9 @@
 namespace kl {
 
 float expf(float x);
+// x[i] = expf(x[i]) for i < n, four at a time in AVX2 registers (the caller checks that the CPU
+// has AVX2): each lane takes expf's steps in expf's order, so the bits are expf's.
+void expf_avx2(float* x, int n);
 float logf(float x);
 float powf(float x, float y);
 float sinf(float x);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <vector>
 
 #include "kernel_lib/libm/math.h"
 
@@ -157,6 +158,32 @@ TEST_CASE("expf: glibc's bits on [-104, 89] and everywhere", "[libm]")
     CHECK(kl::expf(__builtin_inff()) == __builtin_inff());
     CHECK(kl::expf(-__builtin_inff()) == 0.0f);
     CHECK(isnan(kl::expf(__builtin_nanf(""))));
+}
+
+TEST_CASE("expf_avx2: expf's bits, four at a time, special cases and tails included", "[libm]")
+{
+    if (!__builtin_cpu_supports("avx2")) {
+        WARN("no AVX2 on this CPU: expf_avx2 not tested");
+        return;
+    }
+    // Every 97th float bit pattern (all of them: large, tiny, inf, nan) in runs of 11, so
+    // that the runs end in every tail length and mix special and ordinary lanes.
+    std::vector<float> values, expected;
+    for (uint64_t b = 0; b < (1ull << 32); b += 97) {
+        float x;
+        uint32_t u = static_cast<uint32_t>(b);
+        memcpy(&x, &u, 4);
+        values.push_back(x);
+        expected.push_back(kl::expf(x));
+    }
+    for (size_t first = 0; first < values.size(); first += 11) {
+        const int n = static_cast<int>(values.size() - first < 11 ? values.size() - first : 11);
+        kl::expf_avx2(values.data() + first, n);
+    }
+    size_t differ = 0;
+    for (size_t i = 0; i < values.size(); ++i)
+        differ += memcmp(&values[i], &expected[i], 4) != 0;
+    CHECK(differ == 0);
 }
 
 TEST_CASE("logf: within 1 ulp of glibc for every positive float", "[libm]")
