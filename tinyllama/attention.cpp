@@ -1,103 +1,122 @@
 // Attention and softmax (see ops.h): the forward pass's loops whose cost grows with the
 // context, built for speed in the kernel (the rest of ops.cpp is built for size). The
-// summation orders are run.c's, as in ops.cpp.
+// summation orders are run.c's, as in ops.cpp. SSE2 serves every CPU; where the CPU has
+// AVX2 the grouped-query scores and softmax's exponentials run eight and four lanes wide,
+// every lane taking the same operations in the same order, so the bits do not depend on
+// the path (tests/host/tinyllama/ops_test.cpp checks both).
 #include "tinyllama/ops.h"
 
-#include <emmintrin.h>
+#include <immintrin.h>
 #include <string.h>
 
+#include "kernel_lib/cpu/features.h"
 #include "kernel_lib/libm/math.h"
 
 namespace tllama {
 
-void softmax(float* x, i32 n)
-{
-    float max = x[0];
-    for (i32 i = 1; i < n; ++i) {
-        if (x[i] > max)
-            max = x[i];
-    }
-    float sum = 0.0f;
-    for (i32 i = 0; i < n; ++i) {
-        x[i] = kl::expf(x[i] - max);
-        sum += x[i];
-    }
-    for (i32 i = 0; i < n; ++i)
-        x[i] /= sum;
-}
+namespace {
 
-// One head's scores for keys t .. t + lanes - 1: each score is the sequential dot product
+// One token's attention over the cache, heads [begin, end): what every loop below reads.
+struct Problem {
+    const float* q;
+    const float* k_cache;
+    float* att;
+    i64 att_stride, kv_dim;
+    i32 pos, kv_mul, head_size, begin, end;
+    float scale;
+
+    // (Inlined despite the file's inline threshold, which is set for size.)
+    [[gnu::always_inline]] float* scores(i32 h) const { return att + h * att_stride; }
+    [[gnu::always_inline]] const float* query(i32 h) const { return q + static_cast<i64>(h) * head_size; }
+    [[gnu::always_inline]] i64 kv_offset(i32 h) const { return static_cast<i64>(h / kv_mul) * head_size; }
+};
+
+// Head h's scores for keys t .. t + lanes - 1: each score is the sequential dot product
 // of formats.md (same operation order as one key at a time), but `lanes` independent sums
 // are in flight, so the loop runs at the multiplier's throughput instead of its latency.
 template<int lanes>
-void score_block(float* scores, const float* qh, const float* k_cache, i64 kv_dim, i64 kv_offset, i32 t,
-    i32 head_size, float scale)
+void score_block(const Problem& p, i32 h, i32 t)
 {
+    const float* qh = p.query(h);
+    const i32 head_size = p.head_size;
     const float* k[lanes];
     float sum[lanes];
+#pragma clang loop unroll(full)
     for (int j = 0; j < lanes; ++j) {
-        k[j] = k_cache + static_cast<i64>(t + j) * kv_dim + kv_offset;
+        k[j] = p.k_cache + (t + j) * p.kv_dim + p.kv_offset(h);
         sum[j] = 0.0f;
     }
+#pragma clang loop vectorize(disable) unroll(disable)
     for (i32 i = 0; i < head_size; ++i) {
         const float qi = qh[i];
+#pragma clang loop unroll(full)
         for (int j = 0; j < lanes; ++j)
             sum[j] += qi * k[j][i];
     }
+    float* scores = p.scores(h) + t;
+#pragma clang loop unroll(full)
     for (int j = 0; j < lanes; ++j)
-        scores[t + j] = sum[j] / scale;
+        scores[j] = sum[j] / p.scale;
 }
 
-// Heads up to this size can be scored four at a time (their interleaved queries live on
+// Heads up to this size can be scored eight at a time (their interleaved queries live on
 // the stack).
 constexpr i32 max_grouped_head_size = 128;
 // Positions whose values one pass over an output head adds (their rows stay in L1 while
 // every head reads them).
 constexpr i32 value_block = 16;
 
-// Grouped-query attention: the scores of keys 0 .. (pos + 1) rounded down to a multiple of
-// 4, four heads at a time, when every aligned four of the range share a key head; returns
-// the keys done (0 when not). Each score is still the sequential dot product, computed as
-// score_block does, but an SSE vector holds one key's sums for the four heads (q4 = their
-// queries interleaved, [head_size][4]): every key value is loaded once for four heads, and
-// 16 sums (four keys) are in flight. Keys go in runs of 32, whose cache rows stay in L1
-// while each four heads read them.
-i32 score_grouped(float* att, i32 att_stride, const float* q, const float* k_cache, i64 kv_dim, i32 pos,
-    i32 kv_mul, i32 head_size, i32 head_begin, i32 head_end, float scale)
+// AVX2, grouped-query attention: the scores of keys 0 .. (pos + 1) rounded down to a
+// multiple of 4, eight heads at a time, when every aligned eight of the range share a key
+// head; returns the keys done (0 when not). A vector holds one key's sums for the eight
+// heads (q8 = their queries interleaved, [head_size][8]): every key value is loaded once
+// for eight heads, and 32 sums (four keys) are in flight. Each lane still multiplies, then
+// adds, term after term (no FMA), so every score is score_block's. Keys go in runs of 32,
+// whose cache rows stay in L1 while each eight heads read them.
+__attribute__((target("avx2"))) i32 score_grouped8(const Problem& p)
 {
-    if (kv_mul % 4 != 0 || head_begin % 4 != 0 || head_end % 4 != 0 || head_size > max_grouped_head_size)
+    if (p.kv_mul % 8 != 0 || p.begin % 8 != 0 || p.end % 8 != 0 || p.head_size > max_grouped_head_size)
         return 0;
-    alignas(16) float q4[4 * max_grouped_head_size];
-    const i32 keys = (pos + 1) & ~3;
+    alignas(32) float q8[8 * max_grouped_head_size];
+    const i32 keys = (p.pos + 1) & ~3;
+    const __m256 divisor = _mm256_set1_ps(p.scale);
     for (i32 run = 0; run < keys; run += 32) {
         const i32 run_end = run + 32 < keys ? run + 32 : keys;
-        for (i32 h = head_begin; h < head_end; h += 4) {
+        for (i32 h = p.begin; h < p.end; h += 8) {
 #pragma clang loop vectorize(disable) unroll(disable)
-            for (i32 i = 0; i < 4 * head_size; ++i)
-                q4[i] = q[static_cast<i64>(h + i % 4) * head_size + i / 4];
-            const float* k = k_cache + static_cast<i64>(h / kv_mul) * head_size + run * kv_dim;
-            for (i32 t = run; t < run_end; t += 4, k += 4 * kv_dim) {
-                __m128 sum[4] = { _mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps() };
+            for (i32 i = 0; i < 8 * p.head_size; ++i)
+                q8[i] = p.query(h + i % 8)[i / 8];
+            const float* k = p.k_cache + p.kv_offset(h) + run * p.kv_dim;
+            for (i32 t = run; t < run_end; t += 4, k += 4 * p.kv_dim) {
+                __m256 sum[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps() };
 #pragma clang loop unroll(disable)
-                for (i32 i = 0; i < head_size; ++i) {
-                    const __m128 qi = _mm_load_ps(q4 + 4 * i);
-                    for (int p = 0; p < 4; ++p)
-                        sum[p] = _mm_add_ps(sum[p], _mm_mul_ps(qi, _mm_set1_ps(k[p * kv_dim + i])));
+                for (i32 i = 0; i < p.head_size; ++i) {
+                    const __m256 qi = _mm256_load_ps(q8 + 8 * i);
+#pragma clang loop unroll(full)
+                    for (int key = 0; key < 4; ++key)
+                        sum[key] = _mm256_add_ps(sum[key], _mm256_mul_ps(qi, _mm256_broadcast_ss(k + key * p.kv_dim + i)));
                 }
-                for (int p = 0; p < 4; ++p)
-                    sum[p] = _mm_div_ps(sum[p], _mm_set1_ps(scale));
-                // Vector p held key p's scores (lane = head); transposed, vector j holds
-                // head j's scores of the four keys, consecutive in its row of att.
-                _MM_TRANSPOSE4_PS(sum[0], sum[1], sum[2], sum[3]);
-                for (int j = 0; j < 4; ++j)
-                    _mm_storeu_ps(att + static_cast<i64>(h + j) * att_stride + t, sum[j]);
+                // Vector `key` holds key t + key's scores (lane = head); transposed, heads
+                // h .. h + 3 from the low halves, h + 4 .. h + 7 from the high ones.
+                __m128 low[4], high[4];
+#pragma clang loop unroll(full)
+                for (int key = 0; key < 4; ++key) {
+                    sum[key] = _mm256_div_ps(sum[key], divisor);
+                    low[key] = _mm256_castps256_ps128(sum[key]);
+                    high[key] = _mm256_extractf128_ps(sum[key], 1);
+                }
+                _MM_TRANSPOSE4_PS(low[0], low[1], low[2], low[3]);
+                _MM_TRANSPOSE4_PS(high[0], high[1], high[2], high[3]);
+#pragma clang loop unroll(full)
+                for (int j = 0; j < 4; ++j) {
+                    _mm_storeu_ps(p.scores(h + j) + t, low[j]);
+                    _mm_storeu_ps(p.scores(h + 4 + j) + t, high[j]);
+                }
             }
         }
     }
     return keys;
 }
-
-namespace {
 
 // out[0 .. head_size) += weights[t] * v[t * kv_dim + i] for t = 0 .. count - 1, each element's
 // terms in that order: 16 elements at a time in registers (every head size of the models
@@ -108,15 +127,18 @@ void add_values(float* out, const float* weights, const float* v, i64 kv_dim, i3
 #pragma clang loop unroll(disable)
     for (; i + 16 <= head_size; i += 16) {
         __m128 sum[4];
+#pragma clang loop unroll(full)
         for (int j = 0; j < 4; ++j)
             sum[j] = _mm_loadu_ps(out + i + 4 * j);
         const float* vt = v + i;
 #pragma clang loop unroll(disable)
         for (i32 t = 0; t < count; ++t, vt += kv_dim) {
             const __m128 weight = _mm_set1_ps(weights[t]);
+#pragma clang loop unroll(full)
             for (int j = 0; j < 4; ++j)
                 sum[j] = _mm_add_ps(sum[j], _mm_mul_ps(weight, _mm_loadu_ps(vt + 4 * j)));
         }
+#pragma clang loop unroll(full)
         for (int j = 0; j < 4; ++j)
             _mm_storeu_ps(out + i + 4 * j, sum[j]);
     }
@@ -129,6 +151,55 @@ void add_values(float* out, const float* weights, const float* v, i64 kv_dim, i3
     }
 }
 
+// x[i] = x[i] - by (subtract) or x[i] / by, four at a time: the scalar operation per element.
+void sub_or_div(float* x, i32 n, float by, bool subtract)
+{
+    const __m128 b = _mm_set1_ps(by);
+    i32 i = 0;
+#pragma clang loop unroll(disable)
+    for (; i + 4 <= n; i += 4) {
+        const __m128 v = _mm_loadu_ps(x + i);
+        _mm_storeu_ps(x + i, subtract ? _mm_sub_ps(v, b) : _mm_div_ps(v, b));
+    }
+#pragma clang loop vectorize(disable) unroll(disable)
+    for (; i < n; ++i)
+        x[i] = subtract ? x[i] - by : x[i] / by;
+}
+
+}
+
+// Each row's sum still adds its terms in order, but four rows' sums share a vector, so the
+// adds do not wait on each other.
+void softmax_rows(float* att, i64 att_stride, i32 n, i32 first, i32 end, bool avx2)
+{
+    for (i32 h = first; h < end; ++h) {
+        float* x = att + static_cast<i64>(h) * att_stride;
+        float max = x[0];
+#pragma clang loop vectorize(disable) unroll(disable)
+        for (i32 i = 1; i < n; ++i) {
+            if (x[i] > max)
+                max = x[i];
+        }
+        sub_or_div(x, n, max, true);
+        if (avx2)
+            kl::expf_avx2(x, n);
+        else
+            for (i32 i = 0; i < n; ++i)
+                x[i] = kl::expf(x[i]);
+    }
+    for (i32 h = first; h < end; h += 4) {
+        // Rows past the end repeat row h (their sums are not used).
+        auto row = [&](i32 j) { return att + static_cast<i64>(h + j < end ? h + j : h) * att_stride; };
+        const float *r0 = row(0), *r1 = row(1), *r2 = row(2), *r3 = row(3);
+        __m128 sum = _mm_setzero_ps();
+#pragma clang loop unroll(disable)
+        for (i32 i = 0; i < n; ++i)
+            sum = _mm_add_ps(sum, _mm_setr_ps(r0[i], r1[i], r2[i], r3[i]));
+        alignas(16) float sums[4];
+        _mm_store_ps(sums, sum);
+        for (int j = 0; j < 4 && h + j < end; ++j)
+            sub_or_div(row(j), n, sums[j], false);
+    }
 }
 
 // The cache is walked position by position, every head of the range at each: a position's
@@ -140,27 +211,20 @@ void add_values(float* out, const float* weights, const float* v, i64 kv_dim, i3
 void attention_heads(float* out, const float* q, const float* k_cache, const float* v_cache, float* att,
     i32 att_stride, i32 pos, i32 n_heads, i32 n_kv_heads, i32 head_size, i32 head_begin, i32 head_end)
 {
-    const i32 kv_dim = n_kv_heads * head_size;
-    const i32 kv_mul = n_heads / n_kv_heads;
-    const float scale = kl::sqrtf(static_cast<float>(head_size));
-    auto kv_offset = [&](i32 h) { return static_cast<i64>(h / kv_mul) * head_size; };
-    auto scores_of = [&](i32 h) { return att + static_cast<i64>(h) * att_stride; };
+    const Problem p { q, k_cache, att, att_stride, static_cast<i64>(n_kv_heads) * head_size, pos,
+        n_heads / n_kv_heads, head_size, head_begin, head_end, kl::sqrtf(static_cast<float>(head_size)) };
+    const bool avx2 = kl::cpu::features().avx2_usable;
 
-    // Scores: four heads at a time where they share a key head, else 8 positions at a
-    // time for every head.
-    i32 t = score_grouped(att, att_stride, q, k_cache, kv_dim, pos, kv_mul, head_size, head_begin, head_end, scale);
-    for (; t + 8 <= pos + 1; t += 8) {
+    // Scores: eight heads at a time where they share a key head (AVX2), else 8 positions at
+    // a time for every head.
+    i32 t = avx2 ? score_grouped8(p) : 0;
+    for (; t + 8 <= pos + 1; t += 8)
         for (i32 h = head_begin; h < head_end; ++h)
-            score_block<8>(scores_of(h), q + static_cast<i64>(h) * head_size, k_cache, kv_dim, kv_offset(h), t,
-                head_size, scale);
-    }
-    for (; t <= pos; ++t) {
+            score_block<8>(p, h, t);
+    for (; t <= pos; ++t)
         for (i32 h = head_begin; h < head_end; ++h)
-            score_block<1>(scores_of(h), q + static_cast<i64>(h) * head_size, k_cache, kv_dim, kv_offset(h), t,
-                head_size, scale);
-    }
-    for (i32 h = head_begin; h < head_end; ++h)
-        softmax(scores_of(h), pos + 1);
+            score_block<1>(p, h, t);
+    softmax_rows(att, att_stride, pos + 1, head_begin, head_end, avx2);
 
     // The weighted sum of the values, in blocks of positions: each piece of an output head
     // is held in registers across a block (loaded before it, stored after), and adds its
@@ -170,10 +234,10 @@ void attention_heads(float* out, const float* q, const float* k_cache, const flo
         static_cast<usize>(head_end - head_begin) * static_cast<usize>(head_size) * sizeof(float));
     for (i32 first = 0; first <= pos; first += value_block) {
         const i32 count = kl::min(value_block, pos + 1 - first);
-        const float* v_first = v_cache + static_cast<i64>(first) * kv_dim;
+        const float* v_first = v_cache + first * p.kv_dim;
         for (i32 h = head_begin; h < head_end; ++h)
-            add_values(out + static_cast<i64>(h) * head_size, scores_of(h) + first, v_first + kv_offset(h), kv_dim, count,
-                head_size);
+            add_values(out + static_cast<i64>(h) * head_size, p.scores(h) + first, v_first + p.kv_offset(h), p.kv_dim,
+                count, head_size);
     }
 }
 
@@ -181,6 +245,11 @@ void attention(float* out, const float* q, const float* k_cache, const float* v_
     i32 pos, i32 n_heads, i32 n_kv_heads, i32 head_size)
 {
     attention_heads(out, q, k_cache, v_cache, att, att_stride, pos, n_heads, n_kv_heads, head_size, 0, n_heads);
+}
+
+void softmax(float* x, i32 n)
+{
+    softmax_rows(x, n, n, 0, 1, kl::cpu::features().avx2_usable);
 }
 
 }

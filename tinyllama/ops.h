@@ -21,6 +21,9 @@ void rmsnorm(float* out, const float* x, const float* weight, i32 n, float epsil
 
 // In place: x[i] = exp(x[i] - max) / sum (max subtracted first for range).
 void softmax(float* x, i32 n);
+// softmax of rows [first, end), row r at rows + r * stride, each n long; `avx2` (only where
+// the CPU has it) takes the exponentials four at a time. The bits are softmax()'s either way.
+void softmax_rows(float* rows, i64 stride, i32 n, i32 first, i32 end, bool avx2);
 
 // The RoPE frequency of each pair within a head: freq[k] = 1 / theta^(2k / head_size),
 // k < head_size / 2. Computed once per model.

@@ -7,6 +7,7 @@
 #include <random>
 #include <vector>
 
+#include "kernel_lib/cpu/features.h"
 #include "kernel_lib/libm/math.h"
 #include "tinyllama/ops.h"
 
@@ -223,6 +224,44 @@ TEST_CASE("attention's grouped scores and hand-vectorized values keep run.c's fl
                     expected += score[t] * v[t * kv_dim + offset + i];
                 INFO("heads " << c.n_heads << "/" << c.n_kv_heads << " size " << c.head_size << " head " << h << " i " << i);
                 REQUIRE(bits(out[h * c.head_size + i]) == bits(expected));
+            }
+        }
+    }
+}
+
+TEST_CASE("softmax's rows give run.c's bits with and without AVX2", "[tinyllama][ops]")
+{
+    // run.c's softmax, row by row, in float: max, exp(x - max) summed in order, divided.
+    auto run_c = [](std::vector<float> x) {
+        float max = x[0];
+        for (float v : x)
+            max = v > max ? v : max;
+        float sum = 0.0f;
+        for (float& v : x) {
+            v = kl::expf(v - max);
+            sum += v;
+        }
+        for (float& v : x)
+            v /= sum;
+        return x;
+    };
+    std::mt19937 rng(5);
+    const bool avx2 = kl::cpu::features().avx2_usable;
+    for (int rows : { 1, 3, 4, 7 }) {
+        for (int n : { 1, 3, 4, 9, 300 }) {
+            const int stride = n + 3;
+            auto input = random_vector(rng, rows * stride, -30.0f, 30.0f);
+            input[0] = -1e30f;  // far below the max: exp underflows to 0 (expf's special case)
+            for (bool wide : { false, avx2 }) {
+                std::vector<float> x = input;
+                softmax_rows(x.data(), stride, n, 0, rows, wide);
+                for (int r = 0; r < rows; ++r) {
+                    auto expected = run_c(std::vector<float>(input.begin() + r * stride, input.begin() + r * stride + n));
+                    for (int i = 0; i < n; ++i) {
+                        INFO("rows " << rows << " n " << n << " avx2 " << wide << " row " << r << " i " << i);
+                        REQUIRE(bits(x[r * stride + i]) == bits(expected[i]));
+                    }
+                }
             }
         }
     }
