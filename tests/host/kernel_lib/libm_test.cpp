@@ -17,6 +17,7 @@
 #include <string.h>
 #include <vector>
 
+#include "kernel_lib/cpu/features.h"
 #include "kernel_lib/libm/math.h"
 
 namespace {
@@ -162,7 +163,7 @@ TEST_CASE("expf: glibc's bits on [-104, 89] and everywhere", "[libm]")
 
 TEST_CASE("expf_avx2: expf's bits, four at a time, special cases and tails included", "[libm]")
 {
-    if (!__builtin_cpu_supports("avx2")) {
+    if (!kl::cpu::features().avx2_usable) {
         WARN("no AVX2 on this CPU: expf_avx2 not tested");
         return;
     }
