@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "kernel_lib/base/unaligned.h"
+#include "kernel_lib/libc/kctype.h"
 #include "kernel_lib/mem/alloc.h"
 #include "tinyllama/sort.h"
 
@@ -33,23 +34,12 @@ int compare_pieces(const u8* a, u32 a_length, const u8* b, u32 b_length)
     return a_length < b_length ? -1 : (a_length > b_length ? 1 : 0);
 }
 
-int hex_digit(u8 c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 // The byte HH of a "<0xHH>" piece, or -1.
 int byte_piece_value(const u8* p, u32 length)
 {
     if (length != 6 || p[0] != '<' || p[1] != '0' || p[2] != 'x' || p[5] != '>')
         return -1;
-    const int hi = hex_digit(p[3]), lo = hex_digit(p[4]);
+    const int hi = kl::hex_digit_value(p[3]), lo = kl::hex_digit_value(p[4]);
     return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
 }
 

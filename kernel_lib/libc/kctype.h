@@ -23,4 +23,10 @@ constexpr int ispunct(int c) { return isgraph(c) && !isalnum(c); }
 constexpr int tolower(int c) { return isupper(c) ? c + 32 : c; }
 constexpr int toupper(int c) { return islower(c) ? c - 32 : c; }
 
+// c's value as a digit of a base up to 36 ('0'..'9', then 'a'..'z' in either case), or 99
+// when it is no digit (strtol.cpp).
+int digit_value(int c);
+// c's value as a hexadecimal digit, or -1.
+int hex_digit_value(int c);
+
 }

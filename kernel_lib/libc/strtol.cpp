@@ -1,4 +1,4 @@
-// strtol and friends, atoi, abs (kernel_lib/libc/kstdlib.h).
+// strtol and friends, atoi, abs (kernel_lib/libc/kstdlib.h), and the digits they read (kctype.h).
 //
 // One parser reads the magnitude as a u64 with an overflow flag; each public function
 // clamps it to its own type the way C specifies.
@@ -12,6 +12,21 @@ namespace kl {
 // this is on a hot path. It also stops the vectoriser from bloating the byte loops.
 #pragma clang attribute push(__attribute__((minsize)), apply_to = function)
 
+int digit_value(int c)
+{
+    if (isdigit(c))
+        return c - '0';
+    if (isalpha(c))
+        return (c | 0x20) - 'a' + 10;
+    return 99;
+}
+
+int hex_digit_value(int c)
+{
+    const int digit = digit_value(c);
+    return digit < 16 ? digit : -1;
+}
+
 namespace {
 
 struct ParsedInteger {
@@ -19,15 +34,6 @@ struct ParsedInteger {
     bool negative { false };
     bool overflow { false };
 };
-
-int digit_value(char c)
-{
-    if (kl::isdigit(c))
-        return c - '0';
-    if (kl::isalpha(c))
-        return (c | 0x20) - 'a' + 10;
-    return 99;  // not a digit in any base
-}
 
 ParsedInteger parse_integer(const char* s, char** end, int base)
 {
@@ -38,7 +44,7 @@ ParsedInteger parse_integer(const char* s, char** end, int base)
     if (*p == '-' || *p == '+')
         result.negative = *p++ == '-';
     // "0x" counts as a prefix only when a hex digit follows; otherwise the number is "0".
-    if ((base == 0 || base == 16) && p[0] == '0' && (p[1] | 0x20) == 'x' && digit_value(p[2]) < 16) {
+    if ((base == 0 || base == 16) && p[0] == '0' && (p[1] | 0x20) == 'x' && kl::digit_value(p[2]) < 16) {
         p += 2;
         base = 16;
     } else if (base == 0) {
@@ -46,7 +52,7 @@ ParsedInteger parse_integer(const char* s, char** end, int base)
     }
     const char* digits_start = p;
     if (base >= 2 && base <= 36) {
-        for (int d; (d = digit_value(*p)) < base; ++p) {
+        for (int d; (d = kl::digit_value(*p)) < base; ++p) {
             if (__builtin_mul_overflow(result.magnitude, static_cast<u64>(base), &result.magnitude)
                 || __builtin_add_overflow(result.magnitude, static_cast<u64>(d), &result.magnitude))
                 result.overflow = true;

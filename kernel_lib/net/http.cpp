@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "kernel_lib/libc/kctype.h"
+
 namespace kl::http {
 
 namespace {
@@ -21,17 +23,6 @@ bool is_tchar(u8 c)
 
 // Field value bytes: visible ASCII, obs-text, space and tab (no other control characters).
 bool is_field_byte(u8 c) { return c == '\t' || (c >= 0x20 && c != 0x7F); }
-
-int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 // A cursor over the head with the line-level helpers the parser needs.
 struct Cursor {
@@ -280,7 +271,7 @@ ChunkedDecoder::Status ChunkedDecoder::step(char*, char c)
 
 ChunkedDecoder::Status ChunkedDecoder::size_byte(char c)
 {
-    const int digit = hex_digit(c);
+    const int digit = kl::hex_digit_value(c);
     if (digit >= 0) {
         if (++m_size_digits > max_size_digits)
             return Status::TooLarge;

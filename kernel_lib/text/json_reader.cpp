@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "kernel_lib/libc/kctype.h"
 #include "kernel_lib/libc/kstdlib.h"
 #include "kernel_lib/text/utf8.h"
 
@@ -13,25 +14,13 @@ namespace {
 
 constexpr u32 max_depth_limit = 64;
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 // Four hex digits at p (the caller checked they are there).
 int hex4(const char* p)
 {
     int value = 0;
     for (int i = 0; i < 4; ++i) {
-        const int digit = hex_value(p[i]);
+        const int digit = kl::hex_digit_value(p[i]);
         if (digit < 0)
             return -1;
         value = value * 16 + digit;
@@ -166,7 +155,7 @@ ErrorOr<Expect> Parser::value(char c)
     }
     if (c == '"')
         TRY(string());
-    else if (c == '-' || is_digit(c))
+    else if (c == '-' || kl::isdigit(c))
         TRY(number());
     else if (c == 't')
         TRY(literal("true", JsonType::True));
@@ -248,7 +237,7 @@ ErrorOr<void> Parser::number()
     const u32 index = TRY(add(JsonType::Number, m_pos));
     auto digits = [&]() {
         const usize start = m_pos;
-        while (m_pos < m_length && is_digit(m_text[m_pos]))
+        while (m_pos < m_length && kl::isdigit(m_text[m_pos]))
             ++m_pos;
         return m_pos - start;
     };
@@ -270,7 +259,7 @@ ErrorOr<void> Parser::number()
         if (digits() == 0)
             return fail("a digit must follow the exponent");
     }
-    if (m_pos < m_length && (is_digit(m_text[m_pos]) || m_text[m_pos] == '.'))
+    if (m_pos < m_length && (kl::isdigit(m_text[m_pos]) || m_text[m_pos] == '.'))
         return fail("malformed number (leading zeros are not allowed)");
     m_tokens[index].end = static_cast<u32>(m_pos);
     return {};
@@ -466,7 +455,7 @@ bool JsonValue::get_integer(i64& out, i64 min, i64 max) const
     const bool negative = text[0] == '-';
     u64 magnitude = 0;
     for (usize i = negative ? 1 : 0; i < text.length; ++i) {
-        if (!is_digit(text[i]))
+        if (!kl::isdigit(text[i]))
             return false;  // a fraction or an exponent
         if (magnitude > (~0ull - 9) / 10)
             return false;

@@ -226,3 +226,15 @@ TEST_CASE("ctype classifies all bytes like glibc's C locale", "[libc]")
         CHECK(kl::toupper(c) == toupper(c));
     }
 }
+
+TEST_CASE("digit values: bases up to 36, and hexadecimal", "[libc]")
+{
+    const char* digits = "0123456789abcdefghijklmnopqrstuvwxyz";
+    for (int c = -128; c < 256; ++c) {
+        CAPTURE(c);
+        const char* at = c > 0 ? strchr(digits, tolower(c)) : nullptr;
+        const int expected = at ? static_cast<int>(at - digits) : 99;
+        CHECK(kl::digit_value(c) == expected);
+        CHECK(kl::hex_digit_value(c) == (expected < 16 ? expected : -1));
+    }
+}
