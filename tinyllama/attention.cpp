@@ -181,11 +181,7 @@ void softmax_rows(float* att, i64 att_stride, i32 n, i32 first, i32 end, bool av
                 max = x[i];
         }
         sub_or_div(x, n, max, true);
-        if (avx2)
-            kl::expf_avx2(x, n);
-        else
-            for (i32 i = 0; i < n; ++i)
-                x[i] = kl::expf(x[i]);
+        kl::expf_each(x, n, avx2);
     }
     for (i32 h = first; h < end; h += 4) {
         // Rows past the end repeat row h (their sums are not used).

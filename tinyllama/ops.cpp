@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "kernel_lib/cpu/features.h"
 #include "kernel_lib/libm/math.h"
 
 namespace tllama {
@@ -45,12 +46,20 @@ void rope_rotate(float* vec, i32 n, i32 head_size, const float* cos, const float
     }
 }
 
+// A chunk's exponentials first (four at a time where the CPU has AVX2, expf's bits), then
+// run.c's operations in run.c's order.
 void swiglu(float* h1, const float* h3, i32 n)
 {
-    for (i32 i = 0; i < n; ++i) {
-        float v = h1[i];
-        v *= 1.0f / (1.0f + kl::expf(-v));
-        h1[i] = v * h3[i];
+    const bool avx2 = kl::cpu::features().avx2_usable;
+    constexpr i32 chunk = 64;
+    float e[chunk];
+    for (i32 i = 0; i < n; i += chunk) {
+        const i32 m = n - i < chunk ? n - i : chunk;
+        for (i32 j = 0; j < m; ++j)
+            e[j] = -h1[i + j];
+        kl::expf_each(e, m, avx2);
+        for (i32 j = 0; j < m; ++j)
+            h1[i + j] = h1[i + j] * (1.0f / (1.0f + e[j])) * h3[i + j];
     }
 }
 

@@ -182,6 +182,14 @@ __attribute__((target("avx2"))) void expf_avx2(float* x, int n)
         x[i] = expf(x[i]);
 }
 
+void expf_each(float* x, int n, bool avx2)
+{
+    if (avx2)
+        return expf_avx2(x, n);
+    for (int i = 0; i < n; ++i)
+        x[i] = expf(x[i]);
+}
+
 float powf(float x, float y)
 {
     bool negative = false;
