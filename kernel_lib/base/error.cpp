@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 namespace kl {
 
@@ -17,14 +18,26 @@ Error Error::make(ErrorCode code, const char* fmt, ...)
     return error;
 }
 
+// A table, not a switch: the kernel is built without jump tables, and the switch's chain of
+// compares took 820 bytes.
 const char* error_code_name(ErrorCode code)
 {
-    switch (code) {
-#define KL_ERROR_NAME(name, number, text) \
-    case ErrorCode::name:                 \
-        return text;
-        KL_ERROR_CODES(KL_ERROR_NAME)
-#undef KL_ERROR_NAME
+    // The numbers in the list's order, and the names one after the other, each ended by NUL.
+    static constexpr u8 numbers[] = {
+#define KL_ERROR_NUMBER(name, number, text) number,
+        KL_ERROR_CODES(KL_ERROR_NUMBER)
+#undef KL_ERROR_NUMBER
+    };
+    static constexpr char names[] =
+#define KL_ERROR_TEXT(name, number, text) text "\0"
+        KL_ERROR_CODES(KL_ERROR_TEXT)
+#undef KL_ERROR_TEXT
+        ;
+    const char* name = names;
+    for (u8 number : numbers) {
+        if (number == static_cast<u8>(code))
+            return name;
+        name += strlen(name) + 1;
     }
     return "unknown";
 }

@@ -55,4 +55,6 @@ TEST_CASE("every error code fits a QEMU exit status and has a name", "[base]")
     CHECK(strcmp(kl::error_code_name(ErrorCode::name), text) == 0);
     KL_ERROR_CODES(CHECK_CODE)
 #undef CHECK_CODE
+    CHECK(strcmp(kl::error_code_name(static_cast<ErrorCode>(4)), "unknown") == 0);
+    CHECK(strcmp(kl::error_code_name(static_cast<ErrorCode>(127)), "unknown") == 0);
 }
