@@ -120,27 +120,28 @@ __attribute__((target("avx2"))) i32 score_grouped8(const Problem& p)
 
 // out[0 .. head_size) += weights[t] * v[t * kv_dim + i] for t = 0 .. count - 1, each element's
 // terms in that order: 16 elements at a time in registers (every head size of the models
-// at hand is a multiple of 16 but stories260K's 8), the rest one at a time.
-void add_values(float* out, const float* weights, const float* v, i64 kv_dim, i32 count, i32 head_size)
+// at hand is a multiple of 16 but stories260K's 8), the rest one at a time. Vec is four
+// floats (SSE2) or eight (AVX2: inlined into add_values_avx2, which has the ISA).
+template<typename Vec>
+[[gnu::always_inline]] inline void add_values_in(float* out, const float* weights, const float* v, i64 kv_dim, i32 count,
+    i32 head_size)
 {
+    constexpr int vecs = 16 * sizeof(float) / sizeof(Vec);
     i32 i = 0;
 #pragma clang loop unroll(disable)
     for (; i + 16 <= head_size; i += 16) {
-        __m128 sum[4];
-#pragma clang loop unroll(full)
-        for (int j = 0; j < 4; ++j)
-            sum[j] = _mm_loadu_ps(out + i + 4 * j);
+        Vec sum[vecs];
+        memcpy(sum, out + i, sizeof(sum));
         const float* vt = v + i;
 #pragma clang loop unroll(disable)
         for (i32 t = 0; t < count; ++t, vt += kv_dim) {
-            const __m128 weight = _mm_set1_ps(weights[t]);
+            Vec values[vecs];
+            memcpy(values, vt, sizeof(values));
 #pragma clang loop unroll(full)
-            for (int j = 0; j < 4; ++j)
-                sum[j] = _mm_add_ps(sum[j], _mm_mul_ps(weight, _mm_loadu_ps(vt + 4 * j)));
+            for (int j = 0; j < vecs; ++j)
+                sum[j] += weights[t] * values[j];
         }
-#pragma clang loop unroll(full)
-        for (int j = 0; j < 4; ++j)
-            _mm_storeu_ps(out + i + 4 * j, sum[j]);
+        memcpy(out + i, sum, sizeof(sum));
     }
 #pragma clang loop vectorize(disable) unroll(disable)
     for (; i < head_size; ++i) {
@@ -149,6 +150,20 @@ void add_values(float* out, const float* weights, const float* v, i64 kv_dim, i3
             sum += weights[t] * v[t * kv_dim + i];
         out[i] = sum;
     }
+}
+
+using Floats4 = float __attribute__((vector_size(16)));
+using Floats8 = float __attribute__((vector_size(32)));
+
+void add_values(float* out, const float* weights, const float* v, i64 kv_dim, i32 count, i32 head_size)
+{
+    add_values_in<Floats4>(out, weights, v, kv_dim, count, head_size);
+}
+
+__attribute__((target("avx2"))) void add_values_avx2(float* out, const float* weights, const float* v, i64 kv_dim,
+    i32 count, i32 head_size)
+{
+    add_values_in<Floats8>(out, weights, v, kv_dim, count, head_size);
 }
 
 // x[i] = x[i] - by (subtract) or x[i] / by, four at a time: the scalar operation per element.
@@ -232,8 +247,8 @@ void attention_heads(float* out, const float* q, const float* k_cache, const flo
         const i32 count = kl::min(value_block, pos + 1 - first);
         const float* v_first = v_cache + first * p.kv_dim;
         for (i32 h = head_begin; h < head_end; ++h)
-            add_values(out + static_cast<i64>(h) * head_size, p.scores(h) + first, v_first + p.kv_offset(h), p.kv_dim,
-                count, head_size);
+            (avx2 ? add_values_avx2 : add_values)(out + static_cast<i64>(h) * head_size, p.scores(h) + first,
+                v_first + p.kv_offset(h), p.kv_dim, count, head_size);
     }
 }
 
