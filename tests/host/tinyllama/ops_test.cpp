@@ -201,7 +201,10 @@ TEST_CASE("attention's grouped scores and hand-vectorized values keep run.c's fl
     struct Case {
         int n_heads, n_kv_heads, head_size, pos, head_begin, head_end;
     };
-    for (Case c : { Case { 32, 4, 64, 70, 0, 32 }, Case { 32, 4, 64, 70, 8, 20 }, Case { 16, 2, 12, 37, 0, 16 },
+    // Grouped eight at a time: whole ranges, a core's share (8..24), the most queries that
+    // fit (32 x 128) and more (40 x 128: 8-key blocks); the rest take the 8-key blocks.
+    for (Case c : { Case { 32, 4, 64, 70, 0, 32 }, Case { 32, 4, 64, 70, 8, 20 }, Case { 32, 4, 64, 70, 8, 24 },
+             Case { 32, 4, 128, 41, 0, 32 }, Case { 40, 5, 128, 41, 0, 40 }, Case { 16, 2, 12, 37, 0, 16 },
              Case { 8, 2, 20, 3, 4, 8 }, Case { 12, 12, 64, 45, 0, 12 }, Case { 8, 1, 136, 9, 0, 8 } }) {
         const int kv_dim = c.n_kv_heads * c.head_size, dim = c.n_heads * c.head_size, seq = c.pos + 1;
         const int kv_mul = c.n_heads / c.n_kv_heads;
