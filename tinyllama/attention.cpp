@@ -186,6 +186,25 @@ void sub_or_div(float* x, i32 n, float by, bool subtract)
         x[i] = subtract ? x[i] - by : x[i] / by;
 }
 
+// The largest of x[0 .. n) as run.c's loop finds it (a value replaces only a smaller one):
+// four lanes that start at x[0] (maxps keeps its second operand unless the first is
+// larger), then folded. The same value; at most the sign of a zero maximum can
+// differ, and x - (+0) and x - (-0) take expf to the same bits.
+float row_max(const float* x, i32 n)
+{
+    __m128 lanes = _mm_set1_ps(x[0]);
+    i32 i = 1;
+#pragma clang loop unroll(disable)
+    for (; i + 4 <= n; i += 4)
+        lanes = _mm_max_ps(_mm_loadu_ps(x + i), lanes);
+    lanes = _mm_max_ps(_mm_movehl_ps(lanes, lanes), lanes);
+    float max = _mm_cvtss_f32(_mm_max_ss(_mm_shuffle_ps(lanes, lanes, 1), lanes));
+#pragma clang loop vectorize(disable) unroll(disable)
+    for (; i < n; ++i)
+        max = x[i] > max ? x[i] : max;
+    return max;
+}
+
 }
 
 // Each row's sum still adds its terms in order, but four rows' sums share a vector, so the
@@ -194,13 +213,7 @@ void softmax_rows(float* att, i64 att_stride, i32 n, i32 first, i32 end, bool av
 {
     for (i32 h = first; h < end; ++h) {
         float* x = att + static_cast<i64>(h) * att_stride;
-        float max = x[0];
-#pragma clang loop vectorize(disable) unroll(disable)
-        for (i32 i = 1; i < n; ++i) {
-            if (x[i] > max)
-                max = x[i];
-        }
-        sub_or_div(x, n, max, true);
+        sub_or_div(x, n, row_max(x, n), true);
         kl::expf_each(x, n, avx2);
     }
     for (i32 h = first; h < end; h += 4) {

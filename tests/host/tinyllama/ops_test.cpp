@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -273,4 +274,25 @@ TEST_CASE("softmax's rows give run.c's bits with and without AVX2", "[tinyllama]
             }
         }
     }
+    // Zero maxima of either sign, infinities, the maximum in the tail or in any lane.
+    const float inf = std::numeric_limits<float>::infinity();
+    const std::vector<std::vector<float>> by_hand = {
+        { -1.0f, 0.0f, -2.0f, -3.0f, -4.0f, -5.0f, -0.0f, -1.0f, -2.0f },
+        { -0.0f, 0.0f, -1.0f, 0.0f, -0.0f },
+        { -inf, -1.0f, -inf, 2.0f, -inf, -inf },
+        { 1.0f, 2.0f, 3.0f, 4.0f, 5.0f, 6.0f, 7.0f, 8.0f, 9.0f, 10.0f },
+        { 10.0f, 9.0f, 8.0f, 7.0f, 6.0f, 5.0f, 4.0f, 3.0f, 2.0f, 1.0f },
+        { 1.0f, 2.0f, 9.0f, 4.0f, 5.0f, 6.0f, 7.0f },
+        { -5.0f, -6.0f, -4.0f, -3.0f, -7.0f, -8.0f, -9.0f, -3.5f },
+    };
+    for (const auto& row : by_hand)
+        for (bool wide : { false, avx2 }) {
+            std::vector<float> x = row;
+            softmax_rows(x.data(), 0, static_cast<int>(x.size()), 0, 1, wide);
+            const auto expected = run_c(row);
+            for (usize i = 0; i < x.size(); ++i) {
+                INFO("row " << row[0] << ", " << row[1] << "... avx2 " << wide << " i " << i);
+                REQUIRE(bits(x[i]) == bits(expected[i]));
+            }
+        }
 }
