@@ -222,7 +222,9 @@ $(KBUILD)/obj/tinyllama/attention.o: KERNEL_OPT := -O2 -mllvm -inline-threshold=
 # touch what the generators emit, and the reference kernels keep their loops as they were.
 KERNEL_GEN_CPP := $(wildcard microjit/*.cpp)
 $(KERNEL_GEN_CPP:%.cpp=$(KBUILD)/obj/%.o): KERNEL_OPT := -Oz -fno-jump-tables -fno-stack-protector -mllvm -inline-threshold=-25
-$(KBUILD)/obj/%.o: %.cpp | $(BUILD)/asmjit.mk
+# Kernel objects also depend on this file: their flags differ per object (above), and an
+# edited flag must rebuild what it applies to, or `make size` measures the old build.
+$(KBUILD)/obj/%.o: %.cpp Makefile | $(BUILD)/asmjit.mk
 	@mkdir -p $(@D)
 	@echo "  CXX(k) $<"
 	@$(CXX) $(KERNEL_CXXFLAGS) $(KERNEL_OPT) $(ASMJIT_INCLUDE) $(ASMJIT_KERNEL_DEFS) $(KERNEL_EXTRA_INCLUDE) \
