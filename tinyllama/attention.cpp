@@ -1,9 +1,9 @@
 // Attention and softmax (see ops.h): the forward pass's loops whose cost grows with the
 // context, built for speed in the kernel (the rest of ops.cpp is built for size). The
 // summation orders are run.c's, as in ops.cpp. SSE2 serves every CPU; where the CPU has
-// AVX2 the grouped-query scores and softmax's exponentials run eight and four lanes wide,
-// every lane taking the same operations in the same order, so the bits do not depend on
-// the path (tests/host/tinyllama/ops_test.cpp checks both).
+// AVX2 the grouped-query scores, the value sums and softmax's exponentials run eight, eight
+// and four lanes wide, every lane taking the same operations in the same order, so the bits
+// do not depend on the path (tests/host/tinyllama/ops_test.cpp checks both).
 #include "tinyllama/ops.h"
 
 #include <immintrin.h>
@@ -69,12 +69,12 @@ constexpr i32 value_block = 16;
 // AVX2, grouped-query attention: the scores of keys 0 .. (pos + 1) rounded down to a
 // multiple of 4, eight heads at a time, when every aligned eight of the range share a key
 // head; returns the keys done (0 when not). A vector holds one key's sums for the eight
-// heads (q8 = their queries interleaved, [head_size][8]): every key value is loaded once
-// for eight heads, and 32 sums (four keys) are in flight. Each lane still multiplies, then
-// adds, term after term (no FMA), so every score is score_block's. Keys go in runs of 32,
-// whose cache rows stay in L1 while each eight heads read them. The queries are
-// interleaved once per call (once per run and eight heads, it had taken a quarter of the
-// time at 1,443 positions).
+// heads (q8: each eight heads' queries interleaved, [head_size][8]): every key value is
+// loaded once for eight heads, and 32 sums (four keys) are in flight. Each lane still
+// multiplies, then adds, term after term (no FMA), so every score is score_block's. Keys go
+// in runs of 32, whose cache rows stay in L1 while each eight heads read them. The queries
+// are interleaved once per call (once per run and eight heads, it had taken a quarter of
+// the time at 1,443 positions).
 __attribute__((target("avx2"))) i32 score_grouped8(const Problem& p)
 {
     const i32 heads = p.end - p.begin;
@@ -207,8 +207,9 @@ float row_max(const float* x, i32 n)
 
 }
 
-// Each row's sum still adds its terms in order, but four rows' sums share a vector, so the
-// adds do not wait on each other.
+// Per row: the maximum (row_max), x - max, the exponentials. Then each row's sum still adds
+// its terms in order, but four rows' sums share a vector, so the adds do not wait on each
+// other.
 void softmax_rows(float* att, i64 att_stride, i32 n, i32 first, i32 end, bool avx2)
 {
     for (i32 h = first; h < end; ++h) {
