@@ -15,7 +15,7 @@ struct BenchPlan {
     const char* prompt = "";
     u32 steps = 200;               // 0: 200
     u32 runs = 3;                  // timed generations per variant (the median is reported)
-    u32 warmup = 48;               // tokens generated first in each variant
+    u32 warmup = 48;               // steps generated first in each variant (more when the prompt is longer)
     static constexpr u32 max_variants = 4;
     u32 cores[max_variants] {};    // core counts to try (0 = all), in turn
     u32 cores_count = 1;
