@@ -6,6 +6,21 @@
 
 namespace test_support {
 
+// True in the sanitizer build (ASan + UBSan, make test-sanitize), where code runs ~10x slower
+// and huge allocations abort instead of failing.
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool sanitized = true;
+#else
+constexpr bool sanitized = false;
+#endif
+#else
+constexpr bool sanitized = false;
+#endif
+
+// How many times the plain build's randomized tests repeat the sanitized build's trials.
+constexpr int trial_scale = sanitized ? 1 : 4;
+
 // The repository root: $BAREFLOW_ROOT, else found from this file's compile-time path.
 std::string repo_root();
 

@@ -16,18 +16,11 @@
 #include <string>
 
 #include "kernel_lib/libc/format.h"
+#include "tests/host/test_support.h"
 
 namespace {
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr int scale = 1;
-#else
-constexpr int scale = 4;
-#endif
-#else
-constexpr int scale = 4;
-#endif
+constexpr int scale = test_support::trial_scale;
 
 constexpr size_t buffer_size = 4096;
 

@@ -15,18 +15,11 @@
 #include <string>
 
 #include "kernel_lib/libc/kstdlib.h"
+#include "tests/host/test_support.h"
 
 namespace {
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr int scale = 1;
-#else
-constexpr int scale = 4;
-#endif
-#else
-constexpr int scale = 4;
-#endif
+constexpr int scale = test_support::trial_scale;
 
 std::string random_integer_string(std::mt19937_64& rng, int base)
 {

@@ -19,18 +19,11 @@
 
 #include "kernel_lib/cpu/features.h"
 #include "kernel_lib/libm/math.h"
+#include "tests/host/test_support.h"
 
 namespace {
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr int scale = 1;
-#else
-constexpr int scale = 4;
-#endif
-#else
-constexpr int scale = 4;
-#endif
+constexpr int scale = test_support::trial_scale;
 
 float from_bits(uint32_t b)
 {
