@@ -45,3 +45,19 @@ TEST_CASE("a page fault in a guarded call reports the faulting address", "[guard
     CHECK(fault.vector == 14);
     CHECK(fault.address == reinterpret_cast<u64>(page));
 }
+
+TEST_CASE("every exception vector has its mnemonic and name", "[guard]")
+{
+    CHECK(std::string(kl::exception_mnemonic(0)) == "#DE");
+    CHECK(std::string(kl::exception_name(0)) == "divide error");
+    CHECK(std::string(kl::exception_mnemonic(9)) == "#CSO");
+    CHECK(std::string(kl::exception_name(14)) == "page fault");
+    CHECK(std::string(kl::exception_mnemonic(15)) == "#15");
+    CHECK(std::string(kl::exception_name(19)) == "SIMD floating-point exception");
+    CHECK(std::string(kl::exception_mnemonic(28)) == "#HV");
+    CHECK(std::string(kl::exception_name(30)) == "security exception");
+    CHECK(std::string(kl::exception_mnemonic(31)) == "#31");
+    CHECK(std::string(kl::exception_name(31)) == "reserved");
+    CHECK(std::string(kl::exception_mnemonic(32)) == "#??");
+    CHECK(std::string(kl::exception_name(32)) == "interrupt");
+}
