@@ -141,11 +141,8 @@ void tell(Console& c, const char* prompt)
 
 void show_help()
 {
-    usize count = 0;
-    const CommandHelp* rows = command_help(count);
     note("Type a message (chat mode) or the first words of a story (story mode) and Enter, or a command:\n");
-    for (usize i = 0; i < count; ++i)
-        kl::print("  %-14s %s\n", rows[i].usage, rows[i].what);
+    kl::print("%s", command_help());
     kl::print("Editing: arrows, Home/End (Ctrl-A/E), Ctrl-U, Ctrl-W, Up/Down for history; lines up to %zu bytes.\n",
         LineEditor::max_line);
 }

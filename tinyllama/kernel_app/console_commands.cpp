@@ -40,23 +40,24 @@ constexpr CommandSpec specs[] = {
     { "chat", CommandKind::Chat, Argument::OnOff },
 };
 
-constexpr CommandHelp help_rows[] = {
-    { "TEXT", "chat: your turn; stories: one that starts with TEXT (//TEXT: /TEXT)" },
-    { "/system [TEXT]", "chat: a new conversation with this system prompt" },
-    { "/reset", "chat: a new conversation (the system prompt stays)" },
-    { "/chat on|off", "chat mode, or story mode (the conversation is kept)" },
-    { "/temp [X]", "sampling temperature, 0 (greedy) to 100; no value: show it" },
-    { "/topp [X]", "top-p (nucleus) sampling, 0 to 1 (0 or 1: the whole distribution)" },
-    { "/seed [N]", "seed of the sampler's RNG, restarts it; 0: a new seed from the TSC" },
-    { "/steps [N]", "story length in tokens, 0 (the model's seq_len) to 1048576" },
-    { "/stats", "figures of the last story (and its @stats line again)" },
-    { "/profile", "the micro-JIT's table: kernels, tiers, cycles, speedups (@profile)" },
-    { "/jit on|off", "off: every kernel back to the reference, no tuning; on: tune again" },
-    { "/clear", "clear the screen (also Ctrl-L)" },
-    { "/reboot", "restart the machine" },
-    { "/quit", "leave (also Ctrl-D on an empty line; /exit)" },
-    { "Ctrl-C, Esc", "stop the story being told" },
-};
+// The rows of /help, laid out as the console prints them: one text instead of a table of
+// pointers (54 bytes of kernel.bin).
+constexpr char help_text[] =
+    "  TEXT           chat: your turn; stories: one that starts with TEXT (//TEXT: /TEXT)\n"
+    "  /system [TEXT] chat: a new conversation with this system prompt\n"
+    "  /reset         chat: a new conversation (the system prompt stays)\n"
+    "  /chat on|off   chat mode, or story mode (the conversation is kept)\n"
+    "  /temp [X]      sampling temperature, 0 (greedy) to 100; no value: show it\n"
+    "  /topp [X]      top-p (nucleus) sampling, 0 to 1 (0 or 1: the whole distribution)\n"
+    "  /seed [N]      seed of the sampler's RNG, restarts it; 0: a new seed from the TSC\n"
+    "  /steps [N]     story length in tokens, 0 (the model's seq_len) to 1048576\n"
+    "  /stats         figures of the last story (and its @stats line again)\n"
+    "  /profile       the micro-JIT's table: kernels, tiers, cycles, speedups (@profile)\n"
+    "  /jit on|off    off: every kernel back to the reference, no tuning; on: tune again\n"
+    "  /clear         clear the screen (also Ctrl-L)\n"
+    "  /reboot        restart the machine\n"
+    "  /quit          leave (also Ctrl-D on an empty line; /exit)\n"
+    "  Ctrl-C, Esc    stop the story being told\n";
 
 bool is_blank(char c) { return c == ' ' || c == '\t'; }
 
@@ -193,11 +194,7 @@ ErrorOr<Command> parse_command(const char* line)
         static_cast<int>(name_length > 40 ? 40 : name_length), name);
 }
 
-const CommandHelp* command_help(usize& count)
-{
-    count = sizeof(help_rows) / sizeof(help_rows[0]);
-    return help_rows;
-}
+const char* command_help() { return help_text; }
 
 const char* command_name(CommandKind kind)
 {

@@ -57,13 +57,8 @@ constexpr u64 max_seed = ~0ull - 1;
 // is one line naming what was wrong and what is accepted.
 kl::ErrorOr<Command> parse_command(const char* line);
 
-struct CommandHelp {
-    const char* usage;  // "/temp X"
-    const char* what;   // "sampling temperature, 0 (greedy) to 100"
-};
-
-// The rows of /help, in the order shown; `count` receives how many.
-const CommandHelp* command_help(usize& count);
+// The rows of /help, in the order shown: "  /temp [X]      sampling temperature, ...\n" and so on.
+const char* command_help();
 
 // "temp", "jit", ... (for messages); "story" and "nothing" for the other kinds.
 const char* command_name(CommandKind kind);

@@ -202,14 +202,21 @@ TEST_CASE("long bad values are cut in the message, which stays one line", "[cons
 
 TEST_CASE("the help table names every command", "[console]")
 {
-    usize count = 0;
-    const tllama::CommandHelp* rows = tllama::command_help(count);
-    REQUIRE(count >= 10);
-    std::string all;
-    for (usize i = 0; i < count; ++i) {
-        CHECK(strlen(rows[i].what) > 0);
-        all += std::string(rows[i].usage) + "\n";
+    const std::string all = tllama::command_help();
+    // Every row is "  USAGE" padded to 16 columns, a blank and what it does.
+    size_t rows = 0;
+    for (size_t start = 0; start < all.size(); ++rows) {
+        const size_t end = all.find('\n', start);
+        REQUIRE(end != std::string::npos);
+        const std::string row = all.substr(start, end - start);
+        INFO(row);
+        CHECK(row.rfind("  ", 0) == 0);
+        CHECK(row.size() > 18);
+        CHECK(row[16] == ' ');
+        CHECK(row[17] != ' ');
+        start = end + 1;
     }
+    CHECK(rows >= 10);
     for (const char* name : { "/temp", "/topp", "/seed", "/steps", "/stats", "/profile", "/jit", "/reboot", "/quit", "/system",
              "/reset", "/chat" }) {
         INFO(name);
