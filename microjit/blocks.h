@@ -131,14 +131,21 @@ static_assert(sizeof(BlockQ6_K) == 210 && offsetof(BlockQ6_K, qh) == 128 && offs
 // the engine). The values come first and the block is padded to five cache lines, so that
 // in a 64-byte aligned buffer every block's values start a line: the matmuls' 64-byte
 // loads of them then never straddle two lines (1.2x on the AVX-512 K-format matmul).
-// The quantizers write the padding as zeros.
+// The quantizers write the padding as zeros. Then the values once more, transposed by
+// qwords: 64-byte row m holds qwords m of the eight sub-blocks of 32 (q_transposed), the
+// order in which the VNNI matmul of Q4_K multiplies them (microjit/gen_blocks_k.cpp).
 struct BlockQ8_K {
     i8 qs[256];
     float d;
     i16 bsums[16];  // sum of each 16 consecutive qs
     u8 padding[28];
+    i8 qs_t[256];   // qs_t[q_transposed(i)] = qs[i]
 };
-static_assert(sizeof(BlockQ8_K) == 320 && offsetof(BlockQ8_K, d) == 256 && offsetof(BlockQ8_K, bsums) == 260);
+static_assert(sizeof(BlockQ8_K) == 576 && offsetof(BlockQ8_K, d) == 256 && offsetof(BlockQ8_K, bsums) == 260 &&
+    offsetof(BlockQ8_K, qs_t) == 320);
+
+// Where value i of a Q8_K block (sub-block i / 32, its qword i % 32 / 8) sits in qs_t.
+constexpr u32 q_transposed(u32 i) { return 64 * (i % 32 / 8) + 8 * (i / 32) + i % 8; }
 
 // The 6-bit scale and min of sub-block j (0..7) of a Q4_K / Q5_K block: entries 0..3 are
 // the low 6 bits of bytes j and j + 4; entries 4..7 take their low 4 bits from byte j + 4

@@ -13,7 +13,7 @@ namespace {
 constexpr u32 straight_steps = 2;
 
 struct Plan {
-    bool k, mins, vnni, lanes, grid;
+    bool k, mins, vnni, lanes, grid, transposed;
     u32 width, toks, quads, step_blocks, vecs;
 };
 
@@ -32,12 +32,14 @@ Plan plan_for(const KernelConfig& c)
     // unpacked weights and scale vectors better in the other structure (vpdpwssd).
     p.lanes = p.k && p.vnni && p.toks == 1;
     p.grid = p.k && p.width == 64 && !p.lanes;
+    // Q4_K on the grid with VNNI: vpdpbusd on the activations' transposed values.
+    p.transposed = p.grid && p.vnni && f == Format::Q4_K;
     // As assign_registers() hands them out: the K formats' constant and eight row
     // temporaries, per token V, held, pairs (and M, or the grid's d_x, with mins its quad
-    // scales, bsums and imin); the legacy formats' constants and four row temporaries, per
+    // scales, bsums and imin, transposed its five constants); the legacy formats' constants and four row temporaries, per
     // token V, held, pairs and four activation vectors. Accumulators: per token and quad,
     // or per quad on the grid.
-    const u32 grid_fixed = p.grid ? 1 + (p.mins ? 3 : 0) : 0;
+    const u32 grid_fixed = p.grid ? 1 + (p.mins ? 3 : 0) + (p.transposed ? 5 : 0) : 0;
     const u32 fixed = p.k ? 9 + (p.mins && p.lanes ? 1 : 0) + grid_fixed : 5 + (f == Format::Q4_0 ? 1 : 0) + (c.isa == Isa::Avx512 ? 1 : 0);
     const u32 per_token = p.k ? 3 + (p.mins && !p.grid ? 1 : 0) + (p.lanes ? 3 : 0) : 7;
     p.vecs = p.grid ? fixed + p.toks * per_token + p.quads : fixed + p.toks * (per_token + p.quads);
@@ -75,6 +77,7 @@ BlockMatmulGenerator::BlockMatmulGenerator(const KernelConfig& c) : MatrixGenera
     m_vnni = p.vnni;
     m_lanes = p.lanes;
     m_grid = p.grid;
+    m_transposed = p.transposed;
     m_width = p.width;
     m_row_count = c.rows;
     m_toks = p.toks;
@@ -150,6 +153,11 @@ void BlockMatmulGenerator::assign_registers()
         for (u32 q = 0; q < (m_row_count + 3) / 4; ++q)
             m_grid_acc[q] = new_vec();
     }
+    if (m_transposed) {
+        for (auto& v : m_picks)
+            v = new_vec();
+        m_shifts = new_vec();
+    }
     if (!m_k && is_avx512()) {
         m_first_table = new_vec();
         for (auto& k : m_row_words)
@@ -189,6 +197,8 @@ void BlockMatmulGenerator::load_constants()
     } else if (m_nibbles.isValid()) {
         as().vpbroadcastd(m_nibbles, constant_dwords(0x0F0F0F0Fu, 1));
     }
+    if (m_transposed)
+        k_transposed_constants();
     for (u32 r = 0; r < 4 && m_row_words[r].isValid(); ++r) {
         as().mov(m_scratch.r32(), 0x11111111u << r);
         as().kmovd(m_row_words[r], m_scratch.r32());
@@ -302,6 +312,9 @@ void BlockMatmulGenerator::store(u32 rows, u32 toks)
 // Rows 0 + 1 become `pairs`, rows 2 + 3 `held`; a short quad repeats its last row.
 void BlockMatmulGenerator::tree_step(u32 r, u32 count, u32 toks)
 {
+    const bool first_level = r % 2 == 1 || r + 1 == count;
+    if (m_transposed && first_level)
+        k_pair_scales(r / 2);
     for (u32 t = 0; t < toks; ++t) {
         const Token& tk = m_tok[t];
         const x86::Vec row = wide(r % 2 ? tk.v : tk.held);
@@ -311,18 +324,18 @@ void BlockMatmulGenerator::tree_step(u32 r, u32 count, u32 toks)
         if (m_mins && !m_lanes && !m_grid)
             hadd(row, row, wide(tk.m));
         if (r == 1) {
-            hadd(pairs, held, row);
+            row_pairs(pairs, held, row);
             if (count == 2)
-                hadd(held, held, row);
+                row_pairs(held, held, row);
         }
         if (r == 3)
-            hadd(held, held, row);
+            row_pairs(held, held, row);
         if (r == 0 && count == 1) {
-            hadd(pairs, held, held);
-            hadd(held, held, held);
+            row_pairs(pairs, held, held);
+            row_pairs(held, held, held);
         }
         if (r == 2 && count == 3)
-            hadd(held, held, held);
+            row_pairs(held, held, held);
         if (r + 1 == count && m_grid)
             hadd(pairs, pairs, held);
         else if (r + 1 == count)
@@ -330,6 +343,20 @@ void BlockMatmulGenerator::tree_step(u32 r, u32 count, u32 toks)
     }
     if (r + 1 == count && m_grid)
         fold_grid(toks);
+}
+
+// The first level of the quad's tree: two rows' vectors into their pair sums, per 128-bit
+// lane [a0 + a1, a2 + a3, b0 + b1, b2 + b3]. The transposed grid's rows hold sub-block sums
+// that fit in i16 (k_grid_row_bytes): packed into words, vpmaddwd multiplies each pair by
+// its sub-block's scale (m_scale_vec, k_pair_scales) as it adds them.
+void BlockMatmulGenerator::row_pairs(const x86::Vec& dst, const x86::Vec& a, const x86::Vec& b)
+{
+    if (!m_transposed) {
+        hadd(dst, a, b);
+        return;
+    }
+    as().vpackssdw(dst, a, b);
+    as().vpmaddwd(dst, dst, m_scale_vec);
 }
 
 // The grid: token t's pairs hold [r0..r3] per 128-bit lane; their lanes' sums go to lane

@@ -31,6 +31,11 @@
 //     decoded once (row r in lane r); imin is four vpdpwssd (vpmaddwd) of the mins and
 //     the tokens' bsums pair sums, each permuted into the grid; the rows' sums fold into
 //     the grid after the quad; the float step and the accumulator are one vector each.
+//     Q4_K there with VNNI ("transposed"): one vpdpbusd per W-vector and token on the Q8_K
+//     block's qword-transposed values (qs_t), the W-vector qword m of each sub-block (a
+//     vpermi2w of the row's bytes), so that each dword lane meets one sub-block in all four
+//     and its sum fits an i16; the reduction's first level packs two rows' sums into
+//     words and one vpmaddwd applies the scales (row_pairs).
 //   Q4_0, Q8_0 (32-value blocks, S per step: 4 on AVX-512, 2 on AVX2): each 128-bit lane of
 //     V is one block. A step's weights and activations are gathered as "values 0..15 of
 //     each block" and "values 16..31" (lane L = block L); Q4_0's nibbles are unsigned
@@ -88,6 +93,9 @@ private:
     void k_decode_vnni(u32 row, bool indexed, i64 disp);
     void k4_scales_mins(const x86::Vec& dst, const x86::Mem* rows, u32 count);
     void k_quad_scales(u32 quad, u32 count, u32 toks, bool indexed, i64 disp);
+    void k_grid_row_bytes(u32 row, u32 toks, bool indexed, i64 disp, i64 xdisp);
+    void k_transposed_constants();
+    void k_pair_scales(u32 pair);
     void k_decode_scales(u32 row, bool indexed, i64 disp);
     void k_unit_values(const x86::Vec& dst, u32 row, bool indexed, i64 disp, u32 first_unit);
     void k_scale_vector(const x86::Vec& dst, u32 first_unit);
@@ -107,6 +115,7 @@ private:
     void tree_step(u32 quad_row, u32 count, u32 toks);
     void fold_quad(u32 tok);
     void fold_grid(u32 toks);
+    void row_pairs(const x86::Vec& dst, const x86::Vec& a, const x86::Vec& b);
     void fold_grid_pair(const x86::Vec& a, const x86::Vec& b);
     void k_float_step(u32 quad, u32 count, u32 toks, bool indexed, i64 disp, i64 xdisp);
     void k_grid_float_step(u32 quad, u32 count, bool indexed, i64 disp);
@@ -131,6 +140,7 @@ private:
     bool m_vnni;
     bool m_lanes;        // K formats, VNNI, one token in flight: the sub-block lanes structure
     bool m_grid;         // K formats on AVX-512 otherwise: the quad x tokens grid
+    bool m_transposed;   // Q4_K on the grid with VNNI: vpdpbusd on Q8_K's transposed values
     u32 m_width;         // bytes of the integer vectors (32 or 64)
     u32 m_row_count, m_toks;  // rows and tokens in flight
     u32 m_block_bytes, m_x_block_bytes;
@@ -162,6 +172,7 @@ private:
     // The grid: per quad the accumulator (dword 4t + r); per step the tokens' d_x in the
     // grid's order and their bsums pair sums (lane t: the eight as words); imin of the quad.
     x86::Vec m_grid_acc[max_quads], m_grid_dx, m_grid_bsums, m_grid_min;
+    x86::Vec m_picks[4], m_shifts;  // the transposed grid's constants (k_transposed_constants)
     x86::Vec m_first_table;      // AVX-512 Q4_0 / Q8_0: a row's first 64 bytes of the step (its scales' source)
     x86::KReg m_row_words[4];    // AVX-512 Q4_0 / Q8_0: the words of quad row r (4L + r) in the scales' vector
 };

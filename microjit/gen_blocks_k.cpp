@@ -192,6 +192,10 @@ void BlockMatmulGenerator::k_row(u32 row, u32 toks, bool indexed, i64 disp, i64 
         k_row_vnni(row, toks, indexed, disp, xdisp);
         return;
     }
+    if (m_transposed) {
+        k_grid_row_bytes(row, toks, indexed, disp, xdisp);
+        return;
+    }
     if (m_grid && m_mins)
         k_grid_row_scales(row);
     else
@@ -234,6 +238,73 @@ void BlockMatmulGenerator::k_row(u32 row, u32 toks, bool indexed, i64 disp, i64 
             as().vpaddd(v, v, wide(m_product));
         }
     }
+}
+
+// Q4_K on the grid with VNNI: one vpdpbusd per 64 values and token, on the Q8_K block's
+// qword-transposed values (qs_t, blocks.h). W-vector m holds qword m of each sub-block's
+// values, sub-block j in qword j: a vpermi2w of the row's 128 bytes of nibbles puts qword
+// m of 32-byte group g in qwords 2g and 2g + 1, which keep its low and its high nibbles.
+// Each dword lane of the row's sums (`held` for rows 0 and 2, V for 1 and 3, as k_row)
+// then sees one sub-block, lane L in qword L / 2, in all four vpdpbusd: its sum, at most
+// 16 * 15 * 127 in magnitude, fits an i16, and the tree's first level (row_pairs) applies
+// the scales.
+void BlockMatmulGenerator::k_grid_row_bytes(u32 row, u32 toks, bool indexed, i64 disp, i64 xdisp)
+{
+    const i64 qs = disp + offsetof(BlockQ4_K, qs);
+    as().vmovdqu32(m_raw, w_mem(row, indexed, qs));
+    for (u32 m = 0; m < 4; ++m) {
+        as().vmovdqu32(m_values, m_picks[m]);
+        as().vpermi2w(m_values, m_raw, w_mem(row, indexed, qs + 64));
+        as().vpsrlvd(m_values, m_values, m_shifts);
+        as().vpandd(m_values, m_values, m_nibbles);
+        for (u32 t = 0; t < toks; ++t) {
+            const x86::Vec sums = row % 2 ? m_tok[t].v : m_tok[t].held;
+            if (m == 0)
+                as().vpxord(sums, sums, sums);
+            as().vpdpbusd(sums, m_values, xq_mem(t, indexed, xdisp + offsetof(BlockQ8_K, qs_t) + 64 * m));
+        }
+    }
+}
+
+// The scales of quad rows 2h and 2h + 1 for row_pairs: vpackssdw puts the first row's
+// sums in words 0..3 of each 128-bit lane L and the second's in words 4..7, lanes 4L..4L + 3
+// of each, sub-blocks 2L, 2L, 2L + 1, 2L + 1. So dword 4L + j holds, twice as a word, the
+// scale of sub-block 2L + j % 2 of row 2h + j / 2: from the rows' decoded scales (lanes
+// 2h, 2h + 1 of the quad's, missing rows repeating the last), widened to words (the 6-bit
+// scales are the same signed).
+void BlockMatmulGenerator::k_pair_scales(u32 h)
+{
+    const x86::Vec words = m_scales;
+    x86::Vec rows = m_quad_scales.ymm();
+    if (h) {
+        as().vextracti64x4(words.ymm(), m_quad_scales, 1);
+        rows = words.ymm();
+    }
+    as().vpmovsxbw(words, rows);
+    u16 index[32];
+    for (u32 i = 0; i < 32; ++i) {
+        const u32 j = i / 2 % 4;
+        index[i] = static_cast<u16>(16 * (j / 2) + 2 * (i / 8) + j % 2);
+    }
+    load_constant(m_scale_vec, constant(index, 64));
+    as().vpermi2w(m_scale_vec, words, words);
+}
+
+// The constants of k_grid_row_bytes, in registers: the vpermi2w word indices of W-vector
+// m (qword m of each 32-byte group, twice) and the shifts that bring every second
+// qword's high nibbles down.
+void BlockMatmulGenerator::k_transposed_constants()
+{
+    for (u32 m = 0; m < 4; ++m) {
+        u16 words[32];
+        for (u32 i = 0; i < 32; ++i)
+            words[i] = static_cast<u16>(4 * (4 * (i / 8) + m) + i % 4);
+        load_constant(m_picks[m], constant(words, 64));
+    }
+    u32 shifts[16];
+    for (u32 i = 0; i < 16; ++i)
+        shifts[i] = 4 * (i / 2 % 2);
+    load_constant(m_shifts, constant(shifts, 64));
 }
 
 // m_scales = the sub-block scales as dwords holding the i16 scale twice (what vpmaddwd

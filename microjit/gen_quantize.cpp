@@ -169,8 +169,8 @@ void QuantizeGenerator::group(i64 x_disp, i64 q_disp, i64 s_disp)
 {
     group_max(x_disp);
     if (m_format == Format::Q8_K) {
-        // The block's last cache line (d, bsums, padding) zeroed first, as the reference does.
-        for (u32 b = offsetof(BlockQ8_K, d); b < sizeof(BlockQ8_K); b += m_chunk_bytes)
+        // The cache line of d, bsums and the padding zeroed first, as the reference does.
+        for (u32 b = offsetof(BlockQ8_K, d); b < offsetof(BlockQ8_K, qs_t); b += m_chunk_bytes)
             as().vmovups(x86::ptr(m_q, static_cast<i32>(b)), w(m_zero));
         q8k_scale();
         for (u32 k = 0; k < m_chunks; ++k)
@@ -380,8 +380,8 @@ void QuantizeGenerator::q8k_scale()
     as().vbroadcastss(w(m_scale), is);
 }
 
-// Q8_K: chunk k's q = min(127, round_even(iscale * x)) stored as bytes, and each 16 q's
-// sum as an i16 (AVX2: two chunks per sum).
+// Q8_K: chunk k's q = min(127, round_even(iscale * x)) stored as bytes, both in order and
+// transposed by qwords, and each 16 q's sum as an i16 (AVX2: two chunks per sum).
 void QuantizeGenerator::q8k_chunk(u32 k)
 {
     const x86::Vec v = w(m_v), sum = w(m_f);
@@ -397,7 +397,11 @@ void QuantizeGenerator::q8k_chunk(u32 k)
     if (is_avx512()) {
         as().vextracti64x4(m_f.ymm(), v, 1);
         as().vpaddd(m_f.ymm(), m_f.ymm(), m_v.ymm());
-        as().vpmovdb(q, v);
+        as().vpmovdb(t, v);
+        as().vmovups(q, t);
+        store_transposed(t, 2 * k);
+        as().vpshufd(t, t, 0xEE);
+        store_transposed(t, 2 * k + 1);
     } else {
         if (k % 2 == 0) {
             as().vmovdqa(m_sign.ymm(), v);
@@ -408,6 +412,7 @@ void QuantizeGenerator::q8k_chunk(u32 k)
         as().vpackssdw(vx, vx, t);
         as().vpacksswb(vx, vx, vx);
         as().vmovq(q, vx);
+        store_transposed(vx, k);
         if (k % 2 == 0)
             return;
     }
@@ -415,6 +420,12 @@ void QuantizeGenerator::q8k_chunk(u32 k)
     as().vpaddd(sx, sx, t);
     lane_sums(sx, t);
     as().vpextrw(x86::ptr(m_q, static_cast<i32>(offsetof(BlockQ8_K, bsums) + 2 * (k * lanes / 16))), sx, 0);
+}
+
+// Qword `index` of the block's values (its low 8 bytes in `src`) to its place in qs_t.
+void QuantizeGenerator::store_transposed(const x86::Xmm& src, u32 index)
+{
+    as().vmovq(x86::ptr(m_q, static_cast<i32>(offsetof(BlockQ8_K, qs_t) + q_transposed(8 * index))), src);
 }
 
 }

@@ -121,6 +121,7 @@ void quantize_q8_k(const float* x, void* out, u64 n)
         for (u32 i = 0; i < qk_k; ++i) {
             b[k].qs[i] = static_cast<i8>(kl::min(127, round_even(iscale * x[i])));
             b[k].bsums[i / 16] = static_cast<i16>(b[k].bsums[i / 16] + b[k].qs[i]);
+            b[k].qs_t[q_transposed(i)] = b[k].qs[i];
         }
         b[k].d = 1.0f / iscale;
     }

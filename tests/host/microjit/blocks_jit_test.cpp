@@ -6,7 +6,10 @@
 // several tokens, every variant, guard pages on every buffer, random block bytes with the
 // scales drawn from the whole fp16 range.
 #include <catch2/catch.hpp>
+#include <math.h>
+#include <string.h>
 
+#include "microjit/blocks.h"
 #include "microjit/candidates.h"
 #include "tests/host/microjit/jit_test_support.h"
 
@@ -166,6 +169,59 @@ TEST_CASE("Block formats: the real model shapes with the autotuning candidates",
                     }
                 }
             }
+}
+
+// The AVX-512 VNNI matmul of Q4_K keeps each sub-block's sum of 16 products in an i16 lane
+// (gen_blocks_k.cpp: at most 16 * 15 * 127): every nibble 15, every scale and min 63,
+// every activation at the largest magnitude, of either sign (Q8_K's values take the sign
+// opposite to the block's first largest value: a block of ones quantises to -127s, with
+// its first value -1 to 127s).
+TEST_CASE("Block formats: Q4_K matmul at the largest integer sums", "[jit][blocks]")
+{
+    constexpr u32 n = 512, d = 5, t = 5;
+    std::vector<BlockQ4_K> w(d * n / 256);
+    for (BlockQ4_K& b : w) {
+        b.d = f32_to_fp16(1.0f);
+        b.dmin = f32_to_fp16(0.5f);
+        memset(b.scales, 0xFF, sizeof(b.scales));
+        memset(b.qs, 0xFF, sizeof(b.qs));
+    }
+    for (i8 value : { -127, 127 }) {
+        std::vector<float> x(n * t, 1.0f);
+        if (value > 0)
+            for (u32 i = 0; i < n * t; i += 256)
+                x[i] = -1.0f;
+        std::vector<BlockQ8_K> xq(t * n / 256);
+        format_info(Format::Q8_K).quantize_row(x.data(), xq.data(), n * t);
+        REQUIRE(xq[1].qs[1] == value);
+        for (Isa isa : block_isas())
+            for (u8 tokens : { 1, 2, 3, 4 }) {
+                KernelConfig config = default_config(Op { OpKind::Matmul, Format::Q4_K }, shape_of(n, d, t), isa);
+                config.tokens = tokens;
+                config.flags = isa == Isa::Avx512 && host_caps().avx512vnni ? variant::vnni : 0;
+                if (validate(config).is_error())
+                    continue;
+                auto generated = generate(config);
+                REQUIRE_FALSE(generated.is_error());
+                GeneratedKernel k = generated.release_value();
+                std::vector<float> got(d * t), want(d * t);
+                KernelArgs args {};
+                args.w = w.data();
+                args.x = xq.data();
+                args.row_end = d;
+                args.n = n;
+                args.d = d;
+                args.t = t;
+                args.out = got.data();
+                k.kernel()(&args);
+                args.out = want.data();
+                format_info(Format::Q4_K).reference(&args);
+                INFO(describe(config) << " activations " << int(value));
+                CHECK(memcmp(got.data(), want.data(), sizeof(float) * got.size()) == 0);
+                CHECK(fabsf(want[0]) > 4e5f);  // about 2 * 256 * 15 * 63, less the mins' term
+                release(k);
+            }
+    }
 }
 
 TEST_CASE("Block formats: kernels of every ISA and variant assemble on any host", "[jit][blocks]")

@@ -77,7 +77,7 @@ TEST_CASE("formats: the table agrees with ggml's type ids and block sizes", "[fo
         { Format::Q5_K, "q5_k", 13, 256, 176, Format::Q8_K },
         { Format::Q6_K, "q6_k", 14, 256, 210, Format::Q8_K },
         { Format::Q8_1, "q8_1", 9, 32, 36, Format::Q8_1 },
-        { Format::Q8_K, "q8_k", 15, 256, 320, Format::Q8_K },
+        { Format::Q8_K, "q8_k", 15, 256, 576, Format::Q8_K },
     };
     for (const Expected& e : expected) {
         const FormatInfo& f = format_info(e.format);
@@ -239,6 +239,11 @@ TEST_CASE("activation quantisers: ggml's reference results, computed by hand", "
         CHECK(b.bsums[0] == 2);
         CHECK(b.bsums[1] == 0);
         CHECK(b.bsums[2] == 4);
+        // qs_t: row m holds qword m of each sub-block of 32 (value 17: sub-block 0, its qword 2,
+        // byte 1; value 40: sub-block 1, its qword 1, byte 0).
+        CHECK((b.qs_t[0] == 2 && b.qs_t[1] == -2 && b.qs_t[128 + 1] == -127 && b.qs_t[128 + 2] == 127 && b.qs_t[64 + 8] == 4));
+        for (u32 i = 0; i < 256; ++i)
+            CHECK(b.qs_t[64 * (i % 32 / 8) + 8 * (i / 32) + i % 8] == b.qs[i]);
         // max = +254: iscale = -0.5, d = -2; 5 -> -2.5 -> -2, -7 -> 3.5 -> 4, -256 would pass 127: capped.
         std::fill(x.begin(), x.end(), 0.0f);
         x[5] = 254.0f;
