@@ -36,10 +36,11 @@ Plan plan_for(const KernelConfig& c)
     p.transposed = p.grid && p.vnni && f == Format::Q4_K;
     // As assign_registers() hands them out: the K formats' constant and eight row
     // temporaries, per token V, held, pairs (and M, or the grid's d_x, with mins its quad
-    // scales, bsums and imin, transposed its five constants); the legacy formats' constants
-    // and four row temporaries, per token V, held, pairs and four activation vectors.
+    // scales, bsums and imin, transposed its five constants and a row's second 64 bytes);
+    // the legacy formats' constants and four row temporaries, per token V, held, pairs and
+    // four activation vectors.
     // Accumulators: per token and quad, or per quad on the grid.
-    const u32 grid_fixed = p.grid ? 1 + (p.mins ? 3 : 0) + (p.transposed ? 5 : 0) : 0;
+    const u32 grid_fixed = p.grid ? 1 + (p.mins ? 3 : 0) + (p.transposed ? 6 : 0) : 0;
     const u32 fixed = p.k ? 9 + (p.mins && p.lanes ? 1 : 0) + grid_fixed : 5 + (f == Format::Q4_0 ? 1 : 0) + (c.isa == Isa::Avx512 ? 1 : 0);
     const u32 per_token = p.k ? 3 + (p.mins && !p.grid ? 1 : 0) + (p.lanes ? 3 : 0) : 7;
     p.vecs = p.grid ? fixed + p.toks * per_token + p.quads : fixed + p.toks * (per_token + p.quads);
@@ -157,6 +158,7 @@ void BlockMatmulGenerator::assign_registers()
         for (auto& v : m_picks)
             v = new_vec();
         m_shifts = new_vec();
+        m_raw_high = new_vec();
     }
     if (!m_k && is_avx512()) {
         m_first_table = new_vec();

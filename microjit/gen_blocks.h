@@ -173,6 +173,7 @@ private:
     // grid's order and their bsums pair sums (lane t: the eight as words); imin of the quad.
     x86::Vec m_grid_acc[max_quads], m_grid_dx, m_grid_bsums, m_grid_min;
     x86::Vec m_picks[4], m_shifts;  // the transposed grid's constants (k_transposed_constants)
+    x86::Vec m_raw_high;             // the transposed grid: a row's second 64 bytes of nibbles
     x86::Vec m_first_table;      // AVX-512 Q4_0 / Q8_0: a row's first 64 bytes of the step (its scales' source)
     x86::KReg m_row_words[4];    // AVX-512 Q4_0 / Q8_0: the words of quad row r (4L + r) in the scales' vector
 };

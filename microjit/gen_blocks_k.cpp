@@ -247,14 +247,16 @@ void BlockMatmulGenerator::k_row(u32 row, u32 toks, bool indexed, i64 disp, i64 
 // Each dword lane of the row's sums (`held` for rows 0 and 2, V for 1 and 3, as k_row)
 // then sees one sub-block, lane L in qword L / 2, in all four vpdpbusd: its sum, at most
 // 16 * 15 * 127 in magnitude, fits an i16, and the tree's first level (row_pairs) applies
-// the scales.
+// the scales. The row's 128 bytes stay in two registers for the four vpermi2w (a memory
+// operand for the second half ran 7 % slower).
 void BlockMatmulGenerator::k_grid_row_bytes(u32 row, u32 toks, bool indexed, i64 disp, i64 xdisp)
 {
     const i64 qs = disp + offsetof(BlockQ4_K, qs);
     as().vmovdqu32(m_raw, w_mem(row, indexed, qs));
+    as().vmovdqu32(m_raw_high, w_mem(row, indexed, qs + 64));
     for (u32 m = 0; m < 4; ++m) {
         as().vmovdqu32(m_values, m_picks[m]);
-        as().vpermi2w(m_values, m_raw, w_mem(row, indexed, qs + 64));
+        as().vpermi2w(m_values, m_raw, m_raw_high);
         as().vpsrlvd(m_values, m_values, m_shifts);
         as().vpandd(m_values, m_values, m_nibbles);
         for (u32 t = 0; t < toks; ++t) {
@@ -365,21 +367,20 @@ void BlockMatmulGenerator::k_grid_x_side(u32 toks, bool indexed, i64 xdisp)
 
 // Q4_K, Q5_K, before the quad's rows: the quad's scales and mins decoded, and imin of row
 // r, token t = sum over the sub-blocks j of min(r, j) * pair sum(t, j), as four vpdpwssd
-// (vpmaddwd) of two sub-blocks each, the mins and the pair sums permuted into the grid.
+// (vpmaddwd) of two sub-blocks each: the mins transposed (lane j, dword r = row r's pair
+// j), then lane j of them and dword j of each token's pair sums spread over the grid.
 void BlockMatmulGenerator::k_grid_mins(u32 q, u32 count, bool indexed, i64 disp)
 {
     const x86::Vec mins = m_values, by_row = m_raw, by_token = m_high;
     k_decode_quad(q, count, indexed, disp);  // mins: lane r holds row r's eight mins as words
+    u32 transpose[16];
+    for (u32 i = 0; i < 16; ++i)
+        transpose[i] = 4 * (i % 4) + i / 4;
+    load_constant(by_row, constant(transpose, 64));
+    as().vpermd(mins, by_row, mins);
     for (u32 j = 0; j < 4; ++j) {
-        u32 row_pairs[16], token_pairs[16];
-        for (u32 i = 0; i < 16; ++i) {
-            row_pairs[i] = 4 * (i % 4) + j;
-            token_pairs[i] = 4 * (i / 4) + j;
-        }
-        load_constant(by_row, constant(row_pairs, 64));
-        as().vpermd(by_row, by_row, mins);
-        load_constant(by_token, constant(token_pairs, 64));
-        as().vpermd(by_token, by_token, m_grid_bsums);
+        as().vshufi32x4(by_row, mins, mins, 0x55 * j);
+        as().vpshufd(by_token, m_grid_bsums, 0x55 * j);
         if (j == 0) {
             as().vpmaddwd(m_grid_min, by_row, by_token);
         } else if (m_vnni) {
