@@ -201,6 +201,8 @@ void BlockMatmulGenerator::load_constants()
     }
     if (m_transposed)
         k_transposed_constants();
+    if (!m_k && is_avx512())
+        hold_word_picks();
     for (u32 r = 0; r < 4 && m_row_words[r].isValid(); ++r) {
         as().mov(m_scratch.r32(), 0x11111111u << r);
         as().kmovd(m_row_words[r], m_scratch.r32());

@@ -108,7 +108,11 @@ private:
     void legacy_row(u32 row, u32 quad_row, u32 toks, bool indexed, i64 disp, u32 blocks);
     void gather_lanes(const x86::Vec& dst, const x86::Mem& first, u32 stride, u32 blocks);
     bool permute_gather(u32 blocks) const { return is_avx512() && blocks == 4; }
-    void gather_words(const x86::Vec& dst, const x86::Mem& base, u32 stride, u32 first, u32 t1, u32 t2, bool load_first);
+    // gather_words' five gathers (gen_blocks_legacy.cpp).
+    enum GatherKind : u32 { q4_nibbles, q4_scales, q8_high, q8_low, q8_scales, gather_kinds };
+    void gather_words(const x86::Vec& dst, const x86::Mem& base, GatherKind kind, bool load_first);
+    x86::Mem word_index(GatherKind kind);
+    void hold_word_picks();
     void gather_q8_0(const x86::Vec& low, const x86::Vec& high, const x86::Mem& base);
 
     // The reduction and the float step (gen_blocks.cpp).
@@ -175,6 +179,9 @@ private:
     x86::Vec m_picks[4], m_shifts;  // the transposed grid's constants (k_transposed_constants)
     x86::Vec m_raw_high;             // the transposed grid: a row's second 64 bytes of nibbles
     x86::Vec m_first_table;      // AVX-512 Q4_0 / Q8_0: a row's first 64 bytes of the step (its scales' source)
+    // AVX-512 Q4_0 / Q8_0: gather_words' word indices by kind, held in registers while the
+    // budget lasts (hold_word_picks; the others: invalid).
+    x86::Vec m_picks_held[gather_kinds];
     x86::KReg m_row_words[4];    // AVX-512 Q4_0 / Q8_0: the words of quad row r (4L + r) in the scales' vector
 };
 

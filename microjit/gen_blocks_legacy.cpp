@@ -13,6 +13,24 @@
 
 namespace mjit {
 
+namespace {
+
+// What gather_words gathers (see there): the stride of the blocks, the first byte, the
+// two 64-byte tables.
+struct Gather {
+    u32 stride, first, t1, t2;
+};
+constexpr u32 q8_qs = offsetof(BlockQ8_0, qs);
+constexpr Gather gathers[] = {
+    { sizeof(BlockQ4_0), offsetof(BlockQ4_0, qs), 0, 8 },  // q4_nibbles
+    { sizeof(BlockQ4_0), 0, 0, 0 },                        // q4_scales
+    { sizeof(BlockQ8_0), q8_qs + 16, 8, 72 },              // q8_high
+    { sizeof(BlockQ8_0), q8_qs, 0, 64 },                   // q8_low
+    { sizeof(BlockQ8_0), 0, 0, 64 },                       // q8_scales
+};
+
+}
+
 // dst lane L = the 16 bytes at first + L * stride, for L < blocks; the other lanes keep
 // what they held (no byte past the step's blocks is read).
 void BlockMatmulGenerator::gather_lanes(const x86::Vec& dst, const x86::Mem& first, u32 stride, u32 blocks)
@@ -25,23 +43,47 @@ void BlockMatmulGenerator::gather_lanes(const x86::Vec& dst, const x86::Mem& fir
 // AVX-512, whole steps of four blocks: dst = words of the step's bytes (from `base`)
 // picked by vpermi2w from two 64-byte tables at base + t1 (m_first_table, loaded here when
 // `load_first`) and base + t2: word 8L + k of dst = the word at byte stride * L + first +
-// 2k; with first = 0 the scales: word 4L + r = block L's fp16 scale, for every r.
-void BlockMatmulGenerator::gather_words(const x86::Vec& dst, const x86::Mem& base, u32 stride, u32 first, u32 t1, u32 t2,
-    bool load_first)
+// 2k; with first = 0 the scales: word 4L + r = block L's fp16 scale, for every r. The
+// indices come from a register where hold_word_picks put them, else from the pool.
+void BlockMatmulGenerator::gather_words(const x86::Vec& dst, const x86::Mem& base, GatherKind kind, bool load_first)
 {
+    const Gather& g = gathers[kind];
+    if (load_first)
+        load_constant(m_first_table, base.cloneAdjusted(g.t1));
+    const x86::Vec index = m_picks_held[kind].isValid() ? m_picks_held[kind] : dst;
+    if (index == dst)
+        load_constant(dst, word_index(kind));
+    // t2 = 0: every word is in the first table (no read past the step).
+    if (g.t2) {
+        if (index != dst)
+            as().vmovdqu32(dst, index);
+        as().vpermi2w(dst, m_first_table, base.cloneAdjusted(g.t2));
+    } else {
+        as().vpermw(dst, index, m_first_table);
+    }
+}
+
+// The pool constant of gather_words' indices for `kind`.
+x86::Mem BlockMatmulGenerator::word_index(GatherKind kind)
+{
+    const Gather& g = gathers[kind];
     u16 index[32];
     for (u32 j = 0; j < 32; ++j) {
-        const u32 byte = first ? stride * (j / 8) + first + 2 * (j % 8) : stride * (j / 4);
-        index[j] = static_cast<u16>(byte - t1 < 64 ? (byte - t1) / 2 : 32 + (byte - t2) / 2);
+        const u32 byte = g.first ? g.stride * (j / 8) + g.first + 2 * (j % 8) : g.stride * (j / 4);
+        index[j] = static_cast<u16>(byte - g.t1 < 64 ? (byte - g.t1) / 2 : 32 + (byte - g.t2) / 2);
     }
-    if (load_first)
-        load_constant(m_first_table, base.cloneAdjusted(t1));
-    load_constant(dst, constant(index, 64));
-    // t2 = 0: every word is in the first table (no read past the step).
-    if (t2)
-        as().vpermi2w(dst, m_first_table, base.cloneAdjusted(t2));
-    else
-        as().vpermw(dst, dst, m_first_table);
+    return constant(index, 64);
+}
+
+// AVX-512, in load_constants (the last registers handed out): gather_words' indices in
+// the registers left, Q4_0 rows' first (once per row and step), then the activations'
+// (once per token and step; Q8_0 rows gather the same way).
+void BlockMatmulGenerator::hold_word_picks()
+{
+    for (u32 k = m_format == Format::Q4_0 ? q4_nibbles : q8_high; k <= q8_scales && vecs_used() < vec_budget(isa()); ++k) {
+        m_picks_held[k] = new_vec();
+        load_constant(m_picks_held[k], word_index(static_cast<GatherKind>(k)));
+    }
 }
 
 // Q8_0 blocks (weights or activations), four per step: values 0..15 and 16..31 of block L
@@ -49,9 +91,8 @@ void BlockMatmulGenerator::gather_words(const x86::Vec& dst, const x86::Mem& bas
 // blocks 0 and 1; blocks 2 and 3's are in the 64 at 64).
 void BlockMatmulGenerator::gather_q8_0(const x86::Vec& low, const x86::Vec& high, const x86::Mem& base)
 {
-    constexpr u32 qs = offsetof(BlockQ8_0, qs);
-    gather_words(high, base, m_x_block_bytes, qs + 16, 8, 72, true);
-    gather_words(low, base, m_x_block_bytes, qs, 0, 64, true);
+    gather_words(high, base, q8_high, true);
+    gather_words(low, base, q8_low, true);
 }
 
 void BlockMatmulGenerator::legacy_x_side(u32 toks, bool indexed, i64 xdisp, u32 blocks)
@@ -62,7 +103,7 @@ void BlockMatmulGenerator::legacy_x_side(u32 toks, bool indexed, i64 xdisp, u32 
         const x86::Mem x = xq_mem(t, indexed, xdisp);
         if (permute_gather(blocks)) {
             gather_q8_0(tk.x_low, tk.x_high, x);
-            gather_words(m_values, x, stride, 0, 0, 64, false);
+            gather_words(m_values, x, q8_scales, false);
             as().vcvtph2ps(tk.x_scale, y(m_values));
         } else {
             gather_lanes(tk.x_low, x.cloneAdjusted(offsetof(BlockQ8_0, qs)), stride, blocks);
@@ -112,11 +153,11 @@ void BlockMatmulGenerator::legacy_row(u32 row, u32 r, u32 toks, bool indexed, i6
         // The 16 bytes of nibbles (Q4_0) or the two halves (Q8_0) of each block, and the
         // row's four fp16 scales to words 4L + r of the quad's scales (m_row_words[r]).
         if (m_format == Format::Q4_0) {
-            gather_words(lo, w, m_block_bytes, offsetof(BlockQ4_0, qs), 0, 8, true);
+            gather_words(lo, w, q4_nibbles, true);
         } else {
             gather_q8_0(lo, hi, w);
         }
-        gather_words(p, w, m_block_bytes, 0, 0, m_format == Format::Q4_0 ? 0 : 64, false);
+        gather_words(p, w, m_format == Format::Q4_0 ? q4_scales : q8_scales, false);
         as().k(m_row_words[r]).vmovdqu16(m_row_scales, p);
     }
     if (m_format == Format::Q4_0) {
