@@ -35,13 +35,14 @@ Plan plan_for(const KernelConfig& c)
     // Q4_K on the grid with VNNI: vpdpbusd on the activations' transposed values.
     p.transposed = p.grid && p.vnni && f == Format::Q4_K;
     // As assign_registers() hands them out: the K formats' constant and eight row
-    // temporaries, per token V, held, pairs (and M, or the grid's d_x, with mins its quad
+    // temporaries (the lanes: the quad's scales and two constants more), per token V,
+    // held, pairs (and M, or the grid's d_x, with mins its quad
     // scales, bsums and imin, transposed its five constants and a row's second 64 bytes);
     // the legacy formats' constants and four row temporaries, per token V, held, pairs and
     // four activation vectors.
     // Accumulators: per token and quad, or per quad on the grid.
     const u32 grid_fixed = p.grid ? 1 + (p.mins ? 3 : 0) + (p.transposed ? 6 : 0) : 0;
-    const u32 fixed = p.k ? 9 + (p.mins && p.lanes ? 1 : 0) + grid_fixed : 5 + (f == Format::Q4_0 ? 1 : 0) + (c.isa == Isa::Avx512 ? 1 : 0);
+    const u32 fixed = p.k ? 9 + (p.lanes ? 3 : 0) + grid_fixed : 5 + (f == Format::Q4_0 ? 1 : 0) + (c.isa == Isa::Avx512 ? 1 : 0);
     const u32 per_token = p.k ? 3 + (p.mins && !p.grid ? 1 : 0) + (p.lanes ? 3 : 0) : 7;
     p.vecs = p.grid ? fixed + p.toks * per_token + p.quads : fixed + p.toks * (per_token + p.quads);
     return p;
@@ -145,6 +146,10 @@ void BlockMatmulGenerator::assign_registers()
         m_nibbles = new_vec();
     if (m_mins && (m_lanes || m_grid))
         m_quad_scales = new_vec();
+    if (m_lanes) {
+        m_lane_order = new_vec();
+        m_lane_shifts = new_vec();
+    }
     if (m_grid) {
         m_grid_dx = new_vec();
         if (m_mins) {
@@ -201,6 +206,8 @@ void BlockMatmulGenerator::load_constants()
     }
     if (m_transposed)
         k_transposed_constants();
+    if (m_lanes)
+        k_lane_constants();
     if (!m_k && is_avx512())
         hold_word_picks();
     for (u32 r = 0; r < 4 && m_row_words[r].isValid(); ++r) {

@@ -95,6 +95,7 @@ private:
     void k_quad_scales(u32 quad, u32 count, u32 toks, bool indexed, i64 disp);
     void k_grid_row_bytes(u32 row, u32 toks, bool indexed, i64 disp, i64 xdisp);
     void k_transposed_constants();
+    void k_lane_constants();
     void k_pair_scales(u32 pair);
     void k_decode_scales(u32 row, bool indexed, i64 disp);
     void k_unit_values(const x86::Vec& dst, u32 row, bool indexed, i64 disp, u32 first_unit);
@@ -173,6 +174,7 @@ private:
     x86::Vec m_scales, m_second, m_values, m_raw, m_high, m_scale_vec, m_product, m_row_scales;
     x86::Vec m_nibbles, m_ones;  // constants: 0x0f bytes; ones (bytes for the legacy sums, words without VNNI)
     x86::Vec m_quad_scales;      // Q4_K, Q5_K with VNNI or the grid: the quad's decoded scales and mins, row r in lane r
+    x86::Vec m_lane_order, m_lane_shifts;  // the lanes' constants (k_lane_constants)
     // The grid: per quad the accumulator (dword 4t + r); per step the tokens' d_x in the
     // grid's order and their bsums pair sums (lane t: the eight as words); imin of the quad.
     x86::Vec m_grid_acc[max_quads], m_grid_dx, m_grid_bsums, m_grid_min;

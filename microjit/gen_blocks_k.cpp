@@ -69,12 +69,8 @@ void BlockMatmulGenerator::k_x_side(u32 toks, bool indexed, i64 xdisp)
         const x86::Vec s = m_tok[t].x_sums;
         if (m_format == Format::Q6_K) {
             const x86::Mem bsums = xq_mem(t, indexed, xdisp + offsetof(BlockQ8_K, bsums));
-            u32 index[16];
-            for (u32 i = 0; i < 16; ++i)
-                index[i] = lane_sub_block(m_format, i);
             as().vpmovsxwd(s, bsums);
-            load_constant(m_product, constant(index, 64));
-            as().vpermd(s, m_product, s);
+            as().vpermd(s, m_lane_order, s);
             as().vpslld(s, s, 5);
             continue;
         }
@@ -171,17 +167,22 @@ void BlockMatmulGenerator::k_decode_vnni(u32 row, bool indexed, i64 disp)
         extract128(m_scales.xmm(), m_quad_scales, row % 4);
         as().vpmovzxbd(z, m_scales.xmm());
     }
-    u32 index[16];
-    for (u32 i = 0; i < 16; ++i)
+    as().vpermd(sc, m_lane_order, z);
+    if (m_format == Format::Q4_K)
+        as().vpsllvd(sc, sc, m_lane_shifts);
+}
+
+// The lanes' constants, in registers: the sub-block of each dword of the sums
+// (lane_sub_block), and Q4_K's shifts that make its low units' scales 16 times larger.
+void BlockMatmulGenerator::k_lane_constants()
+{
+    u32 index[16], shifts[16];
+    for (u32 i = 0; i < 16; ++i) {
         index[i] = lane_sub_block(m_format, i);
-    load_constant(sc, constant(index, 64));
-    as().vpermd(sc, sc, z);
-    if (m_format == Format::Q4_K) {
-        u32 shifts[16];
-        for (u32 i = 0; i < 16; ++i)
-            shifts[i] = i < 8 ? 4 : 0;
-        as().vpsllvd(sc, sc, constant(shifts, 64));
+        shifts[i] = i < 8 ? 4 : 0;
     }
+    load_constant(m_lane_order, constant(index, 64));
+    load_constant(m_lane_shifts, constant(shifts, 64));
 }
 
 // Row `row` (quad row row % 4) of the block at `disp` for every token: rows 0 and 2 of a
