@@ -35,14 +35,15 @@ Plan plan_for(const KernelConfig& c)
     // Q4_K on the grid with VNNI: vpdpbusd on the activations' transposed values.
     p.transposed = p.grid && p.vnni && f == Format::Q4_K;
     // As assign_registers() hands them out: the K formats' constant and eight row
-    // temporaries (the lanes: the quad's scales and two constants more), per token V,
-    // held, pairs (and M, or the grid's d_x, with mins its quad
-    // scales, bsums and imin, transposed its five constants and a row's second 64 bytes);
-    // the legacy formats' constants and four row temporaries, per token V, held, pairs and
-    // four activation vectors.
+    // temporaries (the lanes: with mins the quad's scales, the lane order, Q4_K's shifts),
+    // per token V, held, pairs (and M, or the grid's d_x, with mins its quad scales, bsums
+    // and imin, transposed its five constants and a row's second 64 bytes); the legacy
+    // formats' constants and four row temporaries, per token V, held, pairs and four
+    // activation vectors (the gathers' indices take only the registers left over).
     // Accumulators: per token and quad, or per quad on the grid.
+    const u32 lanes_fixed = p.lanes ? (p.mins ? 1 : 0) + 1 + (f == Format::Q4_K ? 1 : 0) : 0;
     const u32 grid_fixed = p.grid ? 1 + (p.mins ? 3 : 0) + (p.transposed ? 6 : 0) : 0;
-    const u32 fixed = p.k ? 9 + (p.lanes ? 3 : 0) + grid_fixed : 5 + (f == Format::Q4_0 ? 1 : 0) + (c.isa == Isa::Avx512 ? 1 : 0);
+    const u32 fixed = p.k ? 9 + lanes_fixed + grid_fixed : 5 + (f == Format::Q4_0 ? 1 : 0) + (c.isa == Isa::Avx512 ? 1 : 0);
     const u32 per_token = p.k ? 3 + (p.mins && !p.grid ? 1 : 0) + (p.lanes ? 3 : 0) : 7;
     p.vecs = p.grid ? fixed + p.toks * per_token + p.quads : fixed + p.toks * (per_token + p.quads);
     return p;
@@ -146,10 +147,10 @@ void BlockMatmulGenerator::assign_registers()
         m_nibbles = new_vec();
     if (m_mins && (m_lanes || m_grid))
         m_quad_scales = new_vec();
-    if (m_lanes) {
+    if (m_lanes)
         m_lane_order = new_vec();
+    if (m_lanes && m_format == Format::Q4_K)
         m_lane_shifts = new_vec();
-    }
     if (m_grid) {
         m_grid_dx = new_vec();
         if (m_mins) {
@@ -209,7 +210,7 @@ void BlockMatmulGenerator::load_constants()
     if (m_lanes)
         k_lane_constants();
     if (!m_k && is_avx512())
-        hold_word_picks();
+        hold_gather_indices();
     for (u32 r = 0; r < 4 && m_row_words[r].isValid(); ++r) {
         as().mov(m_scratch.r32(), 0x11111111u << r);
         as().kmovd(m_row_words[r], m_scratch.r32());

@@ -113,7 +113,7 @@ private:
     enum GatherKind : u32 { q4_nibbles, q4_scales, q8_high, q8_low, q8_scales, gather_kinds };
     void gather_words(const x86::Vec& dst, const x86::Mem& base, GatherKind kind, bool load_first);
     x86::Mem word_index(GatherKind kind);
-    void hold_word_picks();
+    void hold_gather_indices();
     void gather_q8_0(const x86::Vec& low, const x86::Vec& high, const x86::Mem& base);
 
     // The reduction and the float step (gen_blocks.cpp).
@@ -182,8 +182,8 @@ private:
     x86::Vec m_raw_high;             // the transposed grid: a row's second 64 bytes of nibbles
     x86::Vec m_first_table;      // AVX-512 Q4_0 / Q8_0: a row's first 64 bytes of the step (its scales' source)
     // AVX-512 Q4_0 / Q8_0: gather_words' word indices by kind, held in registers while the
-    // budget lasts (hold_word_picks; the others: invalid).
-    x86::Vec m_picks_held[gather_kinds];
+    // budget lasts (hold_gather_indices; the others: invalid).
+    x86::Vec m_gather_index[gather_kinds];
     x86::KReg m_row_words[4];    // AVX-512 Q4_0 / Q8_0: the words of quad row r (4L + r) in the scales' vector
 };
 

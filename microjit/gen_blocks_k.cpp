@@ -182,7 +182,8 @@ void BlockMatmulGenerator::k_lane_constants()
         shifts[i] = i < 8 ? 4 : 0;
     }
     load_constant(m_lane_order, constant(index, 64));
-    load_constant(m_lane_shifts, constant(shifts, 64));
+    if (m_lane_shifts.isValid())
+        load_constant(m_lane_shifts, constant(shifts, 64));
 }
 
 // Row `row` (quad row row % 4) of the block at `disp` for every token: rows 0 and 2 of a

@@ -44,13 +44,13 @@ void BlockMatmulGenerator::gather_lanes(const x86::Vec& dst, const x86::Mem& fir
 // picked by vpermi2w from two 64-byte tables at base + t1 (m_first_table, loaded here when
 // `load_first`) and base + t2: word 8L + k of dst = the word at byte stride * L + first +
 // 2k; with first = 0 the scales: word 4L + r = block L's fp16 scale, for every r. The
-// indices come from a register where hold_word_picks put them, else from the pool.
+// indices come from a register where hold_gather_indices put them, else from the pool.
 void BlockMatmulGenerator::gather_words(const x86::Vec& dst, const x86::Mem& base, GatherKind kind, bool load_first)
 {
     const Gather& g = gathers[kind];
     if (load_first)
         load_constant(m_first_table, base.cloneAdjusted(g.t1));
-    const x86::Vec index = m_picks_held[kind].isValid() ? m_picks_held[kind] : dst;
+    const x86::Vec index = m_gather_index[kind].isValid() ? m_gather_index[kind] : dst;
     if (index == dst)
         load_constant(dst, word_index(kind));
     // t2 = 0: every word is in the first table (no read past the step).
@@ -78,11 +78,11 @@ x86::Mem BlockMatmulGenerator::word_index(GatherKind kind)
 // AVX-512, in load_constants (the last registers handed out): gather_words' indices in
 // the registers left, Q4_0 rows' first (once per row and step), then the activations'
 // (once per token and step; Q8_0 rows gather the same way).
-void BlockMatmulGenerator::hold_word_picks()
+void BlockMatmulGenerator::hold_gather_indices()
 {
     for (u32 k = m_format == Format::Q4_0 ? q4_nibbles : q8_high; k <= q8_scales && vecs_used() < vec_budget(isa()); ++k) {
-        m_picks_held[k] = new_vec();
-        load_constant(m_picks_held[k], word_index(static_cast<GatherKind>(k)));
+        m_gather_index[k] = new_vec();
+        load_constant(m_gather_index[k], word_index(static_cast<GatherKind>(k)));
     }
 }
 
