@@ -131,18 +131,21 @@ static_assert(sizeof(BlockQ6_K) == 210 && offsetof(BlockQ6_K, qh) == 128 && offs
 // the engine). The values come first and the block is padded to five cache lines, so that
 // in a 64-byte aligned buffer every block's values start a line: the matmuls' 64-byte
 // loads of them then never straddle two lines (1.2x on the AVX-512 K-format matmul).
-// The quantizers write the padding as zeros. Then the values once more, transposed by
+// Beside ggml's bsums, their pair sums (one per sub-block of 32, what Q4_K and Q5_K's mins
+// multiply), so that the matmuls do not add them up again for every row they meet. The
+// quantizers write the padding as zeros. Then the values once more, transposed by
 // qwords: 64-byte row m holds qwords m of the eight sub-blocks of 32 (q_transposed), the
 // order in which the VNNI matmul of Q4_K multiplies them (microjit/gen_blocks_k.cpp).
 struct BlockQ8_K {
     i8 qs[256];
     float d;
-    i16 bsums[16];  // sum of each 16 consecutive qs
-    u8 padding[28];
-    i8 qs_t[256];   // qs_t[q_transposed(i)] = qs[i]
+    i16 bsums[16];       // sum of each 16 consecutive qs
+    i16 bsum_pairs[8];   // bsums[2j] + bsums[2j + 1]: sum of each 32 (at most 4064 in magnitude)
+    u8 padding[12];
+    i8 qs_t[256];        // qs_t[q_transposed(i)] = qs[i]
 };
 static_assert(sizeof(BlockQ8_K) == 576 && offsetof(BlockQ8_K, d) == 256 && offsetof(BlockQ8_K, bsums) == 260 &&
-    offsetof(BlockQ8_K, qs_t) == 320);
+    offsetof(BlockQ8_K, bsum_pairs) == 292 && offsetof(BlockQ8_K, qs_t) == 320);
 
 // Where value i of a Q8_K block (sub-block i / 32, its qword i % 32 / 8) sits in qs_t.
 constexpr u32 q_transposed(u32 i) { return 64 * (i % 32 / 8) + 8 * (i / 32) + i % 8; }

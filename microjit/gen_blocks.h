@@ -25,11 +25,11 @@
 //       same way.
 //     Q4_K, Q5_K keep mins * bsums in a second vector M (imin); with VNNI the quad's four
 //     rows' scales are decoded at once (row r in lane r) and imin is formed with lanes =
-//     rows (vpmaddwd of the mins by the bsums' pair sums, summed in each lane).
+//     rows (vpmaddwd of the mins by Q8_K's bsum pairs, summed in each lane).
 //   The K formats on AVX-512, other than the VNNI matvec, work on a grid: one zmm holds a
 //     quad's four rows for four tokens, dword 4t + r. The quad's scales and mins are
 //     decoded once (row r in lane r); imin is four vpdpwssd (vpmaddwd) of the mins and
-//     the tokens' bsums pair sums, each permuted into the grid; the rows' sums fold into
+//     the tokens' bsum pairs, each permuted into the grid; the rows' sums fold into
 //     the grid after the quad; the float step and the accumulator are one vector each.
 //     Q4_K there with VNNI ("transposed"): one vpdpbusd per W-vector and token on the Q8_K
 //     block's qword-transposed values (qs_t), the W-vector qword m of each sub-block (a
@@ -101,7 +101,6 @@ private:
     void k_unit_values(const x86::Vec& dst, u32 row, bool indexed, i64 disp, u32 first_unit);
     void k_scale_vector(const x86::Vec& dst, u32 first_unit);
     void k_decode_quad(u32 quad, u32 count, bool indexed, i64 disp);
-    void bsums_pairs(const x86::Xmm& dst, u32 tok, bool indexed, i64 xdisp);
     void k_grid_x_side(u32 toks, bool indexed, i64 xdisp);
     void k_grid_mins(u32 quad, u32 count, bool indexed, i64 disp);
     void k_grid_row_scales(u32 row);
@@ -176,7 +175,7 @@ private:
     x86::Vec m_quad_scales;      // Q4_K, Q5_K with VNNI or the grid: the quad's decoded scales and mins, row r in lane r
     x86::Vec m_lane_order, m_lane_shifts;  // the lanes' constants (k_lane_constants)
     // The grid: per quad the accumulator (dword 4t + r); per step the tokens' d_x in the
-    // grid's order and their bsums pair sums (lane t: the eight as words); imin of the quad.
+    // grid's order and their bsum pairs (lane t: the eight words); imin of the quad.
     x86::Vec m_grid_acc[max_quads], m_grid_dx, m_grid_bsums, m_grid_min;
     x86::Vec m_picks[4], m_shifts;  // the transposed grid's constants (k_transposed_constants)
     x86::Vec m_raw_high;             // the transposed grid: a row's second 64 bytes of nibbles

@@ -60,9 +60,9 @@ u32 lane_sub_block(Format f, u32 dword)
 
 }
 
-// AVX-512 VNNI: each token's Q8_K block's side, once per block: Q4_K, Q5_K: the sums of
-// the bsums pairs (one per sub-block of 32) in the upper half (the mins' half of the
-// decoded scales), times 16 for Q4_K; Q6_K: 32 * bsums in the lane order of the sums.
+// AVX-512 VNNI: each token's Q8_K block's side, once per block: Q4_K, Q5_K: its bsum pairs
+// (one per sub-block of 32, as words) in every 128-bit lane, for k_quad_scales; Q6_K:
+// 32 * bsums in the lane order of the sums.
 void BlockMatmulGenerator::k_x_side(u32 toks, bool indexed, i64 xdisp)
 {
     for (u32 t = 0; t < toks; ++t) {
@@ -75,18 +75,8 @@ void BlockMatmulGenerator::k_x_side(u32 toks, bool indexed, i64 xdisp)
             continue;
         }
         // Q4_K, Q5_K: the pair sums in every lane.
-        bsums_pairs(s.xmm(), t, indexed, xdisp);
-        as().vshufi32x4(s, s, s, 0);
+        as().vbroadcasti32x4(s, xq_mem(t, indexed, xdisp + offsetof(BlockQ8_K, bsum_pairs)));
     }
-}
-
-// dst = token t's bsums summed in pairs (one per sub-block of 32, at most 4064), as words.
-void BlockMatmulGenerator::bsums_pairs(const x86::Xmm& dst, u32 t, bool indexed, i64 xdisp)
-{
-    const x86::Vec pairs = m_product.ymm();
-    load_constant(pairs, xq_mem(t, indexed, xdisp + offsetof(BlockQ8_K, bsums)));
-    as().vpmaddwd(pairs, pairs, constant_dwords(0x00010001u, 8));
-    as().vpmovdw(dst, pairs);
 }
 
 // Q4_K, Q5_K: m_quad_scales = the quad's rows' scales and mins as bytes, m_values = the
@@ -360,11 +350,10 @@ void BlockMatmulGenerator::k_grid_x_side(u32 toks, bool indexed, i64 xdisp)
     as().vpermps(m_grid_dx, m_product, m_grid_dx);
     if (!m_mins)
         return;
-    bsums_pairs(m_grid_bsums.xmm(), 0, indexed, xdisp);
-    for (u32 t = 1; t < toks; ++t) {
-        bsums_pairs(m_values.xmm(), t, indexed, xdisp);
-        as().vinserti32x4(m_grid_bsums, m_grid_bsums, m_values.xmm(), t);
-    }
+    const i64 pairs = xdisp + offsetof(BlockQ8_K, bsum_pairs);
+    load_constant(m_grid_bsums.xmm(), xq_mem(0, indexed, pairs));
+    for (u32 t = 1; t < toks; ++t)
+        as().vinserti32x4(m_grid_bsums, m_grid_bsums, xq_mem(t, indexed, pairs), t);
 }
 
 // Q4_K, Q5_K, before the quad's rows: the quad's scales and mins decoded, and imin of row

@@ -175,6 +175,7 @@ void QuantizeGenerator::group(i64 x_disp, i64 q_disp, i64 s_disp)
         q8k_scale();
         for (u32 k = 0; k < m_chunks; ++k)
             q8k_chunk(k);
+        q8k_pairs();
         return;
     }
     const x86::Xmm mx = m_max.xmm();
@@ -420,6 +421,18 @@ void QuantizeGenerator::q8k_chunk(u32 k)
     as().vpaddd(sx, sx, t);
     lane_sums(sx, t);
     as().vpextrw(x86::ptr(m_q, static_cast<i32>(offsetof(BlockQ8_K, bsums) + 2 * (k * lanes / 16))), sx, 0);
+}
+
+// Q8_K: the bsums just stored, added in pairs (vpmaddwd by ones), packed to words.
+void QuantizeGenerator::q8k_pairs()
+{
+    const x86::Ymm pairs = m_v.ymm();
+    const x86::Xmm high = m_tmp.xmm();
+    as().vmovdqu(pairs, x86::ptr(m_q, offsetof(BlockQ8_K, bsums)));
+    as().vpmaddwd(pairs, pairs, constant_dwords(0x00010001u, 8));
+    extract128(high, pairs, 1);
+    as().vpackssdw(pairs.xmm(), pairs.xmm(), high);
+    as().vmovdqu(x86::ptr(m_q, offsetof(BlockQ8_K, bsum_pairs)), pairs.xmm());
 }
 
 // Qword `index` of the block's values (its low 8 bytes in `src`) to its place in qs_t.

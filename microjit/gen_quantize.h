@@ -45,6 +45,7 @@ private:
     void zero_unless_nonzero(const x86::Xmm& v, const x86::Xmm& test);
     void q8k_scale();
     void q8k_chunk(u32 chunk);
+    void q8k_pairs();
     void store_transposed(const x86::Xmm& src, u32 index);
 
     x86::Vec w(const x86::Vec& v) const;  // the register at this kernel's chunk width

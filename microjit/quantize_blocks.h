@@ -8,7 +8,8 @@
 //   Q8_1: the same, and s = fp16(d * float(sum of q)) with the fp32 d.
 //   Q8_K: per 256 values max = the x of largest |x| (first one on ties); all zero: d = 0
 //         and q = 0; else iscale = -127 / max, q = min(127, round_even(iscale * x)),
-//         d = 1 / iscale (fp32), bsums = the sums of each 16 q.
+//         d = 1 / iscale (fp32), bsums = the sums of each 16 q (and, our own, their
+//         pair sums: blocks.h).
 //   F16, BF16: each value converted with round-to-nearest-even (blocks.h).
 // (ggml's x86 CPU backend quantises Q8_0 / Q8_1 activations with its own AVX code:
 // id = 127 / amax and round-half-even, which differs from the reference in the last bit of

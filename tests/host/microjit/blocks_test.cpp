@@ -222,7 +222,7 @@ TEST_CASE("activation quantisers: ggml's reference results, computed by hand", "
         CHECK(b.d == 0x4000);
         CHECK((b.qs[0] == 127 && b.qs[1] == 3 && b.qs[2] == -1 && b.qs[3] == 2));
     }
-    SECTION("Q8_K: iscale = -127 / max (the signed largest), q = round half even, bsums")
+    SECTION("Q8_K: iscale = -127 / max (the signed largest), q = round half even, bsums and their pairs")
     {
         std::vector<float> x(256, 0.0f);
         x[0] = 2.5f;
@@ -239,6 +239,10 @@ TEST_CASE("activation quantisers: ggml's reference results, computed by hand", "
         CHECK(b.bsums[0] == 2);
         CHECK(b.bsums[1] == 0);
         CHECK(b.bsums[2] == 4);
+        CHECK(b.bsum_pairs[0] == 2);  // values 0..31: 2 - 2 + 2 + 0 - 127 + 127
+        CHECK(b.bsum_pairs[1] == 4);  // values 32..63: 4 (value 40)
+        for (u32 j = 0; j < 8; ++j)
+            CHECK(b.bsum_pairs[j] == b.bsums[2 * j] + b.bsums[2 * j + 1]);
         // qs_t: row m holds qword m of each sub-block of 32 (value 17: sub-block 0, its qword 2,
         // byte 1; value 40: sub-block 1, its qword 1, byte 0).
         CHECK((b.qs_t[0] == 2 && b.qs_t[1] == -2 && b.qs_t[128 + 1] == -127 && b.qs_t[128 + 2] == 127 && b.qs_t[64 + 8] == 4));
@@ -257,7 +261,7 @@ TEST_CASE("activation quantisers: ggml's reference results, computed by hand", "
         memset(&b, 0x55, sizeof(b));
         ref::quantize_q8_k(x.data(), &b, 256);
         CHECK(b.d == 0.0f);
-        CHECK((b.qs[100] == 0 && b.bsums[15] == 0));
+        CHECK((b.qs[100] == 0 && b.bsums[15] == 0 && b.bsum_pairs[7] == 0 && b.padding[11] == 0));
     }
     SECTION("F16 and BF16 activations are the conversions")
     {
