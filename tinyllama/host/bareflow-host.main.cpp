@@ -1,7 +1,7 @@
 // bareflow-host: the inference engine as a Linux program (../shared/docs/contract.md).
 //
 //   bareflow-host MODEL [-z TOKENIZER] [-t T] [-p P] [-s SEED] [-n STEPS] [-i PROMPT]
-//                 [--jit on|off] [--jit-isa sse2|avx2|avx512]
+//                 [--jit on|off] [--jit-isa sse2|avx2|avx512] [--mmap]
 //   bareflow-host MODEL --tokenize TEXT
 //   bareflow-host MODEL --perplexity FILE [--ctx N]
 //   bareflow-host MODEL --chat [-i FIRST] [--verbose-prompt] [-t T] [-p P] [-s SEED] [-n REPLY]
@@ -39,7 +39,7 @@ using namespace tllama;
 
 constexpr const char* usage_text =
     "usage: bareflow-host MODEL [-z TOKENIZER] [-t T] [-p P] [-s SEED] [-n STEPS] [-i PROMPT]\n"
-    "                     [--jit on|off] [--jit-isa sse2|avx2|avx512]\n"
+    "                     [--jit on|off] [--jit-isa sse2|avx2|avx512] [--mmap]\n"
     "       bareflow-host MODEL --tokenize TEXT\n"
     "       bareflow-host MODEL --perplexity FILE [--ctx N]\n"
     "       bareflow-host MODEL --chat [-i FIRST] [--verbose-prompt] [-t T] [-p P] [-s SEED] [-n REPLY]\n"
@@ -52,6 +52,8 @@ constexpr const char* usage_text =
     "  -n STEPS    positions to run, 0 = seq_len (default 256)\n"
     "  -i PROMPT   prompt text (default empty)\n"
     "  --jit on|off, --jit-isa sse2|avx2|avx512   micro-JIT controls\n"
+    "  --mmap      map the model file instead of reading it into memory backed by 2 MiB pages: no copy\n"
+    "              beside the page cache's, but 4 KiB pages (prefill ~4 %, generation ~3 % slower)\n"
     "  --profile FILE  warm start: generate the kernels a saved profile chose (scripts/profile-report --save)\n"
     "  --prefill N     prompt tokens per prefill block (default 16; 0 = one token at a time)\n"
     "  --bench RUNS    measure instead of telling: the streaming-read bandwidth, a warm-up, then RUNS timed\n"
@@ -83,6 +85,7 @@ struct Options {
     i32 steps = 256;
     const char* prompt = "";
     bool jit = true;
+    bool mmap = false;  // --mmap: the model mapped, not copied
     const char* jit_isa = nullptr;
     const char* profile = nullptr;
     i32 prefill = default_prefill_block;
@@ -131,8 +134,8 @@ ErrorOr<Options> parse_options(int argc, char** argv)
             o.model = arg;
             continue;
         }
-        if (strcmp(arg, "--chat") == 0 || strcmp(arg, "--verbose-prompt") == 0) {
-            (arg[2] == 'c' ? o.chat : o.verbose_prompt) = true;
+        if (strcmp(arg, "--chat") == 0 || strcmp(arg, "--verbose-prompt") == 0 || strcmp(arg, "--mmap") == 0) {
+            (arg[2] == 'c' ? o.chat : arg[2] == 'v' ? o.verbose_prompt : o.mmap) = true;
             continue;
         }
         if (i + 1 >= argc)
@@ -434,7 +437,7 @@ ErrorOr<void> run(const Options& o)
 {
     Files files;
     const host::FoundFile model_path = TRY(host::find_model_file(o.model, host::FileKind::Model));
-    files.model = TRY(host::load_file(model_path.path, "model"));
+    files.model = TRY(host::load_file(model_path.path, "model", o.mmap ? host::Placement::Mapped : host::Placement::Copied));
     TRY(load_tokenizer(o, files));
     const EngineOptions options = TRY(engine_options(o, files, model_path.path));
     EngineHandle handle;
