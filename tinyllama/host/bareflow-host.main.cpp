@@ -53,7 +53,7 @@ constexpr const char* usage_text =
     "  -i PROMPT   prompt text (default empty)\n"
     "  --jit on|off, --jit-isa sse2|avx2|avx512   micro-JIT controls\n"
     "  --mmap      map the model file instead of reading it into memory backed by 2 MiB pages: no copy\n"
-    "              beside the page cache's, but 4 KiB pages (prefill ~4 %, generation ~3 % slower)\n"
+    "              beside the page cache's, but 4 KiB pages (generation ~3 %, prefill up to ~4 % slower)\n"
     "  --profile FILE  warm start: generate the kernels a saved profile chose (scripts/profile-report --save)\n"
     "  --prefill N     prompt tokens per prefill block (default 16; 0 = one token at a time)\n"
     "  --bench RUNS    measure instead of telling: the streaming-read bandwidth, a warm-up, then RUNS timed\n"
