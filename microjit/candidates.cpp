@@ -65,6 +65,8 @@ void add_matrix(Collector& out, Op op, Shape shape, Isa isa, const CpuCaps& caps
         c.flags = flags;
         if (is_quantized(op.format) && at == Isa::Avx512 && caps.avx512vnni)
             c.flags |= variant::vnni;
+        if ((c.flags & variant::vnni) && op.format == Format::Q4_0 && caps.gfni)
+            c.flags |= variant::gfni;
         out.add(c);
     };
     auto add = [&](Knobs k, u16 prefetch, u8 flags = 0) { add_at(isa, k, prefetch, flags); };

@@ -43,7 +43,7 @@ Plan plan_for(const KernelConfig& c)
     // Accumulators: per token and quad, or per quad on the grid.
     const u32 lanes_fixed = p.lanes ? (p.mins ? 1 : 0) + 1 + (f == Format::Q4_K ? 1 : 0) : 0;
     const u32 grid_fixed = p.grid ? 1 + (p.mins ? 3 : 0) + (p.transposed ? 6 : 0) : 0;
-    const u32 fixed = p.k ? 9 + lanes_fixed + grid_fixed : 5 + (f == Format::Q4_0 ? 1 : 0) + (c.isa == Isa::Avx512 ? 1 : 0);
+    const u32 fixed = p.k ? 9 + lanes_fixed + grid_fixed : 5 + (f == Format::Q4_0 ? 1 : 0) + (c.isa == Isa::Avx512 ? 1 : 0) + ((c.flags & variant::gfni) ? 1 : 0);
     const u32 per_token = p.k ? 3 + (p.mins && !p.grid ? 1 : 0) + (p.lanes ? 3 : 0) : 7;
     p.vecs = p.grid ? fixed + p.toks * per_token + p.quads : fixed + p.toks * (per_token + p.quads);
     return p;
@@ -78,6 +78,7 @@ BlockMatmulGenerator::BlockMatmulGenerator(const KernelConfig& c) : MatrixGenera
     m_k = p.k;
     m_mins = p.mins;
     m_vnni = p.vnni;
+    m_gfni = (c.flags & variant::gfni) != 0;
     m_lanes = p.lanes;
     m_grid = p.grid;
     m_transposed = p.transposed;
@@ -145,6 +146,8 @@ void BlockMatmulGenerator::assign_registers()
     }
     if (m_k || m_format == Format::Q4_0)
         m_nibbles = new_vec();
+    if (m_gfni)
+        m_high_nibbles = new_vec();
     if (m_mins && (m_lanes || m_grid))
         m_quad_scales = new_vec();
     if (m_lanes)
@@ -204,6 +207,11 @@ void BlockMatmulGenerator::load_constants()
         load_constant(m_nibbles, constant(halves, 64));
     } else if (m_nibbles.isValid()) {
         as().vpbroadcastd(m_nibbles, constant_dwords(0x0F0F0F0Fu, 1));
+    }
+    // Bit i of each byte from row byte 7 - i of the matrix: bits 4..7 down to 0..3, zeros above.
+    if (m_gfni) {
+        const u64 matrix = 0x1020408000000000ull;
+        as().vpbroadcastq(m_high_nibbles, constant(&matrix, 8));
     }
     if (m_transposed)
         k_transposed_constants();

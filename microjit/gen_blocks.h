@@ -113,6 +113,7 @@ private:
     void gather_words(const x86::Vec& dst, const x86::Mem& base, GatherKind kind, bool load_first);
     x86::Mem word_index(GatherKind kind);
     void hold_gather_indices();
+    void row_scales(u32 quad_row, const x86::Mem& w, GatherKind kind);
     void gather_q8_0(const x86::Vec& low, const x86::Vec& high, const x86::Mem& base);
 
     // The reduction and the float step (gen_blocks.cpp).
@@ -141,7 +142,7 @@ private:
     Format m_format;
     bool m_k;            // a K format (one 256-value block per step) or Q4_0 / Q8_0
     bool m_mins;         // Q4_K, Q5_K: the second vector M and dmin
-    bool m_vnni;
+    bool m_vnni, m_gfni;
     bool m_lanes;        // K formats, VNNI, one token in flight: the sub-block lanes structure
     bool m_grid;         // K formats on AVX-512 otherwise: the quad x tokens grid
     bool m_transposed;   // Q4_K on the grid with VNNI: vpdpbusd on Q8_K's transposed values
@@ -172,6 +173,7 @@ private:
     // product; the float step reuses them.
     x86::Vec m_scales, m_second, m_values, m_raw, m_high, m_scale_vec, m_product, m_row_scales;
     x86::Vec m_nibbles, m_ones;  // constants: 0x0f bytes; ones (bytes for the legacy sums, words without VNNI)
+    x86::Vec m_high_nibbles;     // the gfni variant: the GF(2) matrix that moves each byte's high nibble down
     x86::Vec m_quad_scales;      // Q4_K, Q5_K with VNNI or the grid: the quad's decoded scales and mins, row r in lane r
     x86::Vec m_lane_order, m_lane_shifts;  // the lanes' constants (k_lane_constants)
     // The grid: per quad the accumulator (dword 4t + r); per step the tokens' d_x in the

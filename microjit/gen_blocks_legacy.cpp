@@ -143,6 +143,24 @@ void BlockMatmulGenerator::legacy_x_side(u32 toks, bool indexed, i64 xdisp, u32 
     }
 }
 
+// AVX-512: quad row r's four fp16 scales to words 4L + r of the quad's scales: row 0's
+// to every word (no chain through the register from step to step), rows 1..3 merged
+// under m_row_words[r]. Where they all sit in m_first_table (Q4_0) and the indices are
+// held, that is one vpermw.
+void BlockMatmulGenerator::row_scales(u32 r, const x86::Mem& w, GatherKind kind)
+{
+    const x86::Vec index = m_gather_index[kind];
+    const bool permute = index.isValid() && !gathers[kind].t2;
+    if (!permute)
+        gather_words(r ? m_product : m_row_scales, w, kind, false);
+    if (r)
+        as().k(m_row_words[r]);
+    if (permute)
+        as().vpermw(m_row_scales, index, m_first_table);
+    else if (r)
+        as().vmovdqu16(m_row_scales, m_product);
+}
+
 // Row `row` (quad row r) of the step for every token: rows 0 and 2 of a quad into `held`,
 // rows 1 and 3 into V.
 void BlockMatmulGenerator::legacy_row(u32 row, u32 r, u32 toks, bool indexed, i64 disp, u32 blocks)
@@ -157,14 +175,17 @@ void BlockMatmulGenerator::legacy_row(u32 row, u32 r, u32 toks, bool indexed, i6
         } else {
             gather_q8_0(lo, hi, w);
         }
-        gather_words(p, w, m_format == Format::Q4_0 ? q4_scales : q8_scales, false);
-        as().k(m_row_words[r]).vmovdqu16(m_row_scales, p);
+        row_scales(r, w, m_format == Format::Q4_0 ? q4_scales : q8_scales);
     }
     if (m_format == Format::Q4_0) {
         if (!permute_gather(blocks))
             gather_lanes(lo, w.cloneAdjusted(offsetof(BlockQ4_0, qs)), m_block_bytes, blocks);
-        as().vpsrlw(hi, lo, 4);
-        v_and(hi, hi, wide(m_nibbles));
+        if (m_gfni) {
+            as().vgf2p8affineqb(hi, lo, m_high_nibbles, 0);
+        } else {
+            as().vpsrlw(hi, lo, 4);
+            v_and(hi, hi, wide(m_nibbles));
+        }
         v_and(lo, lo, wide(m_nibbles));
     } else {
         const x86::Mem qs = w.cloneAdjusted(offsetof(BlockQ8_0, qs));

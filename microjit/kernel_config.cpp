@@ -82,6 +82,8 @@ void format_config_name(char* buffer, usize size, const KernelConfig& c)
         used = append_text(buffer, size, used, "_al");
     if (c.flags & variant::vnni)
         used = append_text(buffer, size, used, "_vnni");
+    if (c.flags & variant::gfni)
+        used = append_text(buffer, size, used, "_gfni");
     if (c.flags & variant::stripes)
         used = append_text(buffer, size, used, "_st");
     if (c.flags & variant::rep_movsb)
@@ -106,6 +108,8 @@ kl::ErrorOr<void> check_common(const KernelConfig& c, const char* name)
         return Error::make(ErrorCode::InvalidArgument, "%s: the non-temporal prefetch hint needs a prefetch distance", name);
     if ((c.flags & variant::vnni) && !(is_matrix(c.op) && is_quantized(c.op.format) && c.isa == Isa::Avx512))
         return Error::make(ErrorCode::InvalidArgument, "%s: the vnni variant exists for integer matrix kernels on avx512 only", name);
+    if ((c.flags & variant::gfni) && (c.op.format != Format::Q4_0 || !(c.flags & variant::vnni)))
+        return Error::make(ErrorCode::InvalidArgument, "%s: the gfni variant exists for Q4_0 with vnni only", name);
     if ((c.flags & variant::stripes) && (!is_matrix(c.op) || c.rows < 2 || c.rows > 4))
         return Error::make(ErrorCode::InvalidArgument, "%s: stripes need a matrix op with 2..4 rows in flight", name);
     if ((c.flags & (variant::rep_movsb | variant::nontemporal)) && c.op.kind != OpKind::Copy)
@@ -192,12 +196,17 @@ kl::ErrorOr<void> check_runnable(const KernelConfig& c, const CpuCaps& caps)
     format_config_name(name, sizeof(name), c);
     if (static_cast<u8>(c.isa) > static_cast<u8>(caps.best))
         return Error::make(ErrorCode::JitUnsupported, "%s: this CPU supports up to %s", name, kl::cpu::isa_name(caps.best));
+    const char* missing = nullptr;
     if (c.isa == Isa::Avx512 && is_quantized(c.op.format) && c.op.kind != OpKind::Copy && !caps.avx512bw)
-        return Error::make(ErrorCode::JitUnsupported, "%s: needs AVX-512BW, which this CPU lacks", name);
-    if (c.isa == Isa::Avx2 && c.op.format == Format::F16 && c.op.kind != OpKind::Copy && !caps.f16c)
-        return Error::make(ErrorCode::JitUnsupported, "%s: needs F16C, which this CPU lacks", name);
-    if ((c.flags & variant::vnni) && !caps.avx512vnni)
-        return Error::make(ErrorCode::JitUnsupported, "%s: needs AVX-512 VNNI, which this CPU lacks", name);
+        missing = "AVX-512BW";
+    else if (c.isa == Isa::Avx2 && c.op.format == Format::F16 && c.op.kind != OpKind::Copy && !caps.f16c)
+        missing = "F16C";
+    else if ((c.flags & variant::vnni) && !caps.avx512vnni)
+        missing = "AVX-512 VNNI";
+    else if ((c.flags & variant::gfni) && !caps.gfni)
+        missing = "GFNI";
+    if (missing)
+        return Error::make(ErrorCode::JitUnsupported, "%s: needs %s, which this CPU lacks", name, missing);
     return {};
 }
 

@@ -24,7 +24,8 @@ constexpr u8 prefetch_nta = 1 << 3;  // software prefetch with the non-temporal 
 // stream, which the hardware prefetchers follow (adjacent short rows defeat them).
 constexpr u8 stripes = 1 << 4;
 constexpr u8 nontemporal = 1 << 5;   // copy: streaming stores (large copies the caches need not keep)
-constexpr u8 all = aligned | vnni | rep_movsb | prefetch_nta | stripes | nontemporal;
+constexpr u8 gfni = 1 << 6;          // Q4_0 with vnni: the high nibbles with one vgf2p8affineqb
+constexpr u8 all = aligned | vnni | rep_movsb | prefetch_nta | stripes | nontemporal | gfni;
 }
 
 struct KernelConfig {

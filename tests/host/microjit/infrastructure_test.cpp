@@ -113,6 +113,10 @@ TEST_CASE("ISA: parsing, caps and the cap override", "[jit][isa]")
     f.avx512bw = f.avx512vl = true;
     CHECK(caps_from(f).best == Isa::Avx512);
     CHECK_FALSE(caps_from(f).avx512vnni);
+    f.gfni = true;
+    CHECK(caps_from(f).gfni);
+    f.avx512_usable = false;  // GFNI's zmm form needs the AVX-512 state too
+    CHECK_FALSE(caps_from(f).gfni);
 
     const Isa saved = isa_cap();
     set_isa_cap(Isa::Sse2);
@@ -128,6 +132,16 @@ TEST_CASE("ISA: parsing, caps and the cap override", "[jit][isa]")
     auto refused = check_runnable(avx, sse_only);
     REQUIRE(refused.is_error());
     CHECK(refused.error().code() == kl::ErrorCode::JitUnsupported);
+    CpuCaps no_gfni;
+    no_gfni.best = Isa::Avx512;
+    no_gfni.avx512bw = no_gfni.avx512vl = no_gfni.avx512vnni = true;
+    KernelConfig q4 = default_config(Op { OpKind::Matvec, Format::Q4_0 }, shape_of(64, 64), Isa::Avx512);
+    q4.flags = variant::vnni | variant::gfni;
+    refused = check_runnable(q4, no_gfni);
+    REQUIRE(refused.is_error());
+    CHECK(strstr(refused.error().message(), "needs GFNI, which this CPU lacks") != nullptr);
+    q4.flags = variant::vnni;
+    CHECK_FALSE(check_runnable(q4, no_gfni).is_error());
     if (host_caps().best != Isa::Avx512) {
         auto g = generate(default_config(ops::matvec_f32, shape_of(64, 64), Isa::Avx512));
         CHECK(g.is_error());
@@ -148,6 +162,8 @@ TEST_CASE("ISA coverage of this run: what executes and what is only assembled", 
     }
     if (runnable.back() == Isa::Avx512 && !host_caps().avx512vnni)
         WARN("SKIPPED: the Q8 vnni variant is assembled but not executed: this CPU lacks AVX-512 VNNI");
+    if (runnable.back() == Isa::Avx512 && !host_caps().gfni)
+        WARN("SKIPPED: the Q4_0 gfni variant is assembled but not executed: this CPU lacks GFNI");
     // SSE2 is the x86-64 baseline: always there.
     REQUIRE(!runnable.empty());
     CHECK(runnable.front() == Isa::Sse2);
@@ -165,6 +181,10 @@ TEST_CASE("config: names carry the shape and the variant", "[jit][config]")
     c.prefetch = 512;
     format_config_name(name, sizeof(name), c);
     CHECK(std::string(name) == "matvec_q8_avx512_n288_d768_gs32_r4u1_pf512_vnni");
+    c = default_config(Op { OpKind::Matvec, Format::Q4_0 }, shape_of(2048, 256), Isa::Avx512);
+    c.flags = variant::vnni | variant::gfni | variant::stripes;
+    format_config_name(name, sizeof(name), c);
+    CHECK(std::string(name) == "matvec_q4_0_avx512_n2048_d256_r4u1_vnni_gfni_st");
     // SSE2 keeps 16 canonical lanes in four xmm per output: one row of two tokens fits.
     c = default_config(ops::matmul_f32, shape_of(64, 172, 8), Isa::Sse2);
     format_config_name(name, sizeof(name), c);
@@ -207,6 +227,12 @@ TEST_CASE("config: invalid shapes and knobs are refused with a reason", "[jit][c
     mv.tokens = 1;
     mv.flags = variant::vnni;
     refused(mv, kl::ErrorCode::InvalidArgument, "vnni");
+    KernelConfig q4 = default_config(Op { OpKind::Matvec, Format::Q4_0 }, shape_of(64, 64), Isa::Avx2);
+    q4.flags = variant::gfni;
+    refused(q4, kl::ErrorCode::InvalidArgument, "gfni variant exists for Q4_0 with vnni only");
+    KernelConfig q8_0 = default_config(Op { OpKind::Matvec, Format::Q8_0 }, shape_of(64, 64), Isa::Avx512);
+    q8_0.flags = variant::vnni | variant::gfni;
+    refused(q8_0, kl::ErrorCode::InvalidArgument, "gfni");
     mv.flags = 0;
     mv.isa = Isa::Scalar;
     refused(mv, kl::ErrorCode::JitUnsupported, "scalar");

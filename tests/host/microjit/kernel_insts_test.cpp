@@ -27,13 +27,13 @@ constexpr asmjit::InstId kernel_insts[] = {
 #include "kernel_insts.inc"
 };
 
-// A CPU with everything the generators can use, VNNI or not.
+// A CPU with everything the generators can use, VNNI and GFNI or neither.
 CpuCaps every_feature(bool vnni)
 {
     CpuCaps caps;
     caps.best = Isa::Avx512;
     caps.ssse3 = caps.avx512bw = caps.avx512vl = caps.f16c = caps.erms = caps.fsrm = true;
-    caps.avx512vnni = vnni;
+    caps.avx512vnni = caps.gfni = vnni;
     return caps;
 }
 
@@ -128,7 +128,7 @@ TEST_CASE("kernel instructions: every candidate kernel emits only instructions t
         return false;
     };
     const char* families[][2] = { { "matvec_f32_sse2_", "_st" }, { "matmul_f32_avx512_", "_pf" },
-        { "matvec_q8_avx512_", "_vnni" }, { "matmul_q8_sse2_", "_gs4_" }, { "matvec_q4_0_avx2_", "_pf" },
+        { "matvec_q8_avx512_", "_vnni" }, { "matmul_q4_0_avx512_", "_gfni" }, { "matmul_q8_sse2_", "_gs4_" }, { "matvec_q4_0_avx2_", "_pf" },
         { "matmul_q4_k_avx512_", "_vnni" }, { "matvec_q6_k_avx512_", "_r" }, { "matmul_bf16_avx2_", "_t5_" },
         { "matvec_f16_avx512_", "_r" }, { "quantize_q8_k_avx2_", "_n" }, { "quantize_q8_avx512_", "_gs64" },
         { "copy_sse2_", "_nt" }, { "copy_avx2_", "_rep" } };
