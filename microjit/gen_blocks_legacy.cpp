@@ -154,7 +154,7 @@ void BlockMatmulGenerator::row_scales(u32 r, const x86::Mem& w, GatherKind kind)
     if (!permute)
         gather_words(r ? m_product : m_row_scales, w, kind, false);
     if (r)
-        as().k(m_row_words[r]);
+        as().k(m_row_words[r]);  // the next instruction merges under the row's words
     if (permute)
         as().vpermw(m_row_scales, index, m_first_table);
     else if (r)
