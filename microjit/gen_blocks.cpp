@@ -143,7 +143,7 @@ void BlockMatmulGenerator::assign_registers()
         m_high = new_vec();
         m_scale_vec = new_vec();
     } else {
-        m_ones = new_vec();
+        m_offsets = new_vec();
     }
     if (m_k || m_format == Format::Q4_0)
         m_nibbles = new_vec();
@@ -224,8 +224,8 @@ void BlockMatmulGenerator::load_constants()
         as().mov(m_scratch.r32(), 0x11111111u << r);
         as().kmovd(m_row_words[r], m_scratch.r32());
     }
-    if (m_ones.isValid())
-        as().vpbroadcastd(m_ones, constant_dwords(0x01010101u, 1));
+    if (m_offsets.isValid())
+        as().vpbroadcastd(m_offsets, constant_dwords(m_format == Format::Q4_0 ? 0x08080808u : 0x80808080u, 1));
 }
 
 x86::Vec BlockMatmulGenerator::at(const x86::Vec& v, u32 bytes) const

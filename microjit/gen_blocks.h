@@ -172,7 +172,9 @@ private:
     // scales), the unpacked values, a raw load or high-bit source, the scale vector, the
     // product; the float step reuses them.
     x86::Vec m_scales, m_second, m_values, m_raw, m_high, m_scale_vec, m_product, m_row_scales;
-    x86::Vec m_nibbles, m_ones;  // constants: 0x0f bytes; ones (bytes for the legacy sums, words without VNNI)
+    // Constants: 0x0f bytes; the legacy formats' weight offset as bytes (Q4_0's nibbles are
+    // q + 8, Q8_0's bytes under vnni w + 128), the activations' lane sums' multiplier.
+    x86::Vec m_nibbles, m_offsets;
     x86::Vec m_high_nibbles;     // the gfni variant: the GF(2) matrix that moves each byte's high nibble down
     x86::Vec m_quad_scales;      // Q4_K, Q5_K with VNNI or the grid: the quad's decoded scales and mins, row r in lane r
     x86::Vec m_lane_order, m_lane_shifts;  // the lanes' constants (k_lane_constants)

@@ -126,20 +126,19 @@ void BlockMatmulGenerator::legacy_x_side(u32 toks, bool indexed, i64 xdisp, u32 
         }
         if (!m_corrected)
             continue;
-        // The lanes' sums of x, times 8 or 128.
+        // The lanes' sums of x times the weights' offset (8 or 128: the bytes of m_offsets).
         const x86::Vec c = wide(tk.correction), p = wide(m_product);
         if (m_vnni) {
             as().vpxord(c, c, c);
-            as().vpdpbusd(c, wide(m_ones), wide(tk.x_low));
-            as().vpdpbusd(c, wide(m_ones), wide(tk.x_high));
+            as().vpdpbusd(c, wide(m_offsets), wide(tk.x_low));
+            as().vpdpbusd(c, wide(m_offsets), wide(tk.x_high));
         } else {
-            as().vpmaddubsw(c, wide(m_ones), wide(tk.x_low));
-            as().vpmaddubsw(p, wide(m_ones), wide(tk.x_high));
+            as().vpmaddubsw(c, wide(m_offsets), wide(tk.x_low));
+            as().vpmaddubsw(p, wide(m_offsets), wide(tk.x_high));
             as().vpaddw(c, c, p);
             as().vpmaddwd(c, c, constant_dwords(0x00010001u, m_width / 4));
         }
         lane_sums(c, p);
-        as().vpslld(c, c, m_format == Format::Q4_0 ? 3 : 7);
     }
 }
 
