@@ -172,21 +172,42 @@ def prefill_tables(results):
     return lines
 
 
+# Weight bytes per value of each matrix format (ggml's block sizes; Q8G: int8 and one fp32
+# scale per group), by the name in a kernel's op.
+WEIGHT_BYTES_PER_VALUE = {"f32": 4, "f16": 2, "bf16": 2, "q8_0": 34 / 32, "q4_0": 18 / 32, "q4_1": 20 / 32,
+                          "q5_0": 22 / 32, "q5_1": 24 / 32, "q2_k": 84 / 256, "q3_k": 110 / 256,
+                          "q4_k": 144 / 256, "q5_k": 176 / 256, "q6_k": 210 / 256}
+
+
+def weight_gb_per_s(kernel, tsc_hz):
+    """A matrix kernel's weights read per second of its JIT cycles (one pass over W per call),
+    or None for other ops or without the TSC rate."""
+    kind, _, fmt = kernel["op"].partition("_")
+    per_value = 1 + 4 / kernel["gs"] if fmt == "q8" and kernel["gs"] else WEIGHT_BYTES_PER_VALUE.get(fmt)
+    if kind not in ("matvec", "matmul") or not per_value or not tsc_hz or not kernel["jit_cycles"]:
+        return None
+    return kernel["n"] * kernel["d"] * per_value / (kernel["jit_cycles"] / tsc_hz) / 1e9
+
+
 def kernel_tables(results):
-    lines = ["", "## Kernels per workload, 1 core (speedup of the generated kernel over the scalar tier 0)", ""]
+    lines = ["", "## Kernels per workload, 1 core (speedup of the generated kernel over the scalar tier 0)", "",
+             "Weights GB/s: a matrix kernel's weight bytes per call over its mean JIT time per call (the TSC's "
+             "rate, `tsc_mhz` in @stats): the shapes' own streaming rates, to hold against the probe.", ""]
     for w, r in results:
         v = variant(r, cores=1, prefill=16 if "prefill" in w else None)
         if "error" in r or v is None:
             continue
         lines.append(f"**{w['name']}** ({v['isa']}):")
         lines.append("")
-        lines.append("| kernel | tier | ref cycles/call | JIT cycles/call | speedup | share | kernel |")
-        lines.append("|---|---|---:|---:|---:|---:|---|")
+        lines.append("| kernel | tier | ref cycles/call | JIT cycles/call | speedup | share | weights GB/s | kernel |")
+        lines.append("|---|---|---:|---:|---:|---:|---:|---|")
         for k in sorted(v["kernels"], key=lambda k: -k["share"]):
             if k["calls"] == 0:
                 continue
+            gbs = weight_gb_per_s(k, v.get("tsc_mhz", 0) * 1e6)
             lines.append(f"| {k['kernel']} | {k['tier']} | {k['ref_cycles']:.0f} | {k['jit_cycles']:.0f} | "
-                         f"{k['speedup']:.2f}x | {100 * k['share']:.1f} % | {k['config'] or k['reason']} |")
+                         f"{k['speedup']:.2f}x | {100 * k['share']:.1f} % | {'' if gbs is None else f'{gbs:.1f}'} | "
+                         f"{k['config'] or k['reason']} |")
         lines.append("")
     return lines
 

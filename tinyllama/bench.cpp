@@ -115,12 +115,13 @@ kl::ErrorOr<void> bench_variant(Engine& engine, const BenchPlan& plan, u32 cores
               "\"cores\": %u, \"prefill\": %u, \"runs\": %u, \"steps\": %u, \"prompt_tokens\": %u, "
               "\"generated_tokens\": %u, \"tok_per_s\": %.2f, \"ttft_ms\": %.3f, \"prompt_ms\": %.3f, "
               "\"weights_gb\": %.4f, \"stream_gb_per_s\": %.2f, \"probe_gb_per_s\": %.2f, "
-              "\"stream_pct_of_probe\": %.1f, \"mem_mb\": %llu}\n",
+              "\"stream_pct_of_probe\": %.1f, \"mem_mb\": %llu, \"tsc_mhz\": %llu}\n",
         model, brand, engine.jit().isa_name(), engine.jit().on() ? "on" : "off", kl::smp::core_count(), prefill,
         runs, steps, stats.prompt_tokens, stats.generated_tokens, tps, kl::median_in_place(ttft, runs),
         kl::median_in_place(prompt_ms, runs), weight_gb, stream, kl::median_in_place(probe_gbs, runs),
         kl::median_in_place(stream_pct, runs),
-        static_cast<unsigned long long>(kl::mem::available_bytes() / kl::MiB));
+        static_cast<unsigned long long>(kl::mem::available_bytes() / kl::MiB),
+        static_cast<unsigned long long>(kl::time::tsc_hz() / 1000000));
     engine.report(generation_cycles);
     return {};
 }
