@@ -95,16 +95,9 @@ void add_matrix(Collector& out, Op op, Shape shape, Isa isa, const CpuCaps& caps
         add_at(Isa::Avx2, { 4, 1, 1 }, 0, variant::stripes);
         add_at(Isa::Avx2, { 4, 1, 2 }, 0, variant::stripes);
     }
-    // Q4_0 sums rows in quads, and a short quad repeats its last row: its 2-row stripes and
-    // single rows do a quad's work for fewer outputs (2 rows: 0.6x the speed of 4 with the
-    // data in caches, below the memory's pace), yet the tuner, timing a few calls on a noisy
-    // machine, kept the stripes for TinyLlama's n5632_d2048 in three runs of six, so Q4_0
-    // goes without them. (Q6_K's run at 0.9x of its 4-row ones, Q8G's measured well.)
     if (stream && matvec) {
         add({ 4, 1, 2 }, 0, variant::stripes);
         add({ 4, 1, 1 }, 0, variant::stripes);
-    }
-    if (stream && matvec && op.format != Format::Q4_0) {
         add({ 2, 1, 2 }, 0, variant::stripes);
         add({ 2, 1, 1 }, 0, variant::stripes);
         add({ 1, 1, 4 }, 512);
