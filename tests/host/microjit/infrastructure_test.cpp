@@ -299,23 +299,30 @@ TEST_CASE("candidates: streamed Q4_0 and Q8_0 matvecs lead with the ways that st
         return candidate_configs(Op { OpKind::Matvec, f }, shape_of(n, 2048), Isa::Avx512, host_caps(), configs, 8, true);
     };
     KernelConfig q4[8], q8[8];
-    // Q4_0: 12 rows with the next 12 prefetched (2048 columns: 1152-byte rows), then 8.
+    auto prefetching_stripes = [](const KernelConfig& c) { return c.rows == 4 && (c.flags & variant::stripes) && c.prefetch > 0; };
+    // Q4_0: 4-row stripes prefetching each row ahead, then 12 rows with the next 12
+    // prefetched (2048 columns: 1152-byte rows), then 8.
     REQUIRE(streamed(Format::Q4_0, 2048, q4) == 8);
-    CHECK(q4[0].rows == 12);
-    CHECK(q4[0].prefetch == 12 * 1152);
-    CHECK(q4[1].rows == 8);
-    CHECK((q4[2].flags & variant::stripes) != 0);
-    // Rows too long for a 12-row block to prefetch (5632 columns: 3168 bytes): 8 lead.
+    CHECK(prefetching_stripes(q4[0]));
+    CHECK(q4[1].rows == 12);
+    CHECK(q4[1].prefetch == 12 * 1152);
+    CHECK(q4[2].rows == 8);
+    CHECK((q4[3].flags & variant::stripes) != 0);
+    // Rows too long for a 12-row block to prefetch (5632 columns: 3168 bytes): 8 follow.
     REQUIRE(streamed(Format::Q4_0, 5632, q4) == 8);
-    CHECK(q4[0].rows == 8);
-    CHECK(q4[0].prefetch == 8 * 3168);
-    // Q8_0: the 256-bit stripes, then the 512-bit ones, all within the tuner's first eight.
+    CHECK(prefetching_stripes(q4[0]));
+    CHECK(q4[1].rows == 8);
+    CHECK(q4[1].prefetch == 8 * 3168);
+    // Q8_0: the 256-bit stripes with and without the prefetch, then the 512-bit ones, all
+    // within the tuner's first eight.
     REQUIRE(streamed(Format::Q8_0, 2048, q8) == 8);
     CHECK(q8[0].isa == Isa::Avx2);
-    CHECK((q8[0].flags & variant::stripes) != 0);
+    CHECK(prefetching_stripes(q8[0]));
     CHECK(q8[1].isa == Isa::Avx2);
+    CHECK((q8[1].flags & variant::stripes) != 0);
+    CHECK(q8[1].prefetch == 0);
     CHECK(q8[2].isa == Isa::Avx512);
-    CHECK((q8[2].flags & variant::stripes) != 0);
+    CHECK(prefetching_stripes(q8[2]));
 }
 
 TEST_CASE("errors: asmjit failures and register exhaustion become ErrorOr failures", "[jit][emit]")
