@@ -1,10 +1,11 @@
 // Context-mixing compression, for the kernel image (kernel.bin = unpacker stub + packed
 // kernel; boot/unpack/, boot/tools/pack-kernel.main.cpp).
 //
-// The kernel image is coded one bit at a time: eight models each guess the next bit from a
+// The kernel image is coded one bit at a time: nine models each guess the next bit from a
 // different context (the previous byte, the previous two, sparse picks among the last
-// four, the current word, and two from an x86 length decoder run over the bytes so far:
-// which field of which instruction the byte is), each refined by an adaptive map that
+// four, the current word, and three from an x86 length decoder run over the bytes so far:
+// which field of which instruction the byte is, with and without the opcode, and with the
+// opcode and the previous byte), each refined by an adaptive map that
 // knows how many bits its counter has seen, a match model guesses from the longest
 // earlier match, a small neural mixer weighs their guesses by how well each has done in
 // similar situations, an adaptive map refines the result, and a binary arithmetic coder
