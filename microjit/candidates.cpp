@@ -91,20 +91,19 @@ void add_matrix(Collector& out, Op op, Shape shape, Isa isa, const CpuCaps& caps
     // jit-bench's _dram rows agree; Q4_K ran slower both ways). First, not merely among
     // the candidates: the tuner times a few calls while the machine's memory traffic comes
     // and goes, and kept the stripes in about half the runs. Invalid entries drop.
-    // Ahead of them all, the stripes that prefetch each row 2 KB ahead: TinyLlama 1.06x
-    // (Q4_0), 1.12x (Q8_0) and 1.05x (Q4_K_M) the tokens a second of the same stripes
+    // Each ISA's stripes lead with the ones that prefetch each row 2 KB ahead: TinyLlama
+    // 1.06x (Q4_0), 1.12x (Q8_0) and 1.05x (Q4_K_M) the tokens a second of the same stripes
     // without (alternating runs); 1 KB gained less there, and for Q8_0 3 KB gained less and
     // 4 KB none.
-    if (stream && matvec && op.format == Format::Q8_0 && isa == Isa::Avx512) {
-        add_at(Isa::Avx2, { 4, 1, 1 }, stripe_prefetch, variant::stripes);
-        add_at(Isa::Avx2, { 4, 1, 1 }, 0, variant::stripes);
-    }
-    if (stream && matvec)
-        add({ 4, 1, 1 }, stripe_prefetch, variant::stripes);
-    if (stream && matvec && op.format == Format::Q4_0)
-        for (u8 rows = 12; rows >= 8; rows -= 4)
-            add_block_ahead({ rows, 1, 1 });
     if (stream && matvec) {
+        if (op.format == Format::Q8_0 && isa == Isa::Avx512) {
+            add_at(Isa::Avx2, { 4, 1, 1 }, stripe_prefetch, variant::stripes);
+            add_at(Isa::Avx2, { 4, 1, 1 }, 0, variant::stripes);
+        }
+        add({ 4, 1, 1 }, stripe_prefetch, variant::stripes);
+        if (op.format == Format::Q4_0)
+            for (u8 rows = 12; rows >= 8; rows -= 4)
+                add_block_ahead({ rows, 1, 1 });
         add({ 4, 1, 2 }, 0, variant::stripes);
         add({ 4, 1, 1 }, 0, variant::stripes);
         add({ 2, 1, 2 }, 0, variant::stripes);

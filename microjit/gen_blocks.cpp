@@ -38,8 +38,9 @@ Plan plan_for(const KernelConfig& c)
     // temporaries (the lanes: with mins the quad's scales, the lane order, Q4_K's shifts),
     // per token V, held, pairs (and M, or the grid's d_x, with mins its quad scales, bsums
     // and imin, transposed its five constants and a row's second 64 bytes); the legacy
-    // formats' constants (with gfni its matrix) and four row temporaries, per token V, held, pairs and four
-    // activation vectors (the gathers' indices take only the registers left over).
+    // formats' constants (with gfni its matrix) and four row temporaries, per token V,
+    // held, pairs and four activation vectors (the gathers' indices take only the registers
+    // left over).
     // Accumulators: per token and quad, or per quad on the grid.
     const u32 lanes_fixed = p.lanes ? (p.mins ? 1 : 0) + 1 + (f == Format::Q4_K ? 1 : 0) : 0;
     const u32 grid_fixed = p.grid ? 1 + (p.mins ? 3 : 0) + (p.transposed ? 6 : 0) : 0;
