@@ -114,10 +114,34 @@ void BlockMatmulGenerator::generate()
     }
     assign_registers();
     prologue();
+    const u32 cache = step_cache_bytes();
+    if (cache)
+        as().sub(x86::rsp, cache);
     load_row_args();
     load_constants();
     row_loops();
+    if (cache)
+        as().add(x86::rsp, cache);
     epilogue();
+}
+
+// The grid's step cache (K formats with mins): each step's decoded quad scales, which the
+// token groups of a prefill block after the first read instead of decoding them again
+// (k_decode_quad), 64 bytes per quad at twice the step's W offset (a block has at least
+// 144 bytes: room for max_quads). At most 16 KiB of stack (TinyLlama's 5632 columns: 6.2).
+u32 BlockMatmulGenerator::step_cache_bytes() const
+{
+    const u64 bytes = 2 * static_cast<u64>(m_columns.steps) * m_block_bytes;
+    if (!m_grid || !m_mins || config().shape.t <= m_toks || bytes > 16 * kl::KiB)
+        return 0;
+    return static_cast<u32>(bytes);
+}
+
+// Quad `quad`'s slot of the step at W byte `disp`.
+x86::Mem BlockMatmulGenerator::step_cache(bool indexed, i64 disp, u32 quad) const
+{
+    const i32 offset = static_cast<i32>(2 * disp + 64 * quad);
+    return indexed ? x86::ptr(x86::rsp, m_col, 1, offset) : x86::ptr(x86::rsp, offset);
 }
 
 void BlockMatmulGenerator::assign_registers()

@@ -83,6 +83,8 @@ private:
     void load_constants();
     void sweep(u32 rows, u32 toks) override;
     void store(u32 rows, u32 toks) override;
+    u32 step_cache_bytes() const override;
+    x86::Mem step_cache(bool indexed, i64 disp, u32 quad) const;
     // A step of m_step_blocks blocks (the last one: m_rest).
     void column_step(u32 rows, u32 toks, bool indexed, i64 disp, i64 xdisp, bool last) override;
 

@@ -79,14 +79,21 @@ void BlockMatmulGenerator::k_x_side(u32 toks, bool indexed, i64 xdisp)
     }
 }
 
-// Q4_K, Q5_K: m_quad_scales = the quad's rows' scales and mins as bytes, m_values = the
-// mins as words (row r in lane r, missing rows repeat the last).
+// Q4_K, Q5_K: m_quad_scales = the quad's rows' scales and mins as bytes (decoded, or from
+// the step cache), m_values = the mins as words (row r in lane r, missing rows repeat the
+// last).
 void BlockMatmulGenerator::k_decode_quad(u32 q, u32 count, bool indexed, i64 disp)
 {
-    x86::Mem rows[4];
-    for (u32 r = 0; r < 4; ++r)
-        rows[r] = w_mem(4 * q + (r < count ? r : count - 1), indexed, disp + offsetof(BlockQ4_K, scales));
-    k4_scales_mins(m_quad_scales, rows, 4);
+    if (m_pass == Pass::reuse) {
+        as().vmovdqu32(m_quad_scales, step_cache(indexed, disp, q));
+    } else {
+        x86::Mem rows[4];
+        for (u32 r = 0; r < 4; ++r)
+            rows[r] = w_mem(4 * q + (r < count ? r : count - 1), indexed, disp + offsetof(BlockQ4_K, scales));
+        k4_scales_mins(m_quad_scales, rows, 4);
+        if (m_pass == Pass::fill)
+            as().vmovdqu32(step_cache(indexed, disp, q), m_quad_scales);
+    }
     const x86::Vec mins = wide(m_values);
     as().vpxord(mins, mins, mins);
     as().vpunpckhbw(mins, m_quad_scales, mins);

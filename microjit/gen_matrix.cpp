@@ -195,10 +195,17 @@ void MatrixGenerator::token_blocks(u32 rows)
         as().mov(m_ot, x86::qword_ptr(m_args, offsetof(KernelArgs, out)));
         as().lea(m_ot, x86::ptr(m_ot, m_row, 2));
     }
-    // The full blocks of `toks` tokens (a loop if more than one), then the rest.
-    for (u32 part = 0; part < 2; ++part) {
-        const u32 block = part == 0 ? toks : rest;
-        const u32 count = part == 0 ? full : (rest ? 1 : 0);
+    // The full blocks of `toks` tokens (a loop if more than one), then the rest; with a
+    // step cache, the first full block fills it and the others (a loop) read it.
+    struct Part {
+        u32 block, count;
+        Pass pass;
+    };
+    const bool cached = step_cache_bytes() != 0;
+    const Part parts[3] = { { toks, cached ? 1 : full, cached ? Pass::fill : Pass::alone },
+        { toks, cached ? full - 1 : 0, Pass::reuse }, { rest, rest ? 1u : 0u, cached ? Pass::reuse : Pass::alone } };
+    for (u32 part = 0; part < 3; ++part) {
+        const u32 count = parts[part].count;
         if (count == 0)
             continue;
         asmjit::Label next = as().newLabel();
@@ -206,9 +213,10 @@ void MatrixGenerator::token_blocks(u32 rows)
             as().mov(m_tok_count.r32(), count);
             as().bind(next);
         }
-        sweep(rows, block);
-        store(rows, block);
-        if (count > 1 || (part == 0 && rest)) {
+        m_pass = parts[part].pass;
+        sweep(rows, parts[part].block);
+        store(rows, parts[part].block);
+        if (count > 1 || (part < 2 && rest) || (part == 0 && full > 1)) {
             as().add(m_xt, static_cast<i32>(m_rows.x_tok * toks));
             if (m_rows.ws_row)
                 as().add(m_xst, static_cast<i32>(m_rows.xs_tok * toks));
@@ -219,6 +227,7 @@ void MatrixGenerator::token_blocks(u32 rows)
             as().jnz(next);
         }
     }
+    m_pass = Pass::alone;
 }
 
 void MatrixGenerator::column_loop(u32 rows, u32 toks)

@@ -6,7 +6,8 @@
 //   - blocks of `rows` adjacent rows while they last, then single rows; or, with
 //     variant::stripes, one row from each of `rows` equal stripes of the range per step
 //     (every load walks one linear stream), the leftover rows again one at a time;
-//   - per block, the tokens `toks` at a time, then the remainder.
+//   - per block, the tokens `toks` at a time, then the remainder (the first group filling
+//     the step cache, if the subclass keeps one, and the others reading it).
 // Within a sweep, column_loop() walks the columns the subclass described (m_columns) and
 // calls back column_step() for each step of them (a chunk of fp32 values, a step of
 // blocks, a batch of Q8 groups).
@@ -38,6 +39,13 @@ protected:
     void row_loops();
     virtual void sweep(u32 rows, u32 toks) = 0;
     virtual void store(u32 rows, u32 toks) = 0;
+    // The step cache: a subclass whose steps do work that does not depend on the tokens
+    // (decoding the row block's scales) may do it in a block's first token group only and
+    // keep each step's results in step_cache_bytes() (0: no cache) that it reserves below
+    // the stack pointer, for the groups after it to read. m_pass says which group a sweep
+    // emits.
+    enum class Pass { alone, fill, reuse };
+    virtual u32 step_cache_bytes() const { return 0; }
 
     // The columns of a row, as column_loop() walks them: `steps` whole steps of `bytes` of W
     // (index m_col) and of `second_bytes` of a second stream with its own index `second`
@@ -78,6 +86,7 @@ protected:
     Rows m_rows;
     Columns m_columns;
     bool m_in_stripe = false;  // emitting the stripe loop
+    Pass m_pass = Pass::alone;
     x86::Gp m_args, m_row, m_w, m_ws, m_xt, m_xst, m_ot, m_col, m_scol, m_tok_count, m_scratch;
 
 private:

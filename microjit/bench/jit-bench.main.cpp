@@ -538,6 +538,7 @@ int main(int argc, char** argv)
                 bench_blocks(rows, f, s[0], s[1], 1, true);
         bench_blocks(rows, f, 2048, 2048, 16);
         bench_blocks(rows, f, 2048, 5632, 16);
+        bench_blocks(rows, f, 5632, 2048, 16);
     }
     bench_blocks(rows, Format::Q4_0, 288, 768, 1);
     for (u32 n : { 768u, 2048u, 5632u }) {
