@@ -84,14 +84,14 @@ void BlockMatmulGenerator::k_x_side(u32 toks, bool indexed, i64 xdisp)
 // last).
 void BlockMatmulGenerator::k_decode_quad(u32 q, u32 count, bool indexed, i64 disp)
 {
-    if (m_pass == Pass::reuse) {
+    if (m_pass == Pass::Reuse) {
         as().vmovdqu32(m_quad_scales, step_cache(indexed, disp, q));
     } else {
         x86::Mem rows[4];
         for (u32 r = 0; r < 4; ++r)
             rows[r] = w_mem(4 * q + (r < count ? r : count - 1), indexed, disp + offsetof(BlockQ4_K, scales));
         k4_scales_mins(m_quad_scales, rows, 4);
-        if (m_pass == Pass::fill)
+        if (m_pass == Pass::Fill)
             as().vmovdqu32(step_cache(indexed, disp, q), m_quad_scales);
     }
     const x86::Vec mins = wide(m_values);

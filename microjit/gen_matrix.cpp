@@ -202,12 +202,15 @@ void MatrixGenerator::token_blocks(u32 rows)
         Pass pass;
     };
     const bool cached = step_cache_bytes() != 0;
-    const Part parts[3] = { { toks, cached ? 1 : full, cached ? Pass::fill : Pass::alone },
-        { toks, cached ? full - 1 : 0, Pass::reuse }, { rest, rest ? 1u : 0u, cached ? Pass::reuse : Pass::alone } };
+    const Part parts[3] = { { toks, cached ? 1 : full, cached ? Pass::Fill : Pass::Alone },
+        { toks, cached ? full - 1 : 0, Pass::Reuse }, { rest, rest ? 1u : 0u, cached ? Pass::Reuse : Pass::Alone } };
+    const u32 groups = full + (rest ? 1 : 0);
+    u32 emitted = 0;
     for (u32 part = 0; part < 3; ++part) {
         const u32 count = parts[part].count;
         if (count == 0)
             continue;
+        emitted += count;
         asmjit::Label next = as().newLabel();
         if (count > 1) {
             as().mov(m_tok_count.r32(), count);
@@ -216,7 +219,8 @@ void MatrixGenerator::token_blocks(u32 rows)
         m_pass = parts[part].pass;
         sweep(rows, parts[part].block);
         store(rows, parts[part].block);
-        if (count > 1 || (part < 2 && rest) || (part == 0 && full > 1)) {
+        // On to the next group's tokens and outputs (in a loop: after every group).
+        if (count > 1 || emitted < groups) {
             as().add(m_xt, static_cast<i32>(m_rows.x_tok * toks));
             if (m_rows.ws_row)
                 as().add(m_xst, static_cast<i32>(m_rows.xs_tok * toks));
@@ -227,7 +231,7 @@ void MatrixGenerator::token_blocks(u32 rows)
             as().jnz(next);
         }
     }
-    m_pass = Pass::alone;
+    m_pass = Pass::Alone;
 }
 
 void MatrixGenerator::column_loop(u32 rows, u32 toks)

@@ -44,7 +44,7 @@ protected:
     // keep each step's results in step_cache_bytes() (0: no cache) that it reserves below
     // the stack pointer, for the groups after it to read. m_pass says which group a sweep
     // emits.
-    enum class Pass { alone, fill, reuse };
+    enum class Pass { Alone, Fill, Reuse };
     virtual u32 step_cache_bytes() const { return 0; }
 
     // The columns of a row, as column_loop() walks them: `steps` whole steps of `bytes` of W
@@ -86,7 +86,7 @@ protected:
     Rows m_rows;
     Columns m_columns;
     bool m_in_stripe = false;  // emitting the stripe loop
-    Pass m_pass = Pass::alone;
+    Pass m_pass = Pass::Alone;
     x86::Gp m_args, m_row, m_w, m_ws, m_xt, m_xst, m_ot, m_col, m_scol, m_tok_count, m_scratch;
 
 private:
