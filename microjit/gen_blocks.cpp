@@ -114,21 +114,16 @@ void BlockMatmulGenerator::generate()
     }
     assign_registers();
     prologue();
-    const u32 cache = step_cache_bytes();
-    if (cache)
-        as().sub(x86::rsp, cache);
     load_row_args();
     load_constants();
     row_loops();
-    if (cache)
-        as().add(x86::rsp, cache);
     epilogue();
 }
 
 // The grid's step cache (K formats with mins): each step's decoded quad scales, which the
 // token groups of a prefill block after the first read instead of decoding them again
 // (k_decode_quad), 64 bytes per quad at twice the step's W offset (a block has at least
-// 144 bytes: room for max_quads). At most 16 KiB of stack (TinyLlama's 5632 columns: 6.2).
+// 144 bytes: room for max_quads). At most 16 KiB of stack (TinyLlama's 5632 columns: 6.2 KiB).
 u32 BlockMatmulGenerator::step_cache_bytes() const
 {
     const u64 bytes = 2 * static_cast<u64>(m_columns.steps) * m_block_bytes;

@@ -157,6 +157,9 @@ void MatrixGenerator::row_loops()
     asmjit::Label done = as().newLabel();
     const x86::Mem row_end = x86::qword_ptr(m_args, offsetof(KernelArgs, row_end));
     const u32 rows = m_rows.rows;
+    const u32 cache = step_cache_bytes();
+    if (cache)
+        as().sub(x86::rsp, cache);
     if (m_rows.stripes) {
         stripe_setup();
         stripe_loop();
@@ -180,6 +183,8 @@ void MatrixGenerator::row_loops()
     advance(&m_w, &m_ws, 1);
     as().jmp(single);
     as().bind(done);
+    if (cache)
+        as().add(x86::rsp, cache);
 }
 
 void MatrixGenerator::token_blocks(u32 rows)

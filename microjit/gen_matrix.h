@@ -41,9 +41,9 @@ protected:
     virtual void store(u32 rows, u32 toks) = 0;
     // The step cache: a subclass whose steps do work that does not depend on the tokens
     // (decoding the row block's scales) may do it in a block's first token group only and
-    // keep each step's results in step_cache_bytes() (0: no cache) that it reserves below
-    // the stack pointer, for the groups after it to read. m_pass says which group a sweep
-    // emits.
+    // keep each step's results in step_cache_bytes() (0: no cache), which row_loops()
+    // reserves below the stack pointer, for the groups after it to read. m_pass says which
+    // group a sweep emits.
     enum class Pass { Alone, Fill, Reuse };
     virtual u32 step_cache_bytes() const { return 0; }
 
