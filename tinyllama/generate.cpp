@@ -2,7 +2,8 @@
 //
 // Timing (TSC): ttft runs from entry (encoding included) to the first sampled token;
 // the generation rate counts the forward passes whose logits were sampled (the first one
-// processes the last prompt token) over their wall time, printing included.
+// processes the last prompt token, unless a prefill block did) over their wall time,
+// printing included.
 #include "tinyllama/generate.h"
 
 #include <string.h>
@@ -53,6 +54,8 @@ struct Run {
     i32 steps = 0;           // end_pos
     i32 last_prompt_pos = 0;
     i32 pos = 0;
+    float* block_logits = nullptr;  // the last prompt token's, when a prefill block ran it
+    u32 sampling_passes = 0;        // the token loop's forward passes whose logits it sampled
     u64 start_tsc = 0;
     u64 sampling_start = 0;
     u64 first_token = 0;
@@ -105,27 +108,30 @@ ErrorOr<u32> encode_prompt(const Tokenizer& tokenizer, i32 seq_len, TokenBuffer&
     return count;
 }
 
-// Batched prefill: whole blocks of forced prompt tokens go through the layers at once
-// (bit-identical to one token at a time); the rest of the prompt, and the last prompt
-// token, whose logits are sampled, take the token-by-token path. Forced tokens left over
-// that fill at least 3/4 of a block go as one more block ending at the last of them: it
-// overlaps the previous block, whose tokens it computes again, rewriting their cache rows
-// with the same bits. (TinyLlama Q4_K_M: a 16-token block costs ~11 single passes, which
-// also compute logits.)
+// Batched prefill: whole blocks of prompt tokens go through the layers at once
+// (bit-identical to one token at a time), up to and including the last prompt token when
+// the run gets there: the block that ends with it also returns its logits, from which the
+// token loop samples the first token. The rest of the prompt takes the token-by-token
+// path. Tokens left over that fill at least 3/4 of a block go as one more block ending at
+// the last of them: it overlaps the previous block, whose tokens it computes again,
+// rewriting their cache rows with the same bits. (TinyLlama Q4_K_M: a 16-token block
+// costs about 5 single passes.)
 void prefill(Run& r)
 {
     const i32 block = r.t.prefill_block;
-    const i32 forced_end = r.last_prompt_pos < r.steps ? r.last_prompt_pos : r.steps;
-    while (block > 1 && r.pos < forced_end) {
-        const i32 pos0 = r.pos + block <= forced_end ? r.pos : forced_end - block;
-        if (pos0 < r.start || 4 * (forced_end - r.pos) < 3 * block)
+    const i32 prompt_end = r.last_prompt_pos < r.steps ? r.last_prompt_pos + 1 : r.steps;
+    while (block > 1 && r.pos < prompt_end && !r.block_logits) {
+        const i32 pos0 = r.pos + block <= prompt_end ? r.pos : prompt_end - block;
+        if (pos0 < r.start || 4 * (prompt_end - r.pos) < 3 * block)
             break;
-        forward_block(r.t, r.tokens + (pos0 - r.start), pos0);
-        r.stats.forward_passes += static_cast<u32>(pos0 + block - r.pos);
-        for (i32 i = r.pos; r.request.echo && i < pos0 + block; ++i)
+        const i32 end = pos0 + block;
+        r.block_logits = forward_block(r.t, r.tokens + (pos0 - r.start), pos0, end > r.last_prompt_pos);
+        r.stats.forward_passes += static_cast<u32>(end - r.pos);
+        for (i32 i = r.pos; r.request.echo && i < end && i < r.last_prompt_pos; ++i)
             emit(r, r.forced(i), r.forced(i + 1));
-        r.pos = pos0 + block;
-        r.stats.cached_end = r.pos;
+        // The last prompt token's pass is done; the token loop takes it from its logits.
+        r.pos = r.block_logits ? r.last_prompt_pos : end;
+        r.stats.cached_end = end;
         if (stop_requested(r))
             r.steps = r.pos;  // the token loop then only finishes the text
     }
@@ -168,9 +174,14 @@ void token_loop(Run& r)
         const u64 pass_start = kl::time::rdtsc_begin();
         if (r.pos == r.last_prompt_pos)
             r.sampling_start = pass_start;
-        float* logits = forward(r.t, token, r.pos);
-        ++r.stats.forward_passes;
-        r.stats.cached_end = r.pos + 1;
+        float* logits = r.block_logits;
+        r.block_logits = nullptr;
+        if (!logits) {
+            logits = forward(r.t, token, r.pos);
+            ++r.stats.forward_passes;
+            r.stats.cached_end = r.pos + 1;
+            r.sampling_passes += r.pos >= r.last_prompt_pos;
+        }
         const i32 next = next_token(r, logits, pass_start);
         const bool sampled = r.pos >= r.last_prompt_pos;
         if (sampled && r.request.sampled)
@@ -196,10 +207,8 @@ void finish_stats(Run& r)
     s.total_ms = kl::time::cycles_to_ms(end - r.start_tsc);
     s.ttft_ms = r.first_token ? kl::time::cycles_to_ms(r.first_token - r.start_tsc) : 0.0;
     s.prompt_ms = r.sampling_start ? kl::time::cycles_to_ms(r.sampling_start - r.start_tsc) : s.total_ms;
-    const u32 forced_passes = static_cast<u32>(r.last_prompt_pos - r.start);
-    const u32 sampling_passes = r.sampling_start ? s.forward_passes - forced_passes : 0;
     const double sampling_s = r.sampling_start ? kl::time::cycles_to_s(end - r.sampling_start) : 0.0;
-    s.tok_per_s = sampling_s > 0.0 ? sampling_passes / sampling_s : 0.0;
+    s.tok_per_s = sampling_s > 0.0 ? r.sampling_passes / sampling_s : 0.0;
 }
 
 }

@@ -28,7 +28,7 @@ struct GenerateStats {
     u32 generated_tokens;  // sampled tokens that were printed (a sampled BOS ends the text)
     u32 forward_passes;
     double ttft_ms;        // start of generate() (incl. encoding) to the first sampled token
-    double prompt_ms;      // encoding and the prompt's forced forward passes
+    double prompt_ms;      // encoding and the prompt's forward passes before the first sample
     double tok_per_s;      // generation only: forward passes that sampled / their time
     double total_ms;
     double tuning_ms;      // of ttft: the micro-JIT generating and verifying kernels (it tunes
@@ -36,7 +36,8 @@ struct GenerateStats {
     bool stopped;          // ended early because TextSink::stop said so
     bool ended;            // the model ended the text (it sampled BOS, EOS or the end of turn)
     u32 timed_tokens;      // how many of token_ms are filled
-    float token_ms[10];    // the first generated tokens' times (forward pass + sampling)
+    float token_ms[10];    // the first generated tokens' times (forward pass + sampling; the first
+                           // one's is the sampling alone when a prefill block ran its pass)
     u32 sampled;           // ids written to GenerateRun::sampled (the ending token included)
     i32 cached_end;        // positions the KV cache now holds (the first one not computed)
     // A chat turn's (Conversation::reply): the conversation's positions after it, the

@@ -450,25 +450,32 @@ void run_layers(Transformer& t, const i32* tokens, i32 count, i32 pos0)
     }
 }
 
+// The next-token logits from one token's residual stream x (normed in place).
+float* classify(Transformer& t, float* x)
+{
+    RunState& s = t.state;
+    {
+        PhaseScope phase(Phase::RmsNorm);
+        rmsnorm(x, x, t.weights.output_norm.f32(), t.config.dim, t.rms_eps);
+        ++s.stamp;
+    }
+    matmul(t, t.slots.wcls, s.logits, t.weights.wcls, x);
+    return s.logits;
+}
+
 }
 
 float* forward(Transformer& t, i32 token, i32 pos)
 {
-    RunState& s = t.state;
     run_layers(t, &token, 1, pos);
-    {
-        PhaseScope phase(Phase::RmsNorm);
-        rmsnorm(s.x, s.x, t.weights.output_norm.f32(), t.config.dim, t.rms_eps);
-        ++s.stamp;
-    }
-    matmul(t, t.slots.wcls, s.logits, t.weights.wcls, s.x);
-    return s.logits;
+    return classify(t, t.state.x);
 }
 
-void forward_block(Transformer& t, const i32* tokens, i32 pos0)
+float* forward_block(Transformer& t, const i32* tokens, i32 pos0, bool logits)
 {
     VERIFY(t.prefill_block > 1);
     run_layers(t, tokens, t.prefill_block, pos0);
+    return logits ? classify(t, row(t.state.x, t.prefill_block - 1, t.config.dim)) : nullptr;
 }
 
 void set_prefill_block(Transformer& t, i32 block)

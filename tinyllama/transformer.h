@@ -114,9 +114,10 @@ float* forward(Transformer& t, i32 token, i32 pos);
 // Runs t.prefill_block prompt tokens at positions pos0, pos0 + 1, ... through every layer at
 // once (matrix-matrix products: each weight is read once for the whole block), filling the
 // KV cache exactly as the same number of forward() calls would -- the results are
-// bit-identical -- but computing no logits (prompt tokens are forced, not sampled).
-// Needs pos0 + prefill_block <= seq_len.
-void forward_block(Transformer& t, const i32* tokens, i32 pos0);
+// bit-identical. With `logits`, returns the last token's logits (forward()'s for it: the
+// block ends at the prompt's last token, whose next token is sampled), else nullptr
+// (forced tokens need none). Needs pos0 + prefill_block <= seq_len.
+float* forward_block(Transformer& t, const i32* tokens, i32 pos0, bool logits = false);
 
 // Turns batched prefill off (0 or 1) or back on (the block size the transformer was built
 // with); VERIFY()s that it is one of those.

@@ -79,6 +79,12 @@ void check_identical(const char* model_name, bool with_jit)
         std::vector<float> logits_a(a, a + blocked.transformer.config.vocab_size);
         const float* b = forward(single, tokens[full], full);
         CHECK(memcmp(logits_a.data(), b, logits_a.size() * sizeof(float)) == 0);
+        // And so do those of a block that ends with that token (it computes the block's
+        // other tokens again, with the same bits).
+        const float* c = forward_block(blocked.transformer, tokens.data() + full + 1 - block, full + 1 - block, true);
+        REQUIRE(c != nullptr);
+        CHECK(memcmp(c, b, logits_a.size() * sizeof(float)) == 0);
+        CHECK(forward_block(blocked.transformer, tokens.data(), 0) == nullptr);
     }
     free_transformer(single);
 }
@@ -130,8 +136,9 @@ TEST_CASE("the prompt's leftover tokens, 3/4 of a block or more, go as a block o
     "[tinyllama][prefill]")
 {
     // Every prompt length from one token to three blocks and one: whole blocks, then the
-    // leftover forced tokens token by token or (at least 12 of 16) as one more block that
-    // computes some of the previous block's tokens again. The text and the pass count are
+    // leftover prompt tokens token by token or (at least 12 of 16) as one more block that
+    // computes some of the previous block's tokens again; a block that ends with the last
+    // prompt token gives the logits of the first sample. The text and the pass count are
     // those of token-by-token.
     LoadedModel m("stories260K.bin", "tok512.bin");
     const i32 block = m.transformer.prefill_block;
