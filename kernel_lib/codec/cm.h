@@ -26,8 +26,8 @@
 
 namespace kl {
 
-// The hash table of context statistics has `bucket_count` buckets of 32 bytes (an even
-// number); more buckets forget less, so the packer gives it what the unpacker has free.
+// The hash table of context statistics has `bucket_count` buckets of 32 bytes (a multiple
+// of 4); more buckets forget less, so the packer gives it what the unpacker has free.
 constexpr u32 cm_bucket_bytes = 32;
 constexpr u32 cm_min_bucket_count = 1024;
 constexpr u32 cm_max_bucket_count = 1u << 26;
@@ -38,7 +38,7 @@ u32 cm_bucket_count_for(usize scratch_size);
 
 constexpr i64 cm_truncated = -1;       // the input ended before the last byte was decoded
 constexpr i64 cm_trailing_bytes = -2;  // decoding ended before the input did
-constexpr i64 cm_bad_tables = -3;      // bucket_count is odd or below the minimum, or the
+constexpr i64 cm_bad_tables = -3;      // bucket_count is no multiple of 4 or below the minimum, or the
                                        // scratch memory is smaller than cm_scratch_bytes
 constexpr i64 cm_output_full = -4;     // the encoder's output does not fit its capacity
 
