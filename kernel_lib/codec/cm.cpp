@@ -79,7 +79,11 @@ constexpr u32 match_states = 7;
 constexpr u32 weight_set_count = 256 * match_states;
 constexpr u32 byte_weight_sets = 3;  // predict() and update() name each
 constexpr u32 byte_weight_set_count = 256 * 8;
+// The weights learn at twice the rate over the first 8 KiB, while they are far from trained
+// (0.05 % tighter).
 constexpr i32 mixer_learning_rate = 2;
+constexpr i32 mixer_early_rate = 4;
+constexpr usize mixer_early_bytes = 8192;
 constexpr i32 initial_weight = (1 << 14) / 5;  // per set: the four sum to 0.2 in 16.16 fixed point (0.25: 0.05 % looser)
 
 // A counter is a 12-bit probability and a 4-bit count of the bits it has seen (up to 15);
@@ -546,7 +550,8 @@ void Predictor::predict()
 
 void Predictor::update(u32 bit)
 {
-    i32 error = ((static_cast<i32>(bit) << 12) - m_mixed) * mixer_learning_rate;
+    i32 rate = m_pos < mixer_early_bytes ? mixer_early_rate : mixer_learning_rate;
+    i32 error = ((static_cast<i32>(bit) << 12) - m_mixed) * rate;
     // Weights wrap around rather than overflow: a damaged stream may push one in the same
     // direction for as long as it likes, and the result must still be defined.
     i32* w0 = m_weights;
