@@ -66,9 +66,10 @@ constexpr i32 max_grouped_floats = 4096;
 // every head reads them).
 constexpr i32 value_block = 16;
 
-// AVX2, grouped-query attention: the scores of keys 0 .. (pos + 1) rounded down to a
-// multiple of 4, eight heads at a time, when every aligned eight of the range share a key
-// head; returns the keys done (0 when not). A vector holds one key's sums for the eight
+// AVX2, grouped-query attention: the scores of keys 0 .. pos (at least four of them), eight
+// heads at a time, when every aligned eight of the range share a key head; returns the keys
+// done (0 when not). The last 1-3 keys go as a block of four too, the one ending at pos:
+// it scores up to three keys again, with the same bits. A vector holds one key's sums for the eight
 // heads (q8: each eight heads' queries interleaved, [head_size][8]): every key value is
 // loaded once for eight heads, and 32 sums (four keys) are in flight. Each lane still
 // multiplies, then adds, term after term (no FMA), so every score is score_block's. Keys go
@@ -85,14 +86,15 @@ __attribute__((target("avx2"))) i32 score_grouped8(const Problem& p)
 #pragma clang loop vectorize(disable) unroll(disable)
         for (i32 i = 0; i < 8 * p.head_size; ++i)
             q8[g * p.head_size + i] = p.query(p.begin + g + i % 8)[i / 8];
-    const i32 keys = (p.pos + 1) & ~3;
+    const i32 keys = p.pos >= 3 ? p.pos + 1 : 0;
     const __m256 divisor = _mm256_set1_ps(p.scale);
     for (i32 run = 0; run < keys; run += 32) {
         const i32 run_end = run + 32 < keys ? run + 32 : keys;
         for (i32 h = p.begin; h < p.end; h += 8) {
             const float* q = q8 + (h - p.begin) * p.head_size;
-            const float* k = p.k_cache + p.kv_offset(h) + run * p.kv_dim;
-            for (i32 t = run; t < run_end; t += 4, k += 4 * p.kv_dim) {
+            for (i32 block = run; block < run_end; block += 4) {
+                const i32 t = kl::min(block, p.pos - 3);
+                const float* k = p.k_cache + p.kv_offset(h) + t * p.kv_dim;
                 __m256 sum[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps() };
 #pragma clang loop unroll(disable)
                 for (i32 i = 0; i < p.head_size; ++i) {

@@ -212,27 +212,30 @@ TEST_CASE("attention's grouped scores and hand-vectorized values keep run.c's fl
         auto q = random_vector(rng, dim, -1.0f, 1.0f);
         auto k = random_vector(rng, seq * kv_dim, -1.0f, 1.0f);
         auto v = random_vector(rng, seq * kv_dim, -1.0f, 1.0f);
-        const int att_stride = seq + 5;
-        std::vector<float> att(c.n_heads * att_stride), out(dim, 0.0f);
-        attention_heads(out.data(), q.data(), k.data(), v.data(), att.data(), att_stride, c.pos, c.n_heads,
-            c.n_kv_heads, c.head_size, c.head_begin, c.head_end);
-        const float scale = kl::sqrtf(static_cast<float>(c.head_size));
-        for (int h = c.head_begin; h < c.head_end; ++h) {
-            const int offset = (h / kv_mul) * c.head_size;
-            std::vector<float> score(seq);
-            for (int t = 0; t < seq; ++t) {
-                float sum = 0.0f;
-                for (int i = 0; i < c.head_size; ++i)
-                    sum += q[h * c.head_size + i] * k[t * kv_dim + offset + i];
-                score[t] = sum / scale;
-            }
-            softmax(score.data(), seq);
-            for (int i = 0; i < c.head_size; ++i) {
-                float expected = 0.0f;
-                for (int t = 0; t < seq; ++t)
-                    expected += score[t] * v[t * kv_dim + offset + i];
-                INFO("heads " << c.n_heads << "/" << c.n_kv_heads << " size " << c.head_size << " head " << h << " i " << i);
-                REQUIRE(bits(out[h * c.head_size + i]) == bits(expected));
+        // Score rows longer than the keys, and as long (nothing may be written past pos).
+        for (const int att_stride : { seq + 5, seq }) {
+            std::vector<float> att(c.n_heads * att_stride), out(dim, 0.0f);
+            attention_heads(out.data(), q.data(), k.data(), v.data(), att.data(), att_stride, c.pos, c.n_heads,
+                c.n_kv_heads, c.head_size, c.head_begin, c.head_end);
+            const float scale = kl::sqrtf(static_cast<float>(c.head_size));
+            for (int h = c.head_begin; h < c.head_end; ++h) {
+                const int offset = (h / kv_mul) * c.head_size;
+                std::vector<float> score(seq);
+                for (int t = 0; t < seq; ++t) {
+                    float sum = 0.0f;
+                    for (int i = 0; i < c.head_size; ++i)
+                        sum += q[h * c.head_size + i] * k[t * kv_dim + offset + i];
+                    score[t] = sum / scale;
+                }
+                softmax(score.data(), seq);
+                for (int i = 0; i < c.head_size; ++i) {
+                    float expected = 0.0f;
+                    for (int t = 0; t < seq; ++t)
+                        expected += score[t] * v[t * kv_dim + offset + i];
+                    INFO("heads " << c.n_heads << "/" << c.n_kv_heads << " size " << c.head_size << " head " << h << " i " << i
+                                  << " stride " << att_stride);
+                    REQUIRE(bits(out[h * c.head_size + i]) == bits(expected));
+                }
             }
         }
     }
