@@ -14,8 +14,10 @@ float expf(float x);
 // x[i] = expf(x[i]) for i < n, four at a time in AVX2 registers (the caller checks that the CPU
 // has AVX2): each lane takes expf's steps in expf's order, so the bits are expf's.
 void expf_avx2(float* x, int n);
+// The same eight at a time in AVX-512 registers (the caller checks that the CPU has AVX-512).
+void expf_avx512(float* x, int n);
 // x[i] = expf(x[i]) for i < n: by expf_avx2 when `avx2` (the caller's word that the CPU has
-// it), else one at a time. The same bits either way.
+// it; by expf_avx512 when it has AVX-512 too), else one at a time. The same bits either way.
 void expf_each(float* x, int n, bool avx2);
 float logf(float x);
 float powf(float x, float y);

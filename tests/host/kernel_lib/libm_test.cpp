@@ -154,14 +154,13 @@ TEST_CASE("expf: glibc's bits on [-104, 89] and everywhere", "[libm]")
     CHECK(isnan(kl::expf(__builtin_nanf(""))));
 }
 
-TEST_CASE("expf_avx2: expf's bits, four at a time, special cases and tails included", "[libm]")
+namespace {
+
+// Every 97th float bit pattern (all of them: large, tiny, inf, nan) in runs of 11 through
+// `each`, so that the runs end in every tail length and mix special and ordinary lanes:
+// how many results differ from expf's bits.
+size_t expf_lanes_differing(void (*each)(float*, int))
 {
-    if (!kl::cpu::features().avx2_usable) {
-        WARN("no AVX2 on this CPU: expf_avx2 not tested");
-        return;
-    }
-    // Every 97th float bit pattern (all of them: large, tiny, inf, nan) in runs of 11, so
-    // that the runs end in every tail length and mix special and ordinary lanes.
     std::vector<float> values, expected;
     for (uint64_t b = 0; b < (1ull << 32); b += 97) {
         float x;
@@ -172,12 +171,28 @@ TEST_CASE("expf_avx2: expf's bits, four at a time, special cases and tails inclu
     }
     for (size_t first = 0; first < values.size(); first += 11) {
         const int n = static_cast<int>(values.size() - first < 11 ? values.size() - first : 11);
-        kl::expf_avx2(values.data() + first, n);
+        each(values.data() + first, n);
     }
     size_t differ = 0;
     for (size_t i = 0; i < values.size(); ++i)
         differ += memcmp(&values[i], &expected[i], 4) != 0;
-    CHECK(differ == 0);
+    return differ;
+}
+
+}
+
+TEST_CASE("expf_avx2 and expf_avx512: expf's bits, special cases and tails included", "[libm]")
+{
+    if (!kl::cpu::features().avx2_usable) {
+        WARN("no AVX2 on this CPU: expf_avx2 not tested");
+        return;
+    }
+    CHECK(expf_lanes_differing(kl::expf_avx2) == 0);
+    if (!kl::cpu::features().avx512_usable) {
+        WARN("no AVX-512 on this CPU: expf_avx512 not tested");
+        return;
+    }
+    CHECK(expf_lanes_differing(kl::expf_avx512) == 0);
 }
 
 TEST_CASE("logf: within 1 ulp of glibc for every positive float", "[libm]")
