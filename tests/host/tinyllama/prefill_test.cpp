@@ -132,11 +132,11 @@ Generated generate_from(LoadedModel& m, const std::vector<i32>& tokens, u32 coun
 
 }
 
-TEST_CASE("the prompt's leftover tokens, 3/4 of a block or more, go as a block overlapping the one before",
+TEST_CASE("the prompt's leftover tokens, half a block or more, go as a block overlapping the one before",
     "[tinyllama][prefill]")
 {
     // Every prompt length from one token to three blocks and one: whole blocks, then the
-    // leftover prompt tokens token by token or (at least 12 of 16) as one more block that
+    // leftover prompt tokens token by token or (at least 8 of 16) as one more block that
     // computes some of the previous block's tokens again; a block that ends with the last
     // prompt token gives the logits of the first sample. The text and the pass count are
     // those of token-by-token.
