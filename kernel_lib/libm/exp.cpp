@@ -193,8 +193,7 @@ __attribute__((target("avx512f"))) void expf_avx512(float* x, int n)
         const __m256 v = _mm256_loadu_ps(x + i);
         const __m256i abstop = _mm256_and_si256(_mm256_srli_epi32(_mm256_castps_si256(v), 20), _mm256_set1_epi32(0x7ff));
         if (_mm256_movemask_epi8(_mm256_cmpgt_epi32(abstop, _mm256_set1_epi32(0x42a)))) {
-            for (int j = 0; j < 8; ++j)
-                x[i + j] = expf(x[i + j]);
+            expf_avx2(x + i, 8);  // expf's special cases, which it takes one at a time
             continue;
         }
         const __m512d z = _mm512_mul_pd(_mm512_set1_pd(exp_scale), _mm512_cvtps_pd(v));
