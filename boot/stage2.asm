@@ -4,7 +4,7 @@
 ; Exit:  64-bit long mode at KERNEL_LOAD_ADDR with RDI = &BootInfo (BOOTINFO_ADDR),
 ;        interrupts off, PICs masked, [0, BootInfo.mapped_bytes) identity mapped.
 ; Memory: see boot/inc/memmap.inc (BootInfo, directory buffer, bounce buffer, page tables,
-;        kernel at 1 MiB, payloads from 4 MiB).
+;        kernel at 1 MiB, payloads from 8 MiB).
 ;
 ; Steps: serial + screen, CPU check (long mode), A20, memory map, payload directory,
 ; payload placement and loading (unreal mode), page tables, long mode, kernel.

@@ -10,7 +10,7 @@
 // in (boot/unpack/unpack.asm): "BFUNPK4\0", the packed size, the unpacked size, the codec's
 // bucket count, the CRC-32C of the kernel image, the packed body's size and the body's
 // CRC-32C. The bucket count is as large as the unpacker's scratch memory allows: everything
-// between the unpacked kernel and the payload area at 4 MiB. Body and kernel are decoded again
+// between the unpacked kernel and the payload area at 8 MiB. Body and kernel are decoded again
 // here (the body with the unpacker's own decoder) and compared, so an image that would not
 // unpack is never written. The kernel `make run` boots must stay within 128 KiB;
 // --stage2-limit packs the serve and developer kernels, which only have to fit the area stage2

@@ -297,7 +297,7 @@ ErrorOr<void> load_and_enter(Placement& placement, u64 loader_tsc)
     BootDisk disk = TRY(open_boot_disk());
     u8 directory[sector_size];
     TRY(read_directory(disk, placement, directory));
-    TRY(claim_fixed_range(placement, kernel_load_address, kernel_load_address + kernel_max_bytes, "the kernel"));
+    TRY(claim_fixed_range(placement, kernel_load_address, payload_base, "the kernel and its unpacker's tables"));
     TRY(claim_unpacker_area(placement, read_u64(directory + sizeof(DirectoryHeader) + offsetof(DirectoryEntry, size))));
     TRY(claim_fixed_range(placement, ap_trampoline_address, ap_trampoline_address + ap_trampoline_bytes,
         "the SMP start-up code"));

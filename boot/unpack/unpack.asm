@@ -14,7 +14,7 @@
 ;        its CRC, and jump to it with RDI and RSP as stage2 left them.
 ; Memory: UNPACK_ADDR .. UNPACK_LIMIT (entry + packed body + packed kernel), the body and
 ;        the stack above it in stage2's disk bounce buffer (idle by now; unpack.ld), and the
-;        kernel's 3 MiB at 1 MiB: the image, then the codec's tables up to PAYLOAD_BASE.
+;        memory from 1 MiB to PAYLOAD_BASE: the image, then the codec's tables.
 ; Failure: an @error line on COM1 and QEMU's exit device (status 17, boot.kernel), halt.
 ; The decoder is kernel_lib/codec/cm.cpp, built without SSE (CR4.OSFXSR is off here); it
 ; makes no library calls (should the compiler ever emit a memset or memcpy, the link fails).

@@ -14,7 +14,7 @@
 // packed 7 % tighter than LZMA, and 12 % more since (boot/README.md); the price is decoding
 // time (about 2.4 billion instructions for the whole kernel, about 1 s under QEMU's
 // emulation, under 0.1 s on hardware; once per boot) and a few MiB of tables, which the
-// unpacker takes from the free memory between the kernel and 4 MiB.
+// unpacker takes from the free memory between the kernel and the payloads at 8 MiB.
 //
 // Freestanding, integer only, no library calls: the same code runs in the unpacker
 // (without SSE, before the kernel exists) and on the host. Malformed input never reads or

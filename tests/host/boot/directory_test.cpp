@@ -74,9 +74,9 @@ TEST_CASE("a directory laid out as mkimage does is accepted", "[boot]")
     REQUIRE(!result.is_error());
     CHECK(result.value().entry_count == 6);
     CHECK(result.value().end_lba == d.image_sectors);
-    // As stage2 places them: settings at 4 MiB, ksyms 6, tokenizer 8, the empty profile at
-    // 10 MiB, which it does not move on from, so the model starts at 10 MiB as well.
-    CHECK(result.value().load_end == 10 * kl::MiB + 1056540);
+    // As stage2 places them: settings at 8 MiB, ksyms 10, tokenizer 12, the empty profile at
+    // 14 MiB, which it does not move on from, so the model starts at 14 MiB as well.
+    CHECK(result.value().load_end == 14 * kl::MiB + 1056540);
     // The image may be longer than the directory says (a disk larger than the image).
     CHECK(!validate_directory(d.sector, d.image_sectors + 1000, directory_lba).is_error());
 }
