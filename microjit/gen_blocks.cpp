@@ -120,23 +120,42 @@ void BlockMatmulGenerator::generate()
     epilogue();
 }
 
-// The grid's step cache (K formats with mins): each step's decoded quad scales, which the
-// token groups of a prefill block after the first read instead of decoding them again
-// (k_decode_quad), 64 bytes per quad at twice the step's W offset (a block has at least
-// 144 bytes: room for max_quads). At most 16 KiB of stack (TinyLlama's 5632 columns: 6.2 KiB).
+// The step cache, at most 16 KiB of stack, one slot of m_width bytes per vector:
+//   - the grid's (K formats with mins, prefill): each step's decoded quad scales, which the
+//     token groups of a block after the first read instead of decoding them again
+//     (k_decode_quad), slot = quad, at twice the step's W offset (a block has at least 144
+//     bytes: room for max_quads); TinyLlama's 5632 columns: 6.2 KiB;
+//   - the legacy formats' matvec: each step's activations' side (legacy_x_side), built once
+//     per call (prepare_columns) instead of once per step and block of rows, at twice the
+//     step's x offset (34 bytes of x per 16 of a vector: room for its four); 5632 columns:
+//     11.7 KiB.
 u32 BlockMatmulGenerator::step_cache_bytes() const
 {
-    const u64 bytes = 2 * static_cast<u64>(m_columns.steps) * m_block_bytes;
-    if (!m_grid || !m_mins || config().shape.t <= m_toks || bytes > 16 * kl::KiB)
+    const bool grid = m_grid && m_mins && config().shape.t > m_toks, legacy = !m_k && config().shape.t == 1;
+    const i64 step = legacy ? m_columns.second_bytes : m_columns.bytes;
+    const u64 bytes = 2 * static_cast<u64>(m_columns.steps + (m_columns.last ? 1 : 0)) * step;
+    if (!(grid || legacy) || bytes > 16 * kl::KiB)
         return 0;
     return static_cast<u32>(bytes);
 }
 
-// Quad `quad`'s slot of the step at W byte `disp`.
-x86::Mem BlockMatmulGenerator::step_cache(bool indexed, i64 disp, u32 quad) const
+// The step cache's slot `slot` of the step at W byte `disp` (the legacy formats: x byte).
+x86::Mem BlockMatmulGenerator::step_cache(bool indexed, i64 disp, u32 slot) const
 {
-    const i32 offset = static_cast<i32>(2 * disp + 64 * quad);
-    return indexed ? x86::ptr(x86::rsp, m_col, 1, offset) : x86::ptr(x86::rsp, offset);
+    const i32 offset = static_cast<i32>(2 * disp + m_width * slot);
+    return indexed ? x86::ptr(x86::rsp, m_k ? m_col : m_xcol, 1, offset) : x86::ptr(x86::rsp, offset);
+}
+
+// The legacy formats' matvec: every step's activations' side into the step cache, a pass
+// over the columns without rows.
+void BlockMatmulGenerator::prepare_columns()
+{
+    if (m_k || !step_cache_bytes())
+        return;
+    as().mov(m_xt, x86::qword_ptr(m_args, offsetof(KernelArgs, x)));
+    m_x_pass = Pass::Fill;
+    column_loop(0, 1);
+    m_x_pass = Pass::Reuse;
 }
 
 void BlockMatmulGenerator::assign_registers()

@@ -41,7 +41,8 @@
 //     each block" and "values 16..31" (lane L = block L); Q4_0's nibbles are unsigned
 //     (q + 8), Q8_0's bytes get 128 added (vpdpbusd; without VNNI the sign goes to the
 //     activations' side as for Q8G), and the lane's sum of x times 8 or 128, computed
-//     once per token, is subtracted after the reduction.
+//     once per token, is subtracted after the reduction. A matvec builds the activations'
+//     side of every step once per call, into the step cache (prepare_columns).
 // Reduction, four rows (a quad) at a time: pair-add trees (vphaddd) leave, per 128-bit
 //   lane, [r0, r1, r2, r3]; the K formats then fold the lanes into one xmm (and M's into a
 //   second) or, on the grid, the tokens' vectors into one, the legacy formats keep lane
@@ -84,7 +85,8 @@ private:
     void sweep(u32 rows, u32 toks) override;
     void store(u32 rows, u32 toks) override;
     u32 step_cache_bytes() const override;
-    x86::Mem step_cache(bool indexed, i64 disp, u32 quad) const;
+    void prepare_columns() override;
+    x86::Mem step_cache(bool indexed, i64 disp, u32 slot) const;
     // A step of m_step_blocks blocks (the last one: m_rest).
     void column_step(u32 rows, u32 toks, bool indexed, i64 disp, i64 xdisp, bool last) override;
 
@@ -107,6 +109,7 @@ private:
     void k_grid_mins(u32 quad, u32 count, bool indexed, i64 disp);
     void k_grid_row_scales(u32 row);
     void legacy_x_side(u32 toks, bool indexed, i64 xdisp, u32 blocks);
+    void cache_x_side(bool store, bool indexed, i64 xdisp);
     void legacy_row(u32 row, u32 quad_row, u32 toks, bool indexed, i64 disp, u32 blocks);
     void gather_lanes(const x86::Vec& dst, const x86::Mem& first, u32 stride, u32 blocks);
     bool permute_gather(u32 blocks) const { return is_avx512() && blocks == 4; }
@@ -155,6 +158,7 @@ private:
     u32 m_rest;          // blocks left for a short last step
 
     bool m_corrected;    // legacy: the activations' sums are subtracted (all but Q8_0 without VNNI)
+    Pass m_x_pass = Pass::Alone;  // legacy matvec: the step cache of the activations' side (Fill: being built)
     u32 m_raw_off, m_high_off;  // K: which bytes m_raw / m_high hold (within the current row and block)
 
     x86::Gp m_xcol;      // byte index into the activations (with m_col into the weights)

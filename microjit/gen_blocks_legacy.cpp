@@ -6,7 +6,9 @@
 // the block's 16 bytes; Q8_0 and the activations: bytes 0..15 and 16..31 of the block's
 // 32). The activations' side is built once per step and token: the two vectors, the
 // lane sums of x times 8 (Q4_0's nibbles are q + 8) or 128 (Q8_0's bytes are w + 128
-// for vpdpbusd), and the fp32 scales d_x with lane L = block L's.
+// for vpdpbusd), and the fp32 scales d_x with lane L = block L's. A matvec builds them
+// once per call instead, every step's in the step cache, and its rows load them: TinyLlama
+// Q4_0 1.08x the tokens a second (47.7 against 44.2, six alternating runs), Q8_0 1.03x.
 #include "microjit/gen_blocks.h"
 
 #include "microjit/blocks.h"
@@ -98,7 +100,7 @@ void BlockMatmulGenerator::gather_q8_0(const x86::Vec& low, const x86::Vec& high
 void BlockMatmulGenerator::legacy_x_side(u32 toks, bool indexed, i64 xdisp, u32 blocks)
 {
     const u32 stride = m_x_block_bytes;
-    for (u32 t = 0; t < toks; ++t) {
+    for (u32 t = 0; t < toks && m_x_pass != Pass::Reuse; ++t) {
         const Token& tk = m_tok[t];
         const x86::Mem x = xq_mem(t, indexed, xdisp);
         if (permute_gather(blocks)) {
@@ -139,6 +141,19 @@ void BlockMatmulGenerator::legacy_x_side(u32 toks, bool indexed, i64 xdisp, u32 
             as().vpmaddwd(c, c, constant_dwords(0x00010001u, m_width / 4));
         }
         lane_sums(c, p);
+    }
+    if (m_x_pass != Pass::Alone)
+        cache_x_side(m_x_pass == Pass::Fill, indexed, xdisp);
+}
+
+// The matvec's activations' side of the step at x byte `xdisp` to (`store`) or from the
+// step cache.
+void BlockMatmulGenerator::cache_x_side(bool store, bool indexed, i64 xdisp)
+{
+    const x86::Vec* parts = &m_tok[0].x_low;  // x_low, x_high, correction, x_scale
+    for (u32 i = 0; i < 4; ++i) {
+        const asmjit::Operand slot = step_cache(indexed, xdisp, i), v = wide(parts[i]);
+        as().emit(is_avx512() ? x86::Inst::kIdVmovdqu32 : x86::Inst::kIdVmovdqu, store ? slot : v, store ? v : slot);
     }
 }
 

@@ -160,6 +160,7 @@ void MatrixGenerator::row_loops()
     const u32 cache = step_cache_bytes();
     if (cache)
         as().sub(x86::rsp, cache);
+    prepare_columns();
     if (m_rows.stripes) {
         stripe_setup();
         stripe_loop();

@@ -43,9 +43,11 @@ protected:
     // (decoding the row block's scales) may do it in a block's first token group only and
     // keep each step's results in step_cache_bytes() (0: no cache), which row_loops()
     // reserves below the stack pointer, for the groups after it to read. m_pass says which
-    // group a sweep emits.
+    // group a sweep emits. Work that does not depend on the rows may instead fill it once
+    // per call, in prepare_columns(), which row_loops() calls before the first row.
     enum class Pass { Alone, Fill, Reuse };
     virtual u32 step_cache_bytes() const { return 0; }
+    virtual void prepare_columns() {}
 
     // The columns of a row, as column_loop() walks them: `steps` whole steps of `bytes` of W
     // (index m_col) and of `second_bytes` of a second stream with its own index `second`
