@@ -150,8 +150,9 @@ void BlockMatmulGenerator::legacy_x_side(u32 toks, bool indexed, i64 xdisp, u32 
 // step cache.
 void BlockMatmulGenerator::cache_x_side(bool store, bool indexed, i64 xdisp)
 {
-    const x86::Vec* parts = &m_tok[0].x_low;  // x_low, x_high, correction, x_scale
-    for (u32 i = 0; i < 4; ++i) {
+    const Token& tk = m_tok[0];
+    const x86::Vec parts[] = { tk.x_low, tk.x_high, tk.x_scale, tk.correction };
+    for (u32 i = 0; i < (m_corrected ? 4u : 3u); ++i) {
         const asmjit::Operand slot = step_cache(indexed, xdisp, i), v = wide(parts[i]);
         as().emit(is_avx512() ? x86::Inst::kIdVmovdqu32 : x86::Inst::kIdVmovdqu, store ? slot : v, store ? v : slot);
     }
