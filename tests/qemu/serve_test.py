@@ -22,7 +22,9 @@ for the guest's `@serve` line and talks HTTP to it from here:
   e1000e    QEMU's q35 machine (PCI Express: configuration through ECAM from the ACPI
             MCFG) with an e1000e: the greedy completion.
   uefi      the image booted through OVMF (run-qemu --firmware uefi) with virtio-net:
-            /v1/models and the greedy completion.
+            /v1/models and the greedy completion. Under TCG only, like every UEFI case:
+            on nested-KVM hosts (AMD here) OVMF's own start-up code stops KVM with an
+            emulation failure before our loader runs.
   ping      an e1000 cabled to this script (run-qemu --link: QEMU's socket network) with
             ip=10.0.9.2: an ARP request and an ICMP echo request, in raw Ethernet frames,
             are answered (checksums, addresses, the echoed payload).
@@ -532,7 +534,7 @@ def main():
             print("SKIPPED serve [kvm]: /dev/kvm is not usable here")
             continue
         for name in list(BOOTS) + ["ping", "no-card"]:
-            if args.filter not in name:
+            if args.filter not in name or (name == "uefi" and accel == "kvm"):
                 continue
             ok, why, seconds = run_boot(name, accel, args)
             print(f"{'PASS' if ok else 'FAIL'} serve-{name} [{accel}] {seconds:.1f}s" + (f"\n     {why}" if why else ""),
