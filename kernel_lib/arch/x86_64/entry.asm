@@ -4,9 +4,11 @@
 ;        with RDI = &BootInfo, interrupts off, [0, BootInfo.mapped_bytes) identity mapped.
 ; Does:  switches to native execution under PVM when that hypervisor runs us (pvm.asm;
 ;        before anything it could not emulate), clears .bss, switches to the boot stack,
-;        enables SSE and -- when CPUID and the CPU's XSAVE support allow it -- the AVX and
-;        AVX-512 register state in XCR0 (under PVM XCR0 is the host's and XSETBV faults, so
-;        it is left alone), runs the global constructors and calls
+;        enables SSE and -- when CPUID and the CPU's XSAVE support allow it -- CR4.OSXSAVE
+;        and the AVX and AVX-512 register state in XCR0 (under PVM XCR0 is the host's and
+;        XSETBV faults, so XCR0 is left alone; CR4.OSXSAVE is still set, or CPUID would
+;        report OSXSAVE clear and the kernel would settle for SSE2 while the host's XCR0 has
+;        AVX-512 on), runs the global constructors and calls
 ;        kernel_start(const BootInfo*), which never returns.
 
 bits 64
@@ -59,17 +61,17 @@ _start:
     mov cr4, rax
 
     ; AVX / AVX-512 state: only components the CPU supports in XSAVE (CPUID 0Dh) and whose
-    ; instructions it reports (CPUID 1 / 7).
+    ; instructions it reports (CPUID 1 / 7). Under PVM only CR4.OSXSAVE (see the top).
     mov eax, 1
     cpuid
     bt ecx, 26                          ; XSAVE
     jnc .no_xsave
-    cmp byte [pvm_native], 0
-    jne .no_xsave
     mov r13d, ecx                       ; CPUID.1:ECX
     mov rax, cr4
     or rax, CR4_OSXSAVE
     mov cr4, rax
+    cmp byte [pvm_native], 0
+    jne .no_xsave
     mov eax, 0x0D
     xor ecx, ecx
     cpuid
