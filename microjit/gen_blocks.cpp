@@ -30,7 +30,7 @@ Plan plan_for(const KernelConfig& c)
     p.step_blocks = p.k ? 1 : p.width / 16;
     // The K formats' sub-block lanes (VNNI, one token: matvec); tokens in flight share the
     // unpacked weights and scale vectors better in the other structure (vpdpwssd).
-    p.lanes = p.k && p.vnni && p.toks == 1;
+    p.lanes = p.k && p.vnni && p.toks == 1 && !(c.flags & variant::grid);
     p.grid = p.k && p.width == 64 && !p.lanes;
     // Q4_K on the grid with VNNI: vpdpbusd on the activations' transposed values.
     p.transposed = p.grid && p.vnni && f == Format::Q4_K;
