@@ -69,7 +69,9 @@ void add_matrix(Collector& out, Op op, Shape shape, Isa isa, const CpuCaps& caps
         c.flags = flags;
         if (is_quantized(op.format) && at == Isa::Avx512 && caps.avx512vnni)
             c.flags |= variant::vnni;
-        if ((c.flags & variant::vnni) && op.format == Format::Q4_0 && caps.gfni)
+        // Q4_K uses it on the grid only (prefill, or the grid variant).
+        const bool q4_k_grid = op.format == Format::Q4_K && (!matvec || (c.flags & variant::grid));
+        if ((c.flags & variant::vnni) && (op.format == Format::Q4_0 || q4_k_grid) && caps.gfni)
             c.flags |= variant::gfni;
         out.add(c);
     };

@@ -186,7 +186,7 @@ void BlockMatmulGenerator::assign_registers()
     }
     if (m_k || m_format == Format::Q4_0)
         m_nibbles = new_vec();
-    if (m_gfni)
+    if (m_gfni && !m_k)
         m_high_nibbles = new_vec();
     if (m_mins && (m_lanes || m_grid))
         m_quad_scales = new_vec();
@@ -249,7 +249,7 @@ void BlockMatmulGenerator::load_constants()
         as().vpbroadcastd(m_nibbles, constant_dwords(0x0F0F0F0Fu, 1));
     }
     // Bit i of each byte from row byte 7 - i of the matrix: bits 4..7 down to 0..3, zeros above.
-    if (m_gfni) {
+    if (m_gfni && !m_k) {
         const u64 matrix = 0x1020408000000000ull;
         as().vpbroadcastq(m_high_nibbles, constant(&matrix, 8));
     }
