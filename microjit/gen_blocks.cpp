@@ -333,7 +333,7 @@ void BlockMatmulGenerator::column_step(u32 rows, u32 toks, bool indexed, i64 dis
         if (m_mins && m_lanes)
             k_quad_scales(q, count, toks, indexed, disp);
         if (m_mins && m_grid)
-            k_grid_mins(q, count, indexed, disp);
+            k_grid_mins(q, count, toks, indexed, disp);
         for (u32 r = 0; r < count; ++r) {
             if (m_k)
                 k_row(4 * q + r, toks, indexed, disp, xdisp);

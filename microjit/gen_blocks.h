@@ -106,7 +106,8 @@ private:
     void k_scale_vector(const x86::Vec& dst, u32 first_unit);
     void k_decode_quad(u32 quad, u32 count, bool indexed, i64 disp);
     void k_grid_x_side(u32 toks, bool indexed, i64 xdisp);
-    void k_grid_mins(u32 quad, u32 count, bool indexed, i64 disp);
+    void k_grid_mins(u32 quad, u32 count, u32 toks, bool indexed, i64 disp);
+    void k_lane_imins(const x86::Vec& dst, const x86::Vec& mins, const x86::Vec& pairs, const x86::Vec& tmp);
     void k_grid_row_scales(u32 row);
     void legacy_x_side(u32 toks, bool indexed, i64 xdisp, u32 blocks);
     void cache_x_side(bool store, bool indexed, i64 xdisp);

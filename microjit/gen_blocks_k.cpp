@@ -107,14 +107,19 @@ void BlockMatmulGenerator::k_quad_scales(u32 q, u32 count, u32 toks, bool indexe
 {
     const x86::Vec p = wide(m_product), mins = wide(m_values);
     k_decode_quad(q, count, indexed, disp);
+    for (u32 t = 0; t < toks; ++t)
+        k_lane_imins(wide(m_tok[t].m), mins, m_tok[t].x_sums, p);
+}
+
+// dst dword r = row r's imin: lane r's mins (words) times the pair sums, summed per lane
+// (the pair sums in every lane); tmp is clobbered.
+void BlockMatmulGenerator::k_lane_imins(const x86::Vec& dst, const x86::Vec& mins, const x86::Vec& pairs, const x86::Vec& tmp)
+{
     static constexpr u32 lane_firsts[4] = { 0, 4, 8, 12 };
-    for (u32 t = 0; t < toks; ++t) {
-        const x86::Vec m = wide(m_tok[t].m);
-        as().vpmaddwd(m, mins, m_tok[t].x_sums);
-        lane_sums(m, p);
-        load_constant(p.xmm(), constant(lane_firsts, 16));
-        as().vpermd(m, p, m);
-    }
+    as().vpmaddwd(dst, mins, pairs);
+    lane_sums(dst, tmp);
+    load_constant(tmp.xmm(), constant(lane_firsts, 16));
+    as().vpermd(dst, tmp, dst);
 }
 
 // AVX-512 VNNI: per W-vector (two units) one vpdpbusd per token into sum_a / sum_b,
@@ -353,7 +358,8 @@ void BlockMatmulGenerator::k_decode_scales(u32 row, bool indexed, i64 disp)
 // ---- the grid (AVX-512 but the VNNI matvec): dword 4t + r = quad row r, token t ----------
 
 // Once per step: d_x of token t in dwords 4t..4t + 3; with mins, the pair sums of token t's
-// bsums (one per sub-block of 32, at most 4064) as words in lane t.
+// bsums (one per sub-block of 32, at most 4064) as words in lane t (one token: in every
+// lane, see k_grid_mins).
 void BlockMatmulGenerator::k_grid_x_side(u32 toks, bool indexed, i64 xdisp)
 {
     const x86::Xmm dx = m_grid_dx.xmm();
@@ -372,6 +378,10 @@ void BlockMatmulGenerator::k_grid_x_side(u32 toks, bool indexed, i64 xdisp)
     if (!m_mins)
         return;
     const i64 pairs = xdisp + offsetof(BlockQ8_K, bsum_pairs);
+    if (toks == 1) {
+        as().vbroadcasti32x4(m_grid_bsums, xq_mem(0, indexed, pairs));
+        return;
+    }
     load_constant(m_grid_bsums.xmm(), xq_mem(0, indexed, pairs));
     for (u32 t = 1; t < toks; ++t)
         as().vinserti32x4(m_grid_bsums, m_grid_bsums, xq_mem(t, indexed, pairs), t);
@@ -380,11 +390,16 @@ void BlockMatmulGenerator::k_grid_x_side(u32 toks, bool indexed, i64 xdisp)
 // Q4_K, Q5_K, before the quad's rows: the quad's scales and mins decoded, and imin of row
 // r, token t = sum over the sub-blocks j of min(r, j) * pair sum(t, j), as four vpdpwssd
 // (vpmaddwd) of two sub-blocks each: the mins transposed (lane j, dword r = row r's pair
-// j), then lane j of them and dword j of each token's pair sums spread over the grid.
-void BlockMatmulGenerator::k_grid_mins(u32 q, u32 count, bool indexed, i64 disp)
+// j), then lane j of them and dword j of each token's pair sums spread over the grid. One
+// token (the matvec): k_lane_imins, 7 instructions instead of 14.
+void BlockMatmulGenerator::k_grid_mins(u32 q, u32 count, u32 toks, bool indexed, i64 disp)
 {
     const x86::Vec mins = m_values, by_row = m_raw, by_token = m_high;
     k_decode_quad(q, count, indexed, disp);  // mins: lane r holds row r's eight mins as words
+    if (toks == 1) {
+        k_lane_imins(m_grid_min, mins, m_grid_bsums, by_row);
+        return;
+    }
     u32 transpose[16];
     for (u32 i = 0; i < 16; ++i)
         transpose[i] = 4 * (i % 4) + i / 4;
