@@ -28,8 +28,9 @@ Plan plan_for(const KernelConfig& c)
     p.toks = c.tokens < c.shape.t ? c.tokens : c.shape.t;
     p.quads = (c.rows + 3) / 4;
     p.step_blocks = p.k ? 1 : p.width / 16;
-    // The K formats' sub-block lanes (VNNI, one token: matvec); tokens in flight share the
-    // unpacked weights and scale vectors better in the other structure (vpdpwssd).
+    // The K formats' sub-block lanes (VNNI, one token: matvec, unless variant::grid asks
+    // for the grid); tokens in flight share the unpacked weights and scale vectors better
+    // in the other structure (vpdpwssd).
     p.lanes = p.k && p.vnni && p.toks == 1 && !(c.flags & variant::grid);
     p.grid = p.k && p.width == 64 && !p.lanes;
     // Q4_K on the grid with VNNI: vpdpbusd on the activations' transposed values.
