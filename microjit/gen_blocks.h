@@ -188,7 +188,7 @@ private:
     // The grid: per quad the accumulator (dword 4t + r); per step the tokens' d_x in the
     // grid's order and their bsum pairs (lane t: the eight words); imin of the quad.
     x86::Vec m_grid_acc[max_quads], m_grid_dx, m_grid_bsums, m_grid_min;
-    x86::Vec m_picks[4], m_shifts;  // the transposed grid's constants (k_transposed_constants)
+    x86::Vec m_picks[4], m_shifts;  // the transposed grid's constants (k_transposed_constants; with gfni m_shifts holds the per-qword GF(2) matrices)
     x86::Vec m_raw_high;             // the transposed grid: a row's second 64 bytes of nibbles
     x86::Vec m_first_table;      // AVX-512 Q4_0 / Q8_0: a row's first 64 bytes of the step (its scales' source)
     // AVX-512 Q4_0 / Q8_0: gather_words' word indices by kind, held in registers while the
