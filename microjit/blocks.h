@@ -134,8 +134,9 @@ static_assert(sizeof(BlockQ6_K) == 210 && offsetof(BlockQ6_K, qh) == 128 && offs
 // Beside ggml's bsums, their pair sums (one per sub-block of 32, what Q4_K and Q5_K's mins
 // multiply), so that the matmuls do not add them up again for every row they meet. The
 // quantizers write the padding as zeros. Then the values once more, transposed by
-// qwords: 64-byte row m holds qwords m of the eight sub-blocks of 32 (q_transposed), the
-// order in which the VNNI matmul of Q4_K multiplies them (microjit/gen_blocks_k.cpp).
+// qwords: 64-byte row m holds one qword of each of the eight sub-blocks of 32, qword m of
+// the even ones and qword m ^ 1 of the odd ones (q_transposed), the order in which the VNNI
+// matmul of Q4_K multiplies them (microjit/gen_blocks_k.cpp).
 struct BlockQ8_K {
     i8 qs[256];
     float d;
@@ -147,8 +148,9 @@ struct BlockQ8_K {
 static_assert(sizeof(BlockQ8_K) == 576 && offsetof(BlockQ8_K, d) == 256 && offsetof(BlockQ8_K, bsums) == 260 &&
     offsetof(BlockQ8_K, bsum_pairs) == 292 && offsetof(BlockQ8_K, qs_t) == 320);
 
-// Where value i of a Q8_K block (sub-block i / 32, its qword i % 32 / 8) sits in qs_t.
-constexpr u32 q_transposed(u32 i) { return 64 * (i % 32 / 8) + 8 * (i / 32) + i % 8; }
+// Where value i of a Q8_K block (sub-block j = i / 32, its qword q = i % 32 / 8) sits in
+// qs_t: row q ^ (j % 2), column j.
+constexpr u32 q_transposed(u32 i) { return 64 * ((i % 32 / 8) ^ (i / 32 % 2)) + 8 * (i / 32) + i % 8; }
 
 // The 6-bit scale and min of sub-block j (0..7) of a Q4_K / Q5_K block: entries 0..3 are
 // the low 6 bits of bytes j and j + 4; entries 4..7 take their low 4 bits from byte j + 4

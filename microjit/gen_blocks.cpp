@@ -38,13 +38,13 @@ Plan plan_for(const KernelConfig& c)
     // As assign_registers() hands them out: the K formats' constant and eight row
     // temporaries (the lanes: with mins the quad's scales, the lane order, Q4_K's shifts),
     // per token V, held, pairs (and M, or the grid's d_x, with mins its quad scales, bsums
-    // and imin, transposed its five constants and a row's second 64 bytes); the legacy
+    // and imin, transposed its constant and a row's second 64 bytes); the legacy
     // formats' constants (with gfni its matrix) and four row temporaries, per token V,
     // held, pairs and four activation vectors (the gathers' indices take only the registers
     // left over).
     // Accumulators: per token and quad, or per quad on the grid.
     const u32 lanes_fixed = p.lanes ? (p.mins ? 1 : 0) + 1 + (f == Format::Q4_K ? 1 : 0) : 0;
-    const u32 grid_fixed = p.grid ? 1 + (p.mins ? 3 : 0) + (p.transposed ? 6 : 0) : 0;
+    const u32 grid_fixed = p.grid ? 1 + (p.mins ? 3 : 0) + (p.transposed ? 2 : 0) : 0;
     const u32 legacy_fixed = 5 + (f == Format::Q4_0 ? 1 : 0) + (c.isa == Isa::Avx512 ? 1 : 0) + ((c.flags & variant::gfni) ? 1 : 0);
     const u32 fixed = p.k ? 9 + lanes_fixed + grid_fixed : legacy_fixed;
     const u32 per_token = p.k ? 3 + (p.mins && !p.grid ? 1 : 0) + (p.lanes ? 3 : 0) : 7;
@@ -205,8 +205,6 @@ void BlockMatmulGenerator::assign_registers()
             m_grid_acc[q] = new_vec();
     }
     if (m_transposed) {
-        for (auto& v : m_picks)
-            v = new_vec();
         m_shifts = new_vec();
         m_raw_high = new_vec();
     }

@@ -32,8 +32,8 @@
 //     the tokens' bsum pairs, each permuted into the grid; the rows' sums fold into
 //     the grid after the quad; the float step and the accumulator are one vector each.
 //     Q4_K there with VNNI ("transposed"): one vpdpbusd per W-vector and token on the Q8_K
-//     block's qword-transposed values (qs_t), the W-vector qword m of each sub-block (a
-//     vpermi2w of the row's bytes), so that each dword lane meets one sub-block in all four
+//     block's qword-transposed values (qs_t), one qword of each sub-block per W-vector (lane
+//     shuffles of the row's bytes), so that each dword lane meets one sub-block in all four
 //     and its sum fits an i16; the reduction's first level packs two rows' sums into
 //     words and one vpmaddwd applies the scales (row_pairs).
 //   Q4_0, Q8_0 (32-value blocks, S per step: 4 on AVX-512, 2 on AVX2): each 128-bit lane of
@@ -188,7 +188,7 @@ private:
     // The grid: per quad the accumulator (dword 4t + r); per step the tokens' d_x in the
     // grid's order and their bsum pairs (lane t: the eight words); imin of the quad.
     x86::Vec m_grid_acc[max_quads], m_grid_dx, m_grid_bsums, m_grid_min;
-    x86::Vec m_picks[4], m_shifts;  // the transposed grid's constants (k_transposed_constants; with gfni m_shifts holds the per-qword GF(2) matrices)
+    x86::Vec m_shifts;              // the transposed grid's constant (k_transposed_constants; with gfni the per-qword GF(2) matrices)
     x86::Vec m_raw_high;             // the transposed grid: a row's second 64 bytes of nibbles
     x86::Vec m_first_table;      // AVX-512 Q4_0 / Q8_0: a row's first 64 bytes of the step (its scales' source)
     // AVX-512 Q4_0 / Q8_0: gather_words' word indices by kind, held in registers while the

@@ -245,33 +245,43 @@ void BlockMatmulGenerator::k_row(u32 row, u32 toks, bool indexed, i64 disp, i64 
 }
 
 // Q4_K on the grid with VNNI: one vpdpbusd per 64 values and token, on the Q8_K block's
-// qword-transposed values (qs_t, blocks.h). W-vector m holds qword m of each sub-block's
-// values, sub-block j in qword j: a vpermi2w of the row's 128 bytes of nibbles puts qword
-// m of 32-byte group g in qwords 2g and 2g + 1, which keep its low and its high nibbles.
-// Each dword lane of the row's sums (`held` for rows 0 and 2, V for 1 and 3, as k_row)
-// then sees one sub-block, lane L in qword L / 2, in all four vpdpbusd: its sum, at most
-// 16 * 15 * 127 in magnitude, fits an i16, and the tree's first level (row_pairs) applies
-// the scales. The row's 128 bytes stay in two registers for the four vpermi2w (a memory
-// operand for the second half ran 7 % slower).
+// qword-transposed values (qs_t, blocks.h). Each 128-bit lane k of a W-vector comes from the
+// row's 32-byte group k (sub-blocks 2k and 2k + 1, the low and the high nibbles): its qword
+// 0 keeps the low nibbles of one qword of the group, its qword 1 the high nibbles of the
+// other one of the same half. So one vshufi64x2 gathers the first halves of the four groups
+// (bytes 0..15), one the second halves (16..31): W-vectors 0 and 2 take them as they are,
+// 1 and 3 with the two qwords of each lane swapped (vpshufd), which is why Q8_K's odd
+// sub-blocks sit in row m ^ 1 of qs_t. Every dword lane of the row's sums (`held` for rows 0
+// and 2, V for 1 and 3, as k_row) then sees one sub-block, lane L in qword L / 2, in all
+// four vpdpbusd: its sum, at most 16 * 15 * 127 in magnitude, fits an i16, and the tree's
+// first level (row_pairs) applies the scales. Against a vpermi2w of the 128 bytes per
+// W-vector (and a register copy of its indices) the lane shuffles leave the multiply pipes
+// to vpdpbusd: see microjit/README.md for the figures.
 void BlockMatmulGenerator::k_grid_row_bytes(u32 row, u32 toks, bool indexed, i64 disp, i64 xdisp)
 {
     const i64 qs = disp + offsetof(BlockQ4_K, qs);
+    const x86::Vec first_halves = m_values, second_halves = m_raw_high;
     as().vmovdqu32(m_raw, w_mem(row, indexed, qs));
     as().vmovdqu32(m_raw_high, w_mem(row, indexed, qs + 64));
+    as().vshufi64x2(first_halves, m_raw, m_raw_high, 0x88);
+    as().vshufi64x2(second_halves, m_raw, m_raw_high, 0xdd);
     for (u32 m = 0; m < 4; ++m) {
-        as().vmovdqu32(m_values, m_picks[m]);
-        as().vpermi2w(m_values, m_raw, m_raw_high);
+        const x86::Vec halves = m < 2 ? first_halves : second_halves;
+        // Even W-vectors go to m_raw (free after the gathers), odd ones swap in place.
+        const x86::Vec w = m % 2 ? halves : m_raw;
+        if (m % 2)
+            as().vpshufd(w, halves, 0x4e);
         if (m_gfni) {
-            as().vgf2p8affineqb(m_values, m_values, m_shifts, 0);
+            as().vgf2p8affineqb(w, m % 2 ? w : halves, m_shifts, 0);
         } else {
-            as().vpsrlvd(m_values, m_values, m_shifts);
-            as().vpandd(m_values, m_values, m_nibbles);
+            as().vpsrlvd(w, m % 2 ? w : halves, m_shifts);
+            as().vpandd(w, w, m_nibbles);
         }
         for (u32 t = 0; t < toks; ++t) {
             const x86::Vec sums = row % 2 ? m_tok[t].v : m_tok[t].held;
             if (m == 0)
                 as().vpxord(sums, sums, sums);
-            as().vpdpbusd(sums, m_values, xq_mem(t, indexed, xdisp + offsetof(BlockQ8_K, qs_t) + 64 * m));
+            as().vpdpbusd(sums, w, xq_mem(t, indexed, xdisp + offsetof(BlockQ8_K, qs_t) + 64 * m));
         }
     }
 }
@@ -300,20 +310,13 @@ void BlockMatmulGenerator::k_pair_scales(u32 h)
     as().vpermi2w(m_scale_vec, words, words);
 }
 
-// The constants of k_grid_row_bytes, in registers: the vpermi2w word indices of W-vector
-// m (qword m of each 32-byte group, twice) and the shifts that bring every second
+// The constant of k_grid_row_bytes, in a register: the shifts that bring every second
 // qword's high nibbles down; with gfni instead, per qword the GF(2) matrix of one
 // vgf2p8affineqb that keeps the low nibbles (even qwords) or moves the high ones down (odd),
 // zeros above: bit i of each byte from row byte 7 - i of its qword's matrix. Four
 // instructions less per row: TinyLlama Q4_K_M's tokens a second below.
 void BlockMatmulGenerator::k_transposed_constants()
 {
-    for (u32 m = 0; m < 4; ++m) {
-        u16 words[32];
-        for (u32 i = 0; i < 32; ++i)
-            words[i] = static_cast<u16>(4 * (4 * (i / 8) + m) + i % 4);
-        load_constant(m_picks[m], constant(words, 64));
-    }
     if (m_gfni) {
         u64 matrices[8];
         for (u32 q = 0; q < 8; ++q)

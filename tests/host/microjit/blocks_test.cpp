@@ -243,11 +243,14 @@ TEST_CASE("activation quantisers: ggml's reference results, computed by hand", "
         CHECK(b.bsum_pairs[1] == 4);  // values 32..63: 4 (value 40)
         for (u32 j = 0; j < 8; ++j)
             CHECK(b.bsum_pairs[j] == b.bsums[2 * j] + b.bsums[2 * j + 1]);
-        // qs_t: row m holds qword m of each sub-block of 32 (value 17: sub-block 0, its qword 2,
-        // byte 1; value 40: sub-block 1, its qword 1, byte 0).
-        CHECK((b.qs_t[0] == 2 && b.qs_t[1] == -2 && b.qs_t[128 + 1] == -127 && b.qs_t[128 + 2] == 127 && b.qs_t[64 + 8] == 4));
-        for (u32 i = 0; i < 256; ++i)
-            CHECK(b.qs_t[64 * (i % 32 / 8) + 8 * (i / 32) + i % 8] == b.qs[i]);
+        // qs_t: row m holds qword m of each even sub-block of 32 and qword m ^ 1 of each odd one
+        // (value 17: sub-block 0, its qword 2, byte 1; value 40: sub-block 1, its qword 1, byte 0,
+        // in row 0).
+        CHECK((b.qs_t[0] == 2 && b.qs_t[1] == -2 && b.qs_t[128 + 1] == -127 && b.qs_t[128 + 2] == 127 && b.qs_t[8] == 4));
+        for (u32 i = 0; i < 256; ++i) {
+            const u32 sub_block = i / 32, qword = i % 32 / 8;
+            CHECK(b.qs_t[64 * (sub_block % 2 ? qword ^ 1 : qword) + 8 * sub_block + i % 8] == b.qs[i]);
+        }
         // max = +254: iscale = -0.5, d = -2; 5 -> -2.5 -> -2, -7 -> 3.5 -> 4, -256 would pass 127: capped.
         std::fill(x.begin(), x.end(), 0.0f);
         x[5] = 254.0f;
