@@ -13,7 +13,7 @@ namespace {
 constexpr u32 straight_steps = 2;
 
 struct Plan {
-    bool k, mins, vnni, lanes, grid, transposed;
+    bool k, mins, vnni, lanes, grid, transposed, deferred;
     u32 width, toks, quads, step_blocks, vecs;
 };
 
@@ -35,16 +35,20 @@ Plan plan_for(const KernelConfig& c)
     p.grid = p.k && p.width == 64 && !p.lanes;
     // Q4_K on the grid with VNNI: vpdpbusd on the activations' transposed values.
     p.transposed = p.grid && p.vnni && f == Format::Q4_K;
+    // The grid with one quad of rows: each step's fold and float step run in the next one
+    // (k_grid_terms); the step's d and dmin-term wait in two registers (one without mins).
+    p.deferred = p.grid && p.quads == 1;
     // As assign_registers() hands them out: the K formats' constant and eight row
     // temporaries (the lanes: with mins the quad's scales, the lane order, Q4_K's shifts),
     // per token V, held, pairs (and M, or the grid's d_x, with mins its quad scales, bsums
-    // and imin, transposed its constant and a row's second 64 bytes); the legacy
+    // and imin, transposed its constant and a row's second 64 bytes, deferred the waiting
+    // d and dmin term); the legacy
     // formats' constants (with gfni its matrix) and four row temporaries, per token V,
     // held, pairs and four activation vectors (the gathers' indices take only the registers
     // left over).
     // Accumulators: per token and quad, or per quad on the grid.
     const u32 lanes_fixed = p.lanes ? (p.mins ? 1 : 0) + 1 + (f == Format::Q4_K ? 1 : 0) : 0;
-    const u32 grid_fixed = p.grid ? 1 + (p.mins ? 3 : 0) + (p.transposed ? 2 : 0) : 0;
+    const u32 grid_fixed = p.grid ? 1 + (p.mins ? 3 : 0) + (p.transposed ? 2 : 0) + (p.deferred ? (p.mins ? 2 : 1) : 0) : 0;
     const u32 legacy_fixed = 5 + (f == Format::Q4_0 ? 1 : 0) + (c.isa == Isa::Avx512 ? 1 : 0) + ((c.flags & variant::gfni) ? 1 : 0);
     const u32 fixed = p.k ? 9 + lanes_fixed + grid_fixed : legacy_fixed;
     const u32 per_token = p.k ? 3 + (p.mins && !p.grid ? 1 : 0) + (p.lanes ? 3 : 0) : 7;
@@ -85,6 +89,7 @@ BlockMatmulGenerator::BlockMatmulGenerator(const KernelConfig& c) : MatrixGenera
     m_lanes = p.lanes;
     m_grid = p.grid;
     m_transposed = p.transposed;
+    m_deferred = p.deferred;
     m_width = p.width;
     m_row_count = c.rows;
     m_toks = p.toks;
@@ -203,6 +208,11 @@ void BlockMatmulGenerator::assign_registers()
         }
         for (u32 q = 0; q < (m_row_count + 3) / 4; ++q)
             m_grid_acc[q] = new_vec();
+        if (m_deferred) {
+            m_grid_d = new_vec();
+            if (m_mins)
+                m_grid_min_term = new_vec();
+        }
     }
     if (m_transposed) {
         m_shifts = new_vec();
@@ -313,7 +323,17 @@ void BlockMatmulGenerator::sweep(u32 rows, u32 toks)
         for (u32 t = 0; t < toks && !m_grid; ++t)
             v_zero(m_tok[t].acc[q]);
     }
+    // Deferred: the first step adds the terms of d = 0 and min term 0, whatever its folded
+    // sums (integers: finite), so +-0, and +0 + -0 = +0, the reference's start; the last
+    // step's terms follow the loop.
+    if (m_deferred) {
+        v_zero(m_grid_d);
+        if (m_mins)
+            v_zero(m_grid_min_term);
+    }
     column_loop(rows, toks);
+    if (m_deferred)
+        k_grid_add_terms(0, toks, m_grid_d, m_grid_min_term);
 }
 
 // One step (`blocks` blocks, fewer than a full step only at the end of a row) for every
@@ -338,10 +358,17 @@ void BlockMatmulGenerator::column_step(u32 rows, u32 toks, bool indexed, i64 dis
                 k_row(4 * q + r, toks, indexed, disp, xdisp);
             else
                 legacy_row(4 * q + r, r, toks, indexed, disp, blocks);
+            // The step before's terms, while this step's first row is multiplied.
+            if (m_deferred && r == 0)
+                k_grid_add_terms(q, toks, m_grid_d, m_grid_min_term);
             tree_step(r, count, toks);
         }
-        if (m_grid)
-            k_grid_float_step(q, count, indexed, disp);
+        if (m_deferred) {
+            k_grid_terms(q, count, indexed, disp, m_grid_d, m_grid_min_term);
+        } else if (m_grid) {
+            k_grid_terms(q, count, indexed, disp, m_values, m_high);
+            k_grid_add_terms(q, toks, m_values, m_high);
+        }
         else if (m_k)
             k_float_step(q, count, toks, indexed, disp, xdisp);
         else
@@ -400,8 +427,6 @@ void BlockMatmulGenerator::tree_step(u32 r, u32 count, u32 toks)
         else if (r + 1 == count)
             fold_quad(t);
     }
-    if (r + 1 == count && m_grid)
-        fold_grid(toks);
 }
 
 // The first level of the quad's tree: two rows' vectors into their pair sums, per 128-bit
@@ -525,11 +550,16 @@ void BlockMatmulGenerator::k_float_step(u32 q, u32 count, u32 toks, bool indexed
     }
 }
 
-// The grid: the quad's terms for all tokens at once (dword 4t + r), d = fl(d_w * d_x) and
-// dmin = fl(dmin_w * d_x) with the rows' scales permuted into the grid.
-void BlockMatmulGenerator::k_grid_float_step(u32 q, u32 count, bool indexed, i64 disp)
+// The grid's float step, for all tokens at once (dword 4t + r), in two parts. k_grid_terms:
+// d = fl(d_w * d_x) with the rows' scales permuted into the grid and, with mins, the term
+// fl(dmin * imin), dmin = fl(dmin_w * d_x). k_grid_add_terms: the quad's sums folded into
+// the grid (fold_grid), fl(fl(isum * d) - that term) added to the accumulator. Deferred, the
+// second part runs in the next step, after its first row, so that the fold's and the float
+// step's chains overlap that step's multiplies (a step ends on the last row's sums).
+void BlockMatmulGenerator::k_grid_terms(u32 q, u32 count, bool indexed, i64 disp, const x86::Vec& d,
+    const x86::Vec& min_term)
 {
-    const x86::Vec scales = m_row_scales, d = m_values, term = m_raw, mins = m_high;
+    const x86::Vec scales = m_row_scales;
     gather_scales(scales, 4 * q, count, indexed, disp, m_mins ? 0 : offsetof(BlockQ6_K, d), 1, m_mins);
     // Row r's d (and dmin) from [d0 dmin0 d1 dmin1 ..] or [d0 d1 d2 d3] into every dword 4t + r.
     const auto row_scale = [&](const x86::Vec& dst, u32 second) {
@@ -541,14 +571,21 @@ void BlockMatmulGenerator::k_grid_float_step(u32 q, u32 count, bool indexed, i64
         as().vmulps(dst, dst, m_grid_dx);
     };
     row_scale(d, 0);
+    if (m_mins) {
+        row_scale(min_term, 1);
+        as().vcvtdq2ps(m_raw, m_grid_min);
+        as().vmulps(min_term, m_raw, min_term);
+    }
+}
+
+void BlockMatmulGenerator::k_grid_add_terms(u32 q, u32 toks, const x86::Vec& d, const x86::Vec& min_term)
+{
+    const x86::Vec term = m_raw;
+    fold_grid(toks);
     as().vcvtdq2ps(term, m_tok[0].pairs);
     as().vmulps(term, term, d);
-    if (m_mins) {
-        row_scale(d, 1);
-        as().vcvtdq2ps(mins, m_grid_min);
-        as().vmulps(mins, mins, d);
-        as().vsubps(term, term, mins);
-    }
+    if (m_mins)
+        as().vsubps(term, term, min_term);
     v_add(m_grid_acc[q], term);
 }
 

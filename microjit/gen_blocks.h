@@ -129,7 +129,8 @@ private:
     void row_pairs(const x86::Vec& dst, const x86::Vec& a, const x86::Vec& b);
     void fold_grid_pair(const x86::Vec& a, const x86::Vec& b);
     void k_float_step(u32 quad, u32 count, u32 toks, bool indexed, i64 disp, i64 xdisp);
-    void k_grid_float_step(u32 quad, u32 count, bool indexed, i64 disp);
+    void k_grid_terms(u32 quad, u32 count, bool indexed, i64 disp, const x86::Vec& d, const x86::Vec& min_term);
+    void k_grid_add_terms(u32 quad, u32 toks, const x86::Vec& d, const x86::Vec& min_term);
     void legacy_float_step(u32 quad, u32 count, u32 toks, bool indexed, i64 disp, u32 blocks);
     void gather_scales(const x86::Vec& dst, u32 quad_first, u32 count, bool indexed, i64 disp, u32 offset, u32 blocks, bool pairs);
 
@@ -152,6 +153,7 @@ private:
     bool m_lanes;        // K formats, VNNI, one token in flight: the sub-block lanes structure
     bool m_grid;         // K formats on AVX-512 otherwise: the quad x tokens grid
     bool m_transposed;   // Q4_K on the grid with VNNI: vpdpbusd on Q8_K's transposed values
+    bool m_deferred;     // the grid with one quad: a step's fold and float step run in the next
     u32 m_width;         // bytes of the integer vectors (32 or 64)
     u32 m_row_count, m_toks;  // rows and tokens in flight
     u32 m_block_bytes, m_x_block_bytes;
@@ -188,6 +190,7 @@ private:
     // The grid: per quad the accumulator (dword 4t + r); per step the tokens' d_x in the
     // grid's order and their bsum pairs (lane t: the eight words); imin of the quad.
     x86::Vec m_grid_acc[max_quads], m_grid_dx, m_grid_bsums, m_grid_min;
+    x86::Vec m_grid_d, m_grid_min_term;  // deferred: the last step's d and fl(dmin * imin), waiting
     x86::Vec m_shifts;              // the transposed grid's constant (k_transposed_constants; with gfni the per-qword GF(2) matrices)
     x86::Vec m_raw_high;             // the transposed grid: a row's second 64 bytes of nibbles
     x86::Vec m_first_table;      // AVX-512 Q4_0 / Q8_0: a row's first 64 bytes of the step (its scales' source)
