@@ -41,11 +41,10 @@ Plan plan_for(const KernelConfig& c)
     // As assign_registers() hands them out: the K formats' constant and eight row
     // temporaries (the lanes: with mins the quad's scales, the lane order, Q4_K's shifts),
     // per token V, held, pairs (and M, or the grid's d_x, with mins its quad scales, bsums
-    // and imin, transposed its constant and a row's second 64 bytes, deferred the waiting
-    // d and dmin term); the legacy
-    // formats' constants (with gfni its matrix) and four row temporaries, per token V,
-    // held, pairs and four activation vectors (the gathers' indices take only the registers
-    // left over).
+    // and imin, transposed its constant and a row's second 64 bytes, deferred the waiting d
+    // and min term); the legacy formats' constants (with gfni its matrix) and four row
+    // temporaries, per token V, held, pairs and four activation vectors (the gathers'
+    // indices take only the registers left over).
     // Accumulators: per token and quad, or per quad on the grid.
     const u32 lanes_fixed = p.lanes ? (p.mins ? 1 : 0) + 1 + (f == Format::Q4_K ? 1 : 0) : 0;
     const u32 grid_fixed = p.grid ? 1 + (p.mins ? 3 : 0) + (p.transposed ? 2 : 0) + (p.deferred ? (p.mins ? 2 : 1) : 0) : 0;
@@ -368,11 +367,11 @@ void BlockMatmulGenerator::column_step(u32 rows, u32 toks, bool indexed, i64 dis
         } else if (m_grid) {
             k_grid_terms(q, count, indexed, disp, m_values, m_high);
             k_grid_add_terms(q, toks, m_values, m_high);
-        }
-        else if (m_k)
+        } else if (m_k) {
             k_float_step(q, count, toks, indexed, disp, xdisp);
-        else
+        } else {
             legacy_float_step(q, count, toks, indexed, disp, blocks);
+        }
     }
 }
 
