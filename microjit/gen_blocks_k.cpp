@@ -267,14 +267,14 @@ void BlockMatmulGenerator::k_grid_row_bytes(u32 row, u32 toks, bool indexed, i64
     as().vshufi64x2(second_halves, m_raw, m_raw_high, 0xdd);
     for (u32 m = 0; m < 4; ++m) {
         const x86::Vec halves = m < 2 ? first_halves : second_halves;
-        // Even W-vectors go to m_raw (free after the gathers), odd ones swap in place.
+        // Even W-vectors go to m_raw (free after the gathers), odd ones swap in place (w = halves).
         const x86::Vec w = m % 2 ? halves : m_raw;
         if (m % 2)
             as().vpshufd(w, halves, 0x4e);
         if (m_gfni) {
-            as().vgf2p8affineqb(w, m % 2 ? w : halves, m_shifts, 0);
+            as().vgf2p8affineqb(w, halves, m_shifts, 0);
         } else {
-            as().vpsrlvd(w, m % 2 ? w : halves, m_shifts);
+            as().vpsrlvd(w, halves, m_shifts);
             as().vpandd(w, w, m_nibbles);
         }
         for (u32 t = 0; t < toks; ++t) {
