@@ -13,7 +13,7 @@ namespace {
 constexpr u32 straight_steps = 2;
 
 struct Plan {
-    bool k, mins, vnni, lanes, grid, transposed, deferred;
+    bool k, mins, vnni, lanes, grid, transposed, transposed6, deferred;
     u32 width, toks, quads, step_blocks, vecs;
 };
 
@@ -35,22 +35,24 @@ Plan plan_for(const KernelConfig& c)
     p.grid = p.k && p.width == 64 && !p.lanes;
     // Q4_K on the grid with VNNI: vpdpbusd on the activations' transposed values.
     p.transposed = p.grid && p.vnni && f == Format::Q4_K;
+    // Q6_K there: vpdpbusd on the activations' values transposed by dwords (qs_t6).
+    p.transposed6 = p.grid && p.vnni && f == Format::Q6_K;
     // The grid with one quad of rows: each step's fold and float step run in the next one
     // (k_grid_terms); the step's d and dmin-term wait in two registers (one without mins).
     p.deferred = p.grid && p.quads == 1;
     // As assign_registers() hands them out: the K formats' constant and eight row
     // temporaries (the lanes: with mins the quad's scales, the lane order, Q4_K's shifts),
     // per token V, held, pairs (and M, or the grid's d_x, with mins its quad scales, bsums
-    // and imin, transposed its constant and a row's second 64 bytes, deferred the waiting d
-    // and min term); the legacy formats' constants (with gfni its matrix) and four row
+    // and imin, transposed its constant and a row's second 64 bytes, transposed6 its two
+    // constants and per token the bsums' correction, deferred the waiting d and min term); the legacy formats' constants (with gfni its matrix) and four row
     // temporaries, per token V, held, pairs and four activation vectors (the gathers'
     // indices take only the registers left over).
     // Accumulators: per token and quad, or per quad on the grid.
     const u32 lanes_fixed = p.lanes ? (p.mins ? 1 : 0) + 1 + (f == Format::Q4_K ? 1 : 0) : 0;
-    const u32 grid_fixed = p.grid ? 1 + (p.mins ? 3 : 0) + (p.transposed ? 2 : 0) + (p.deferred ? (p.mins ? 2 : 1) : 0) : 0;
+    const u32 grid_fixed = p.grid ? 1 + (p.mins ? 3 : 0) + (p.transposed || p.transposed6 ? 2 : 0) + (p.deferred ? (p.mins ? 2 : 1) : 0) : 0;
     const u32 legacy_fixed = 5 + (f == Format::Q4_0 ? 1 : 0) + (c.isa == Isa::Avx512 ? 1 : 0) + ((c.flags & variant::gfni) ? 1 : 0);
     const u32 fixed = p.k ? 9 + lanes_fixed + grid_fixed : legacy_fixed;
-    const u32 per_token = p.k ? 3 + (p.mins && !p.grid ? 1 : 0) + (p.lanes ? 3 : 0) : 7;
+    const u32 per_token = p.k ? 3 + (p.mins && !p.grid ? 1 : 0) + (p.lanes ? 3 : 0) + (p.transposed6 ? 1 : 0) : 7;
     p.vecs = p.grid ? fixed + p.toks * per_token + p.quads : fixed + p.toks * (per_token + p.quads);
     return p;
 }
@@ -88,6 +90,7 @@ BlockMatmulGenerator::BlockMatmulGenerator(const KernelConfig& c) : MatrixGenera
     m_lanes = p.lanes;
     m_grid = p.grid;
     m_transposed = p.transposed;
+    m_transposed6 = p.transposed6;
     m_deferred = p.deferred;
     m_width = p.width;
     m_row_count = c.rows;
@@ -217,6 +220,10 @@ void BlockMatmulGenerator::assign_registers()
         m_shifts = new_vec();
         m_raw_high = new_vec();
     }
+    if (m_transposed6) {
+        m_shifts = new_vec();
+        m_rotations = new_vec();
+    }
     if (!m_k && is_avx512()) {
         m_first_table = new_vec();
         for (auto& k : m_row_words)
@@ -232,8 +239,9 @@ void BlockMatmulGenerator::assign_registers()
         if (m_lanes) {
             tk.sum_a = new_vec();
             tk.sum_b = new_vec();
-            tk.x_sums = new_vec();
         }
+        if (m_lanes || m_transposed6)
+            tk.x_sums = new_vec();
         if (!m_k) {
             tk.x_low = new_vec();
             tk.x_high = new_vec();
@@ -263,6 +271,8 @@ void BlockMatmulGenerator::load_constants()
     }
     if (m_transposed)
         k_transposed_constants();
+    if (m_transposed6)
+        k_transposed6_constants();
     if (m_lanes)
         k_lane_constants();
     if (!m_k && is_avx512())

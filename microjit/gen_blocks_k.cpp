@@ -200,6 +200,10 @@ void BlockMatmulGenerator::k_row(u32 row, u32 toks, bool indexed, i64 disp, i64 
         k_grid_row_bytes(row, toks, indexed, disp, xdisp);
         return;
     }
+    if (m_transposed6) {
+        k_grid_row_q6(row, toks, indexed, disp, xdisp);
+        return;
+    }
     if (m_grid && m_mins)
         k_grid_row_scales(row);
     else
@@ -330,6 +334,89 @@ void BlockMatmulGenerator::k_transposed_constants()
     load_constant(m_shifts, constant(shifts, 64));
 }
 
+// Q6_K on the grid with VNNI: one vpdpbusd per 64 values and token, on the Q8_K block's
+// values transposed by dwords (qs_t6, blocks.h): W-vector m holds dword m (values 4m ..
+// 4m + 3) of each of the sixteen sub-blocks of 16, sub-block j in dword j, so that each
+// dword lane of the row's sums meets one sub-block in all four multiplies and one vpmulld
+// applies the scales (an i8 per sub-block, dword j). The low bits: each 64 bytes of ql hold
+// four sub-blocks' low nibbles and four others' high ones, one sub-block per 128-bit lane;
+// a vpermd transposes them (lane m: dword m of every lane), and per W-vector one vshufi32x4
+// takes lane m of the first 64 bytes' into lanes 0 and 1 and of the second's into 2 and 3,
+// where the low nibbles (lanes 0 and 2) are kept or the high ones (1 and 3) moved down. The
+// high bits: qh's 128-bit lane 2h + o holds the bits of sub-blocks 8h + 2g + o (g = 0..3,
+// bits 2g and 2g + 1); two vpermd put dword m of its lanes 0, 1, 0, 1 and of 2, 3, 2, 3 into
+// lane m of two vectors, the same vshufi32x4 gathers them, a rotation by dword brings each
+// lane's two bits to bits 4 and 5, and one vpternlogd merges them under 0x30. The values are
+// q + 32: the sums start at -32 * bsums (per token, k_grid_x_side), which the scales then
+// multiply with the rest; the tree adds the lanes as on the other grid kernels.
+void BlockMatmulGenerator::k_grid_row_q6(u32 row, u32 toks, bool indexed, i64 disp, i64 xdisp)
+{
+    const x86::Vec low[2] = { m_high, m_second }, high[2] = { m_scale_vec, m_row_scales };
+    const x86::Vec w = m_values, h = m_raw;
+    u32 transpose[16], high_index[2][16];
+    for (u32 i = 0; i < 16; ++i) {
+        const u32 lane = i / 4, p = i % 4;
+        transpose[i] = 4 * p + lane;
+        for (u32 half = 0; half < 2; ++half)
+            high_index[half][i] = 4 * (2 * half + p % 2) + lane;
+    }
+    for (u32 half = 0; half < 2; ++half) {
+        load_constant(low[half], constant(transpose, 64));
+        as().vpermd(low[half], low[half], w_mem(row, indexed, disp + offsetof(BlockQ6_K, ql) + 64 * half));
+        load_constant(high[half], constant(high_index[half], 64));
+        as().vpermd(high[half], high[half], w_mem(row, indexed, disp + offsetof(BlockQ6_K, qh)));
+    }
+    as().vpmovsxbd(m_scales, w_mem(row, indexed, disp + offsetof(BlockQ6_K, scales)));
+    for (u32 m = 0; m < 4; ++m) {
+        const u32 lanes = 0x55 * m;  // lane m of the first source into lanes 0, 1, of the second into 2, 3
+        as().vshufi32x4(w, low[0], low[1], lanes);
+        if (m_gfni) {
+            as().vgf2p8affineqb(w, w, m_shifts, 0);
+        } else {
+            as().vpsrlvd(w, w, m_shifts);
+            as().vpandd(w, w, m_nibbles);
+        }
+        as().vshufi32x4(h, high[0], high[1], lanes);
+        as().vprolvd(h, h, m_rotations);
+        as().vpternlogd(w, h, constant_dwords(0x30303030u, 1)._1to16(), 0xF8);
+        for (u32 t = 0; t < toks; ++t) {
+            const x86::Vec sums = row % 2 ? m_tok[t].v : m_tok[t].held;
+            if (m == 0)
+                as().vmovdqa32(sums, m_tok[t].x_sums);
+            as().vpdpbusd(sums, w, xq_mem(t, indexed, xdisp + offsetof(BlockQ8_K, qs_t6) + 64 * m));
+        }
+    }
+    for (u32 t = 0; t < toks; ++t) {
+        const x86::Vec sums = row % 2 ? m_tok[t].v : m_tok[t].held;
+        as().vpmulld(sums, sums, m_scales);
+    }
+}
+
+// The constants of k_grid_row_q6: the nibble each 128-bit lane keeps (the low ones in lanes
+// 0 and 2; with gfni per qword the GF(2) matrix of k_transposed_constants, else the shift),
+// and per dword the rotation that brings bits 2g, 2g + 1 to bits 4, 5 (g = 2 * (lane % 2) +
+// dword % 4 / 2, the 2-bit field of the dword's sub-block).
+void BlockMatmulGenerator::k_transposed6_constants()
+{
+    u32 rotations[16];
+    for (u32 i = 0; i < 16; ++i) {
+        const u32 g = 2 * (i / 4 % 2) + i % 4 / 2;
+        rotations[i] = (4 + 32 - 2 * g) % 32;
+    }
+    load_constant(m_rotations, constant(rotations, 64));
+    if (m_gfni) {
+        u64 matrices[8];
+        for (u32 q = 0; q < 8; ++q)
+            matrices[q] = q / 2 % 2 ? 0x1020408000000000ull : 0x0102040800000000ull;
+        load_constant(m_shifts, constant(matrices, 64));
+        return;
+    }
+    u32 shifts[16];
+    for (u32 i = 0; i < 16; ++i)
+        shifts[i] = 4 * (i / 4 % 2);
+    load_constant(m_shifts, constant(shifts, 64));
+}
+
 // m_scales = the sub-block scales as dwords holding the i16 scale twice (what vpmaddwd
 // multiplies pairs of words by), for vpermd to spread; m_second = Q4_K/Q5_K's mins the
 // same way (ymm), or Q6_K's scales times -32 as words.
@@ -378,6 +465,11 @@ void BlockMatmulGenerator::k_grid_x_side(u32 toks, bool indexed, i64 xdisp)
         index[i] = i / 4;
     load_constant(m_product, constant(index, 64));
     as().vpermps(m_grid_dx, m_product, m_grid_dx);
+    // Q6_K transposed: -32 * bsums, the start of each token's sums (dword j: sub-block j).
+    for (u32 t = 0; t < toks && m_transposed6; ++t) {
+        as().vpmovsxwd(m_tok[t].x_sums, xq_mem(t, indexed, xdisp + offsetof(BlockQ8_K, bsums)));
+        as().vpmulld(m_tok[t].x_sums, m_tok[t].x_sums, constant_dwords(static_cast<u32>(-32), 1)._1to16());
+    }
     if (!m_mins)
         return;
     const i64 pairs = xdisp + offsetof(BlockQ8_K, bsum_pairs);

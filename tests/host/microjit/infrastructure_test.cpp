@@ -229,7 +229,7 @@ TEST_CASE("config: invalid shapes and knobs are refused with a reason", "[jit][c
     refused(mv, kl::ErrorCode::InvalidArgument, "vnni");
     KernelConfig q4 = default_config(Op { OpKind::Matvec, Format::Q4_0 }, shape_of(64, 64), Isa::Avx2);
     q4.flags = variant::gfni;
-    refused(q4, kl::ErrorCode::InvalidArgument, "gfni variant exists for Q4_0 and Q4_K with vnni only");
+    refused(q4, kl::ErrorCode::InvalidArgument, "gfni variant exists for Q4_0, Q4_K and Q6_K with vnni only");
     KernelConfig q4_k = default_config(Op { OpKind::Matmul, Format::Q4_K }, shape_of(256, 64, 4), Isa::Avx512);
     q4_k.flags = variant::grid;
     refused(q4_k, kl::ErrorCode::InvalidArgument, "grid variant exists for the K formats with vnni and one token");
