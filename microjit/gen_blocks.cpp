@@ -35,8 +35,8 @@ Plan plan_for(const KernelConfig& c)
     p.grid = p.k && p.width == 64 && !p.lanes;
     // Q4_K on the grid with VNNI: vpdpbusd on the activations' transposed values.
     p.transposed = p.grid && p.vnni && f == Format::Q4_K;
-    // Q6_K there: vpdpbusd on the activations' values transposed by dwords (qs_t6).
-    p.transposed6 = p.grid && p.vnni && f == Format::Q6_K;
+    // Q6_K there, with gfni: vpdpbusd on the activations' values transposed by dwords (qs_t6).
+    p.transposed6 = p.grid && p.vnni && (c.flags & variant::gfni) && f == Format::Q6_K;
     // The grid with one quad of rows: each step's fold and float step run in the next one
     // (k_grid_terms); the step's d and dmin-term wait in two registers (one without mins).
     p.deferred = p.grid && p.quads == 1;
@@ -269,10 +269,8 @@ void BlockMatmulGenerator::load_constants()
         const u64 matrix = 0x1020408000000000ull;
         as().vpbroadcastq(m_high_nibbles, constant(&matrix, 8));
     }
-    if (m_transposed)
-        k_transposed_constants();
-    if (m_transposed6)
-        k_transposed6_constants();
+    if (m_transposed || m_transposed6)
+        k_transposed_constants(m_transposed ? 1 : 2);
     if (m_lanes)
         k_lane_constants();
     if (!m_k && is_avx512())

@@ -36,7 +36,7 @@
 //     shuffles of the row's bytes), so that each dword lane meets one sub-block in all four
 //     and its sum fits an i16; the reduction's first level packs two rows' sums into
 //     words and one vpmaddwd applies the scales (row_pairs).
-//     Q6_K there with VNNI ("transposed6"): one vpdpbusd per W-vector and token on the
+//     Q6_K there with VNNI and GFNI ("transposed6"): one vpdpbusd per W-vector and token on the
 //     values transposed by dwords (qs_t6), one dword of each sub-block of 16 per W-vector
 //     (vpermd and lane shuffles of the row's bytes), the sums started at -32 * bsums and
 //     multiplied by the scales with one vpmulld (they need 18 bits); then the grid's tree.
@@ -102,9 +102,8 @@ private:
     void k4_scales_mins(const x86::Vec& dst, const x86::Mem* rows, u32 count);
     void k_quad_scales(u32 quad, u32 count, u32 toks, bool indexed, i64 disp);
     void k_grid_row_bytes(u32 row, u32 toks, bool indexed, i64 disp, i64 xdisp);
-    void k_transposed_constants();
+    void k_transposed_constants(u32 period);
     void k_grid_row_q6(u32 row, u32 toks, bool indexed, i64 disp, i64 xdisp);
-    void k_transposed6_constants();
     void k_lane_constants();
     void k_pair_scales(u32 pair);
     void k_decode_scales(u32 row, bool indexed, i64 disp);
@@ -159,7 +158,7 @@ private:
     bool m_lanes;        // K formats, VNNI, one token in flight: the sub-block lanes structure
     bool m_grid;         // K formats on AVX-512 otherwise: the quad x tokens grid
     bool m_transposed;   // Q4_K on the grid with VNNI: vpdpbusd on Q8_K's transposed values
-    bool m_transposed6;  // Q6_K on the grid with VNNI: vpdpbusd on Q8_K's values transposed by dwords
+    bool m_transposed6;  // Q6_K on the grid with VNNI and GFNI: vpdpbusd on Q8_K's values transposed by dwords
     bool m_deferred;     // the grid with one quad: a step's fold and float step run in the next
     u32 m_width;         // bytes of the integer vectors (32 or 64)
     u32 m_row_count, m_toks;  // rows and tokens in flight
@@ -200,7 +199,7 @@ private:
     x86::Vec m_grid_d, m_grid_min_term;  // deferred: the last step's d and fl(dmin * imin), waiting
     x86::Vec m_shifts;              // the transposed grid's constant (k_transposed_constants; with gfni the per-qword GF(2) matrices)
     x86::Vec m_raw_high;             // the transposed grid: a row's second 64 bytes of nibbles
-    x86::Vec m_rotations;            // Q6_K's transposed grid: the rotations of the high bits (k_transposed6_constants)
+    x86::Vec m_rotations;            // Q6_K's transposed grid: the rotations of the high bits (k_transposed_constants)
     x86::Vec m_first_table;      // AVX-512 Q4_0 / Q8_0: a row's first 64 bytes of the step (its scales' source)
     // AVX-512 Q4_0 / Q8_0: gather_words' word indices by kind, held in registers while the
     // budget lasts (hold_gather_indices; the others: invalid).

@@ -314,23 +314,32 @@ void BlockMatmulGenerator::k_pair_scales(u32 h)
     as().vpermi2w(m_scale_vec, words, words);
 }
 
-// The constant of k_grid_row_bytes, in a register: the shifts that bring every second
-// qword's high nibbles down; with gfni instead, per qword the GF(2) matrix of one
-// vgf2p8affineqb that keeps the low nibbles (even qwords) or moves the high ones down (odd),
-// zeros above: bit i of each byte from row byte 7 - i of its qword's matrix. Four
-// instructions less per row: TinyLlama Q4_K_M's tokens a second below.
-void BlockMatmulGenerator::k_transposed_constants()
+// The constants of the transposed grids, in registers: per qword the choice of nibble, the
+// low ones kept or the high ones moved down, alternating every `period` qwords (Q4_K: 1,
+// Q6_K: 2, a 128-bit lane): with gfni the GF(2) matrix of one vgf2p8affineqb that does it
+// with zeros above (bit i of each byte from row byte 7 - i of its qword's matrix; four
+// instructions less per row than a shift and a mask: TinyLlama Q4_K_M's tokens a second
+// below), else the dwords' shift counts. Q6_K also: per dword the rotation that brings
+// bits 2g, 2g + 1 to bits 4, 5 (g = 2 * (lane % 2) + dword % 4 / 2, the 2-bit field of the
+// dword's sub-block in qh).
+void BlockMatmulGenerator::k_transposed_constants(u32 period)
 {
+    if (m_rotations.isValid()) {
+        u32 rotations[16];
+        for (u32 i = 0; i < 16; ++i)
+            rotations[i] = (36 - 2 * (2 * (i / 4 % 2) + i % 4 / 2)) % 32;
+        load_constant(m_rotations, constant(rotations, 64));
+    }
     if (m_gfni) {
         u64 matrices[8];
         for (u32 q = 0; q < 8; ++q)
-            matrices[q] = q % 2 ? 0x1020408000000000ull : 0x0102040800000000ull;
+            matrices[q] = q / period % 2 ? 0x1020408000000000ull : 0x0102040800000000ull;
         load_constant(m_shifts, constant(matrices, 64));
         return;
     }
     u32 shifts[16];
     for (u32 i = 0; i < 16; ++i)
-        shifts[i] = 4 * (i / 2 % 2);
+        shifts[i] = 4 * (i / 2 / period % 2);
     load_constant(m_shifts, constant(shifts, 64));
 }
 
@@ -342,7 +351,8 @@ void BlockMatmulGenerator::k_transposed_constants()
 // four sub-blocks' low nibbles and four others' high ones, one sub-block per 128-bit lane;
 // a vpermd transposes them (lane m: dword m of every lane), and per W-vector one vshufi32x4
 // takes lane m of the first 64 bytes' into lanes 0 and 1 and of the second's into 2 and 3,
-// where the low nibbles (lanes 0 and 2) are kept or the high ones (1 and 3) moved down. The
+// where the low nibbles (lanes 0 and 2) are kept or the high ones (1 and 3) moved down by
+// one vgf2p8affineqb (the variant needs gfni: every CPU with AVX-512 VNNI since 2019). The
 // high bits: qh's 128-bit lane 2h + o holds the bits of sub-blocks 8h + 2g + o (g = 0..3,
 // bits 2g and 2g + 1); two vpermd put dword m of its lanes 0, 1, 0, 1 and of 2, 3, 2, 3 into
 // lane m of two vectors, the same vshufi32x4 gathers them, a rotation by dword brings each
@@ -351,32 +361,24 @@ void BlockMatmulGenerator::k_transposed_constants()
 // multiply with the rest; the tree adds the lanes as on the other grid kernels.
 void BlockMatmulGenerator::k_grid_row_q6(u32 row, u32 toks, bool indexed, i64 disp, i64 xdisp)
 {
-    const x86::Vec low[2] = { m_high, m_second }, high[2] = { m_scale_vec, m_row_scales };
-    const x86::Vec w = m_values, h = m_raw;
-    u32 transpose[16], high_index[2][16];
-    for (u32 i = 0; i < 16; ++i) {
-        const u32 lane = i / 4, p = i % 4;
-        transpose[i] = 4 * p + lane;
-        for (u32 half = 0; half < 2; ++half)
-            high_index[half][i] = 4 * (2 * half + p % 2) + lane;
-    }
-    for (u32 half = 0; half < 2; ++half) {
-        load_constant(low[half], constant(transpose, 64));
-        as().vpermd(low[half], low[half], w_mem(row, indexed, disp + offsetof(BlockQ6_K, ql) + 64 * half));
-        load_constant(high[half], constant(high_index[half], 64));
-        as().vpermd(high[half], high[half], w_mem(row, indexed, disp + offsetof(BlockQ6_K, qh)));
+    // ql's halves transposed (lane m: dword m of every lane); qh's lanes 0, 1, 0, 1 and
+    // 2, 3, 2, 3, dword m of each in lane m.
+    static constexpr u32 permutes[3][16] = { { 0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15 },
+        { 0, 4, 0, 4, 1, 5, 1, 5, 2, 6, 2, 6, 3, 7, 3, 7 }, { 8, 12, 8, 12, 9, 13, 9, 13, 10, 14, 10, 14, 11, 15, 11, 15 } };
+    // The first sources of the lane shuffles (ql, qh from the first half), the second ones.
+    const x86::Vec parts[4] = { m_high, m_scale_vec, m_second, m_row_scales };
+    for (u32 i = 0; i < 4; ++i) {
+        const bool bits = i % 2;
+        load_constant(parts[i], constant(permutes[bits ? 1 + i / 2 : 0], 64));
+        as().vpermd(parts[i], parts[i], w_mem(row, indexed, disp + (bits ? offsetof(BlockQ6_K, qh) : 64 * (i / 2))));
     }
     as().vpmovsxbd(m_scales, w_mem(row, indexed, disp + offsetof(BlockQ6_K, scales)));
+    const x86::Vec w = m_values, h = m_raw;
     for (u32 m = 0; m < 4; ++m) {
         const u32 lanes = 0x55 * m;  // lane m of the first source into lanes 0, 1, of the second into 2, 3
-        as().vshufi32x4(w, low[0], low[1], lanes);
-        if (m_gfni) {
-            as().vgf2p8affineqb(w, w, m_shifts, 0);
-        } else {
-            as().vpsrlvd(w, w, m_shifts);
-            as().vpandd(w, w, m_nibbles);
-        }
-        as().vshufi32x4(h, high[0], high[1], lanes);
+        as().vshufi32x4(w, parts[0], parts[2], lanes);
+        as().vgf2p8affineqb(w, w, m_shifts, 0);
+        as().vshufi32x4(h, parts[1], parts[3], lanes);
         as().vprolvd(h, h, m_rotations);
         as().vpternlogd(w, h, constant_dwords(0x30303030u, 1)._1to16(), 0xF8);
         for (u32 t = 0; t < toks; ++t) {
@@ -384,37 +386,10 @@ void BlockMatmulGenerator::k_grid_row_q6(u32 row, u32 toks, bool indexed, i64 di
             if (m == 0)
                 as().vmovdqa32(sums, m_tok[t].x_sums);
             as().vpdpbusd(sums, w, xq_mem(t, indexed, xdisp + offsetof(BlockQ8_K, qs_t6) + 64 * m));
+            if (m == 3)
+                as().vpmulld(sums, sums, m_scales);
         }
     }
-    for (u32 t = 0; t < toks; ++t) {
-        const x86::Vec sums = row % 2 ? m_tok[t].v : m_tok[t].held;
-        as().vpmulld(sums, sums, m_scales);
-    }
-}
-
-// The constants of k_grid_row_q6: the nibble each 128-bit lane keeps (the low ones in lanes
-// 0 and 2; with gfni per qword the GF(2) matrix of k_transposed_constants, else the shift),
-// and per dword the rotation that brings bits 2g, 2g + 1 to bits 4, 5 (g = 2 * (lane % 2) +
-// dword % 4 / 2, the 2-bit field of the dword's sub-block).
-void BlockMatmulGenerator::k_transposed6_constants()
-{
-    u32 rotations[16];
-    for (u32 i = 0; i < 16; ++i) {
-        const u32 g = 2 * (i / 4 % 2) + i % 4 / 2;
-        rotations[i] = (4 + 32 - 2 * g) % 32;
-    }
-    load_constant(m_rotations, constant(rotations, 64));
-    if (m_gfni) {
-        u64 matrices[8];
-        for (u32 q = 0; q < 8; ++q)
-            matrices[q] = q / 2 % 2 ? 0x1020408000000000ull : 0x0102040800000000ull;
-        load_constant(m_shifts, constant(matrices, 64));
-        return;
-    }
-    u32 shifts[16];
-    for (u32 i = 0; i < 16; ++i)
-        shifts[i] = 4 * (i / 4 % 2);
-    load_constant(m_shifts, constant(shifts, 64));
 }
 
 // m_scales = the sub-block scales as dwords holding the i16 scale twice (what vpmaddwd

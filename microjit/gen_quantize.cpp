@@ -447,13 +447,8 @@ void QuantizeGenerator::store_transposed(const x86::Xmm& src, u32 index)
 // their places in qs_t6.
 void QuantizeGenerator::store_transposed6(const x86::Xmm& src, u32 first, u32 count)
 {
-    for (u32 i = 0; i < count; ++i) {
-        const x86::Mem to = x86::ptr(m_q, static_cast<i32>(offsetof(BlockQ8_K, qs_t6) + q6_transposed(4 * (first + i))));
-        if (i == 0)
-            as().vmovd(to, src);
-        else
-            as().vpextrd(to, src, i);
-    }
+    for (u32 i = 0; i < count; ++i)
+        as().vpextrd(x86::ptr(m_q, static_cast<i32>(offsetof(BlockQ8_K, qs_t6) + q6_transposed(4 * (first + i)))), src, i);
 }
 
 }
