@@ -69,9 +69,8 @@ void add_matrix(Collector& out, Op op, Shape shape, Isa isa, const CpuCaps& caps
         c.flags = flags;
         if (is_quantized(op.format) && at == Isa::Avx512 && caps.avx512vnni)
             c.flags |= variant::vnni;
-        // Q4_K and Q6_K use it on the grid only (prefill, or the grid variant).
-        const bool k_grid = (op.format == Format::Q4_K || op.format == Format::Q6_K) && (!matvec || (c.flags & variant::grid));
-        if ((c.flags & variant::vnni) && (op.format == Format::Q4_0 || k_grid) && caps.gfni)
+        if ((c.flags & variant::vnni) && (op.format == Format::Q4_0 || op.format == Format::Q4_K || op.format == Format::Q6_K) &&
+            caps.gfni)
             c.flags |= variant::gfni;
         out.add(c);
     };
@@ -104,16 +103,6 @@ void add_matrix(Collector& out, Op op, Shape shape, Isa isa, const CpuCaps& caps
             add_at(Isa::Avx2, { 4, 1, 1 }, 0, variant::stripes);
         }
         add({ 4, 1, 1 }, stripe_prefetch, variant::stripes);
-        // Q4_K's stripes on the grid too (variant::grid; the entries drop where there is no
-        // VNNI). On a Zen 4 host (512-bit work split in two) they streamed ~5 % faster than
-        // on the lanes. Q6_K's grid ran ~10 % slower before its transposed activations
-        // (qs_t6), even with the lanes since (jit-bench, TinyLlama's shapes, within 3 %): not
-        // listed.
-        if (op.format == Format::Q4_K) {
-            add({ 4, 1, 1 }, stripe_prefetch, variant::stripes | variant::grid);
-            add({ 4, 1, 2 }, 0, variant::stripes | variant::grid);
-            add({ 4, 1, 1 }, 0, variant::stripes | variant::grid);
-        }
         if (op.format == Format::Q4_0)
             for (u8 rows = 12; rows >= 8; rows -= 4)
                 add_block_ahead({ rows, 1, 1 });

@@ -13,7 +13,7 @@ namespace {
 constexpr u32 straight_steps = 2;
 
 struct Plan {
-    bool k, mins, vnni, lanes, grid, transposed, transposed6, deferred;
+    bool k, mins, vnni, grid, transposed, transposed6, deferred;
     u32 width, toks, quads, step_blocks, vecs;
 };
 
@@ -28,11 +28,8 @@ Plan plan_for(const KernelConfig& c)
     p.toks = c.tokens < c.shape.t ? c.tokens : c.shape.t;
     p.quads = (c.rows + 3) / 4;
     p.step_blocks = p.k ? 1 : p.width / 16;
-    // The K formats' sub-block lanes (VNNI, one token: matvec, unless variant::grid asks
-    // for the grid); tokens in flight share the unpacked weights and scale vectors better
-    // in the other structure (vpdpwssd).
-    p.lanes = p.k && p.vnni && p.toks == 1 && !(c.flags & variant::grid);
-    p.grid = p.k && p.width == 64 && !p.lanes;
+    // The K formats on AVX-512: the grid (matvec and matmul alike).
+    p.grid = p.k && p.width == 64;
     // Q4_K on the grid with VNNI: vpdpbusd on the activations' transposed values.
     p.transposed = p.grid && p.vnni && f == Format::Q4_K;
     // Q6_K there, with gfni: vpdpbusd on the activations' values transposed by dwords (qs_t6).
@@ -41,18 +38,17 @@ Plan plan_for(const KernelConfig& c)
     // (k_grid_terms); the step's d and dmin-term wait in two registers (one without mins).
     p.deferred = p.grid && p.quads == 1;
     // As assign_registers() hands them out: the K formats' constant and eight row
-    // temporaries (the lanes: with mins the quad's scales, the lane order, Q4_K's shifts),
-    // per token V, held, pairs (and M, or the grid's d_x, with mins its quad scales, bsums
-    // and imin, transposed its constant and a row's second 64 bytes, transposed6 its two
-    // constants and per token the bsums' correction, deferred the waiting d and min term); the legacy formats' constants (with gfni its matrix) and four row
-    // temporaries, per token V, held, pairs and four activation vectors (the gathers'
-    // indices take only the registers left over).
+    // temporaries, per token V, held, pairs (and M, or the grid's d_x, with mins its quad
+    // scales, bsums and imin, transposed its constant and a row's second 64 bytes,
+    // transposed6 its two constants and per token the bsums' correction, deferred the
+    // waiting d and min term); the legacy formats' constants (with gfni its matrix) and
+    // four row temporaries, per token V, held, pairs and four activation vectors (the
+    // gathers' indices take only the registers left over).
     // Accumulators: per token and quad, or per quad on the grid.
-    const u32 lanes_fixed = p.lanes ? (p.mins ? 1 : 0) + 1 + (f == Format::Q4_K ? 1 : 0) : 0;
     const u32 grid_fixed = p.grid ? 1 + (p.mins ? 3 : 0) + (p.transposed || p.transposed6 ? 2 : 0) + (p.deferred ? (p.mins ? 2 : 1) : 0) : 0;
     const u32 legacy_fixed = 5 + (f == Format::Q4_0 ? 1 : 0) + (c.isa == Isa::Avx512 ? 1 : 0) + ((c.flags & variant::gfni) ? 1 : 0);
-    const u32 fixed = p.k ? 9 + lanes_fixed + grid_fixed : legacy_fixed;
-    const u32 per_token = p.k ? 3 + (p.mins && !p.grid ? 1 : 0) + (p.lanes ? 3 : 0) + (p.transposed6 ? 1 : 0) : 7;
+    const u32 fixed = p.k ? 9 + grid_fixed : legacy_fixed;
+    const u32 per_token = p.k ? 3 + (p.mins && !p.grid ? 1 : 0) + (p.transposed6 ? 1 : 0) : 7;
     p.vecs = p.grid ? fixed + p.toks * per_token + p.quads : fixed + p.toks * (per_token + p.quads);
     return p;
 }
@@ -87,7 +83,6 @@ BlockMatmulGenerator::BlockMatmulGenerator(const KernelConfig& c) : MatrixGenera
     m_mins = p.mins;
     m_vnni = p.vnni;
     m_gfni = (c.flags & variant::gfni) != 0;
-    m_lanes = p.lanes;
     m_grid = p.grid;
     m_transposed = p.transposed;
     m_transposed6 = p.transposed6;
@@ -196,12 +191,8 @@ void BlockMatmulGenerator::assign_registers()
         m_nibbles = new_vec();
     if (m_gfni && !m_k)
         m_high_nibbles = new_vec();
-    if (m_mins && (m_lanes || m_grid))
+    if (m_mins && m_grid)
         m_quad_scales = new_vec();
-    if (m_lanes)
-        m_lane_order = new_vec();
-    if (m_lanes && m_format == Format::Q4_K)
-        m_lane_shifts = new_vec();
     if (m_grid) {
         m_grid_dx = new_vec();
         if (m_mins) {
@@ -236,11 +227,7 @@ void BlockMatmulGenerator::assign_registers()
         tk.pairs = new_vec();
         if (m_mins && !m_grid)
             tk.m = new_vec();
-        if (m_lanes) {
-            tk.sum_a = new_vec();
-            tk.sum_b = new_vec();
-        }
-        if (m_lanes || m_transposed6)
+        if (m_transposed6)
             tk.x_sums = new_vec();
         if (!m_k) {
             tk.x_low = new_vec();
@@ -255,15 +242,8 @@ void BlockMatmulGenerator::assign_registers()
 
 void BlockMatmulGenerator::load_constants()
 {
-    // Q4_K with VNNI: the upper half keeps the high nibbles in place (gen_blocks_k.cpp).
-    if (m_format == Format::Q4_K && m_lanes) {
-        u32 halves[16];
-        for (u32 i = 0; i < 16; ++i)
-            halves[i] = i < 8 ? 0x0F0F0F0Fu : 0xF0F0F0F0u;
-        load_constant(m_nibbles, constant(halves, 64));
-    } else if (m_nibbles.isValid()) {
+    if (m_nibbles.isValid())
         as().vpbroadcastd(m_nibbles, constant_dwords(0x0F0F0F0Fu, 1));
-    }
     // Bit i of each byte from row byte 7 - i of the matrix: bits 4..7 down to 0..3, zeros above.
     if (m_gfni && !m_k) {
         const u64 matrix = 0x1020408000000000ull;
@@ -271,8 +251,6 @@ void BlockMatmulGenerator::load_constants()
     }
     if (m_transposed || m_transposed6)
         k_transposed_constants(m_transposed ? 1 : 2);
-    if (m_lanes)
-        k_lane_constants();
     if (!m_k && is_avx512())
         hold_gather_indices();
     for (u32 r = 0; r < 4 && m_row_words[r].isValid(); ++r) {
@@ -350,14 +328,10 @@ void BlockMatmulGenerator::column_step(u32 rows, u32 toks, bool indexed, i64 dis
     const u32 blocks = last ? m_rest : m_step_blocks;
     if (!m_k)
         legacy_x_side(toks, indexed, xdisp, blocks);
-    else if (m_lanes)
-        k_x_side(toks, indexed, xdisp);
     else if (m_grid)
         k_grid_x_side(toks, indexed, xdisp);
     for (u32 q = 0; q * 4 < rows; ++q) {
         const u32 count = rows - 4 * q < 4 ? rows - 4 * q : 4;
-        if (m_mins && m_lanes)
-            k_quad_scales(q, count, toks, indexed, disp);
         if (m_mins && m_grid)
             k_grid_mins(q, count, toks, indexed, disp);
         for (u32 r = 0; r < count; ++r) {
@@ -414,7 +388,7 @@ void BlockMatmulGenerator::tree_step(u32 r, u32 count, u32 toks)
         const x86::Vec held = wide(tk.held), pairs = wide(tk.pairs);
         // K formats with mins: [V pair sums, M pair sums] in each lane (VNNI: imin is the
         // quad's already).
-        if (m_mins && !m_lanes && !m_grid)
+        if (m_mins && !m_grid)
             hadd(row, row, wide(tk.m));
         if (r == 1) {
             row_pairs(pairs, held, row);
@@ -476,17 +450,10 @@ void BlockMatmulGenerator::fold_quad(u32 t)
 {
     const Token& tk = m_tok[t];
     const x86::Vec pairs = wide(tk.pairs), held = wide(tk.held);
-    if (!m_mins || m_lanes) {
+    if (!m_mins) {
         hadd(pairs, pairs, held);
-        if (!m_k)
-            return;
-        fold_to_xmm(pairs, m_width, m_product, x86::Inst::kIdVpaddd);
-        // Q4_K with VNNI summed 16 times every value (its high nibbles stay in place);
-        // the quad's imin goes beside the sums.
-        if (m_format == Format::Q4_K && m_lanes)
-            as().vpsrad(pairs.xmm(), pairs.xmm(), 4);
-        if (m_mins)
-            insert128(y(pairs), y(pairs), tk.m.xmm(), 1);
+        if (m_k)
+            fold_to_xmm(pairs, m_width, m_product, x86::Inst::kIdVpaddd);
         return;
     }
     // AVX2 (AVX-512 folds on the grid): pairs = [V0 M0 V1 M1], held = [V2 M2 V3 M3] per

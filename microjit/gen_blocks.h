@@ -10,23 +10,12 @@
 //
 // Integer stage, per row in flight and token in flight, into one i32 vector V:
 //   K formats (one 256-value block per step), the unpacked values q (0..63, Q6_K as q + 32)
-//     times the Q8_K values:
-//     AVX-512 VNNI, one token in flight (matvec): vpdpbusd (u8 x s8, summed in i32) of
-//       each 64-value W-vector into its
-//       own accumulator, a pair-add tree of the four to one dword per (half) sub-block,
-//       then one vpmulld by the scales laid out the same way. Q4_K keeps each high nibble
-//       in place (16 q: one and, no shift) and scales the other half by 16; its sums, and
-//       imin with them, are 16 times the true ones until the reduction's end (an exact
-//       shift). Q6_K subtracts 32 * bsums per sub-block before the scales.
-//     Otherwise (and for tokens in flight, which share the scale vectors): vpmaddubsw (u8 x
-//       s8 -> i16 pairs, no saturation at these ranges), then vpmaddwd (VNNI: vpdpwssd) by
-//       the sub-block scales, each i16 scale duplicated into a dword and spread
-//       over the vector with vpermd, into V; Q6_K adds -32 * sum_j scale_j * bsums_j the
-//       same way.
-//     Q4_K, Q5_K keep mins * bsums in a second vector M (imin); with VNNI the quad's four
-//     rows' scales are decoded at once (row r in lane r) and imin is formed with lanes =
-//     rows (vpmaddwd of the mins by Q8_K's bsum pairs, summed in each lane).
-//   The K formats on AVX-512, other than the VNNI matvec, work on a grid: one zmm holds a
+//     times the Q8_K values: vpmaddubsw (u8 x s8 -> i16 pairs, no saturation at these
+//     ranges), then vpmaddwd (VNNI: vpdpwssd) by the sub-block scales, each i16 scale
+//     duplicated into a dword and spread over the vector with vpermd, into V; Q6_K adds
+//     -32 * sum_j scale_j * bsums_j the same way (but see the transposed grids below).
+//     Q4_K, Q5_K keep mins * bsums in a second vector M (imin).
+//   The K formats on AVX-512 (matvec and matmul) work on a grid: one zmm holds a
 //     quad's four rows for four tokens, dword 4t + r. The quad's scales and mins are
 //     decoded once (row r in lane r); imin is four vpdpwssd (vpmaddwd) of the mins and
 //     the tokens' bsum pairs, each permuted into the grid; the rows' sums fold into
@@ -96,15 +85,10 @@ private:
 
     // One row's integer stage (gen_blocks_k.cpp, gen_blocks_legacy.cpp).
     void k_row(u32 row, u32 toks, bool indexed, i64 disp, i64 xdisp);
-    void k_row_vnni(u32 row, u32 toks, bool indexed, i64 disp, i64 xdisp);
-    void k_x_side(u32 toks, bool indexed, i64 xdisp);
-    void k_decode_vnni(u32 row, bool indexed, i64 disp);
     void k4_scales_mins(const x86::Vec& dst, const x86::Mem* rows, u32 count);
-    void k_quad_scales(u32 quad, u32 count, u32 toks, bool indexed, i64 disp);
     void k_grid_row_bytes(u32 row, u32 toks, bool indexed, i64 disp, i64 xdisp);
     void k_transposed_constants(u32 period);
     void k_grid_row_q6(u32 row, u32 toks, bool indexed, i64 disp, i64 xdisp);
-    void k_lane_constants();
     void k_pair_scales(u32 pair);
     void k_decode_scales(u32 row, bool indexed, i64 disp);
     void k_unit_values(const x86::Vec& dst, u32 row, bool indexed, i64 disp, u32 first_unit);
@@ -155,7 +139,6 @@ private:
     bool m_k;            // a K format (one 256-value block per step) or Q4_0 / Q8_0
     bool m_mins;         // Q4_K, Q5_K: the second vector M and dmin
     bool m_vnni, m_gfni;
-    bool m_lanes;        // K formats, VNNI, one token in flight: the sub-block lanes structure
     bool m_grid;         // K formats on AVX-512 otherwise: the quad x tokens grid
     bool m_transposed;   // Q4_K on the grid with VNNI: vpdpbusd on Q8_K's transposed values
     bool m_transposed6;  // Q6_K on the grid with VNNI and GFNI: vpdpbusd on Q8_K's values transposed by dwords
@@ -178,7 +161,7 @@ private:
     // activation lanes (low / high values, the correction, the fp32 scales).
     struct Token {
         x86::Vec v, m, held, pairs;
-        x86::Vec sum_a, sum_b, x_sums;  // K with VNNI: two W-vectors' dot products, the bsums as needed
+        x86::Vec x_sums;  // Q6_K's transposed grid: -32 * bsums, where the sums start
         x86::Vec x_low, x_high, correction, x_scale;
         x86::Vec acc[max_quads];
     };
@@ -192,7 +175,6 @@ private:
     x86::Vec m_nibbles, m_offsets;
     x86::Vec m_high_nibbles;     // the gfni variant: the GF(2) matrix that moves each byte's high nibble down
     x86::Vec m_quad_scales;      // Q4_K, Q5_K with VNNI or the grid: the quad's decoded scales and mins, row r in lane r
-    x86::Vec m_lane_order, m_lane_shifts;  // the lanes' constants (k_lane_constants)
     // The grid: per quad the accumulator (dword 4t + r); per step the tokens' d_x in the
     // grid's order and their bsum pairs (lane t: the eight words); imin of the quad.
     x86::Vec m_grid_acc[max_quads], m_grid_dx, m_grid_bsums, m_grid_min;

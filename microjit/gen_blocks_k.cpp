@@ -48,35 +48,6 @@ u32 unit_order(Format f, u32 i) { return f == Format::Q6_K ? (i & 4) | (i & 1) <
 constexpr u32 dup_words[16] = { 0x01000100u, 0x05040504u, 0x09080908u, 0x0D0C0D0Cu, 0x01000100u, 0x05040504u, 0x09080908u,
     0x0D0C0D0Cu, 0x01000100u, 0x05040504u, 0x09080908u, 0x0D0C0D0Cu, 0x01000100u, 0x05040504u, 0x09080908u, 0x0D0C0D0Cu };
 
-// The lane order of the VNNI path's sub-block sums: after the tree of W-vectors 0..3,
-// dword 4L + m holds lane L of W-vector m's products. Q4_K, Q5_K (sub-blocks of 32, two
-// units per W-vector): lanes 0, 1 are unit 2m = sub-block 2m, lanes 2, 3 sub-block 2m + 1.
-// Q6_K (sub-blocks of 16): lane L of W-vector m is sub-block 4m + L.
-u32 lane_sub_block(Format f, u32 dword)
-{
-    const u32 lane = dword / 4, m = dword % 4;
-    return f == Format::Q6_K ? 4 * m + lane : 2 * m + lane / 2;
-}
-
-}
-
-// AVX-512 VNNI: each token's Q8_K block's side, once per block: Q4_K, Q5_K: its bsum pairs
-// (one per sub-block of 32, as words) in every 128-bit lane, for k_quad_scales; Q6_K:
-// 32 * bsums in the lane order of the sums.
-void BlockMatmulGenerator::k_x_side(u32 toks, bool indexed, i64 xdisp)
-{
-    for (u32 t = 0; t < toks; ++t) {
-        const x86::Vec s = m_tok[t].x_sums;
-        if (m_format == Format::Q6_K) {
-            const x86::Mem bsums = xq_mem(t, indexed, xdisp + offsetof(BlockQ8_K, bsums));
-            as().vpmovsxwd(s, bsums);
-            as().vpermd(s, m_lane_order, s);
-            as().vpslld(s, s, 5);
-            continue;
-        }
-        // Q4_K, Q5_K: the pair sums in every lane.
-        as().vbroadcasti32x4(s, xq_mem(t, indexed, xdisp + offsetof(BlockQ8_K, bsum_pairs)));
-    }
 }
 
 // Q4_K, Q5_K: m_quad_scales = the quad's rows' scales and mins as bytes (decoded, or from
@@ -99,18 +70,6 @@ void BlockMatmulGenerator::k_decode_quad(u32 q, u32 count, bool indexed, i64 dis
     as().vpunpckhbw(mins, m_quad_scales, mins);
 }
 
-// Q4_K, Q5_K with VNNI, before the quad's rows: the four rows' scales and mins decoded in
-// one vector (row r in lane r, missing rows repeat the last), and each token's imin with
-// lanes = rows: the mins as words times the bsums' pair sums (vpmaddwd), summed per lane,
-// lane r's sum to dword r.
-void BlockMatmulGenerator::k_quad_scales(u32 q, u32 count, u32 toks, bool indexed, i64 disp)
-{
-    const x86::Vec p = wide(m_product), mins = wide(m_values);
-    k_decode_quad(q, count, indexed, disp);
-    for (u32 t = 0; t < toks; ++t)
-        k_lane_imins(wide(m_tok[t].m), mins, m_tok[t].x_sums, p);
-}
-
 // dst dword r = row r's imin: lane r's mins (words) times the pair sums, summed per lane
 // (the pair sums in every lane); tmp is clobbered.
 void BlockMatmulGenerator::k_lane_imins(const x86::Vec& dst, const x86::Vec& mins, const x86::Vec& pairs, const x86::Vec& tmp)
@@ -122,80 +81,10 @@ void BlockMatmulGenerator::k_lane_imins(const x86::Vec& dst, const x86::Vec& min
     as().vpermd(dst, tmp, dst);
 }
 
-// AVX-512 VNNI: per W-vector (two units) one vpdpbusd per token into sum_a / sum_b,
-// paired up as they come (the tree leaves dword 4L + m = lane L of W-vector m), then
-// Q6_K's 32 * bsums subtracted and the scales multiplied in, into the row's target; M =
-// mins * bsums sums.
-void BlockMatmulGenerator::k_row_vnni(u32 row, u32 toks, bool indexed, i64 disp, i64 xdisp)
-{
-    k_decode_vnni(row, indexed, disp);
-    m_high_off = ~0u;
-    const x86::Vec values = wide(m_values);
-    for (u32 m = 0; m < 4; ++m) {
-        k_unit_values(values, row, indexed, disp, 2 * m);
-        for (u32 t = 0; t < toks; ++t) {
-            const Token& tk = m_tok[t];
-            const x86::Vec target = row % 2 ? tk.v : tk.held;
-            const x86::Vec dst = m == 0 ? target : m == 3 ? tk.sum_b : tk.sum_a;
-            as().vpxord(dst, dst, dst);
-            as().vpdpbusd(dst, values, xq_mem(t, indexed, xdisp + offsetof(BlockQ8_K, qs) + 64 * m));
-            if (m == 1)
-                hadd(target, target, tk.sum_a);
-            if (m == 3) {
-                hadd(tk.sum_a, tk.sum_a, tk.sum_b);
-                hadd(target, target, tk.sum_a);
-            }
-        }
-    }
-    for (u32 t = 0; t < toks; ++t) {
-        const Token& tk = m_tok[t];
-        const x86::Vec target = row % 2 ? tk.v : tk.held;
-        if (!m_mins)
-            as().vpsubd(target, target, tk.x_sums);
-        as().vpmulld(target, target, m_scales);
-    }
-}
-
-// AVX-512 VNNI: m_scales = the scales in the lane order of the sums (Q4_K: the low
-// units' times 16), from Q6_K's bytes or the quad's decoded lane of this row.
-void BlockMatmulGenerator::k_decode_vnni(u32 row, bool indexed, i64 disp)
-{
-    const x86::Vec z = m_second, sc = m_scales;
-    if (m_format == Format::Q6_K) {
-        as().vpmovsxbd(z, w_mem(row, indexed, disp + offsetof(BlockQ6_K, scales)));
-    } else if (row % 4 == 0) {
-        as().vpmovzxbd(z, m_quad_scales.xmm());
-    } else {
-        extract128(m_scales.xmm(), m_quad_scales, row % 4);
-        as().vpmovzxbd(z, m_scales.xmm());
-    }
-    as().vpermd(sc, m_lane_order, z);
-    if (m_format == Format::Q4_K)
-        as().vpsllvd(sc, sc, m_lane_shifts);
-}
-
-// The lanes' constants, in registers: the sub-block of each dword of the sums
-// (lane_sub_block), and Q4_K's shifts that make its low units' scales 16 times larger.
-void BlockMatmulGenerator::k_lane_constants()
-{
-    u32 index[16], shifts[16];
-    for (u32 i = 0; i < 16; ++i) {
-        index[i] = lane_sub_block(m_format, i);
-        shifts[i] = i < 8 ? 4 : 0;
-    }
-    load_constant(m_lane_order, constant(index, 64));
-    if (m_lane_shifts.isValid())
-        load_constant(m_lane_shifts, constant(shifts, 64));
-}
-
 // Row `row` (quad row row % 4) of the block at `disp` for every token: rows 0 and 2 of a
 // quad sum into `held`, rows 1 and 3 into V (tree_step pairs them up).
 void BlockMatmulGenerator::k_row(u32 row, u32 toks, bool indexed, i64 disp, i64 xdisp)
 {
-    if (m_lanes) {
-        k_row_vnni(row, toks, indexed, disp, xdisp);
-        return;
-    }
     if (m_transposed) {
         k_grid_row_bytes(row, toks, indexed, disp, xdisp);
         return;
@@ -559,13 +448,10 @@ void BlockMatmulGenerator::k_unit_values(const x86::Vec& dst, u32 row, bool inde
         as().vpor(dst, dst, t);
         return;
     }
-    // Two units: the same 32 bytes in both halves with a shift each, or 64 bytes. Q4_K
-    // with VNNI leaves the upper half's nibbles in place (m_nibbles masks 0xf0 there).
+    // Two units: the same 32 bytes in both halves with a shift each, or 64 bytes.
     const Unit b = unit_layout(m_format, first + 1);
     const x86::Mem lo = w_mem(row, indexed, disp + a.lo_off);
-    if (m_format == Format::Q4_K && m_lanes) {
-        as().vbroadcasti64x4(dst, lo);
-    } else if (b.lo_off == a.lo_off) {
+    if (b.lo_off == a.lo_off) {
         as().vbroadcasti64x4(dst, lo);
         u16 counts[32];
         for (u32 i = 0; i < 32; ++i)

@@ -84,8 +84,6 @@ void format_config_name(char* buffer, usize size, const KernelConfig& c)
         used = append_text(buffer, size, used, "_vnni");
     if (c.flags & variant::gfni)
         used = append_text(buffer, size, used, "_gfni");
-    if (c.flags & variant::grid)
-        used = append_text(buffer, size, used, "_grid");
     if (c.flags & variant::stripes)
         used = append_text(buffer, size, used, "_st");
     if (c.flags & variant::rep_movsb)
@@ -113,8 +111,6 @@ kl::ErrorOr<void> check_common(const KernelConfig& c, const char* name)
     if ((c.flags & variant::gfni) && (!(c.flags & variant::vnni) || (c.op.format != Format::Q4_0 && c.op.format != Format::Q4_K &&
         c.op.format != Format::Q6_K)))
         return Error::make(ErrorCode::InvalidArgument, "%s: the gfni variant exists for Q4_0, Q4_K and Q6_K with vnni only", name);
-    if ((c.flags & variant::grid) && (format_info(c.op.format).activation != Format::Q8_K || !(c.flags & variant::vnni) || c.tokens != 1))
-        return Error::make(ErrorCode::InvalidArgument, "%s: the grid variant exists for the K formats with vnni and one token in flight only", name);
     if ((c.flags & variant::stripes) && (!is_matrix(c.op) || c.rows < 2 || c.rows > 4))
         return Error::make(ErrorCode::InvalidArgument, "%s: stripes need a matrix op with 2..4 rows in flight", name);
     if ((c.flags & (variant::rep_movsb | variant::nontemporal)) && c.op.kind != OpKind::Copy)

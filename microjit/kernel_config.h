@@ -24,13 +24,10 @@ constexpr u8 prefetch_nta = 1 << 3;  // software prefetch with the non-temporal 
 // stream, which the hardware prefetchers follow (adjacent short rows defeat them).
 constexpr u8 stripes = 1 << 4;
 constexpr u8 nontemporal = 1 << 5;   // copy: streaming stores (large copies the caches need not keep)
-constexpr u8 gfni = 1 << 6;          // Q4_0, Q4_K's grid with vnni: the nibbles with one vgf2p8affineqb
-// K formats with vnni, one token in flight (matvec): the grid of the prefill kernels
-// (gen_blocks.cpp) instead of the sub-block lanes. The lanes reduce each row's four
-// vpdpbusd sums with a tree of shuffles; the grid's Q4_K (vpermi2w of the row's bytes onto
-// the activations' transposed values) needs none. Which wins depends on the CPU.
-constexpr u8 grid = 1 << 7;
-constexpr u8 all = aligned | vnni | rep_movsb | prefetch_nta | stripes | nontemporal | gfni | grid;
+constexpr u8 gfni = 1 << 6;          // Q4_0, Q4_K, Q6_K with vnni: the nibbles with one vgf2p8affineqb
+// (Bit 7 was `grid`, the K formats' matvec on the prefill kernels' grid instead of the
+// sub-block lanes; since 2026-12-07 every AVX-512 K kernel runs on the grid.)
+constexpr u8 all = aligned | vnni | rep_movsb | prefetch_nta | stripes | nontemporal | gfni;
 }
 
 struct KernelConfig {

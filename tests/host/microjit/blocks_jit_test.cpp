@@ -81,9 +81,8 @@ TEST_CASE("Block formats: every variant (vnni, rows, tokens, unroll, prefetch, s
             for (u8 rows = 1; rows <= 12; rows = static_cast<u8>(rows < 5 ? rows + 1 : rows + 3))
                 for (u8 unroll : { 1, 3 })
                     for (u8 flags : { u8(0), variant::vnni, u8(variant::vnni | variant::prefetch_nta), variant::stripes,
-                             u8(variant::stripes | variant::vnni), u8(variant::vnni | variant::grid),
-                             u8(variant::stripes | variant::vnni | variant::grid), u8(variant::vnni | variant::gfni),
-                             u8(variant::stripes | variant::vnni | variant::grid | variant::gfni) }) {
+                             u8(variant::stripes | variant::vnni), u8(variant::vnni | variant::gfni),
+                             u8(variant::stripes | variant::vnni | variant::gfni) }) {
                         const u32 blocks = block_of(f) == 32 ? 23 : 7;
                         const u32 n = blocks * block_of(f);
                         KernelConfig config = default_config(Op { OpKind::Matmul, f }, shape_of(n, 19, 5), isa);

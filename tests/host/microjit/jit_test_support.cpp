@@ -222,11 +222,9 @@ KernelConfig varied_config(Op op, Shape shape, Isa isa, uint64_t salt)
             c.flags |= variant::prefetch_nta;
         if (is_quantized(op.format) && isa == Isa::Avx512 && host_caps().avx512vnni && rng.below(2))
             c.flags |= variant::vnni;
-        if ((c.flags & variant::vnni) && (op.format == Format::Q4_0 || op.format == Format::Q4_K) && host_caps().gfni
-            && rng.below(2))
+        if ((c.flags & variant::vnni) && (op.format == Format::Q4_0 || op.format == Format::Q4_K || op.format == Format::Q6_K) &&
+            host_caps().gfni && rng.below(2))
             c.flags |= variant::gfni;
-        if ((c.flags & variant::vnni) && format_info(op.format).activation == Format::Q8_K && c.tokens == 1 && rng.below(2))
-            c.flags |= variant::grid;
         if (c.rows >= 2 && c.rows <= 4 && rng.below(3) == 0)
             c.flags |= variant::stripes;
         if (!validate(c).is_error())
