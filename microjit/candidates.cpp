@@ -69,8 +69,7 @@ void add_matrix(Collector& out, Op op, Shape shape, Isa isa, const CpuCaps& caps
         c.flags = flags;
         if (is_quantized(op.format) && at == Isa::Avx512 && caps.avx512vnni)
             c.flags |= variant::vnni;
-        if ((c.flags & variant::vnni) && (op.format == Format::Q4_0 || op.format == Format::Q4_K || op.format == Format::Q6_K) &&
-            caps.gfni)
+        if ((c.flags & variant::vnni) && has_gfni_variant(op.format) && caps.gfni)
             c.flags |= variant::gfni;
         out.add(c);
     };

@@ -386,8 +386,7 @@ void BlockMatmulGenerator::tree_step(u32 r, u32 count, u32 toks)
         const Token& tk = m_tok[t];
         const x86::Vec row = wide(r % 2 ? tk.v : tk.held);
         const x86::Vec held = wide(tk.held), pairs = wide(tk.pairs);
-        // K formats with mins: [V pair sums, M pair sums] in each lane (VNNI: imin is the
-        // quad's already).
+        // K formats with mins off the grid (AVX2): [V pair sums, M pair sums] in each lane.
         if (m_mins && !m_grid)
             hadd(row, row, wide(tk.m));
         if (r == 1) {

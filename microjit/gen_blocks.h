@@ -174,7 +174,7 @@ private:
     // q + 8, Q8_0's bytes under vnni w + 128), the activations' lane sums' multiplier.
     x86::Vec m_nibbles, m_offsets;
     x86::Vec m_high_nibbles;     // the gfni variant: the GF(2) matrix that moves each byte's high nibble down
-    x86::Vec m_quad_scales;      // Q4_K, Q5_K with VNNI or the grid: the quad's decoded scales and mins, row r in lane r
+    x86::Vec m_quad_scales;      // Q4_K, Q5_K on the grid: the quad's decoded scales and mins, row r in lane r
     // The grid: per quad the accumulator (dword 4t + r); per step the tokens' d_x in the
     // grid's order and their bsum pairs (lane t: the eight words); imin of the quad.
     x86::Vec m_grid_acc[max_quads], m_grid_dx, m_grid_bsums, m_grid_min;

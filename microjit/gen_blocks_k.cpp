@@ -255,6 +255,8 @@ void BlockMatmulGenerator::k_grid_row_q6(u32 row, u32 toks, bool indexed, i64 di
     static constexpr u32 permutes[3][16] = { { 0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15 },
         { 0, 4, 0, 4, 1, 5, 1, 5, 2, 6, 2, 6, 3, 7, 3, 7 }, { 8, 12, 8, 12, 9, 13, 9, 13, 10, 14, 10, 14, 11, 15, 11, 15 } };
     // The first sources of the lane shuffles (ql, qh from the first half), the second ones.
+    // Their indices are loaded again for every row (no register is left for them; in L1
+    // the loop body ran as fast without those loads).
     const x86::Vec parts[4] = { m_high, m_scale_vec, m_second, m_row_scales };
     for (u32 i = 0; i < 4; ++i) {
         const bool bits = i % 2;
@@ -309,7 +311,7 @@ void BlockMatmulGenerator::k_decode_scales(u32 row, bool indexed, i64 disp)
     as().vpshufb(sc, sc, dup);
 }
 
-// ---- the grid (AVX-512 but the VNNI matvec): dword 4t + r = quad row r, token t ----------
+// ---- the grid (AVX-512): dword 4t + r = quad row r, token t ---------------------------------
 
 // Once per step: d_x of token t in dwords 4t..4t + 3; with mins, the pair sums of token t's
 // bsums (one per sub-block of 32, at most 4064) as words in lane t (one token: in every

@@ -108,8 +108,7 @@ kl::ErrorOr<void> check_common(const KernelConfig& c, const char* name)
         return Error::make(ErrorCode::InvalidArgument, "%s: the non-temporal prefetch hint needs a prefetch distance", name);
     if ((c.flags & variant::vnni) && !(is_matrix(c.op) && is_quantized(c.op.format) && c.isa == Isa::Avx512))
         return Error::make(ErrorCode::InvalidArgument, "%s: the vnni variant exists for integer matrix kernels on avx512 only", name);
-    if ((c.flags & variant::gfni) && (!(c.flags & variant::vnni) || (c.op.format != Format::Q4_0 && c.op.format != Format::Q4_K &&
-        c.op.format != Format::Q6_K)))
+    if ((c.flags & variant::gfni) && (!(c.flags & variant::vnni) || !has_gfni_variant(c.op.format)))
         return Error::make(ErrorCode::InvalidArgument, "%s: the gfni variant exists for Q4_0, Q4_K and Q6_K with vnni only", name);
     if ((c.flags & variant::stripes) && (!is_matrix(c.op) || c.rows < 2 || c.rows > 4))
         return Error::make(ErrorCode::InvalidArgument, "%s: stripes need a matrix op with 2..4 rows in flight", name);

@@ -30,6 +30,9 @@ constexpr u8 gfni = 1 << 6;          // Q4_0, Q4_K, Q6_K with vnni: the nibbles 
 constexpr u8 all = aligned | vnni | rep_movsb | prefetch_nta | stripes | nontemporal | gfni;
 }
 
+// The formats whose kernels have the gfni variant (with vnni): the one place that lists them.
+constexpr bool has_gfni_variant(Format f) { return f == Format::Q4_0 || f == Format::Q4_K || f == Format::Q6_K; }
+
 struct KernelConfig {
     Op op;
     Isa isa = Isa::Sse2;

@@ -222,8 +222,7 @@ KernelConfig varied_config(Op op, Shape shape, Isa isa, uint64_t salt)
             c.flags |= variant::prefetch_nta;
         if (is_quantized(op.format) && isa == Isa::Avx512 && host_caps().avx512vnni && rng.below(2))
             c.flags |= variant::vnni;
-        if ((c.flags & variant::vnni) && (op.format == Format::Q4_0 || op.format == Format::Q4_K || op.format == Format::Q6_K) &&
-            host_caps().gfni && rng.below(2))
+        if ((c.flags & variant::vnni) && has_gfni_variant(op.format) && host_caps().gfni && rng.below(2))
             c.flags |= variant::gfni;
         if (c.rows >= 2 && c.rows <= 4 && rng.below(3) == 0)
             c.flags |= variant::stripes;
