@@ -12,6 +12,9 @@ namespace {
 // Steps per row up to which the columns are straight-line code.
 constexpr u32 straight_steps = 2;
 
+// ymm [d0 dmin0 d1 dmin1 ..] (gather_scales' pairs) -> [d0..d3 | dmin0..dmin3].
+constexpr u32 deinterleave_pairs[8] = { 0, 2, 4, 6, 1, 3, 5, 7 };
+
 struct Plan {
     bool k, mins, vnni, grid, transposed, transposed6, deferred;
     u32 width, toks, quads, step_blocks, vecs;
@@ -345,9 +348,9 @@ void BlockMatmulGenerator::column_step(u32 rows, u32 toks, bool indexed, i64 dis
             tree_step(r, count, toks);
         }
         if (m_deferred) {
-            k_grid_terms(q, count, indexed, disp, m_grid_d, m_grid_min_term);
+            k_grid_terms(q, count, toks, indexed, disp, m_grid_d, m_grid_min_term);
         } else if (m_grid) {
-            k_grid_terms(q, count, indexed, disp, m_values, m_high);
+            k_grid_terms(q, count, toks, indexed, disp, m_values, m_high);
             k_grid_add_terms(q, toks, m_values, m_high);
         } else if (m_k) {
             k_float_step(q, count, toks, indexed, disp, xdisp);
@@ -428,6 +431,12 @@ void BlockMatmulGenerator::row_pairs(const x86::Vec& dst, const x86::Vec& a, con
 // never stored).
 void BlockMatmulGenerator::fold_grid(u32 toks)
 {
+    // One token (the matvec): its lanes' sums into its xmm by halves, narrower operations
+    // (Zen 4 splits each 512-bit one in two).
+    if (toks == 1) {
+        fold_to_xmm(m_tok[0].pairs, m_width, m_product, x86::Inst::kIdVpaddd);
+        return;
+    }
     const auto pairs = [&](u32 t) { return m_tok[t < toks ? t : toks - 1].pairs; };
     fold_grid_pair(pairs(0), pairs(1));
     if (toks > 2)
@@ -504,10 +513,9 @@ void BlockMatmulGenerator::k_float_step(u32 q, u32 count, u32 toks, bool indexed
         const x86::Mem xd = xq_mem(t, indexed, xdisp + offsetof(BlockQ8_K, d));
         if (m_mins) {
             // [d_w dmin_w] * d_x, then [d0..3 | dmin0..3] against [isum | imin].
-            static constexpr u32 deinterleave[8] = { 0, 2, 4, 6, 1, 3, 5, 7 };
             as().vbroadcastss(y(f), xd);
             as().vmulps(y(f), y(f), y(scales));
-            load_constant(y(g), constant(deinterleave, 32));
+            load_constant(y(g), constant(deinterleave_pairs, 32));
             as().vpermps(y(f), y(g), y(f));
             as().vcvtdq2ps(y(g), y(tk.pairs));
             as().vmulps(y(g), y(g), y(f));
@@ -528,12 +536,17 @@ void BlockMatmulGenerator::k_float_step(u32 q, u32 count, u32 toks, bool indexed
 // fl(dmin * imin), dmin = fl(dmin_w * d_x). k_grid_add_terms: the quad's sums folded into
 // the grid (fold_grid), fl(fl(isum * d) - that term) added to the accumulator. Deferred, the
 // second part runs in the next step, after its first row, so that the fold's and the float
-// step's chains overlap that step's multiplies (a step ends on the last row's sums).
-void BlockMatmulGenerator::k_grid_terms(u32 q, u32 count, bool indexed, i64 disp, const x86::Vec& d,
+// step's chains overlap that step's multiplies (a step ends on the last row's sums). One
+// token (the matvec) needs dwords 0..3 only: xmm and ymm operations, no 512-bit ones.
+void BlockMatmulGenerator::k_grid_terms(u32 q, u32 count, u32 toks, bool indexed, i64 disp, const x86::Vec& d,
     const x86::Vec& min_term)
 {
     const x86::Vec scales = m_row_scales;
     gather_scales(scales, 4 * q, count, indexed, disp, m_mins ? 0 : offsetof(BlockQ6_K, d), 1, m_mins);
+    if (toks == 1) {
+        k_grid_terms_one(d, min_term);
+        return;
+    }
     // Row r's d (and dmin) from [d0 dmin0 d1 dmin1 ..] or [d0 d1 d2 d3] into every dword 4t + r.
     const auto row_scale = [&](const x86::Vec& dst, u32 second) {
         u32 index[16];
@@ -551,15 +564,34 @@ void BlockMatmulGenerator::k_grid_terms(u32 q, u32 count, bool indexed, i64 disp
     }
 }
 
+// k_grid_terms for one token, d_x in every dword of m_grid_dx's ymm (k_grid_x_side): the
+// rows' [d0..d3] are in order without mins, [d0..d3 | dmin0..dmin3] after a permute.
+void BlockMatmulGenerator::k_grid_terms_one(const x86::Vec& d, const x86::Vec& min_term)
+{
+    const x86::Vec scales = m_row_scales;
+    if (!m_mins) {
+        as().vmulps(d.xmm(), scales.xmm(), m_grid_dx.xmm());
+        return;
+    }
+    load_constant(y(d), constant(deinterleave_pairs, 32));
+    as().vpermps(y(d), y(d), y(scales));
+    as().vmulps(y(d), y(d), y(m_grid_dx));
+    extract128(min_term.xmm(), y(d), 1, true);
+    as().vcvtdq2ps(m_raw.xmm(), m_grid_min.xmm());
+    as().vmulps(min_term.xmm(), m_raw.xmm(), min_term.xmm());
+}
+
 void BlockMatmulGenerator::k_grid_add_terms(u32 q, u32 toks, const x86::Vec& d, const x86::Vec& min_term)
 {
-    const x86::Vec term = m_raw;
+    // One token: its four dwords.
+    const auto part = [toks](const x86::Vec& v) { return toks == 1 ? x86::Vec(v.xmm()) : v; };
+    const x86::Vec term = part(m_raw);
     fold_grid(toks);
-    as().vcvtdq2ps(term, m_tok[0].pairs);
-    as().vmulps(term, term, d);
+    as().vcvtdq2ps(term, part(m_tok[0].pairs));
+    as().vmulps(term, term, part(d));
     if (m_mins)
-        as().vsubps(term, term, min_term);
-    v_add(m_grid_acc[q], term);
+        as().vsubps(term, term, part(min_term));
+    v_add(part(m_grid_acc[q]), term);
 }
 
 // Q4_0, Q8_0: lane L of the quad's sums is block L; its terms are added block by block.

@@ -118,7 +118,9 @@ private:
     void row_pairs(const x86::Vec& dst, const x86::Vec& a, const x86::Vec& b);
     void fold_grid_pair(const x86::Vec& a, const x86::Vec& b);
     void k_float_step(u32 quad, u32 count, u32 toks, bool indexed, i64 disp, i64 xdisp);
-    void k_grid_terms(u32 quad, u32 count, bool indexed, i64 disp, const x86::Vec& d, const x86::Vec& min_term);
+    void k_grid_terms(u32 quad, u32 count, u32 toks, bool indexed, i64 disp, const x86::Vec& d,
+        const x86::Vec& min_term);
+    void k_grid_terms_one(const x86::Vec& d, const x86::Vec& min_term);
     void k_grid_add_terms(u32 quad, u32 toks, const x86::Vec& d, const x86::Vec& min_term);
     void legacy_float_step(u32 quad, u32 count, u32 toks, bool indexed, i64 disp, u32 blocks);
     void gather_scales(const x86::Vec& dst, u32 quad_first, u32 count, bool indexed, i64 disp, u32 offset, u32 blocks, bool pairs);

@@ -313,24 +313,28 @@ void BlockMatmulGenerator::k_decode_scales(u32 row, bool indexed, i64 disp)
 
 // ---- the grid (AVX-512): dword 4t + r = quad row r, token t ---------------------------------
 
-// Once per step: d_x of token t in dwords 4t..4t + 3; with mins, the pair sums of token t's
-// bsums (one per sub-block of 32, at most 4064) as words in lane t (one token: in every
-// lane, see k_grid_mins).
+// Once per step: d_x of token t in dwords 4t..4t + 3 (one token: in every dword of the ymm,
+// see k_grid_terms_one); with mins, the pair sums of token t's bsums (one per sub-block of
+// 32, at most 4064) as words in lane t (one token: in every lane, see k_grid_mins).
 void BlockMatmulGenerator::k_grid_x_side(u32 toks, bool indexed, i64 xdisp)
 {
-    const x86::Xmm dx = m_grid_dx.xmm();
-    for (u32 t = 0; t < toks; ++t) {
-        const x86::Mem d = xq_mem(t, indexed, xdisp + offsetof(BlockQ8_K, d));
-        if (t == 0)
-            as().vmovss(dx, d);
-        else
-            as().vinsertps(dx, dx, d, t << 4);
+    if (toks == 1) {
+        as().vbroadcastss(m_grid_dx.ymm(), xq_mem(0, indexed, xdisp + offsetof(BlockQ8_K, d)));
+    } else {
+        const x86::Xmm dx = m_grid_dx.xmm();
+        for (u32 t = 0; t < toks; ++t) {
+            const x86::Mem d = xq_mem(t, indexed, xdisp + offsetof(BlockQ8_K, d));
+            if (t == 0)
+                as().vmovss(dx, d);
+            else
+                as().vinsertps(dx, dx, d, t << 4);
+        }
+        u32 index[16];
+        for (u32 i = 0; i < 16; ++i)
+            index[i] = i / 4;
+        load_constant(m_product, constant(index, 64));
+        as().vpermps(m_grid_dx, m_product, m_grid_dx);
     }
-    u32 index[16];
-    for (u32 i = 0; i < 16; ++i)
-        index[i] = i / 4;
-    load_constant(m_product, constant(index, 64));
-    as().vpermps(m_grid_dx, m_product, m_grid_dx);
     // Q6_K transposed: -32 * bsums, the start of each token's sums (dword j: sub-block j).
     for (u32 t = 0; t < toks && m_transposed6; ++t) {
         as().vpmovsxwd(m_tok[t].x_sums, xq_mem(t, indexed, xdisp + offsetof(BlockQ8_K, bsums)));
