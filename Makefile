@@ -208,7 +208,10 @@ $(KBUILD)/lwip/%.o: $(LWIP_DIR)/src/%.c kernel_lib/net/lwip/lwipopts.h kernel_li
 # and sampler.cpp only orchestrate or walk the vocabulary once per token: -Oz, 1.6 KB packed
 # less, no measurable cost.) The JIT's generated kernels do the heavy
 # lifting; this keeps the binary near its budget (make size).
-KERNEL_HOT_CPP := tinyllama/attention.cpp $(wildcard kernel_lib/libm/*.cpp)
+# Of libm only exp.cpp (softmax's and SwiGLU's exponentials, per token and element) is hot:
+# sincosf (RoPE, 32 pairs per layer and token: ~0.1 % of a token), sqrtf (one per RMS norm)
+# and powf (the RoPE frequencies, at load) go -Oz, 21 bytes of kernel.bin.
+KERNEL_HOT_CPP := tinyllama/attention.cpp kernel_lib/libm/exp.cpp
 # -Oz code also goes without jump tables: compare chains pack tighter than tables of
 # addresses (146 bytes of kernel.bin).
 KERNEL_OPT := -Oz -fno-jump-tables

@@ -213,6 +213,8 @@ void BlockMatmulGenerator::assign_registers()
     if (m_transposed) {
         m_shifts = new_vec();
         m_raw_high = new_vec();
+        if (m_gfni)
+            m_even_bytes = new_k();
     }
     if (m_transposed6) {
         m_shifts = new_vec();
@@ -256,6 +258,10 @@ void BlockMatmulGenerator::load_constants()
         k_transposed_constants(m_transposed ? 1 : 2);
     if (!m_k && is_avx512())
         hold_gather_indices();
+    if (m_even_bytes.isValid()) {
+        const u64 even = 0x5555555555555555ull;
+        as().kmovq(m_even_bytes, constant(&even, 8));
+    }
     for (u32 r = 0; r < 4 && m_row_words[r].isValid(); ++r) {
         as().mov(m_scratch.r32(), 0x11111111u << r);
         as().kmovd(m_row_words[r], m_scratch.r32());

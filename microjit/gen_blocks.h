@@ -188,6 +188,7 @@ private:
     // AVX-512 Q4_0 / Q8_0: gather_words' word indices by kind, held in registers while the
     // budget lasts (hold_gather_indices; the others: invalid).
     x86::Vec m_gather_index[gather_kinds];
+    x86::KReg m_even_bytes;      // Q4_K's transposed grid with gfni: the even bytes (vpermb into words)
     x86::KReg m_row_words[4];    // AVX-512 Q4_0 / Q8_0: the words of quad row r (4L + r) in the scales' vector
 };
 

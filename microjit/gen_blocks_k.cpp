@@ -187,6 +187,21 @@ void BlockMatmulGenerator::k_grid_row_bytes(u32 row, u32 toks, bool indexed, i64
 // scales are the same signed).
 void BlockMatmulGenerator::k_pair_scales(u32 h)
 {
+    // Word i is byte 32h + index[i] of the quad's scales (rows 2h, 2h + 1). With gfni
+    // (which implies AVX512_VBMI here, see CpuCaps) one vpermb puts the bytes in the even
+    // bytes and zeroes the odd ones, the words of the 6-bit scales (TinyLlama Q4_K_M ~1.05x
+    // on Zen 4 against the widening and the vpermi2w below, ten alternating rounds).
+    const bool bytes = m_even_bytes.isValid();
+    u16 index[32];
+    for (u32 i = 0; i < 32; ++i) {
+        const u32 j = i / 2 % 4;
+        index[i] = static_cast<u16>((bytes ? 32 * h : 0) + 16 * (j / 2) + 2 * (i / 8) + j % 2);
+    }
+    load_constant(m_scale_vec, constant(index, 64));
+    if (bytes) {
+        as().k(m_even_bytes).z().vpermb(m_scale_vec, m_scale_vec, m_quad_scales);
+        return;
+    }
     const x86::Vec words = m_scales;
     x86::Vec rows = m_quad_scales.ymm();
     if (h) {
@@ -194,12 +209,6 @@ void BlockMatmulGenerator::k_pair_scales(u32 h)
         rows = words.ymm();
     }
     as().vpmovsxbw(words, rows);
-    u16 index[32];
-    for (u32 i = 0; i < 32; ++i) {
-        const u32 j = i / 2 % 4;
-        index[i] = static_cast<u16>(16 * (j / 2) + 2 * (i / 8) + j % 2);
-    }
-    load_constant(m_scale_vec, constant(index, 64));
     as().vpermi2w(m_scale_vec, words, words);
 }
 

@@ -21,7 +21,7 @@ CpuCaps caps_from(const kl::cpu::Features& f)
     caps.avx512bw = f.avx512_usable && f.avx512bw;
     caps.avx512vl = f.avx512_usable && f.avx512vl;
     caps.avx512vnni = f.avx512_usable && f.avx512vnni;
-    caps.gfni = f.avx512_usable && f.gfni;
+    caps.gfni = f.avx512_usable && f.gfni && f.avx512vbmi;
     caps.f16c = f.avx_usable && f.f16c;
     caps.erms = f.erms;
     caps.fsrm = f.fsrm;

@@ -20,7 +20,7 @@ struct CpuCaps {
     bool avx512bw = false;    // byte/word ops on zmm: required by the AVX-512 Q8 kernels
     bool avx512vl = false;
     bool avx512vnni = false;  // vpdpbusd, vpdpwssd: the "vnni" variant of the integer kernels
-    bool gfni = false;        // vgf2p8affineqb on zmm: the "gfni" variant (Q4_0's high nibbles)
+    bool gfni = false;        // vgf2p8affineqb and vpermb on zmm (GFNI, AVX512_VBMI): the "gfni" variant
     bool f16c = false;        // vcvtph2ps on AVX2 parts: the F16 kernels (AVX-512F has its own)
     bool erms = false;        // enhanced rep movsb
     bool fsrm = false;        // fast short rep movsb

@@ -87,6 +87,7 @@ void read_leaf7(Features& f)
     f.avx512dq = bit(l7.ebx, 17);
     f.avx512bw = bit(l7.ebx, 30);
     f.avx512vl = bit(l7.ebx, 31);
+    f.avx512vbmi = bit(l7.ecx, 1);
     f.gfni = bit(l7.ecx, 8);
     f.avx512vnni = bit(l7.ecx, 11);
     f.fsrm = bit(l7.edx, 4);

@@ -20,7 +20,7 @@ struct Features {
 
     bool sse2, sse3, ssse3, sse41, sse42, popcnt;
     bool avx, avx2, fma, f16c, bmi1, bmi2;
-    bool avx512f, avx512bw, avx512vl, avx512dq, avx512vnni, gfni;
+    bool avx512f, avx512bw, avx512vl, avx512dq, avx512vnni, avx512vbmi, gfni;
     bool xsave, osxsave;
     bool erms, fsrm;
     bool invariant_tsc, rdtscp, tsc;

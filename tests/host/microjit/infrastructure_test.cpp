@@ -114,6 +114,8 @@ TEST_CASE("ISA: parsing, caps and the cap override", "[jit][isa]")
     CHECK(caps_from(f).best == Isa::Avx512);
     CHECK_FALSE(caps_from(f).avx512vnni);
     f.gfni = true;
+    CHECK_FALSE(caps_from(f).gfni);  // the variant's vpermb needs AVX512_VBMI too
+    f.avx512vbmi = true;
     CHECK(caps_from(f).gfni);
     f.avx512_usable = false;  // GFNI's zmm form needs the AVX-512 state too
     CHECK_FALSE(caps_from(f).gfni);
