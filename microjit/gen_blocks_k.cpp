@@ -189,7 +189,7 @@ void BlockMatmulGenerator::k_pair_scales(u32 h)
 {
     // Word i is byte 32h + index[i] of the quad's scales (rows 2h, 2h + 1). With gfni
     // (which implies AVX512_VBMI here, see CpuCaps) one vpermb puts the bytes in the even
-    // bytes and zeroes the odd ones, the words of the 6-bit scales (TinyLlama Q4_K_M ~1.05x
+    // bytes and zeroes the odd ones, the words of the 6-bit scales (TinyLlama Q4_K_M ~1.04x
     // on Zen 4 against the widening and the vpermi2w below, ten alternating rounds).
     const bool bytes = m_even_bytes.isValid();
     u16 index[32];
