@@ -141,7 +141,7 @@ private:
     bool m_k;            // a K format (one 256-value block per step) or Q4_0 / Q8_0
     bool m_mins;         // Q4_K, Q5_K: the second vector M and dmin
     bool m_vnni, m_gfni;
-    bool m_grid;         // K formats on AVX-512 otherwise: the quad x tokens grid
+    bool m_grid;         // K formats on AVX-512 (matvec and matmul): the quad x tokens grid
     bool m_transposed;   // Q4_K on the grid with VNNI: vpdpbusd on Q8_K's transposed values
     bool m_transposed6;  // Q6_K on the grid with VNNI and GFNI: vpdpbusd on Q8_K's values transposed by dwords
     bool m_deferred;     // the grid with one quad: a step's fold and float step run in the next

@@ -24,7 +24,9 @@ constexpr u8 prefetch_nta = 1 << 3;  // software prefetch with the non-temporal 
 // stream, which the hardware prefetchers follow (adjacent short rows defeat them).
 constexpr u8 stripes = 1 << 4;
 constexpr u8 nontemporal = 1 << 5;   // copy: streaming stores (large copies the caches need not keep)
-constexpr u8 gfni = 1 << 6;          // Q4_0, Q4_K, Q6_K with vnni: the nibbles with one vgf2p8affineqb
+// Q4_0, Q4_K, Q6_K with vnni: the nibbles with one vgf2p8affineqb (and Q4_K's scales into
+// words with one vpermb: the caps' gfni also requires AVX512_VBMI).
+constexpr u8 gfni = 1 << 6;
 // (Bit 7 was `grid`, the K formats' matvec on the prefill kernels' grid instead of the
 // sub-block lanes; since 2026-12-07 every AVX-512 K kernel runs on the grid.)
 constexpr u8 all = aligned | vnni | rep_movsb | prefetch_nta | stripes | nontemporal | gfni;
