@@ -128,7 +128,7 @@ static_assert(sizeof(BlockQ6_K) == 210 && offsetof(BlockQ6_K, qh) == 128 && offs
     offsetof(BlockQ6_K, d) == 208);
 
 // The K formats' activations: ggml's Q8_K values, in a layout of our own (it never leaves
-// the engine). The values come first and every part of the block starts a cache line (13
+// the engine). The values come first and every part of the block starts a cache line (9
 // in all), so that in a 64-byte aligned buffer the matmuls' 64-byte loads of values never
 // straddle two lines (1.2x on the AVX-512 K-format matmul).
 // Beside ggml's bsums, their pair sums (one per sub-block of 32, what Q4_K and Q5_K's mins
@@ -136,9 +136,7 @@ static_assert(sizeof(BlockQ6_K) == 210 && offsetof(BlockQ6_K, qh) == 128 && offs
 // quantizers write the padding as zeros. Then the values once more, transposed by
 // qwords: 64-byte row m holds one qword of each of the eight sub-blocks of 32, qword m of
 // the even ones and qword m ^ 1 of the odd ones (q_transposed), the order in which the VNNI
-// matmul of Q4_K multiplies them (microjit/gen_blocks_k.cpp). And once more transposed by
-// dwords (qs_t6): 64-byte row m holds dword m of each of the sixteen sub-blocks of 16, in
-// sub-block order (q6_transposed), the order in which the VNNI matmul of Q6_K multiplies them.
+// matmul of Q4_K multiplies them (microjit/gen_blocks_k.cpp).
 struct BlockQ8_K {
     i8 qs[256];
     float d;
@@ -146,18 +144,13 @@ struct BlockQ8_K {
     i16 bsum_pairs[8];   // bsums[2j] + bsums[2j + 1]: sum of each 32 (at most 4064 in magnitude)
     u8 padding[12];
     i8 qs_t[256];        // qs_t[q_transposed(i)] = qs[i]
-    i8 qs_t6[256];       // qs_t6[q6_transposed(i)] = qs[i]
 };
-static_assert(sizeof(BlockQ8_K) == 832 && offsetof(BlockQ8_K, d) == 256 && offsetof(BlockQ8_K, bsums) == 260 &&
-    offsetof(BlockQ8_K, bsum_pairs) == 292 && offsetof(BlockQ8_K, qs_t) == 320 && offsetof(BlockQ8_K, qs_t6) == 576);
+static_assert(sizeof(BlockQ8_K) == 576 && offsetof(BlockQ8_K, d) == 256 && offsetof(BlockQ8_K, bsums) == 260 &&
+    offsetof(BlockQ8_K, bsum_pairs) == 292 && offsetof(BlockQ8_K, qs_t) == 320);
 
 // Where value i of a Q8_K block (sub-block j = i / 32, its qword q = i % 32 / 8) sits in
 // qs_t: row q ^ (j % 2), column j.
 constexpr u32 q_transposed(u32 i) { return 64 * ((i % 32 / 8) ^ (i / 32 % 2)) + 8 * (i / 32) + i % 8; }
-
-// Where value i of a Q8_K block (sub-block of 16 j = i / 16, its dword m = i % 16 / 4) sits in
-// qs_t6: row m, dword j.
-constexpr u32 q6_transposed(u32 i) { return 64 * (i % 16 / 4) + 4 * (i / 16) + i % 4; }
 
 // The 6-bit scale and min of sub-block j (0..7) of a Q4_K / Q5_K block: entries 0..3 are
 // the low 6 bits of bytes j and j + 4; entries 4..7 take their low 4 bits from byte j + 4

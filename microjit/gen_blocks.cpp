@@ -16,7 +16,7 @@ constexpr u32 straight_steps = 2;
 constexpr u32 deinterleave_pairs[8] = { 0, 2, 4, 6, 1, 3, 5, 7 };
 
 struct Plan {
-    bool k, mins, vnni, grid, transposed, transposed6, deferred;
+    bool k, mins, vnni, grid, transposed, q6_grid, deferred;
     u32 width, toks, quads, step_blocks, vecs;
 };
 
@@ -35,23 +35,23 @@ Plan plan_for(const KernelConfig& c)
     p.grid = p.k && p.width == 64;
     // Q4_K on the grid with VNNI: vpdpbusd on the activations' transposed values.
     p.transposed = p.grid && p.vnni && f == Format::Q4_K;
-    // Q6_K there, with gfni: vpdpbusd on the activations' values transposed by dwords (qs_t6).
-    p.transposed6 = p.grid && p.vnni && (c.flags & variant::gfni) && f == Format::Q6_K;
+    // Q6_K there, with gfni: vpdpbusd on the weights' values as they lie (k_grid_row_q6).
+    p.q6_grid = p.grid && p.vnni && (c.flags & variant::gfni) && f == Format::Q6_K;
     // The grid with one quad of rows: each step's fold and float step run in the next one
     // (k_grid_terms); the step's d and dmin-term wait in two registers (one without mins).
     p.deferred = p.grid && p.quads == 1;
     // As assign_registers() hands them out: the K formats' constant and eight row
     // temporaries, per token V, held, pairs (and M, or the grid's d_x, with mins its quad
     // scales, bsums and imin, transposed its constant and a row's second 64 bytes,
-    // transposed6 its two constants and per token the bsums' correction, deferred the
-    // waiting d and min term); the legacy formats' constants (with gfni its matrix) and
-    // four row temporaries, per token V, held, pairs and four activation vectors (the
-    // gathers' indices take only the registers left over).
+    // q6_grid its five constants, deferred the waiting d and min term); the legacy
+    // formats' constants (with gfni its matrix) and four row temporaries, per token V,
+    // held, pairs and four activation vectors (the gathers' indices take only the
+    // registers left over).
     // Accumulators: per token and quad, or per quad on the grid.
-    const u32 grid_fixed = p.grid ? 1 + (p.mins ? 3 : 0) + (p.transposed || p.transposed6 ? 2 : 0) + (p.deferred ? (p.mins ? 2 : 1) : 0) : 0;
+    const u32 grid_fixed = p.grid ? 1 + (p.mins ? 3 : 0) + (p.transposed ? 2 : p.q6_grid ? 5 : 0) + (p.deferred ? (p.mins ? 2 : 1) : 0) : 0;
     const u32 legacy_fixed = 5 + (f == Format::Q4_0 ? 1 : 0) + (c.isa == Isa::Avx512 ? 1 : 0) + ((c.flags & variant::gfni) ? 1 : 0);
     const u32 fixed = p.k ? 9 + grid_fixed : legacy_fixed;
-    const u32 per_token = p.k ? 3 + (p.mins && !p.grid ? 1 : 0) + (p.transposed6 ? 1 : 0) : 7;
+    const u32 per_token = p.k ? 3 + (p.mins && !p.grid ? 1 : 0) : 7;
     p.vecs = p.grid ? fixed + p.toks * per_token + p.quads : fixed + p.toks * (per_token + p.quads);
     return p;
 }
@@ -88,7 +88,7 @@ BlockMatmulGenerator::BlockMatmulGenerator(const KernelConfig& c) : MatrixGenera
     m_gfni = (c.flags & variant::gfni) != 0;
     m_grid = p.grid;
     m_transposed = p.transposed;
-    m_transposed6 = p.transposed6;
+    m_q6_grid = p.q6_grid;
     m_deferred = p.deferred;
     m_width = p.width;
     m_row_count = c.rows;
@@ -216,9 +216,12 @@ void BlockMatmulGenerator::assign_registers()
         if (m_gfni)
             m_even_bytes = new_k();
     }
-    if (m_transposed6) {
+    if (m_q6_grid) {
         m_shifts = new_vec();
-        m_rotations = new_vec();
+        for (u32 i = 0; i < 2; ++i) {
+            m_q6_high_bits[i] = new_vec();
+            m_q6_pair_index[i] = new_vec();
+        }
     }
     if (!m_k && is_avx512()) {
         m_first_table = new_vec();
@@ -232,8 +235,6 @@ void BlockMatmulGenerator::assign_registers()
         tk.pairs = new_vec();
         if (m_mins && !m_grid)
             tk.m = new_vec();
-        if (m_transposed6)
-            tk.x_sums = new_vec();
         if (!m_k) {
             tk.x_low = new_vec();
             tk.x_high = new_vec();
@@ -254,8 +255,8 @@ void BlockMatmulGenerator::load_constants()
         const u64 matrix = 0x1020408000000000ull;
         as().vpbroadcastq(m_high_nibbles, constant(&matrix, 8));
     }
-    if (m_transposed || m_transposed6)
-        k_transposed_constants(m_transposed ? 1 : 2);
+    if (m_transposed || m_q6_grid)
+        k_grid_constants();
     if (!m_k && is_avx512())
         hold_gather_indices();
     if (m_even_bytes.isValid()) {

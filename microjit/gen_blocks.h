@@ -25,10 +25,11 @@
 //     shuffles of the row's bytes), so that each dword lane meets one sub-block in all four
 //     and its sum fits an i16; the reduction's first level packs two rows' sums into
 //     words and one vpmaddwd applies the scales (row_pairs).
-//     Q6_K there with VNNI and GFNI ("transposed6"): one vpdpbusd per W-vector and token on the
-//     values transposed by dwords (qs_t6), one dword of each sub-block of 16 per W-vector
-//     (vpermd and lane shuffles of the row's bytes), the sums started at -32 * bsums and
-//     multiplied by the scales with one vpmulld (they need 18 bits); then the grid's tree.
+//     Q6_K there with VNNI and GFNI ("q6_grid"): one vpdpbusd per 64 values and token on
+//     the values as they lie (the nibbles and high bits merged by GF(2) affine maps), each
+//     128-bit lane of its sums one sub-block of 16; two vectors' sums packed into words
+//     and multiplied by their scales with one vpdpwssd, onto sums that start at
+//     -32 * scales * bsums; then the grid's tree.
 //   Q4_0, Q8_0 (32-value blocks, S per step: 4 on AVX-512, 2 on AVX2): each 128-bit lane of
 //     V is one block. A step's weights and activations are gathered as "values 0..15 of
 //     each block" and "values 16..31" (lane L = block L); Q4_0's nibbles are unsigned
@@ -87,7 +88,7 @@ private:
     void k_row(u32 row, u32 toks, bool indexed, i64 disp, i64 xdisp);
     void k4_scales_mins(const x86::Vec& dst, const x86::Mem* rows, u32 count);
     void k_grid_row_bytes(u32 row, u32 toks, bool indexed, i64 disp, i64 xdisp);
-    void k_transposed_constants(u32 period);
+    void k_grid_constants();
     void k_grid_row_q6(u32 row, u32 toks, bool indexed, i64 disp, i64 xdisp);
     void k_pair_scales(u32 pair);
     void k_decode_scales(u32 row, bool indexed, i64 disp);
@@ -143,7 +144,7 @@ private:
     bool m_vnni, m_gfni;
     bool m_grid;         // K formats on AVX-512 (matvec and matmul): the quad x tokens grid
     bool m_transposed;   // Q4_K on the grid with VNNI: vpdpbusd on Q8_K's transposed values
-    bool m_transposed6;  // Q6_K on the grid with VNNI and GFNI: vpdpbusd on Q8_K's values transposed by dwords
+    bool m_q6_grid;      // Q6_K on the grid with VNNI and GFNI: vpdpbusd on the values as they lie
     bool m_deferred;     // the grid with one quad: a step's fold and float step run in the next
     u32 m_width;         // bytes of the integer vectors (32 or 64)
     u32 m_row_count, m_toks;  // rows and tokens in flight
@@ -163,7 +164,6 @@ private:
     // activation lanes (low / high values, the correction, the fp32 scales).
     struct Token {
         x86::Vec v, m, held, pairs;
-        x86::Vec x_sums;  // Q6_K's transposed grid: -32 * bsums, where the sums start
         x86::Vec x_low, x_high, correction, x_scale;
         x86::Vec acc[max_quads];
     };
@@ -181,9 +181,10 @@ private:
     // grid's order and their bsum pairs (lane t: the eight words); imin of the quad.
     x86::Vec m_grid_acc[max_quads], m_grid_dx, m_grid_bsums, m_grid_min;
     x86::Vec m_grid_d, m_grid_min_term;  // deferred: the last step's d and fl(dmin * imin), waiting
-    x86::Vec m_shifts;              // the transposed grid's constant (k_transposed_constants; with gfni the per-qword GF(2) matrices)
+    x86::Vec m_shifts;              // the transposed grid's constant (k_grid_constants; with gfni the per-qword GF(2) matrices)
     x86::Vec m_raw_high;             // the transposed grid: a row's second 64 bytes of nibbles
-    x86::Vec m_rotations;            // Q6_K's transposed grid: the rotations of the high bits (k_transposed_constants)
+    x86::Vec m_q6_high_bits[2];      // Q6_K's grid: the GF(2) matrices of W-vectors 0, 1's high bits
+    x86::Vec m_q6_pair_index[2];     // Q6_K's grid: the vpermw indices of the halves' pair scales
     x86::Vec m_first_table;      // AVX-512 Q4_0 / Q8_0: a row's first 64 bytes of the step (its scales' source)
     // AVX-512 Q4_0 / Q8_0: gather_words' word indices by kind, held in registers while the
     // budget lasts (hold_gather_indices; the others: invalid).

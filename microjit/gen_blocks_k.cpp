@@ -44,6 +44,10 @@ u32 sub_block_values(Format f) { return f == Format::Q6_K ? 16 : 32; }
 // The AVX2 order of the units: Q6_K's units 0 and 2 (1 and 3) share their low bytes.
 u32 unit_order(Format f, u32 i) { return f == Format::Q6_K ? (i & 4) | (i & 1) << 1 | (i & 2) >> 1 : i; }
 
+// Q6_K's scales times -32 (vpmullw): the words of its values' offset.
+constexpr u16 minus32[16] = { 0xFFE0, 0xFFE0, 0xFFE0, 0xFFE0, 0xFFE0, 0xFFE0, 0xFFE0, 0xFFE0, 0xFFE0, 0xFFE0, 0xFFE0, 0xFFE0,
+    0xFFE0, 0xFFE0, 0xFFE0, 0xFFE0 };
+
 // vpshufb control: each dword's low word twice (byte indices within the 128-bit lane).
 constexpr u32 dup_words[16] = { 0x01000100u, 0x05040504u, 0x09080908u, 0x0D0C0D0Cu, 0x01000100u, 0x05040504u, 0x09080908u,
     0x0D0C0D0Cu, 0x01000100u, 0x05040504u, 0x09080908u, 0x0D0C0D0Cu, 0x01000100u, 0x05040504u, 0x09080908u, 0x0D0C0D0Cu };
@@ -89,7 +93,7 @@ void BlockMatmulGenerator::k_row(u32 row, u32 toks, bool indexed, i64 disp, i64 
         k_grid_row_bytes(row, toks, indexed, disp, xdisp);
         return;
     }
-    if (m_transposed6) {
+    if (m_q6_grid) {
         k_grid_row_q6(row, toks, indexed, disp, xdisp);
         return;
     }
@@ -212,82 +216,89 @@ void BlockMatmulGenerator::k_pair_scales(u32 h)
     as().vpermi2w(m_scale_vec, words, words);
 }
 
-// The constants of the transposed grids, in registers: per qword the choice of nibble, the
-// low ones kept or the high ones moved down, alternating every `period` qwords (Q4_K: 1,
-// Q6_K: 2, a 128-bit lane): with gfni the GF(2) matrix of one vgf2p8affineqb that does it
-// with zeros above (bit i of each byte from row byte 7 - i of its qword's matrix; four
-// instructions less per row than a shift and a mask: TinyLlama Q4_K_M's tokens a second
-// below), else the dwords' shift counts. Q6_K also: per dword the rotation that brings
-// bits 2g, 2g + 1 to bits 4, 5 (g = 2 * (lane % 2) + dword % 4 / 2, the 2-bit field of the
-// dword's sub-block in qh).
-void BlockMatmulGenerator::k_transposed_constants(u32 period)
+// The constants of the Q4_K and Q6_K grids with VNNI, in registers: per qword the choice
+// of nibble, the low ones kept or the high ones moved down (Q4_K: alternating qwords;
+// Q6_K: the high ones in every qword): with gfni the GF(2) matrix of one vgf2p8affineqb that does it with zeros
+// above (bit i of each byte from row byte 7 - i of its qword's matrix; four instructions
+// less per row than a shift and a mask: TinyLlama Q4_K_M's tokens a second below), else
+// (Q4_K) the dwords' shift counts. Q6_K also: per W-vector the matrices that take each
+// half's two high bits to bits 4, 5 (the first half's bits 0, 1 or 4, 5, the second's 2, 3
+// or 6, 7), and per pair of W-vectors the vpermw index of its scales (word p: lane c = p /
+// 8, sub-block 8h + c in words 0..3, 8h + 4 + c in 4..7, as vpackssdw leaves the sums). In
+// registers, not memory operands: k_grid_row_q6's loop body in L1 ~1.2x faster.
+void BlockMatmulGenerator::k_grid_constants()
 {
-    if (m_rotations.isValid()) {
-        u32 rotations[16];
-        for (u32 i = 0; i < 16; ++i)
-            rotations[i] = (36 - 2 * (2 * (i / 4 % 2) + i % 4 / 2)) % 32;
-        load_constant(m_rotations, constant(rotations, 64));
+    static constexpr u64 high_bits[2][8] = {
+        { 0x01020000, 0x01020000, 0x01020000, 0x01020000, 0x04080000, 0x04080000, 0x04080000, 0x04080000 },
+        { 0x10200000, 0x10200000, 0x10200000, 0x10200000, 0x40800000, 0x40800000, 0x40800000, 0x40800000 } };
+    static constexpr u16 pair_index[2][32] = {
+        { 0, 0, 0, 0, 4, 4, 4, 4, 1, 1, 1, 1, 5, 5, 5, 5, 2, 2, 2, 2, 6, 6, 6, 6, 3, 3, 3, 3, 7, 7, 7, 7 },
+        { 8, 8, 8, 8, 12, 12, 12, 12, 9, 9, 9, 9, 13, 13, 13, 13, 10, 10, 10, 10, 14, 14, 14, 14, 11, 11, 11, 11, 15, 15, 15,
+            15 } };
+    for (u32 i = 0; i < 2 && m_q6_grid; ++i) {
+        load_constant(m_q6_high_bits[i], constant(high_bits[i], 64));
+        load_constant(m_q6_pair_index[i], constant(pair_index[i], 64));
     }
     if (m_gfni) {
         u64 matrices[8];
         for (u32 q = 0; q < 8; ++q)
-            matrices[q] = q / period % 2 ? 0x1020408000000000ull : 0x0102040800000000ull;
+            matrices[q] = m_q6_grid || q % 2 ? 0x1020408000000000ull : 0x0102040800000000ull;
         load_constant(m_shifts, constant(matrices, 64));
         return;
     }
     u32 shifts[16];
     for (u32 i = 0; i < 16; ++i)
-        shifts[i] = 4 * (i / 2 / period % 2);
+        shifts[i] = 4 * (i / 2 % 2);
     load_constant(m_shifts, constant(shifts, 64));
 }
 
-// Q6_K on the grid with VNNI: one vpdpbusd per 64 values and token, on the Q8_K block's
-// values transposed by dwords (qs_t6, blocks.h): W-vector m holds dword m (values 4m ..
-// 4m + 3) of each of the sixteen sub-blocks of 16, sub-block j in dword j, so that each
-// dword lane of the row's sums meets one sub-block in all four multiplies and one vpmulld
-// applies the scales (an i8 per sub-block, dword j). The low bits: each 64 bytes of ql hold
-// four sub-blocks' low nibbles and four others' high ones, one sub-block per 128-bit lane;
-// a vpermd transposes them (lane m: dword m of every lane), and per W-vector one vshufi32x4
-// takes lane m of the first 64 bytes' into lanes 0 and 1 and of the second's into 2 and 3,
-// where the low nibbles (lanes 0 and 2) are kept or the high ones (1 and 3) moved down by
-// one vgf2p8affineqb (the variant needs gfni: every CPU with AVX-512 VNNI since 2019). The
-// high bits: qh's 128-bit lane 2h + o holds the bits of sub-blocks 8h + 2g + o (g = 0..3,
-// bits 2g and 2g + 1); two vpermd put dword m of its lanes 0, 1, 0, 1 and of 2, 3, 2, 3 into
-// lane m of two vectors, the same vshufi32x4 gathers them, a rotation by dword brings each
-// lane's two bits to bits 4 and 5, and one vpternlogd merges them under 0x30. The values are
-// q + 32: the sums start at -32 * bsums (per token, k_grid_x_side), which the scales then
-// multiply with the rest; the tree adds the lanes as on the other grid kernels.
+// Q6_K on the grid with VNNI and GFNI: one vpdpbusd per 64 values and token, on the
+// weights' and the activations' values as they lie. Half h of the block (values 128h ..
+// 128h + 127) takes its low bits from the 64 bytes ql[64h..] (values 128h + i: byte i's low
+// nibble, 128h + 64 + i: its high nibble) and its high bits from the 32 bytes qh[32h..]
+// (value 128h + 32k + l: bits 2k, 2k + 1 of byte l), which a broadcast puts in both halves
+// of a vector: one vgf2p8affineqb per W-vector takes each half's two bits to bits 4, 5
+// (per-qword matrices), and a vpternlogd (the low nibbles) or a vpord (the high ones,
+// moved down by a third vgf2p8affineqb) completes W-vector 0 (values 128h + 0..63) and 1
+// (+ 64..127). Each 128-bit lane of a vpdpbusd's sums then holds one sub-block of 16,
+// at most 4 * 63 * 128 in magnitude: vpackssdw packs the sums of both W-vectors into words
+// (lane c: sub-blocks 8h + c and 8h + 4 + c) and one vpdpwssd multiplies them by their
+// scales and adds them to the token's sums, which start at the -32 correction: the scales
+// times -32 (vpmullw, at most 4096) by the bsums, one vpmaddwd. The kernel before this one
+// multiplied a third copy of the activations, transposed by dwords, with the weights moved
+// into that order by lane shuffles (vpermd, vshufi32x4, vprolvd) and scaled by vpmulld: a
+// matvec step's loop body in L1 took ~96 core cycles on Zen 4, this one ~71 (1.35x); see
+// microjit/README.md.
 void BlockMatmulGenerator::k_grid_row_q6(u32 row, u32 toks, bool indexed, i64 disp, i64 xdisp)
 {
-    // ql's halves transposed (lane m: dword m of every lane); qh's lanes 0, 1, 0, 1 and
-    // 2, 3, 2, 3, dword m of each in lane m.
-    static constexpr u32 permutes[3][16] = { { 0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15 },
-        { 0, 4, 0, 4, 1, 5, 1, 5, 2, 6, 2, 6, 3, 7, 3, 7 }, { 8, 12, 8, 12, 9, 13, 9, 13, 10, 14, 10, 14, 11, 15, 11, 15 } };
-    // The first sources of the lane shuffles (ql, qh from the first half), the second ones.
-    // Their indices are loaded again for every row (no register is left for them; in L1
-    // the loop body ran as fast without those loads).
-    const x86::Vec parts[4] = { m_high, m_scale_vec, m_second, m_row_scales };
-    for (u32 i = 0; i < 4; ++i) {
-        const bool bits = i % 2;
-        load_constant(parts[i], constant(permutes[bits ? 1 + i / 2 : 0], 64));
-        as().vpermd(parts[i], parts[i], w_mem(row, indexed, disp + (bits ? offsetof(BlockQ6_K, qh) : 64 * (i / 2))));
+    const x86::Vec scales = m_scales, corrections = m_product, low = m_raw, high = m_high, w[2] = { m_values, m_second };
+    const x86::Vec pair_scales[2] = { m_scale_vec, m_row_scales };
+    as().vpmovsxbw(scales.ymm(), w_mem(row, indexed, disp + offsetof(BlockQ6_K, scales)));
+    as().vpmullw(corrections.ymm(), scales.ymm(), constant(minus32, 32));
+    for (u32 h = 0; h < 2; ++h)
+        as().vpermw(pair_scales[h], m_q6_pair_index[h], scales);
+    // The bsums' words beyond the sixteen meet zeros (the ymm's upper half).
+    for (u32 t = 0; t < toks; ++t) {
+        const x86::Vec sums = row % 2 ? m_tok[t].v : m_tok[t].held;
+        as().vpmaddwd(sums, corrections, xq_mem(t, indexed, xdisp + offsetof(BlockQ8_K, bsums)));
     }
-    as().vpmovsxbd(m_scales, w_mem(row, indexed, disp + offsetof(BlockQ6_K, scales)));
-    const x86::Vec w = m_values, h = m_raw;
-    for (u32 m = 0; m < 4; ++m) {
-        const u32 lanes = 0x55 * m;  // lane m of the first source into lanes 0, 1, of the second into 2, 3
-        as().vshufi32x4(w, parts[0], parts[2], lanes);
-        as().vgf2p8affineqb(w, w, m_shifts, 0);
-        as().vshufi32x4(h, parts[1], parts[3], lanes);
-        as().vprolvd(h, h, m_rotations);
-        as().vpternlogd(w, h, constant_dwords(0x30303030u, 1)._1to16(), 0xF8);
+    const x86::Vec a[2] = { scales, corrections };  // free from here on
+    for (u32 h = 0; h < 2; ++h) {
+        as().vbroadcasti64x4(high, w_mem(row, indexed, disp + offsetof(BlockQ6_K, qh) + 32 * h));
+        as().vmovdqu32(low, w_mem(row, indexed, disp + offsetof(BlockQ6_K, ql) + 64 * h));
+        as().vgf2p8affineqb(w[0], high, m_q6_high_bits[0], 0);
+        as().vgf2p8affineqb(w[1], high, m_q6_high_bits[1], 0);
+        as().vpternlogd(w[0], low, m_nibbles, 0xF8);  // w0 | (low & 0x0f)
+        as().vgf2p8affineqb(low, low, m_shifts, 0);
+        as().vpord(w[1], w[1], low);
         for (u32 t = 0; t < toks; ++t) {
             const x86::Vec sums = row % 2 ? m_tok[t].v : m_tok[t].held;
-            if (m == 0)
-                as().vmovdqa32(sums, m_tok[t].x_sums);
-            as().vpdpbusd(sums, w, xq_mem(t, indexed, xdisp + offsetof(BlockQ8_K, qs_t6) + 64 * m));
-            if (m == 3)
-                as().vpmulld(sums, sums, m_scales);
+            for (u32 i = 0; i < 2; ++i) {
+                as().vpxord(a[i], a[i], a[i]);
+                as().vpdpbusd(a[i], w[i], xq_mem(t, indexed, xdisp + offsetof(BlockQ8_K, qs) + 128 * h + 64 * i));
+            }
+            as().vpackssdw(a[0], a[0], a[1]);
+            as().vpdpwssd(sums, a[0], pair_scales[h]);
         }
     }
 }
@@ -304,8 +315,6 @@ void BlockMatmulGenerator::k_decode_scales(u32 row, bool indexed, i64 disp)
         as().vpmovsxbd(sc, scales);
         as().vpshufb(sc, sc, dup);
         as().vpmovsxbw(second, scales);
-        static constexpr u16 minus32[16] = { 0xFFE0, 0xFFE0, 0xFFE0, 0xFFE0, 0xFFE0, 0xFFE0, 0xFFE0, 0xFFE0, 0xFFE0, 0xFFE0, 0xFFE0,
-            0xFFE0, 0xFFE0, 0xFFE0, 0xFFE0, 0xFFE0 };
         as().vpmullw(second, second, constant(minus32, 32));
         return;
     }
@@ -345,10 +354,6 @@ void BlockMatmulGenerator::k_grid_x_side(u32 toks, bool indexed, i64 xdisp)
         as().vpermps(m_grid_dx, m_product, m_grid_dx);
     }
     // Q6_K transposed: -32 * bsums, the start of each token's sums (dword j: sub-block j).
-    for (u32 t = 0; t < toks && m_transposed6; ++t) {
-        as().vpmovsxwd(m_tok[t].x_sums, xq_mem(t, indexed, xdisp + offsetof(BlockQ8_K, bsums)));
-        as().vpmulld(m_tok[t].x_sums, m_tok[t].x_sums, constant_dwords(static_cast<u32>(-32), 1)._1to16());
-    }
     if (!m_mins)
         return;
     const i64 pairs = xdisp + offsetof(BlockQ8_K, bsum_pairs);

@@ -400,7 +400,6 @@ void QuantizeGenerator::q8k_chunk(u32 k)
         as().vpaddd(m_f.ymm(), m_f.ymm(), m_v.ymm());
         as().vpmovdb(t, v);
         as().vmovups(q, t);
-        store_transposed6(t, 4 * k, 4);
         store_transposed(t, 2 * k);
         as().vpshufd(t, t, 0xEE);
         store_transposed(t, 2 * k + 1);
@@ -415,7 +414,6 @@ void QuantizeGenerator::q8k_chunk(u32 k)
         as().vpacksswb(vx, vx, vx);
         as().vmovq(q, vx);
         store_transposed(vx, k);
-        store_transposed6(vx, 2 * k, 2);
         if (k % 2 == 0)
             return;
     }
@@ -441,14 +439,6 @@ void QuantizeGenerator::q8k_pairs()
 void QuantizeGenerator::store_transposed(const x86::Xmm& src, u32 index)
 {
     as().vmovq(x86::ptr(m_q, static_cast<i32>(offsetof(BlockQ8_K, qs_t) + q_transposed(8 * index))), src);
-}
-
-// Dwords `first` .. `first + count - 1` of the block's values (the low dwords of `src`) to
-// their places in qs_t6.
-void QuantizeGenerator::store_transposed6(const x86::Xmm& src, u32 first, u32 count)
-{
-    for (u32 i = 0; i < count; ++i)
-        as().vpextrd(x86::ptr(m_q, static_cast<i32>(offsetof(BlockQ8_K, qs_t6) + q6_transposed(4 * (first + i)))), src, i);
 }
 
 }

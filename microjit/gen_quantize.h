@@ -47,7 +47,6 @@ private:
     void q8k_chunk(u32 chunk);
     void q8k_pairs();
     void store_transposed(const x86::Xmm& src, u32 index);
-    void store_transposed6(const x86::Xmm& src, u32 first, u32 count);
 
     x86::Vec w(const x86::Vec& v) const;  // the register at this kernel's chunk width
 

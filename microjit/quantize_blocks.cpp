@@ -122,7 +122,6 @@ void quantize_q8_k(const float* x, void* out, u64 n)
             b[k].qs[i] = static_cast<i8>(kl::min(127, round_even(iscale * x[i])));
             b[k].bsums[i / 16] = static_cast<i16>(b[k].bsums[i / 16] + b[k].qs[i]);
             b[k].qs_t[q_transposed(i)] = b[k].qs[i];
-            b[k].qs_t6[q6_transposed(i)] = b[k].qs[i];
         }
         for (u32 j = 0; j < 8; ++j)
             b[k].bsum_pairs[j] = static_cast<i16>(b[k].bsums[2 * j] + b[k].bsums[2 * j + 1]);
