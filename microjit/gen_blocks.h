@@ -181,7 +181,7 @@ private:
     // grid's order and their bsum pairs (lane t: the eight words); imin of the quad.
     x86::Vec m_grid_acc[max_quads], m_grid_dx, m_grid_bsums, m_grid_min;
     x86::Vec m_grid_d, m_grid_min_term;  // deferred: the last step's d and fl(dmin * imin), waiting
-    x86::Vec m_shifts;              // the transposed grid's constant (k_grid_constants; with gfni the per-qword GF(2) matrices)
+    x86::Vec m_shifts;              // the Q4_K and Q6_K grids' constant (k_grid_constants; with gfni the per-qword GF(2) matrices)
     x86::Vec m_raw_high;             // the transposed grid: a row's second 64 bytes of nibbles
     x86::Vec m_q6_high_bits[2];      // Q6_K's grid: the GF(2) matrices of W-vectors 0, 1's high bits
     x86::Vec m_q6_pair_index[2];     // Q6_K's grid: the vpermw indices of the halves' pair scales
