@@ -63,13 +63,17 @@ u128 q8_file_size(const Config& c, bool shared, u32 gs)
         (shared ? 0 : q(vocab * dim));
 }
 
+// What a tensor is: a norm's weights stay fp32 in a Q8 file, its matrices are Q8G (even a
+// matrix of one row: hidden_dim may be 1).
+enum class Kind { norm, matrix };
+
 // One tensor of rows x cols: shape, format, placement and alignment; `previous` is the
 // same tensor of the layer before (llama2.c stores a kind's layers back to back).
 void check_view(const char* name, i32 layer, const WeightView& v, const WeightView* previous, u32 rows, u32 cols,
-    const Checkpoint& cp, const u8* file, u64 size)
+    Kind kind, const Checkpoint& cp, const u8* file, u64 size)
 {
     const u64 numel = static_cast<u64>(rows) * cols;
-    const bool q8 = cp.weights.group_size != 0 && rows > 1;
+    const bool q8 = cp.weights.group_size != 0 && kind == Kind::matrix;
     const u64 bytes = q8 ? numel + numel / cp.weights.group_size * 4 : numel * 4;
     FUZZ_CHECK(v.rows == rows && v.cols == cols, "%s layer %d is %ux%u, expected %ux%u", name, layer, v.rows, v.cols, rows, cols);
     FUZZ_CHECK(v.format == (q8 ? mjit::Format::Q8G : mjit::Format::F32), "%s layer %d: format %u", name, layer,
@@ -108,22 +112,22 @@ void check_accepted(const Checkpoint& cp, const u8* file, u64 size)
     if (w.group_size)
         FUZZ_CHECK(c.dim % w.group_size == 0 && c.hidden_dim % w.group_size == 0, "bad group size %u", w.group_size);
     const u32 dim = c.dim, hidden = c.hidden_dim, kv = c.kv_dim(), vocab = c.vocab_size;
-    check_view("token_embedding", 0, w.token_embedding, nullptr, vocab, dim, cp, file, size);
-    check_view("wcls", 0, w.wcls, nullptr, vocab, dim, cp, file, size);
-    check_view("rms_final", 0, w.output_norm, nullptr, 1, dim, cp, file, size);
+    check_view("token_embedding", 0, w.token_embedding, nullptr, vocab, dim, Kind::matrix, cp, file, size);
+    check_view("wcls", 0, w.wcls, nullptr, vocab, dim, Kind::matrix, cp, file, size);
+    check_view("rms_final", 0, w.output_norm, nullptr, 1, dim, Kind::norm, cp, file, size);
     FUZZ_CHECK((w.wcls.data == w.token_embedding.data) == w.shared_classifier, "shared classifier flag and wcls disagree");
     for (i32 l = 0; l < c.n_layers; ++l) {
         const tllama::LayerWeights& L = w.layers[l];
         const tllama::LayerWeights* P = l ? &w.layers[l - 1] : nullptr;
-        check_view("rms_att", l, L.attn_norm, P ? &P->attn_norm : nullptr, 1, dim, cp, file, size);
-        check_view("rms_ffn", l, L.ffn_norm, P ? &P->ffn_norm : nullptr, 1, dim, cp, file, size);
-        check_view("wq", l, L.wq, P ? &P->wq : nullptr, dim, dim, cp, file, size);
-        check_view("wk", l, L.wk, P ? &P->wk : nullptr, kv, dim, cp, file, size);
-        check_view("wv", l, L.wv, P ? &P->wv : nullptr, kv, dim, cp, file, size);
-        check_view("wo", l, L.wo, P ? &P->wo : nullptr, dim, dim, cp, file, size);
-        check_view("w1", l, L.w1, P ? &P->w1 : nullptr, hidden, dim, cp, file, size);
-        check_view("w2", l, L.w2, P ? &P->w2 : nullptr, dim, hidden, cp, file, size);
-        check_view("w3", l, L.w3, P ? &P->w3 : nullptr, hidden, dim, cp, file, size);
+        check_view("rms_att", l, L.attn_norm, P ? &P->attn_norm : nullptr, 1, dim, Kind::norm, cp, file, size);
+        check_view("rms_ffn", l, L.ffn_norm, P ? &P->ffn_norm : nullptr, 1, dim, Kind::norm, cp, file, size);
+        check_view("wq", l, L.wq, P ? &P->wq : nullptr, dim, dim, Kind::matrix, cp, file, size);
+        check_view("wk", l, L.wk, P ? &P->wk : nullptr, kv, dim, Kind::matrix, cp, file, size);
+        check_view("wv", l, L.wv, P ? &P->wv : nullptr, kv, dim, Kind::matrix, cp, file, size);
+        check_view("wo", l, L.wo, P ? &P->wo : nullptr, dim, dim, Kind::matrix, cp, file, size);
+        check_view("w1", l, L.w1, P ? &P->w1 : nullptr, hidden, dim, Kind::matrix, cp, file, size);
+        check_view("w2", l, L.w2, P ? &P->w2 : nullptr, dim, hidden, Kind::matrix, cp, file, size);
+        check_view("w3", l, L.w3, P ? &P->w3 : nullptr, hidden, dim, Kind::matrix, cp, file, size);
     }
     char description[128];
     tllama::describe_format(cp, description, sizeof(description));
