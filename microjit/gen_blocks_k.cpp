@@ -216,16 +216,17 @@ void BlockMatmulGenerator::k_pair_scales(u32 h)
     as().vpermi2w(m_scale_vec, words, words);
 }
 
-// The constants of the Q4_K and Q6_K grids with VNNI, in registers: per qword the choice
-// of nibble, the low ones kept or the high ones moved down (Q4_K: alternating qwords;
-// Q6_K: the high ones in every qword): with gfni the GF(2) matrix of one vgf2p8affineqb
-// that does it with zeros above (bit i of each byte from row byte 7 - i of its qword's
-// matrix; four instructions less per row than a shift and a mask: TinyLlama Q4_K_M's
-// tokens a second below), else (Q4_K) the dwords' shift counts. Q6_K also: per W-vector
-// the matrices that take each half's two high bits to bits 4, 5 (the first half's bits 0,
-// 1 or 4, 5, the second's 2, 3 or 6, 7), and per pair of W-vectors the vpermw index of its scales (word p: lane c = p /
-// 8, sub-block 8h + c in words 0..3, 8h + 4 + c in 4..7, as vpackssdw leaves the sums). In
-// registers, not memory operands: k_grid_row_q6's loop body in L1 ~1.2x faster.
+// The constants of the Q4_K and Q6_K grids with VNNI, in registers: per qword the choice of
+// nibble, the low ones kept or the high ones moved down (Q4_K: alternating qwords; Q6_K:
+// the high ones in every qword): with gfni the GF(2) matrix of one vgf2p8affineqb that does
+// it with zeros above (bit i of each byte from row byte 7 - i of its qword's matrix; four
+// instructions less per row than a shift and a mask: TinyLlama Q4_K_M's tokens a second
+// below), else (Q4_K) the dwords' shift counts. Q6_K also: per W-vector the matrices that
+// take each half's two high bits to bits 4, 5 (the first half's bits 0, 1 or 4, 5, the
+// second's 2, 3 or 6, 7), and per pair of W-vectors the vpermw index of its scales (word p:
+// lane c = p / 8, sub-block 8h + c in words 0..3, 8h + 4 + c in 4..7, as vpackssdw leaves
+// the sums). In registers, not memory operands: k_grid_row_q6's loop body in L1 ~1.2x
+// faster.
 void BlockMatmulGenerator::k_grid_constants()
 {
     static constexpr u64 high_bits[2][8] = {
